@@ -1,0 +1,60 @@
+"""One figure style for the whole book.
+
+Every chapter calls :func:`use_style` once and draws with matplotlib as usual. The style fixes
+figure sizes, font sizes readable on a projector, and a colour cycle that stays distinguishable
+for colour-blind readers (the Okabe–Ito palette).
+"""
+
+import matplotlib as mpl
+
+__all__ = ["COLORS", "WIDTH", "use_style", "figsize"]
+
+#: Okabe & Ito (2008) colour-blind-safe palette, black last.
+COLORS = (
+    "#0072B2",  # blue
+    "#D55E00",  # vermillion
+    "#009E73",  # bluish green
+    "#CC79A7",  # reddish purple
+    "#E69F00",  # orange
+    "#56B4E9",  # sky blue
+    "#F0E442",  # yellow
+    "#000000",  # black
+)
+
+#: width of a full-width figure in inches
+WIDTH = 7.0
+
+
+def use_style():
+    """Apply the book's matplotlib style (idempotent)."""
+    mpl.rcParams.update(
+        {
+            "figure.figsize": figsize(),
+            "figure.dpi": 110,
+            "savefig.dpi": 150,
+            "figure.constrained_layout.use": True,
+            "font.size": 11,
+            "axes.titlesize": 11,
+            "axes.labelsize": 11,
+            "legend.fontsize": 9.5,
+            "xtick.labelsize": 10,
+            "ytick.labelsize": 10,
+            "axes.prop_cycle": mpl.cycler(color=COLORS),
+            "axes.grid": True,
+            "grid.alpha": 0.25,
+            "lines.linewidth": 1.8,
+            "lines.markersize": 5,
+            "errorbar.capsize": 2,
+            "legend.frameon": False,
+            "image.cmap": "cividis",
+        }
+    )
+
+
+def figsize(columns=1, aspect=0.62):
+    """(width, height) in inches for a row of ``columns`` panels, each ``aspect`` high/wide."""
+    if columns < 1:
+        raise ValueError(f"columns must be >= 1, got columns={columns!r}")
+    if aspect <= 0:
+        raise ValueError(f"aspect must be > 0, got aspect={aspect!r}")
+    return (WIDTH, WIDTH / columns * aspect)

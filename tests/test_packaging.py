@@ -1,0 +1,79 @@
+"""The repository's packaging stays consistent: environment.yml vs pyproject, notebooks, TOC."""
+
+import json
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+from packaging.requirements import Requirement
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "book").glob("*.ipynb"))
+
+
+def _normalise(requirement):
+    """'dask[distributed]>=1' -> {('dask', '>=1'), ('distributed', '>=1')} (conda has no extras)."""
+    req = Requirement(requirement)
+    names = {req.name, *req.extras}
+    return {(name.lower().replace("_", "-"), str(req.specifier)) for name in names}
+
+
+def _pyproject_requirements():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    extras = project["optional-dependencies"]
+    wanted = project["dependencies"] + extras["book"] + extras["test"]
+    return set().union(*(_normalise(r) for r in wanted))
+
+
+def _conda_requirements():
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    out = set()
+    for dep in env["dependencies"]:
+        if isinstance(dep, dict) or dep.split("=")[0] in ("python", "pip"):
+            continue
+        out |= _normalise(dep)
+    return out
+
+
+def test_environment_yml_matches_pyproject():
+    pyproject, conda = _pyproject_requirements(), _conda_requirements()
+    assert pyproject == conda, (
+        f"only in pyproject: {sorted(pyproject - conda)}; only in environment.yml: {sorted(conda - pyproject)}"
+    )
+
+
+def test_jupyter_book_is_pinned_to_the_1x_line():
+    assert ("jupyter-book", "<2,>=1.0.4") in _pyproject_requirements()
+
+
+def test_there_are_chapter_notebooks():
+    assert NOTEBOOKS, "book/ holds no chapter notebook"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebooks_are_committed_without_outputs(path):
+    nb = json.loads(path.read_text())
+    dirty = [
+        i for i, cell in enumerate(nb["cells"])
+        if cell["cell_type"] == "code" and (cell.get("outputs") or cell.get("execution_count"))
+    ]
+    assert not dirty, f"{path.name}: cells {dirty} carry outputs; strip them before committing"
+
+
+def _toc_files():
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]]
+    for part in toc["parts"]:
+        files += [chapter["file"] for chapter in part["chapters"]]
+    return files
+
+
+def test_toc_lists_every_chapter_and_only_existing_files():
+    files = _toc_files()
+    for name in files:
+        matches = [p for p in (ROOT / name).parent.glob(Path(name).name + ".*") if p.suffix in (".md", ".ipynb")]
+        assert matches, f"_toc.yml lists {name}, which does not exist"
+    listed = {str(Path(f)) for f in files}
+    for nb in NOTEBOOKS:
+        assert str(nb.relative_to(ROOT).with_suffix("")) in listed, f"{nb.name} is missing from _toc.yml"
