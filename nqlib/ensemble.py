@@ -21,7 +21,10 @@ worker computed it or when. An explicit ``seed`` is mandatory.
 Executors
 ---------
 By default the realizations run in a local process pool with one worker per
-available core. Any ``concurrent.futures.Executor`` can be passed instead,
+available core; each worker limits its BLAS/OpenMP libraries to one thread
+(threadpoolctl), since the parallelism is across realizations and busy-waiting
+BLAS threads of several workers on the same cores slow a run down several-fold.
+Any ``concurrent.futures.Executor`` can be passed instead,
 for instance a thread pool, or a Dask cluster::
 
     from distributed import Client
@@ -59,6 +62,7 @@ import uuid
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 import nqlib
@@ -140,7 +144,7 @@ def run_ensemble(fn, n, *, seed, executor=None, progress=True, cache=None, **par
         todo = {i: children[i] for i in range(n) if i not in results}
         if todo and executor is None:
             workers = min(len(todo), len(os.sched_getaffinity(0)))
-            with concurrent.futures.ProcessPoolExecutor(workers) as pool:
+            with concurrent.futures.ProcessPoolExecutor(workers, initializer=_one_thread_per_worker) as pool:
                 _compute(pool, fn, todo, params, folder, bar, results)
         elif todo:
             _compute(executor, fn, todo, params, folder, bar, results)
@@ -243,6 +247,10 @@ def _compute(executor, fn, todo, params, folder, bar, results):
         for future in futures:
             future.cancel()
         raise
+
+
+def _one_thread_per_worker():
+    threadpool_limits(limits=1)
 
 
 def _realize(fn, child, params):
