@@ -1,0 +1,114 @@
+r"""The random circuit at p2 = 0 on the fermionic correlation matrix (large L).
+
+Without interacting gates every gate is fermionic Gaussian (:mod:`nqlib.gates`), so a
+Gaussian state stays Gaussian and is described by :math:`C_{ij} = \langle c_i^\dagger c_j\rangle`.
+A gate with single-particle matrix :math:`u` on sites (a, a+1) maps a one-particle wave function
+:math:`\psi \to u\psi`; since :math:`C = \bar\psi\psi^T` for one particle,
+
+.. math::
+
+    C \to \bar u\, C\, u^T \quad \text{on rows and columns } (a, a+1),
+
+which touches O(L) entries. A boundary gate couples the end site to a fresh reservoir mode
+:math:`r`, uncorrelated with the chain and occupied with probability
+:math:`\rho_L = (1+\delta)/2` (left) or :math:`\rho_R = (1-\delta)/2` (right); after tracing it
+out, with the end site as pair index e and the reservoir as index r,
+
+.. math::
+
+    C_{ej} \to \bar u_{ee}\, C_{ej}, \quad C_{je} \to C_{je}\, u_{ee}\ (j \ne e), \qquad
+    C_{ee} \to |u_{ee}|^2 C_{ee} + |u_{er}|^2 \rho_{\rm res}.
+
+The hot loop is numba-compiled; :func:`evolve` draws gates in chunks with the same random
+stream as :func:`nqlib.gates.sample_sequence`, so the same seed gives the same circuit as the
+dense simulator :mod:`nqlib.circuit`.
+"""
+
+import numpy as np
+from numba import njit
+
+from nqlib import gates as _gates
+
+__all__ = ["evolve", "apply_gates", "single_particle_sequence"]
+
+_CHUNK = 1 << 16
+
+
+def evolve(C, steps, rng, p1, delta):
+    """Correlation matrix after ``steps`` random gates at p2 = 0 (drive delta).
+
+    Gates are drawn in chunks of 65536 with :func:`nqlib.gates.sample_sequence`, so for
+    ``steps`` <= 65536 the circuit is exactly the one that ``sample_sequence(rng, steps, L, p1, 0)``
+    returns.
+    """
+    C = _check_C(C).copy()  # evolve in place below, never in the caller's array
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
+        raise ValueError(f"steps must be a non-negative integer, got steps={steps!r}")
+    L = len(C)
+    for start in range(0, steps, _CHUNK):
+        bonds, us = _gates.sample_sequence(rng, min(_CHUNK, steps - start), L, p1, 0.0)
+        C = apply_gates(C, bonds, single_particle_sequence(us), delta, copy=False)
+    return C
+
+
+def apply_gates(C, bonds, us, delta, copy=True):
+    """Apply single-particle gates ``us`` (n, 2, 2) on ``bonds`` (n,) to C (see module doc)."""
+    C = _check_C(C)
+    if not isinstance(delta, (int, float, np.integer, np.floating)) or not -1 <= delta <= 1:
+        raise ValueError(f"delta must be a real number in [-1, 1], got delta={delta!r}")
+    bonds = np.asarray(bonds, dtype=np.int64)
+    us = np.asarray(us, dtype=complex)
+    if us.shape != (len(bonds), 2, 2):
+        raise ValueError(f"us must have shape ({len(bonds)}, 2, 2), got {us.shape}")
+    if bonds.size and (bonds.min() < 0 or bonds.max() > len(C)):
+        raise ValueError(f"bonds must lie in [0, {len(C)}], got range [{bonds.min()}, {bonds.max()}]")
+    C = C.copy() if copy else C
+    _apply_kernel(C, bonds, us, (1 + delta) / 2, (1 - delta) / 2)
+    return C
+
+
+def single_particle_sequence(us4):
+    """Single-particle matrices (n, 2, 2) of Gaussian gates (n, 4, 4): u = B / U_-."""
+    us4 = np.asarray(us4)
+    B, Um = us4[:, 1:3, 1:3], us4[:, 3, 3]
+    gaussian_ = np.abs(us4[:, 0, 0] * Um - np.linalg.det(B)) < 1e-12
+    if not np.all(gaussian_):
+        raise ValueError(f"gate {int(np.argmin(gaussian_))} is not fermionic Gaussian (p2 must be 0)")
+    return B / Um[:, None, None]
+
+
+@njit(cache=True)
+def _apply_kernel(C, bonds, us, rho_left, rho_right):
+    L = C.shape[0]
+    for t in range(bonds.size):
+        b = bonds[t]
+        u = us[t]
+        if b == 0 or b == L:
+            # end site e = pair index 0 at the left (reservoir first), 1 at the right
+            e, site, rho = (1, 0, rho_left) if b == 0 else (0, L - 1, rho_right)
+            r = 1 - e
+            uee, uer = u[e, e], u[e, r]
+            for j in range(L):
+                if j != site:
+                    C[site, j] = np.conj(uee) * C[site, j]
+                    C[j, site] = C[j, site] * uee
+            C[site, site] = abs(uee) ** 2 * C[site, site] + abs(uer) ** 2 * rho
+        else:
+            a = b - 1
+            # rows: C[(a, a+1), :] <- conj(u) @ C[(a, a+1), :]
+            for j in range(L):
+                x, y = C[a, j], C[a + 1, j]
+                C[a, j] = np.conj(u[0, 0]) * x + np.conj(u[0, 1]) * y
+                C[a + 1, j] = np.conj(u[1, 0]) * x + np.conj(u[1, 1]) * y
+            # columns: C[:, (a, a+1)] <- C[:, (a, a+1)] @ u^T
+            for i in range(L):
+                x, y = C[i, a], C[i, a + 1]
+                C[i, a] = x * u[0, 0] + y * u[0, 1]
+                C[i, a + 1] = x * u[1, 0] + y * u[1, 1]
+
+
+def _check_C(C):
+    C = np.asarray(C)
+    if C.ndim != 2 or C.shape[0] != C.shape[1] or C.shape[0] < 2:
+        raise ValueError(f"C must be a square (L, L) matrix with L >= 2, got shape {C.shape}")
+    return np.ascontiguousarray(C, dtype=complex)
