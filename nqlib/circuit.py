@@ -18,11 +18,22 @@ Basis conventions are those of :mod:`nqlib.quantum` (site 0 most significant, 0 
 """
 
 import numpy as np
+from numba import njit
 
 from nqlib import gates as _gates
-from nqlib import ssep
+from nqlib import gaussian, quantum, ssep
 
-__all__ = ["local_equilibrium", "product_state", "apply_gates", "evolve", "trace_distance"]
+__all__ = [
+    "local_equilibrium",
+    "product_state",
+    "apply_gates",
+    "evolve",
+    "trace_distance",
+    "occupations",
+    "neas_samples",
+    "phase_one_entropy_deficit",
+    "local_equilibrium_entropy",
+]
 
 MAX_L = 12
 
@@ -68,39 +79,141 @@ def apply_gates(rho, bonds, gates, delta):
     return rho
 
 
+def occupations(rho):
+    """<n_i> (L,) and <n_i n_j> (L, L) of a dense state, from its diagonal."""
+    L = _check_state(rho)
+    P = np.real(np.diagonal(rho))[::-1]  # in SSEP order: basis state 0 = up = occupied
+    tau = ssep.configurations(L).astype(float)
+    return tau.T @ P, (tau.T * P) @ tau
+
+
+def neas_samples(rng, L, p1, p2, delta, n_samples, sweeps_between=1.0, burn_in=None):
+    """Late-time states of one random circuit, sampled every ``sweeps_between`` time units.
+
+    Starts from :func:`local_equilibrium`, discards ``burn_in`` time units (default (L+1)**2,
+    several relaxation times), then records for each sample: the entropy ``S`` (nats), the
+    mutual information ``I`` between the halves [0, L//2) | [L//2, L), the occupations ``n``
+    (n_samples, L) and ``nn`` = <n_i n_j> (n_samples, L, L). One time unit is L + 1 gates.
+    A realization function for :func:`nqlib.ensemble.run_ensemble`.
+    """
+    _check_L(L)
+    if burn_in is None:
+        burn_in = float((L + 1) ** 2)
+    if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
+        raise ValueError(f"n_samples must be a positive integer, got n_samples={n_samples!r}")
+    if not sweeps_between > 0 or not burn_in >= 0:
+        raise ValueError(f"need sweeps_between > 0 and burn_in >= 0, got {sweeps_between!r}, {burn_in!r}")
+    rho = evolve(local_equilibrium(L, delta), round(burn_in * (L + 1)), rng, p1, p2, delta)
+    steps = max(1, round(sweeps_between * (L + 1)))
+    out = {"S": np.empty(n_samples), "I": np.empty(n_samples),
+           "n": np.empty((n_samples, L)), "nn": np.empty((n_samples, L, L))}
+    for k in range(n_samples):
+        rho = evolve(rho, steps, rng, p1, p2, delta)
+        out["S"][k] = quantum.entropy(rho)
+        out["I"][k] = quantum.mutual_information(rho, L // 2)
+        out["n"][k], out["nn"][k] = occupations(rho)
+    return out
+
+
+def phase_one_entropy_deficit(L, delta):
+    """Exact Delta S = S(rho_LE) - S(rho_NEAS) in phase I (p1 = 0) at any L.
+
+    Every late-time state is a product of reservoir states (GH Eq. 27), each with entropy
+    h((1+delta)/2), so S(rho_NEAS) = L h((1+delta)/2) exactly; S(rho_LE) is the sum of the binary
+    entropies of the SSEP densities. GH Eq. 29 is the large-L form of this difference.
+    """
+    return local_equilibrium_entropy(L, delta) - L * float(gaussian.binary_entropy((1 + delta) / 2))
+
+
+def local_equilibrium_entropy(L, delta):
+    """S(rho_LE) = sum_i h(rho_i) in nats, with rho_i the exact SSEP densities."""
+    _check_delta(delta)
+    return float(np.sum(gaussian.binary_entropy(ssep.density(L, delta))))
+
+
 def trace_distance(rho, sigma):
     """(1/2) ||rho - sigma||_1."""
     return float(0.5 * np.abs(np.linalg.eigvalsh(np.asarray(rho) - np.asarray(sigma))).sum())
 
 
 def _bulk_gate(rho, L, U, site):
-    """rho -> U rho U^dagger with U on sites (site, site + 1)."""
-    left, right = 2**site, 2 ** (L - site - 2)
-    t = rho.reshape(left, 4, right, 2**L)
-    t = np.einsum("ab,xbyz->xayz", U, t).reshape(2**L, left, 4, right)
-    t = np.einsum("xabz,cb->xacz", t, U.conj())
-    return t.reshape(2**L, 2**L)
+    """rho -> U rho U^dagger with U on sites (site, site + 1), in place."""
+    _bulk_kernel(rho, U, 2**site, 2 ** (L - site - 2))
+    return rho
+
+
+@njit(cache=True)
+def _bulk_kernel(rho, U, left, right):
+    """In-place U rho U^dagger for an S^z-conserving U = diag(U00, B, U33) on a site pair.
+
+    Row index = (x, a, r) with x < left, a < 4 (the pair), r < right; same for columns.
+    """
+    dim = rho.shape[0]
+    u00, u33 = U[0, 0], U[3, 3]
+    b11, b12, b21, b22 = U[1, 1], U[1, 2], U[2, 1], U[2, 2]
+    for x in range(left):
+        for r in range(right):
+            i0 = x * 4 * right + r
+            i1, i2, i3 = i0 + right, i0 + 2 * right, i0 + 3 * right
+            for c in range(dim):  # rows: rho <- U rho
+                v1, v2 = rho[i1, c], rho[i2, c]
+                rho[i0, c] *= u00
+                rho[i1, c] = b11 * v1 + b12 * v2
+                rho[i2, c] = b21 * v1 + b22 * v2
+                rho[i3, c] *= u33
+    c00, c33 = np.conj(u00), np.conj(u33)
+    d11, d12, d21, d22 = np.conj(b11), np.conj(b12), np.conj(b21), np.conj(b22)
+    for row in range(dim):  # columns: rho <- rho U^dagger
+        for x in range(left):
+            for r in range(right):
+                j0 = x * 4 * right + r
+                j1, j2, j3 = j0 + right, j0 + 2 * right, j0 + 3 * right
+                w1, w2 = rho[row, j1], rho[row, j2]
+                rho[row, j0] *= c00
+                rho[row, j1] = w1 * d11 + w2 * d12
+                rho[row, j2] = w1 * d21 + w2 * d22
+                rho[row, j3] *= c33
 
 
 def _boundary_gate(rho, L, U, left_end, occupation):
-    """Gate between an end site and a fresh reservoir spin, reservoir traced out (Kraus form)."""
+    """Gate between an end site and a fresh reservoir spin, reservoir traced out, in place.
+
+    The channel on the end site is sum_k K_k rho K_k^dagger with the Kraus operators of the module
+    docstring; it is applied as the 4 x 4 superoperator S = sum_k K_k (x) conj(K_k) on every
+    2 x 2 block of the end site.
+    """
     weights = (occupation, 1 - occupation)  # reservoir basis: 0 = up = occupied, 1 = down
     U4 = U.reshape(2, 2, 2, 2)  # (out first, out second, in first, in second)
-    kraus = []
+    S = np.zeros((4, 4), dtype=complex)
     for r in range(2):
         for r_out in range(2):
-            if weights[r] == 0:
-                continue
-            # reservoir is the first qubit at the left end, the second at the right end
+            # the reservoir is the first qubit at the left end, the second at the right end
             K = U4[r_out, :, r, :] if left_end else U4[:, r_out, :, r]
-            kraus.append(np.sqrt(weights[r]) * K)
-    site = 0 if left_end else L - 1
-    left, right = 2**site, 2 ** (L - site - 1)
-    t = rho.reshape(left, 2, right, left, 2, right)
-    out = np.zeros_like(t)
-    for K in kraus:
-        out += np.einsum("ab,xbycdz,ed->xaycez", K, t, K.conj())
-    return out.reshape(2**L, 2**L)
+            S += weights[r] * np.kron(K, K.conj())
+    left, right = (1, 2 ** (L - 1)) if left_end else (2 ** (L - 1), 1)
+    _site_channel_kernel(rho, S, left, right)
+    return rho
+
+
+@njit(cache=True)
+def _site_channel_kernel(rho, S, left, right):
+    """In place: every 2 x 2 block M of one site (row (x, a, r), column (y, b, s)) -> S vec(M)."""
+    for x in range(left):
+        for r in range(right):
+            i0 = x * 2 * right + r
+            i1 = i0 + right
+            for y in range(left):
+                for s in range(right):
+                    j0 = y * 2 * right + s
+                    j1 = j0 + right
+                    m = (rho[i0, j0], rho[i0, j1], rho[i1, j0], rho[i1, j1])
+                    out = [0j, 0j, 0j, 0j]
+                    for p in range(4):
+                        acc = 0j
+                        for q in range(4):
+                            acc += S[p, q] * m[q]
+                        out[p] = acc
+                    rho[i0, j0], rho[i0, j1], rho[i1, j0], rho[i1, j1] = out[0], out[1], out[2], out[3]
 
 
 def _check_L(L):

@@ -28,10 +28,16 @@ import numpy as np
 from numba import njit
 
 from nqlib import gates as _gates
+from nqlib import gaussian, ssep
 
-__all__ = ["evolve", "apply_gates", "single_particle_sequence"]
+__all__ = ["local_equilibrium", "evolve", "apply_gates", "single_particle_sequence", "neas_samples"]
 
 _CHUNK = 1 << 16
+
+
+def local_equilibrium(L, delta):
+    """Correlation matrix of the local-equilibrium product state: diag of the SSEP densities."""
+    return np.diag(ssep.density(L, delta)).astype(complex)
 
 
 def evolve(C, steps, rng, p1, delta):
@@ -65,6 +71,36 @@ def apply_gates(C, bonds, us, delta, copy=True):
     C = C.copy() if copy else C
     _apply_kernel(C, bonds, us, (1 + delta) / 2, (1 - delta) / 2)
     return C
+
+
+def neas_samples(rng, L, p1, delta, n_samples, sweeps_between=1.0, burn_in=None, cuts=None):
+    """Late-time Gaussian states of one p2 = 0 circuit, sampled every ``sweeps_between`` time units.
+
+    Starts from :func:`local_equilibrium` and discards ``burn_in`` time units (default
+    (L+1)**2, about five relaxation times 2 (L+1)**2 / pi**2). Returns a dict with the entropy
+    ``S`` (n_samples,), the mutual information ``I`` (n_samples, len(cuts)) across each cut in
+    ``cuts`` (default [L // 2]), and time averages over the samples of the occupations ``n``
+    (L,) and of ``abs2`` = |C_ij|**2 (L, L). A realization function for
+    :func:`nqlib.ensemble.run_ensemble`.
+    """
+    cuts = [L // 2] if cuts is None else [int(c) for c in cuts]
+    if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
+        raise ValueError(f"n_samples must be a positive integer, got n_samples={n_samples!r}")
+    if burn_in is None:
+        burn_in = float((L + 1) ** 2)
+    if not sweeps_between > 0 or not burn_in >= 0:
+        raise ValueError(f"need sweeps_between > 0 and burn_in >= 0, got {sweeps_between!r}, {burn_in!r}")
+    C = evolve(local_equilibrium(L, delta), round(burn_in * (L + 1)), rng, p1, delta)
+    steps = max(1, round(sweeps_between * (L + 1)))
+    S, I = np.empty(n_samples), np.empty((n_samples, len(cuts)))
+    n, abs2 = np.zeros(L), np.zeros((L, L))
+    for k in range(n_samples):
+        C = evolve(C, steps, rng, p1, delta)
+        S[k] = gaussian.entropy(C)
+        I[k] = [gaussian.mutual_information(C, cut) for cut in cuts]
+        n += np.real(np.diag(C))
+        abs2 += np.abs(C) ** 2
+    return {"S": S, "I": I, "n": n / n_samples, "abs2": abs2 / n_samples}
 
 
 def single_particle_sequence(us4):

@@ -9,7 +9,7 @@ the cut [0, cut) | [cut, L) is :math:`S_A + S_B - S_{AB}`.
 
 import numpy as np
 
-__all__ = ["entropy", "mutual_information", "check_correlation_matrix"]
+__all__ = ["entropy", "mutual_information", "binary_entropy", "check_correlation_matrix"]
 
 _TOL = 1e-9
 
@@ -23,7 +23,7 @@ def entropy(C, modes=None):
             raise ValueError(f"modes must be indices in [0, {len(C) - 1}], got {modes.tolist()}")
         C = C[np.ix_(modes, modes)]
     nu = np.clip(np.linalg.eigvalsh(C), 0.0, 1.0)
-    return float(np.sum(_binary_entropy(nu)))
+    return float(np.sum(binary_entropy(nu)))
 
 
 def mutual_information(C, cut):
@@ -48,7 +48,9 @@ def check_correlation_matrix(C):
     return C
 
 
-def _binary_entropy(nu):
+def binary_entropy(nu):
+    """-nu ln nu - (1 - nu) ln(1 - nu), elementwise (0 at nu = 0 or 1)."""
+    nu = np.asarray(nu, dtype=float)
     out = np.zeros_like(nu)
     inside = (nu > 0) & (nu < 1)
     p = nu[inside]
