@@ -4,6 +4,11 @@ One module per physical object (see the book's introduction for the conventions)
 
 * :mod:`nqlib.ssep` — the symmetric simple exclusion process: closed forms, exact master
   equation, moment hierarchy, Monte Carlo;
+* :mod:`nqlib.gates` — the gate ensembles of the random circuit, Gaussian (free-fermion) gates;
+* :mod:`nqlib.circuit` — dense density-matrix simulation of the open circuit (small L);
+* :mod:`nqlib.freecircuit` — the p2 = 0 circuit on the fermionic correlation matrix (large L);
+* :mod:`nqlib.quantum` / :mod:`nqlib.gaussian` — entropies, mutual information, correlation
+  matrices of dense and of Gaussian states;
 * :mod:`nqlib.ensemble` — reproducible ensembles of random realizations, the ``NQLIB_SCALE``
   knob, jackknife error bars;
 * :mod:`nqlib.plotting` — the book's figure style.
@@ -11,6 +16,16 @@ One module per physical object (see the book's introduction for the conventions)
 
 __version__ = "0.1.0"
 
-from nqlib import ensemble, plotting, ssep  # noqa: E402  (modules import __version__)
+from nqlib import circuit, ensemble, freecircuit, gates, gaussian, plotting, quantum, ssep  # noqa: E402,I001
 
-__all__ = ["ensemble", "plotting", "ssep", "__version__"]
+__all__ = [
+    "circuit",
+    "ensemble",
+    "freecircuit",
+    "gates",
+    "gaussian",
+    "plotting",
+    "quantum",
+    "ssep",
+    "__version__",
+]

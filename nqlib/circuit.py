@@ -63,12 +63,24 @@ def evolve(rho, steps, rng, p1, p2, delta):
 
 
 def apply_gates(rho, bonds, gates, delta):
-    """Apply a given gate sequence (see :func:`nqlib.gates.sample_sequence`) to rho."""
+    """Apply a given gate sequence (see :func:`nqlib.gates.sample_sequence`) to rho.
+
+    ``gates`` (n, 4, 4) must conserve S^z (the block form of GH Eq. 11), ``bonds`` (n,) lie in
+    [0, L]; rho itself is not modified.
+    """
     L = _check_state(rho)
     _check_delta(delta)
     bonds = np.asarray(bonds)
+    gates = np.asarray(gates, dtype=complex)
+    if gates.shape != (len(bonds), 4, 4):
+        raise ValueError(f"gates must have shape ({len(bonds)}, 4, 4) to match bonds, got {gates.shape}")
     if bonds.size and (bonds.min() < 0 or bonds.max() > L):
         raise ValueError(f"bonds must lie in [0, {L}], got range [{bonds.min()}, {bonds.max()}]")
+    outside = np.ones((4, 4), dtype=bool)
+    outside[0, 0] = outside[3, 3] = False
+    outside[1:3, 1:3] = False
+    if gates.size and np.abs(gates[:, outside]).max() > 1e-12:
+        raise ValueError("gates must conserve S^z: only U[0,0], U[3,3] and the central block may be nonzero")
     reservoirs = {0: (1 + delta) / 2, L: (1 - delta) / 2}  # occupation of the fresh spin
     rho = np.array(rho, dtype=complex)
     for bond, U in zip(bonds, gates):

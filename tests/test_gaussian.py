@@ -1,0 +1,129 @@
+"""Gaussian-state entropies from the correlation matrix against dense states built by the
+Jordan-Wigner map; input validation.
+
+A Gaussian state rho = exp(-sum_ij h_ij c_i^dag c_j) / Z is built from explicit 2^L x 2^L
+fermion matrices, its C is computed densely (quantum.correlation_matrix) and the free-fermion
+formulas must reproduce the dense von Neumann entropies. Both sides are exact in double
+precision (dimension 16), hence the 1e-10 tolerance."""
+
+import numpy as np
+import pytest
+
+from nqlib import gaussian, quantum
+
+LN2 = np.log(2)
+L = 4
+
+_LOWER = np.array([[0, 0], [1, 0]], dtype=complex)  # |d><u|, basis (u, d) = (occupied, empty)
+_Z = np.diag([-1.0, 1.0]).astype(complex)
+_I = np.eye(2, dtype=complex)
+
+
+def _kron(*ops):
+    out = np.ones((1, 1), dtype=complex)
+    for o in ops:
+        out = np.kron(out, o)
+    return out
+
+
+def _annihilators(L):
+    return [_kron(*([_Z] * j + [_LOWER] + [_I] * (L - j - 1))) for j in range(L)]
+
+
+def _random_hermitian(rng, n, scale):
+    a = rng.normal(size=(n, n)) + 1j * rng.normal(size=(n, n))
+    return scale * (a + a.conj().T) / 2
+
+
+def _gaussian_state(h):
+    """exp(-H) / tr exp(-H) with H = sum_ij h_ij c_i^dag c_j (dense, via eigh of H)."""
+    c = _annihilators(len(h))
+    H = sum(h[i, j] * c[i].conj().T @ c[j] for i in range(len(h)) for j in range(len(h)))
+    w, V = np.linalg.eigh(H)
+    weights = np.exp(-(w - w.min()))
+    rho = (V * weights) @ V.conj().T
+    return rho / np.trace(rho).real
+
+
+@pytest.fixture(params=[(0, 1.0), (1, 0.4), (2, 2.5), (3, 6.0)], ids=["T=1", "hot", "cold", "near-pure"])
+def state(request):
+    seed, scale = request.param
+    h = _random_hermitian(np.random.default_rng(seed), L, scale)
+    rho = _gaussian_state(h)
+    return h, rho, quantum.correlation_matrix(rho)
+
+
+def test_dense_correlation_matrix_is_the_fermi_function_of_h(state):
+    """Sanity of the construction: <c_i^dag c_j> = [(1 + e^h)^{-1}]_{ji}."""
+    h, _, C = state
+    w, V = np.linalg.eigh(h)
+    fermi = (V / (1 + np.exp(w))) @ V.conj().T
+    np.testing.assert_allclose(C, fermi.T, atol=1e-12)
+
+
+def test_entropy_matches_dense_state(state):
+    _, rho, C = state
+    S = gaussian.entropy(C)
+    assert S == pytest.approx(quantum.entropy(rho), abs=1e-10)
+    assert 0 <= S <= L * LN2 + 1e-12
+
+
+@pytest.mark.parametrize("cut", [1, 2, 3])
+def test_mutual_information_matches_dense_state(state, cut):
+    _, rho, C = state
+    assert gaussian.mutual_information(C, cut) == pytest.approx(quantum.mutual_information(rho, cut), abs=1e-10)
+
+
+@pytest.mark.parametrize("modes", [[0], [3], [1, 2], [0, 1, 2], [1, 2, 3], [2, 3]])
+def test_entropy_of_contiguous_blocks_matches_reduced_dense_state(state, modes):
+    """For a contiguous block the Jordan-Wigner strings cancel: the spin and fermion reduced
+    states coincide."""
+    _, rho, C = state
+    dense = quantum.entropy(quantum.partial_trace(rho, modes))
+    assert gaussian.entropy(C, modes) == pytest.approx(dense, abs=1e-10)
+
+
+def test_entropy_of_known_states():
+    assert gaussian.entropy(np.eye(5) / 2) == pytest.approx(5 * LN2, abs=1e-14)
+    assert gaussian.entropy(np.diag([1.0, 0.0, 1.0])) == 0.0
+    nus = np.array([0.1, 0.5, 0.7])
+    expected = -np.sum(nus * np.log(nus) + (1 - nus) * np.log(1 - nus))
+    # a unitary rotation of the modes leaves the entropy unchanged but fills C off the diagonal
+    rng = np.random.default_rng(5)
+    Q, _ = np.linalg.qr(rng.normal(size=(3, 3)) + 1j * rng.normal(size=(3, 3)))
+    C = Q @ np.diag(nus) @ Q.conj().T
+    assert gaussian.entropy(C) == pytest.approx(expected, abs=1e-12)
+    # a pure Slater determinant: S = 0 and I = 2 S_A
+    P = Q[:, :2] @ Q[:, :2].conj().T
+    assert abs(gaussian.entropy(P)) < 1e-10
+    assert gaussian.mutual_information(P, 1) == pytest.approx(2 * gaussian.entropy(P, [0]), abs=1e-10)
+    assert gaussian.entropy(P, [0]) > 1e-3
+
+
+def test_check_correlation_matrix_returns_complex_array():
+    out = gaussian.check_correlation_matrix([[0.5, 0.1], [0.1, 0.5]])
+    assert out.dtype == complex and out.shape == (2, 2)
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: gaussian.entropy(np.array([[0.5, 0.2], [0.1, 0.5]])), "C must be Hermitian"),
+        (lambda: gaussian.entropy(np.array([[0.5, 0.2j], [0.2j, 0.5]])), "C must be Hermitian"),
+        (lambda: gaussian.entropy(np.diag([1.5, 0.2])), r"eigenvalues of C must lie in \[0, 1\]"),
+        (lambda: gaussian.entropy(np.diag([-0.1, 0.2])), r"eigenvalues of C must lie in \[0, 1\]"),
+        # Hermitian with positive diagonal but a negative eigenvalue (0.5 +- 0.8)
+        (lambda: gaussian.entropy(np.array([[0.5, 0.8], [0.8, 0.5]])), r"eigenvalues of C must lie in \[0, 1\]"),
+        (lambda: gaussian.entropy(np.ones((2, 3)) / 4), "C must be a square matrix"),
+        (lambda: gaussian.mutual_information(np.eye(4) / 2, 0), r"cut must be an integer in \[1, 3\]"),
+        (lambda: gaussian.mutual_information(np.eye(4) / 2, 4), r"cut must be an integer in \[1, 3\]"),
+        (lambda: gaussian.mutual_information(np.eye(4) / 2, 2.0), "cut must be an integer"),
+        (lambda: gaussian.mutual_information(np.eye(4) / 2, True), "cut must be an integer"),
+        (lambda: gaussian.mutual_information(np.diag([2.0, 0.0]), 1), "eigenvalues of C"),
+        (lambda: gaussian.entropy(np.eye(3) / 2, [0, 3]), r"modes must be indices in \[0, 2\]"),
+        (lambda: gaussian.entropy(np.eye(3) / 2, [-1]), r"modes must be indices in \[0, 2\]"),
+    ],
+)
+def test_invalid_input_is_rejected(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
