@@ -31,6 +31,7 @@ __all__ = [
     "trace_distance",
     "occupations",
     "neas_samples",
+    "time_traces",
     "phase_one_entropy_deficit",
     "local_equilibrium_entropy",
 ]
@@ -125,6 +126,39 @@ def neas_samples(rng, L, p1, p2, delta, n_samples, sweeps_between=1.0, burn_in=N
         out["I"][k] = quantum.mutual_information(rho, L // 2)
         out["n"][k], out["nn"][k] = occupations(rho)
     return out
+
+
+def time_traces(rng, L, p1, p2, delta, duration, initial=None, other=None):
+    """Entropy, half-chain mutual information and memory of one circuit, once per time unit.
+
+    Evolves ``initial`` (default :func:`local_equilibrium`) for ``duration`` time units of L + 1
+    gates. If ``other`` (a second initial state) is given, it is evolved by the *same* gates and
+    the trace distance between the two is recorded: the loss of memory of the initial state.
+    Returns a dict with ``t`` (duration + 1,), ``S``, ``I`` and, with ``other``, ``distance``.
+    """
+    _check_L(L)
+    if isinstance(duration, bool) or not isinstance(duration, (int, np.integer)) or duration < 1:
+        raise ValueError(f"duration must be a positive integer (time units), got duration={duration!r}")
+    rho = local_equilibrium(L, delta) if initial is None else np.array(initial, dtype=complex)
+    if _check_state(rho) != L:
+        raise ValueError(f"initial must be a state on L={L} sites, got shape {rho.shape}")
+    sigma = None if other is None else np.array(other, dtype=complex)
+    if sigma is not None and sigma.shape != rho.shape:
+        raise ValueError(f"other must have the shape of initial {rho.shape}, got {sigma.shape}")
+    out = {"t": np.arange(duration + 1.0), "S": [], "I": [], "distance": []}
+    for step in range(duration + 1):
+        if step:
+            bonds, us = _gates.sample_sequence(rng, L + 1, L, p1, p2)
+            rho = apply_gates(rho, bonds, us, delta)
+            if sigma is not None:
+                sigma = apply_gates(sigma, bonds, us, delta)
+        out["S"].append(quantum.entropy(rho))
+        out["I"].append(quantum.mutual_information(rho, L // 2))
+        if sigma is not None:
+            out["distance"].append(trace_distance(rho, sigma))
+    if sigma is None:
+        del out["distance"]
+    return {key: np.asarray(value) for key, value in out.items()}
 
 
 def phase_one_entropy_deficit(L, delta):

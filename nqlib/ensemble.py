@@ -21,7 +21,10 @@ worker computed it or when. An explicit ``seed`` is mandatory.
 Executors
 ---------
 By default the realizations run in a local process pool with one worker per
-available core; each worker limits its BLAS/OpenMP libraries to one thread
+available core. Workers are started by a "forkserver" (a clean single-threaded
+process that has imported nqlib once), never forked from the caller: forking a
+Jupyter kernel, whose threads may hold locks at that instant, occasionally
+deadlocks the child. Each worker limits its BLAS/OpenMP libraries to one thread
 (threadpoolctl), since the parallelism is across realizations and busy-waiting
 BLAS threads of several workers on the same cores slow a run down several-fold.
 Any ``concurrent.futures.Executor`` can be passed instead,
@@ -31,10 +34,10 @@ for instance a thread pool, or a Dask cluster::
     client = Client("tcp://scheduler:8786")
     results = run_ensemble(fn, 1000, seed=1, executor=client.get_executor())
 
-Work sent to other processes is pickled by reference, so ``fn`` should be
+Work sent to other processes is pickled by reference, so ``fn`` must be
 defined in an importable module (e.g. in ``nqlib``). A function defined in a
-notebook works with a thread pool, and with the default process pool only
-where it forks (Linux before Python 3.14), never on a Dask cluster.
+notebook works with a ``ThreadPoolExecutor`` only. A script that uses the
+default pool needs the usual ``if __name__ == "__main__":`` guard.
 
 Scale
 -----
@@ -55,6 +58,7 @@ code: delete the folder after changing what ``fn`` computes.
 
 import concurrent.futures
 import hashlib
+import multiprocessing
 import json
 import numbers
 import os
@@ -72,6 +76,8 @@ __all__ = ["SCALES", "active_scale", "by_scale", "run_ensemble", "stack", "jackk
 SCALES = ("quick", "book", "paper")
 
 _SCALE_VARIABLE = "NQLIB_SCALE"
+_WORKER_CONTEXT = multiprocessing.get_context("forkserver")
+_WORKER_CONTEXT.set_forkserver_preload(["nqlib"])
 _DEFAULT_SCALE = "book"
 
 
@@ -144,7 +150,7 @@ def run_ensemble(fn, n, *, seed, executor=None, progress=True, cache=None, **par
         todo = {i: children[i] for i in range(n) if i not in results}
         if todo and executor is None:
             workers = min(len(todo), len(os.sched_getaffinity(0)))
-            with concurrent.futures.ProcessPoolExecutor(workers, initializer=_one_thread_per_worker) as pool:
+            with concurrent.futures.ProcessPoolExecutor(workers, mp_context=_WORKER_CONTEXT, initializer=_one_thread_per_worker) as pool:
                 _compute(pool, fn, todo, params, folder, bar, results)
         elif todo:
             _compute(executor, fn, todo, params, folder, bar, results)

@@ -432,3 +432,47 @@ def test_apply_gates_rejects_gates_that_do_not_conserve_sz():
 def test_apply_gates_rejects_mismatched_lengths():
     with pytest.raises(ValueError, match="to match bonds"):
         circuit.apply_gates(circuit.product_state([1, 0, 1]), [0, 1, 2], [gates.ISWAP], 0.3)
+
+
+def test_time_traces_track_memory_loss_and_match_a_direct_run():
+    L, p1, p2, delta, duration = 4, 0.5, 0.3, 0.8, 30
+    full, empty = circuit.product_state([1] * L), circuit.product_state([0] * L)
+    trace = circuit.time_traces(_rng(7), L, p1, p2, delta, duration, initial=full, other=empty)
+    assert trace["t"].shape == trace["S"].shape == trace["I"].shape == trace["distance"].shape == (duration + 1,)
+    assert trace["distance"][0] == pytest.approx(1.0) and trace["S"][0] == pytest.approx(0.0, abs=1e-12)
+    # a quantum channel never increases the trace distance
+    assert np.diff(trace["distance"]).max() < 1e-12
+    # the same stream of gates, drawn directly, gives the same final entropy
+    rng = _rng(7)
+    rho = full
+    for _ in range(duration):
+        bonds, us = gates.sample_sequence(rng, L + 1, L, p1, p2)
+        rho = circuit.apply_gates(rho, bonds, us, delta)
+    assert trace["S"][-1] == pytest.approx(quantum.entropy(rho), abs=1e-12)
+    assert trace["I"][-1] == pytest.approx(quantum.mutual_information(rho, L // 2), abs=1e-12)
+    without = circuit.time_traces(_rng(7), L, p1, p2, delta, duration, initial=full)
+    assert "distance" not in without and np.allclose(without["S"], trace["S"])
+
+
+def test_local_equilibrium_entropy_and_phase_one_deficit():
+    L, delta = 7, 0.4
+    S_LE = circuit.local_equilibrium_entropy(L, delta)
+    assert S_LE == pytest.approx(quantum.entropy(circuit.local_equilibrium(L, delta)), abs=1e-12)
+    h = gaussian.binary_entropy((1 + delta) / 2)
+    assert circuit.phase_one_entropy_deficit(L, delta) == pytest.approx(S_LE - L * h, abs=1e-12)
+    assert circuit.phase_one_entropy_deficit(L, 0.0) == pytest.approx(0.0, abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: circuit.time_traces(_rng(1), 4, 0.5, 0.0, 0.5, 0), "duration must be a positive integer"),
+        (lambda: circuit.time_traces(_rng(1), 4, 0.5, 0.0, 0.5, 3, initial=circuit.product_state([1] * 3)), "initial must be a state on L=4"),
+        (lambda: circuit.time_traces(_rng(1), 3, 0.5, 0.0, 0.5, 3, other=circuit.product_state([1] * 4)), "other must have the shape"),
+        (lambda: circuit.neas_samples(_rng(1), 4, 0.5, 0.0, 0.5, 0), "n_samples must be a positive integer"),
+        (lambda: freecircuit.neas_samples(_rng(1), 8, 0.5, 0.5, 3, sweeps_between=0), "need sweeps_between > 0"),
+    ],
+)
+def test_trace_and_sample_validation(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()

@@ -466,3 +466,18 @@ def test_jackknife_of_a_ratio_of_pooled_sums_on_dicts():
 def test_jackknife_rejects_too_few_or_ragged_realizations(bad):
     with pytest.raises(ValueError, match="realizations"):
         ensemble.jackknife(lambda d: 0.0, bad)
+
+
+def parent_pid(rng):
+    import os
+
+    return np.int64(os.getppid())
+
+
+def test_default_pool_workers_come_from_a_forkserver_not_from_the_caller():
+    # forking a multi-threaded caller (a Jupyter kernel) can deadlock a worker; the default pool
+    # must start its workers from the clean forkserver process instead
+    import os
+
+    parents = run_ensemble(parent_pid, 2, seed=0, progress=False)
+    assert all(int(p) != os.getpid() for p in parents), (parents, os.getpid())
