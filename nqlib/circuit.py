@@ -103,15 +103,16 @@ def occupations(rho):
 def neas_samples(rng, L, p1, p2, delta, n_samples, sweeps_between=1.0, burn_in=None):
     """Late-time states of one random circuit, sampled every ``sweeps_between`` time units.
 
-    Starts from :func:`local_equilibrium`, discards ``burn_in`` time units (default (L+1)**2,
-    several relaxation times), then records for each sample: the entropy ``S`` (nats), the
+    Starts from :func:`local_equilibrium`, discards ``burn_in`` time units (default 4 (L+1)**2,
+    about 20 relaxation times 2 (L+1)**2 / pi**2: long enough that, in phase I, every initial
+    spin has been replaced by a reservoir spin except with probability ~ L exp(-20)), then records for each sample: the entropy ``S`` (nats), the
     mutual information ``I`` between the halves [0, L//2) | [L//2, L), the occupations ``n``
     (n_samples, L) and ``nn`` = <n_i n_j> (n_samples, L, L). One time unit is L + 1 gates.
     A realization function for :func:`nqlib.ensemble.run_ensemble`.
     """
     _check_L(L)
     if burn_in is None:
-        burn_in = float((L + 1) ** 2)
+        burn_in = 4.0 * (L + 1) ** 2
     if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
         raise ValueError(f"n_samples must be a positive integer, got n_samples={n_samples!r}")
     if not sweeps_between > 0 or not burn_in >= 0:

@@ -8,26 +8,13 @@ precision (dimension 16), hence the 1e-10 tolerance."""
 
 import numpy as np
 import pytest
+from jordan_wigner import annihilators
 
 from nqlib import gaussian, quantum
 
 LN2 = np.log(2)
 L = 4
 
-_LOWER = np.array([[0, 0], [1, 0]], dtype=complex)  # |d><u|, basis (u, d) = (occupied, empty)
-_Z = np.diag([-1.0, 1.0]).astype(complex)
-_I = np.eye(2, dtype=complex)
-
-
-def _kron(*ops):
-    out = np.ones((1, 1), dtype=complex)
-    for o in ops:
-        out = np.kron(out, o)
-    return out
-
-
-def _annihilators(L):
-    return [_kron(*([_Z] * j + [_LOWER] + [_I] * (L - j - 1))) for j in range(L)]
 
 
 def _random_hermitian(rng, n, scale):
@@ -37,7 +24,7 @@ def _random_hermitian(rng, n, scale):
 
 def _gaussian_state(h):
     """exp(-H) / tr exp(-H) with H = sum_ij h_ij c_i^dag c_j (dense, via eigh of H)."""
-    c = _annihilators(len(h))
+    c = annihilators(len(h))
     H = sum(h[i, j] * c[i].conj().T @ c[j] for i in range(len(h)) for j in range(len(h)))
     w, V = np.linalg.eigh(H)
     weights = np.exp(-(w - w.min()))

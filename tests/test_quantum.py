@@ -7,27 +7,12 @@ steep near zero eigenvalues) is expected."""
 
 import numpy as np
 import pytest
+from jordan_wigner import annihilators, kron
 
 from nqlib import quantum
 
 LN2 = np.log(2)
 
-# single-site operators, basis (u, d) = (occupied, empty)
-_LOWER = np.array([[0, 0], [1, 0]], dtype=complex)  # |d><u|: removes a particle
-_Z = np.diag([-1.0, 1.0]).astype(complex)  # (-1)^n
-_I = np.eye(2, dtype=complex)
-
-
-def _kron(*ops):
-    out = np.ones((1, 1), dtype=complex)
-    for o in ops:
-        out = np.kron(out, o)
-    return out
-
-
-def _annihilators(L):
-    """c_j = Z x ... x Z (j times) x l x 1 x ... x 1, explicit 2^L x 2^L matrices."""
-    return [_kron(*([_Z] * j + [_LOWER] + [_I] * (L - j - 1))) for j in range(L)]
 
 
 def _random_density_matrix(rng, L, rank=None):
@@ -66,7 +51,7 @@ def test_maximally_mixed_state(L):
 
 @pytest.mark.parametrize("ps", [[0.3], [0.1, 0.5, 0.93], [0.0, 1.0, 0.25, 0.6], [0.5, 0.5]])
 def test_product_of_diagonal_states(ps):
-    rho = _kron(*[np.diag([p, 1 - p]) for p in ps])
+    rho = kron(*[np.diag([p, 1 - p]) for p in ps])
     expected = sum(_binary_entropy(p) for p in ps)
     assert quantum.entropy(rho) == pytest.approx(expected, abs=1e-12)
     assert quantum.purity(rho) == pytest.approx(np.prod([p**2 + (1 - p) ** 2 for p in ps]), abs=1e-14)
@@ -94,7 +79,7 @@ def test_partial_trace_of_a_kronecker_product():
     np.testing.assert_allclose(quantum.partial_trace(rho, []), [[1.0]], atol=1e-14)
     # with B = B1 x B2 a further product, keeping the middle site returns B1
     B1, B2 = _random_density_matrix(rng, 1), _random_density_matrix(rng, 1)
-    rho = _kron(A, B1, B2)
+    rho = kron(A, B1, B2)
     np.testing.assert_allclose(quantum.partial_trace(rho, 1), B1, atol=1e-14)
     np.testing.assert_allclose(quantum.partial_trace(rho, [0, 2]), np.kron(A, B2), atol=1e-14)
 
@@ -147,7 +132,7 @@ def test_mutual_information_of_a_bell_pair():
     pair = np.outer(bell, bell)
     assert quantum.mutual_information(pair, 1) == pytest.approx(2 * LN2, abs=1e-12)
     # Bell pair on sites (1, 2) of 4, mixed product states on sites 0 and 3
-    rho = _kron(np.diag([0.2, 0.8]), pair, np.diag([0.65, 0.35]))
+    rho = kron(np.diag([0.2, 0.8]), pair, np.diag([0.65, 0.35]))
     assert quantum.mutual_information(rho, 2) == pytest.approx(2 * LN2, abs=1e-12)
     assert abs(quantum.mutual_information(rho, 1)) < 1e-12
     assert abs(quantum.mutual_information(rho, 3)) < 1e-12
@@ -162,7 +147,7 @@ def test_mutual_information_of_a_classically_correlated_state():
 # --------------------------------------------------------------------------- correlation matrix
 def test_reference_operators_satisfy_the_anticommutation_relations():
     L = 3
-    c = _annihilators(L)
+    c = annihilators(L)
     eye = np.eye(2**L)
     for i in range(L):
         for j in range(L):
@@ -174,7 +159,7 @@ def test_reference_operators_satisfy_the_anticommutation_relations():
 @pytest.mark.parametrize("seed", [0, 1])
 def test_correlation_matrix_against_brute_force_jordan_wigner(L, seed):
     rho = _random_density_matrix(np.random.default_rng(seed), L, rank=2)  # low rank: large coherences
-    c = _annihilators(L)
+    c = annihilators(L)
     expected = np.array([[np.trace(rho @ c[i].conj().T @ c[j]) for j in range(L)] for i in range(L)])
     C = quantum.correlation_matrix(rho)
     assert C.shape == (L, L)
@@ -194,7 +179,7 @@ def test_correlation_matrix_of_a_single_particle_is_conj_psi_psi_T():
     rng = np.random.default_rng(9)
     psi = rng.normal(size=L) + 1j * rng.normal(size=L)
     psi /= np.linalg.norm(psi)
-    c = _annihilators(L)
+    c = annihilators(L)
     vac = np.zeros(2**L)
     vac[-1] = 1  # all spins down = empty
     state = sum(psi[j] * c[j].conj().T @ vac for j in range(L))
@@ -209,7 +194,7 @@ def test_correlation_matrix_of_a_two_particle_slater_determinant_has_jw_signs():
     rng = np.random.default_rng(10)
     Q, _ = np.linalg.qr(rng.normal(size=(L, L)) + 1j * rng.normal(size=(L, L)))
     phi1, phi2 = Q[:, 0], Q[:, 1]
-    c = _annihilators(L)
+    c = annihilators(L)
     a1 = sum(phi1[j] * c[j].conj().T for j in range(L))
     a2 = sum(phi2[j] * c[j].conj().T for j in range(L))
     vac = np.zeros(2**L)
@@ -223,7 +208,7 @@ def test_correlation_matrix_of_a_two_particle_slater_determinant_has_jw_signs():
 
 def test_correlation_matrix_of_product_states_is_diagonal():
     ps = [0.9, 0.2, 0.0, 0.55]
-    rho = _kron(*[np.diag([p, 1 - p]) for p in ps])
+    rho = kron(*[np.diag([p, 1 - p]) for p in ps])
     np.testing.assert_allclose(quantum.correlation_matrix(rho), np.diag(ps), atol=1e-15)
 
 
