@@ -19,7 +19,8 @@ out, with the end site as pair index e and the reservoir as index r,
     C_{ej} \to \bar u_{ee}\, C_{ej}, \quad C_{je} \to C_{je}\, u_{ee}\ (j \ne e), \qquad
     C_{ee} \to |u_{ee}|^2 C_{ee} + |u_{er}|^2 \rho_{\rm res}.
 
-The hot loop is numba-compiled; :func:`evolve` draws gates in chunks with the same random
+The hot loop is numba-compiled and walks C only along rows: the column half of each bulk
+update is deferred and applied row by row (see ``_apply_kernel``); :func:`evolve` draws gates in chunks with the same random
 stream as :func:`nqlib.gates.sample_sequence`, so the same seed gives the same circuit as the
 dense simulator :mod:`nqlib.circuit`.
 """
@@ -115,11 +116,22 @@ def single_particle_sequence(us4):
 
 @njit(cache=True)
 def _apply_kernel(C, bonds, us, rho_left, rho_right):
+    """Apply the gates in order. C -> conj(u) C u^T factorises into a row operation (left) and a
+    column operation (right), which commute. Row operations touch two contiguous rows and are
+    applied at once; column operations are queued and applied row by row in :func:`_flush`, so
+    that no gate walks down the columns of C (strided, cache-hostile for large L). The queue is
+    flushed before every boundary gate, whose reservoir term is not a conjugation.
+    """
     L = C.shape[0]
+    queue_a = np.empty(bonds.size, dtype=np.int64)
+    queue_u = np.empty((bonds.size, 2, 2), dtype=np.complex128)
+    q = 0
     for t in range(bonds.size):
         b = bonds[t]
         u = us[t]
         if b == 0 or b == L:
+            _flush(C, queue_a, queue_u, q)
+            q = 0
             # end site e = pair index 0 at the left (reservoir first), 1 at the right
             e, site, rho = (1, 0, rho_left) if b == 0 else (0, L - 1, rho_right)
             r = 1 - e
@@ -131,16 +143,28 @@ def _apply_kernel(C, bonds, us, rho_left, rho_right):
             C[site, site] = abs(uee) ** 2 * C[site, site] + abs(uer) ** 2 * rho
         else:
             a = b - 1
-            # rows: C[(a, a+1), :] <- conj(u) @ C[(a, a+1), :]
+            # rows now: C[(a, a+1), :] <- conj(u) @ C[(a, a+1), :]
+            c00, c01, c10, c11 = np.conj(u[0, 0]), np.conj(u[0, 1]), np.conj(u[1, 0]), np.conj(u[1, 1])
             for j in range(L):
                 x, y = C[a, j], C[a + 1, j]
-                C[a, j] = np.conj(u[0, 0]) * x + np.conj(u[0, 1]) * y
-                C[a + 1, j] = np.conj(u[1, 0]) * x + np.conj(u[1, 1]) * y
-            # columns: C[:, (a, a+1)] <- C[:, (a, a+1)] @ u^T
-            for i in range(L):
-                x, y = C[i, a], C[i, a + 1]
-                C[i, a] = x * u[0, 0] + y * u[0, 1]
-                C[i, a + 1] = x * u[1, 0] + y * u[1, 1]
+                C[a, j] = c00 * x + c01 * y
+                C[a + 1, j] = c10 * x + c11 * y
+            # columns later: C[:, (a, a+1)] <- C[:, (a, a+1)] @ u^T
+            queue_a[q] = a
+            queue_u[q] = u
+            q += 1
+    _flush(C, queue_a, queue_u, q)
+
+
+@njit(cache=True)
+def _flush(C, queue_a, queue_u, q):
+    """Apply the first q queued column operations to every row, one row at a time."""
+    for i in range(C.shape[0]):
+        for k in range(q):
+            a = queue_a[k]
+            x, y = C[i, a], C[i, a + 1]
+            C[i, a] = x * queue_u[k, 0, 0] + y * queue_u[k, 0, 1]
+            C[i, a + 1] = x * queue_u[k, 1, 0] + y * queue_u[k, 1, 1]
 
 
 def _check_C(C):
