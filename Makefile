@@ -21,8 +21,14 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[book,test]"
 	touch $@ $(BOOK_STAMP)
 
+# Sphinx re-reads (and jupyter-book re-executes) a chapter only when its own source changed:
+# when nqlib changes, drop both caches so that every chapter runs again
+_build/.nqlib-stamp: $(wildcard nqlib/*.py)
+	rm -rf _build/.jupyter_cache _build/.doctrees
+	mkdir -p _build && touch $@
+
 ## book: execute every chapter at NQLIB_SCALE=book (cached) and build _build/html strictly
-book: $(BOOK_STAMP)
+book: $(BOOK_STAMP) _build/.nqlib-stamp
 	NQLIB_SCALE=$${NQLIB_SCALE:-book} $(BIN)/jupyter-book build . -W -n --keep-going
 	@echo "Book built: file://$(CURDIR)/_build/html/index.html"
 
