@@ -9,6 +9,7 @@ One module per physical object (see the book's introduction for the conventions)
 * :mod:`nqlib.freecircuit` — the p2 = 0 circuit on the fermionic correlation matrix (large L);
 * :mod:`nqlib.quantum` / :mod:`nqlib.gaussian` — entropies, mutual information, correlation
   matrices of dense and of Gaussian states;
+* :mod:`nqlib.abc` — exact averages of the two-copy gate channel (the replicated density matrix);
 * :mod:`nqlib.ensemble` — reproducible ensembles of random realizations, the ``NQLIB_SCALE``
   knob, jackknife error bars;
 * :mod:`nqlib.plotting` — the book's figure style.
@@ -16,9 +17,10 @@ One module per physical object (see the book's introduction for the conventions)
 
 __version__ = "0.1.0"
 
-from nqlib import circuit, ensemble, freecircuit, gates, gaussian, plotting, quantum, ssep  # noqa: E402,I001
+from nqlib import abc, circuit, ensemble, freecircuit, gates, gaussian, plotting, quantum, ssep  # noqa: E402,I001
 
 __all__ = [
+    "abc",
     "circuit",
     "ensemble",
     "freecircuit",

@@ -1,0 +1,68 @@
+"""Exact gate average of the two-copy channel (nqlib.abc) against Monte Carlo over sampled
+gates, quadrature convergence, and the structure every average must have."""
+
+import numpy as np
+import pytest
+
+from nqlib import abc, gates
+
+VEC_I = np.eye(4).reshape(16)  # row-major vec of the two-site identity
+
+
+
+def _pair_sum(a, b):
+    """sum_n a_n[i, j] b_n[k, l] arranged as the two-copy matrix [(i, k), (j, l)]."""
+    gram = a.reshape(len(a), 256).T @ b.reshape(len(b), 256)
+    return gram.reshape(16, 16, 16, 16).transpose(0, 2, 1, 3).reshape(256, 256)
+
+
+@pytest.mark.parametrize("p1, p2", [(0.3, 0.3), (1.0, 0.0), (0.0, 1.0)])
+def test_exact_average_matches_monte_carlo(p1, p2):
+    rng = np.random.default_rng(17)
+    n, chunk = 100_000, 10_000
+    mean = np.zeros((256, 256), dtype=complex)
+    second = np.zeros((256, 256))
+    for _ in range(n // chunk):
+        _, us = gates.sample_sequence(rng, chunk, 2, p1, p2)
+        single = np.einsum("nab,ncd->nacbd", us, us.conj()).reshape(chunk, 16, 16)
+        mean += _pair_sum(single, single)
+        second += _pair_sum(np.abs(single) ** 2, np.abs(single) ** 2)
+    mean /= n
+    se = np.sqrt(np.maximum(second / n - np.abs(mean) ** 2, 0.0) / n)
+    diff = np.abs(abc.averaged_two_copy_gate(p1, p2) - mean)
+    # entries that never fluctuate (se = 0) must agree to rounding; the rest within 6 SE
+    assert np.all(diff[se < 1e-12] < 1e-12)
+    assert (diff[se >= 1e-12] / se[se >= 1e-12]).max() < 6
+
+
+def test_quadrature_is_converged(monkeypatch):
+    reference = abc.averaged_two_copy_gate(0.4, 0.35)
+    monkeypatch.setattr(abc, "_PHASES", 2 * np.pi * np.arange(9) / 9)
+    monkeypatch.setattr(abc, "_THETA_NODES", 48)
+    np.testing.assert_allclose(abc.averaged_two_copy_gate(0.4, 0.35), reference, atol=1e-13)
+
+
+@pytest.mark.parametrize("p1, p2", [(0.0, 0.0), (0.2, 0.7), (1.0, 0.0), (0.0, 1.0)])
+def test_average_preserves_both_traces_and_the_swap_probability(p1, p2):
+    E = abc.averaged_two_copy_gate(p1, p2)
+    both = np.kron(VEC_I, VEC_I)
+    np.testing.assert_allclose(both @ E, both, atol=1e-13)  # each copy's trace is kept
+    single = np.einsum("ikjl,k,l->ij", E.reshape(16, 16, 16, 16), VEC_I, VEC_I / 4)
+    # the single-copy average keeps |ud><ud| -> |du><du| with probability E|U_lr|^2 = 1/2
+    ud, du = 1 * 4 + 1, 2 * 4 + 2  # vec indices of |ud><ud| and |du><du|
+    assert single[du, ud].real == pytest.approx(0.5, abs=1e-13)
+    assert single[ud, ud].real == pytest.approx(0.5, abs=1e-13)
+
+
+def test_mu0_corner_is_the_mean_of_identity_and_iswap():
+    expected = 0.5 * (abc.two_copy_superoperator(gates.IDENTITY) + abc.two_copy_superoperator(gates.ISWAP))
+    np.testing.assert_allclose(abc.averaged_two_copy_gate(0.0, 0.0), expected, atol=1e-15)
+
+
+def test_invalid_input_is_rejected():
+    with pytest.raises(ValueError, match="p1 \\+ p2 must be <= 1"):
+        abc.averaged_two_copy_gate(0.7, 0.5)
+    with pytest.raises(ValueError, match="p1 must be a probability"):
+        abc.averaged_two_copy_gate(-0.1, 0.5)
+    with pytest.raises(ValueError, match="\\(4, 4\\) two-site gate"):
+        abc.two_copy_superoperator(np.eye(2))
