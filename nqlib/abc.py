@@ -22,13 +22,18 @@ density :math:`\sin\theta/2` on :math:`[0, \pi]`, is integrated by Gauss-Legendr
 """
 
 import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
 
 from nqlib import gates as _gates
 
-__all__ = ["two_copy_superoperator", "averaged_two_copy_gate"]
+__all__ = ["two_copy_superoperator", "averaged_two_copy_gate", "two_copy_channel", "steady_state", "average_purity"]
 
 _PHASES = 2 * np.pi * np.arange(5) / 5  # exact for trigonometric polynomials of degree <= 4
 _THETA_NODES = 24
+MAX_L = 5
+_TRACE = np.einsum("ab,cd->abcd", np.eye(2), np.eye(2)).reshape(16)  # tr in both copies
+_SWAP = np.einsum("ad,bc->abcd", np.eye(2), np.eye(2)).reshape(16)  # sum rho1[r,c] rho2[c,r]
 
 
 def two_copy_superoperator(U):
@@ -45,6 +50,79 @@ def averaged_two_copy_gate(p1, p2):
     _gates._check_probabilities(p1, p2)
     parts = [(1 - p1 - p2, _mu0()), (p1, _mu1()), (p2, _mu2())]
     return sum(weight * average for weight, average in parts if weight > 0)
+
+
+def two_copy_channel(L, p1, p2, delta):
+    """Averaged one-step channel of E[vec(rho) (x) vec(rho)] on L sites: sparse (16**L, 16**L).
+
+    One step applies the averaged gate to a uniformly chosen bond among the L + 1 (GH Eq. B4);
+    a boundary bond acts with a fresh reservoir spin in both copies, traced out in both. Each
+    site carries a 16-dim slot (r1, c1, r2, c2): row and column of copy 1, then of copy 2, with
+    0 = up = occupied; sites are ordered 0..L-1, site 0 most significant.
+    """
+    if isinstance(L, bool) or not isinstance(L, (int, np.integer)) or not 2 <= L <= MAX_L:
+        raise ValueError(f"L must be an integer in [2, {MAX_L}] for the full two-copy channel, got L={L!r}")
+    if not isinstance(delta, (int, float, np.integer, np.floating)) or not -1 <= delta <= 1:
+        raise ValueError(f"delta must be a real number in [-1, 1], got delta={delta!r}")
+    G = _site_major(averaged_two_copy_gate(p1, p2))
+    G4 = G.reshape(16, 16, 16, 16)  # (out first, out second, in first, in second)
+    trace = _TRACE
+    left = np.einsum("xyzw,x,z->yw", G4, trace, _reservoir((1 + delta) / 2))
+    right = np.einsum("xyzw,y,w->xz", G4, trace, _reservoir((1 - delta) / 2))
+    maps = [_embed(left, 0, 1, L)]
+    maps += [_embed(G, site, 2, L) for site in range(L - 1)]
+    maps += [_embed(right, L - 1, 1, L)]
+    return (sum(maps) / (L + 1)).tocsr()
+
+
+def steady_state(L, p1, p2, delta):
+    """Fixed point X = E[vec(rho) (x) vec(rho)] of :func:`two_copy_channel`, with tr (x) tr X = 1."""
+    T = two_copy_channel(L, p1, p2, delta)
+    n = T.shape[0]
+    A = (T - sp.identity(n, format="csr")).tolil()
+    A[0, :] = _product([_TRACE] * L)  # replace one redundant equation by the normalisation
+    rhs = np.zeros(n)
+    rhs[0] = 1.0
+    start = _product([_reservoir(0.5)] * L)  # the fully mixed state: exact at delta = 0
+    X, info = spla.bicgstab(A.tocsr(), rhs, x0=start, rtol=1e-14, atol=0.0, maxiter=20 * n)
+    residual = np.abs(T @ X - X).max()
+    if info != 0 or residual > 1e-12:
+        raise RuntimeError(f"two-copy steady state not converged (info={info}, residual {residual:.1e})")
+    return X
+
+
+def average_purity(L, p1, p2, delta, sites=None):
+    """E[tr rho_A^2] over the late-time states, A = ``sites`` (0-based; default: the whole chain)."""
+    X = steady_state(L, p1, p2, delta)
+    A = set(range(L)) if sites is None else {int(s) for s in np.atleast_1d(sites)}
+    if any(s < 0 or s >= L for s in A):
+        raise ValueError(f"sites must lie in [0, {L - 1}], got {sorted(A)}")
+    return float(np.real(_product([_SWAP if k in A else _TRACE for k in range(L)]) @ X))
+
+
+def _site_major(E):
+    """Reorder a two-site two-copy matrix from (copy, row/col, site) to site-major slots."""
+    # binary axes of E's row index: r1a r1b c1a c1b r2a r2b c2a c2b -> r1a c1a r2a c2a r1b c1b r2b c2b
+    order = [0, 2, 4, 6, 1, 3, 5, 7]
+    return E.reshape((2,) * 16).transpose(order + [8 + k for k in order]).reshape(256, 256)
+
+
+def _embed(local, first, width, L):
+    """kron(I, local, I) with ``local`` on ``width`` consecutive site slots starting at ``first``."""
+    before, after = 16**first, 16 ** (L - first - width)
+    return sp.kron(sp.kron(sp.identity(before), sp.csr_matrix(local)), sp.identity(after), format="csr")
+
+
+def _reservoir(occupation):
+    rho = np.diag([occupation, 1 - occupation])
+    return np.einsum("ab,cd->abcd", rho, rho).reshape(16)
+
+
+def _product(vectors):
+    out = np.ones(1)
+    for v in vectors:
+        out = np.kron(out, v)
+    return out
 
 
 def _weighted_average(gate_list, weights):

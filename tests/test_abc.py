@@ -4,7 +4,7 @@ gates, quadrature convergence, and the structure every average must have."""
 import numpy as np
 import pytest
 
-from nqlib import abc, gates
+from nqlib import abc, circuit, ensemble, gates, quantum, ssep
 
 VEC_I = np.eye(4).reshape(16)  # row-major vec of the two-site identity
 
@@ -66,3 +66,69 @@ def test_invalid_input_is_rejected():
         abc.averaged_two_copy_gate(-0.1, 0.5)
     with pytest.raises(ValueError, match="\\(4, 4\\) two-site gate"):
         abc.two_copy_superoperator(np.eye(2))
+
+
+# --------------------------------------------------------------------------- L-site two-copy channel
+@pytest.mark.parametrize("L", [2, 3, 4])
+def test_phase_one_purity_is_that_of_a_product_of_reservoir_states(L):
+    # p1 = 0: every late-time state is a product of reservoir states (GH Eq. 27), purity (1+delta^2)/2 each
+    delta = 0.6
+    assert abc.average_purity(L, 0.0, 0.5, delta) == pytest.approx(((1 + delta**2) / 2) ** L, abs=1e-12)
+
+
+@pytest.mark.parametrize("p1, p2", [(1.0, 0.0), (0.5, 0.5)])
+def test_single_copy_reduction_is_the_ssep_average_state(p1, p2):
+    L, delta = 3, 0.7
+    X = abc.steady_state(L, p1, p2, delta).reshape((2,) * (4 * L))
+    # contract copy 2 (slots r2, c2 of every site) with the identity: E[rho] in site-major order
+    letters = "abcdefghijklmnop"
+    spec, out = [], []
+    for site in range(L):
+        r1, c1, r2 = letters[4 * site: 4 * site + 3]
+        spec += [r1, c1, r2, r2]  # r2 == c2: trace over copy 2
+        out += [r1, c1]
+    mean = np.einsum("".join(spec) + "->" + "".join(out), X)
+    P = ssep.steady_state(L, delta)[::-1]  # qubit basis: 0 = up = occupied
+    rho_bar = np.diag(P).reshape((2,) * (2 * L))
+    site_major = rho_bar.transpose([k for site in range(L) for k in (site, L + site)])
+    np.testing.assert_allclose(mean, site_major, atol=1e-12)
+
+
+def test_purity_matches_the_dense_circuit_time_average():
+    L, p1, p2, delta = 3, 0.5, 0.5, 0.6
+    exact = abc.average_purity(L, p1, p2, delta)
+    runs = ensemble.stack(ensemble.run_ensemble(
+        _purity_samples, 8, seed=3, L=L, p1=p1, p2=p2, delta=delta, samples=1000, progress=False))
+    value, error = ensemble.jackknife(lambda d: d.mean(), runs)
+    assert abs(value - exact) < 5 * error, (value, error, exact)
+    assert error < 0.002  # the test resolves the purity to better than 1 %
+
+
+def _purity_samples(rng, L, p1, p2, delta, samples):
+    rho = circuit.evolve(circuit.local_equilibrium(L, delta), 4 * (L + 1) ** 3, rng, p1, p2, delta)
+    out = np.empty(samples)
+    for k in range(samples):
+        rho = circuit.evolve(rho, L + 1, rng, p1, p2, delta)
+        out[k] = quantum.purity(rho)
+    return out
+
+
+@pytest.mark.parametrize("sites", [None, [], [0], [0, 2]])
+def test_without_drive_every_state_is_fully_mixed(sites):
+    L = 3
+    size = L if sites is None else len(sites)
+    assert abc.average_purity(L, 0.4, 0.3, 0.0, sites=sites) == pytest.approx(2.0**-size, abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: abc.two_copy_channel(1, 0.5, 0.5, 0.5), "L must be an integer in \\[2, 5\\]"),
+        (lambda: abc.two_copy_channel(6, 0.5, 0.5, 0.5), "L must be an integer in \\[2, 5\\]"),
+        (lambda: abc.two_copy_channel(3, 0.5, 0.5, 1.5), "delta must be a real number in \\[-1, 1\\]"),
+        (lambda: abc.average_purity(3, 0.5, 0.5, 0.5, sites=[3]), "sites must lie in \\[0, 2\\]"),
+    ],
+)
+def test_channel_validation(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
