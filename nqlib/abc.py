@@ -27,11 +27,33 @@ import scipy.sparse.linalg as spla
 
 from nqlib import gates as _gates
 
-__all__ = ["two_copy_superoperator", "averaged_two_copy_gate", "two_copy_channel", "steady_state", "average_purity"]
+__all__ = [
+    "SPECIES",
+    "two_copy_superoperator",
+    "averaged_two_copy_gate",
+    "two_copy_channel",
+    "steady_state",
+    "average_purity",
+    "reduced_gate",
+    "reduced_boundary",
+    "reduced_channel",
+]
 
 _PHASES = 2 * np.pi * np.arange(5) / 5  # exact for trigonometric polynomials of degree <= 4
 _THETA_NODES = 24
 MAX_L = 5
+MAX_REDUCED_L = 8
+#: the six site states of the abc model (GH App. E): pairs (copy-1 operator, copy-2 operator) with
+#: u = |up><up|, d = |dn><dn|, r = |up><dn|, l = |dn><up|, as slot values (r1, c1, r2, c2)
+SPECIES = {
+    "a_up": (1, 0, 0, 1),  # (l, r): a coherence in copy 1 paired with its conjugate in copy 2
+    "a_dn": (0, 1, 1, 0),  # (r, l)
+    "b_up": (0, 0, 0, 0),  # (u, u)
+    "b_dn": (1, 1, 1, 1),  # (d, d)
+    "c_up": (0, 0, 1, 1),  # (u, d)
+    "c_dn": (1, 1, 0, 0),  # (d, u)
+}
+_SPECIES_SLOTS = np.array([8 * r1 + 4 * c1 + 2 * r2 + c2 for r1, c1, r2, c2 in SPECIES.values()])
 _TRACE = np.einsum("ab,cd->abcd", np.eye(2), np.eye(2)).reshape(16)  # tr in both copies
 _SWAP = np.einsum("ad,bc->abcd", np.eye(2), np.eye(2)).reshape(16)  # sum rho1[r,c] rho2[c,r]
 
@@ -60,30 +82,34 @@ def two_copy_channel(L, p1, p2, delta):
     site carries a 16-dim slot (r1, c1, r2, c2): row and column of copy 1, then of copy 2, with
     0 = up = occupied; sites are ordered 0..L-1, site 0 most significant.
     """
-    if isinstance(L, bool) or not isinstance(L, (int, np.integer)) or not 2 <= L <= MAX_L:
-        raise ValueError(f"L must be an integer in [2, {MAX_L}] for the full two-copy channel, got L={L!r}")
-    if not isinstance(delta, (int, float, np.integer, np.floating)) or not -1 <= delta <= 1:
-        raise ValueError(f"delta must be a real number in [-1, 1], got delta={delta!r}")
+    _check_size_and_drive(L, delta, max_L=MAX_L)
     G = _site_major(averaged_two_copy_gate(p1, p2))
-    G4 = G.reshape(16, 16, 16, 16)  # (out first, out second, in first, in second)
-    trace = _TRACE
-    left = np.einsum("xyzw,x,z->yw", G4, trace, _reservoir((1 + delta) / 2))
-    right = np.einsum("xyzw,y,w->xz", G4, trace, _reservoir((1 - delta) / 2))
+    left, right = _boundary_maps(p1, p2, delta)
     maps = [_embed(left, 0, 1, L)]
     maps += [_embed(G, site, 2, L) for site in range(L - 1)]
     maps += [_embed(right, L - 1, 1, L)]
     return (sum(maps) / (L + 1)).tocsr()
 
 
-def steady_state(L, p1, p2, delta):
-    """Fixed point X = E[vec(rho) (x) vec(rho)] of :func:`two_copy_channel`, with tr (x) tr X = 1."""
-    T = two_copy_channel(L, p1, p2, delta)
+def steady_state(L, p1, p2, delta, full=False):
+    """Fixed point X = E[rho (x) rho] of the averaged two-copy channel, normalised by tr (x) tr.
+
+    By default in the 6**L abc representation (:func:`reduced_channel`, L <= 8); with
+    ``full=True`` in the full 16**L two-copy space (:func:`two_copy_channel`, L <= 5).
+    """
+    T = two_copy_channel(L, p1, p2, delta) if full else reduced_channel(L, p1, p2, delta)
+    trace = _TRACE if full else _TRACE[_SPECIES_SLOTS]
+    start_site = _reservoir(0.5) if full else _reservoir(0.5)[_SPECIES_SLOTS]
     n = T.shape[0]
     A = (T - sp.identity(n, format="csr")).tolil()
-    A[0, :] = _product([_TRACE] * L)  # replace one redundant equation by the normalisation
+    # replace one redundant equation by the normalisation: that of the all-b_up configuration
+    # (a sector that the steady state occupies; equations of the a-sector are not redundant)
+    local = _SPECIES_SLOTS[2] if full else 2
+    row = local * ((16 if full else 6) ** L - 1) // ((16 if full else 6) - 1)
+    A[row, :] = _product([trace] * L)
     rhs = np.zeros(n)
-    rhs[0] = 1.0
-    start = _product([_reservoir(0.5)] * L)  # the fully mixed state: exact at delta = 0
+    rhs[row] = 1.0
+    start = _product([start_site] * L)  # the fully mixed state: exact at delta = 0
     X, info = spla.bicgstab(A.tocsr(), rhs, x0=start, rtol=1e-14, atol=0.0, maxiter=20 * n)
     residual = np.abs(T @ X - X).max()
     if info != 0 or residual > 1e-12:
@@ -91,13 +117,62 @@ def steady_state(L, p1, p2, delta):
     return X
 
 
-def average_purity(L, p1, p2, delta, sites=None):
+def average_purity(L, p1, p2, delta, sites=None, full=False):
     """E[tr rho_A^2] over the late-time states, A = ``sites`` (0-based; default: the whole chain)."""
-    X = steady_state(L, p1, p2, delta)
+    X = steady_state(L, p1, p2, delta, full=full)
     A = set(range(L)) if sites is None else {int(s) for s in np.atleast_1d(sites)}
     if any(s < 0 or s >= L for s in A):
         raise ValueError(f"sites must lie in [0, {L - 1}], got {sorted(A)}")
-    return float(np.real(_product([_SWAP if k in A else _TRACE for k in range(L)]) @ X))
+    swap, trace = (_SWAP, _TRACE) if full else (_SWAP[_SPECIES_SLOTS], _TRACE[_SPECIES_SLOTS])
+    return float(np.real(_product([swap if k in A else trace for k in range(L)]) @ X))
+
+
+def reduced_gate(p1, p2):
+    """The averaged bulk gate restricted to the six abc species on both sites: (36, 36), real.
+
+    Rows and columns are (species of the first site, species of the second) in the order of
+    :data:`SPECIES`. The six-pair subspace is invariant (see the tests), so this is exact.
+    """
+    G = _site_major(averaged_two_copy_gate(p1, p2))
+    pair = (_SPECIES_SLOTS[:, None] * 16 + _SPECIES_SLOTS[None, :]).ravel()
+    return np.real(G[np.ix_(pair, pair)])
+
+
+def reduced_boundary(p1, p2, delta, side):
+    """Averaged boundary map on the end site, restricted to the six species: (6, 6), real.
+
+    ``side`` is "left" (reservoir density (1+delta)/2) or "right" ((1-delta)/2).
+    """
+    if side not in ("left", "right"):
+        raise ValueError(f"side must be 'left' or 'right', got side={side!r}")
+    B = _boundary_maps(p1, p2, delta)[0 if side == "left" else 1]
+    return np.real(B[np.ix_(_SPECIES_SLOTS, _SPECIES_SLOTS)])
+
+
+def reduced_channel(L, p1, p2, delta):
+    """The abc model: :func:`two_copy_channel` restricted to the 6**L species configurations."""
+    _check_size_and_drive(L, delta, max_L=MAX_REDUCED_L)
+    G = reduced_gate(p1, p2)
+    left, right = (reduced_boundary(p1, p2, delta, side) for side in ("left", "right"))
+    maps = [_embed(left, 0, 1, L, 6)]
+    maps += [_embed(G, site, 2, L, 6) for site in range(L - 1)]
+    maps += [_embed(right, L - 1, 1, L, 6)]
+    return (sum(maps) / (L + 1)).tocsr()
+
+
+def _boundary_maps(p1, p2, delta):
+    """Averaged gate with a fresh reservoir spin on the first (left) / second (right) site, traced out."""
+    G4 = _site_major(averaged_two_copy_gate(p1, p2)).reshape(16, 16, 16, 16)  # (out1, out2, in1, in2)
+    left = np.einsum("xyzw,x,z->yw", G4, _TRACE, _reservoir((1 + delta) / 2))
+    right = np.einsum("xyzw,y,w->xz", G4, _TRACE, _reservoir((1 - delta) / 2))
+    return left, right
+
+
+def _check_size_and_drive(L, delta, max_L):
+    if isinstance(L, bool) or not isinstance(L, (int, np.integer)) or not 2 <= L <= max_L:
+        raise ValueError(f"L must be an integer in [2, {max_L}], got L={L!r}")
+    if not isinstance(delta, (int, float, np.integer, np.floating)) or not -1 <= delta <= 1:
+        raise ValueError(f"delta must be a real number in [-1, 1], got delta={delta!r}")
 
 
 def _site_major(E):
@@ -107,9 +182,9 @@ def _site_major(E):
     return E.reshape((2,) * 16).transpose(order + [8 + k for k in order]).reshape(256, 256)
 
 
-def _embed(local, first, width, L):
+def _embed(local, first, width, L, dim=16):
     """kron(I, local, I) with ``local`` on ``width`` consecutive site slots starting at ``first``."""
-    before, after = 16**first, 16 ** (L - first - width)
+    before, after = dim**first, dim ** (L - first - width)
     return sp.kron(sp.kron(sp.identity(before), sp.csr_matrix(local)), sp.identity(after), format="csr")
 
 

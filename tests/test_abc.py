@@ -79,7 +79,7 @@ def test_phase_one_purity_is_that_of_a_product_of_reservoir_states(L):
 @pytest.mark.parametrize("p1, p2", [(1.0, 0.0), (0.5, 0.5)])
 def test_single_copy_reduction_is_the_ssep_average_state(p1, p2):
     L, delta = 3, 0.7
-    X = abc.steady_state(L, p1, p2, delta).reshape((2,) * (4 * L))
+    X = abc.steady_state(L, p1, p2, delta, full=True).reshape((2,) * (4 * L))
     # contract copy 2 (slots r2, c2 of every site) with the identity: E[rho] in site-major order
     letters = "abcdefghijklmnop"
     spec, out = [], []
@@ -132,3 +132,44 @@ def test_without_drive_every_state_is_fully_mixed(sites):
 def test_channel_validation(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+# --------------------------------------------------------------------------- the abc reduction
+_SLOTS = np.array([8 * r1 + 4 * c1 + 2 * r2 + c2 for r1, c1, r2, c2 in abc.SPECIES.values()])
+_OTHER = np.array([k for k in range(16) if k not in _SLOTS])
+
+
+@pytest.mark.parametrize("p1, p2, delta", [(0.3, 0.3, 0.6), (1.0, 0.0, 0.9), (0.0, 1.0, -0.4), (0.6, 0.1, 1.0)])
+def test_six_species_subspace_is_invariant(p1, p2, delta):
+    G = abc._site_major(abc.averaged_two_copy_gate(p1, p2))
+    inside = (_SLOTS[:, None] * 16 + _SLOTS[None, :]).ravel()
+    outside = np.setdiff1d(np.arange(256), inside)
+    assert np.abs(G[np.ix_(outside, inside)]).max() < 1e-14
+    for B in abc._boundary_maps(p1, p2, delta):
+        assert np.abs(B[np.ix_(_OTHER, _SLOTS)]).max() < 1e-14
+    # and the restricted maps are real
+    assert np.abs(np.imag(G[np.ix_(inside, inside)])).max() < 1e-14
+
+
+@pytest.mark.parametrize("L", [3, 4])
+@pytest.mark.parametrize("p1, p2", [(0.3, 0.3), (1.0, 0.0), (0.0, 0.5)])
+def test_reduced_process_reproduces_the_full_two_copy_fixed_point(L, p1, p2):
+    delta = 0.6
+    full = abc.steady_state(L, p1, p2, delta, full=True)
+    reduced = abc.steady_state(L, p1, p2, delta)
+    index = _SLOTS
+    for _ in range(L - 1):
+        index = (index[:, None] * 16 + _SLOTS[None, :]).ravel()
+    embedded = np.zeros_like(full)
+    embedded[index] = reduced
+    np.testing.assert_allclose(embedded, full, atol=1e-12)
+    for sites in (None, [0], [0, L - 1]):
+        assert abc.average_purity(L, p1, p2, delta, sites=sites) == pytest.approx(
+            abc.average_purity(L, p1, p2, delta, sites=sites, full=True), abs=1e-12)
+
+
+def test_reduced_maps_validation():
+    with pytest.raises(ValueError, match="side must be 'left' or 'right'"):
+        abc.reduced_boundary(0.3, 0.3, 0.5, "top")
+    with pytest.raises(ValueError, match="L must be an integer in \\[2, 8\\]"):
+        abc.reduced_channel(9, 0.3, 0.3, 0.5)
