@@ -119,11 +119,12 @@ def neas_samples(rng, L, p1, p2, delta, n_samples, sweeps_between=1.0, burn_in=N
         raise ValueError(f"need sweeps_between > 0 and burn_in >= 0, got {sweeps_between!r}, {burn_in!r}")
     rho = evolve(local_equilibrium(L, delta), round(burn_in * (L + 1)), rng, p1, p2, delta)
     steps = max(1, round(sweeps_between * (L + 1)))
-    out = {"S": np.empty(n_samples), "I": np.empty(n_samples),
+    out = {"S": np.empty(n_samples), "P": np.empty(n_samples), "I": np.empty(n_samples),
            "n": np.empty((n_samples, L)), "nn": np.empty((n_samples, L, L))}
     for k in range(n_samples):
         rho = evolve(rho, steps, rng, p1, p2, delta)
         out["S"][k] = quantum.entropy(rho)
+        out["P"][k] = quantum.purity(rho)
         out["I"][k] = quantum.mutual_information(rho, L // 2)
         out["n"][k], out["nn"][k] = occupations(rho)
     return out

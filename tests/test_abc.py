@@ -97,20 +97,11 @@ def test_single_copy_reduction_is_the_ssep_average_state(p1, p2):
 def test_purity_matches_the_dense_circuit_time_average():
     L, p1, p2, delta = 3, 0.5, 0.5, 0.6
     exact = abc.average_purity(L, p1, p2, delta)
-    runs = ensemble.stack(ensemble.run_ensemble(
-        _purity_samples, 8, seed=3, L=L, p1=p1, p2=p2, delta=delta, samples=1000, progress=False))
-    value, error = ensemble.jackknife(lambda d: d.mean(), runs)
+    runs = ensemble.run_ensemble(
+        circuit.neas_samples, 8, seed=3, L=L, p1=p1, p2=p2, delta=delta, n_samples=1000, progress=False)
+    value, error = ensemble.jackknife(lambda d: d.mean(), ensemble.stack(runs)["P"])
     assert abs(value - exact) < 5 * error, (value, error, exact)
     assert error < 0.002  # the test resolves the purity to better than 1 %
-
-
-def _purity_samples(rng, L, p1, p2, delta, samples):
-    rho = circuit.evolve(circuit.local_equilibrium(L, delta), 4 * (L + 1) ** 3, rng, p1, p2, delta)
-    out = np.empty(samples)
-    for k in range(samples):
-        rho = circuit.evolve(rho, L + 1, rng, p1, p2, delta)
-        out[k] = quantum.purity(rho)
-    return out
 
 
 @pytest.mark.parametrize("sites", [None, [], [0], [0, 2]])
@@ -237,8 +228,8 @@ def test_dense_circuit_purity_decides_between_exact_and_printed_boundary_rates()
     L, p1, p2, delta = 2, 0.3, 0.7, 0.6
     exact = abc.average_purity(L, p1, p2, delta)
     printed = _purity_with_printed_coherence_rate(L, p1, p2, delta)
-    runs = ensemble.stack(ensemble.run_ensemble(
-        _purity_samples, 8, seed=9, L=L, p1=p1, p2=p2, delta=delta, samples=5000, progress=False))
-    value, error = ensemble.jackknife(lambda d: d.mean(), runs)
+    runs = ensemble.run_ensemble(
+        circuit.neas_samples, 8, seed=9, L=L, p1=p1, p2=p2, delta=delta, n_samples=5000, progress=False)
+    value, error = ensemble.jackknife(lambda d: d.mean(), ensemble.stack(runs)["P"])
     assert abs(value - exact) < 4 * error, (value, error, exact)
     assert abs(value - printed) > 8 * error, (value, error, printed)
