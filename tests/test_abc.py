@@ -4,7 +4,7 @@ gates, quadrature convergence, and the structure every average must have."""
 import numpy as np
 import pytest
 
-from nqlib import abc, circuit, ensemble, gates, quantum, ssep
+from nqlib import abc, circuit, ensemble, gates, ssep
 
 VEC_I = np.eye(4).reshape(16)  # row-major vec of the two-site identity
 
