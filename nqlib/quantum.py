@@ -15,7 +15,9 @@ significant qubit and, per site, basis state 0 = spin up = occupied, 1 = spin do
 
 import numpy as np
 
-__all__ = ["n_sites", "entropy", "purity", "partial_trace", "mutual_information", "correlation_matrix"]
+__all__ = [
+    "n_sites", "entropy", "purity", "partial_trace", "mutual_information", "log_negativity", "correlation_matrix",
+]
 
 _RAISE = np.array([[0, 1], [0, 0]], dtype=complex)  # |u><d| = sigma^+ (creates a particle)
 _LOWER = _RAISE.T.copy()  # |d><u|
@@ -69,6 +71,29 @@ def mutual_information(rho, cut):
     left = partial_trace(rho, range(cut))
     right = partial_trace(rho, range(cut, L))
     return entropy(left) + entropy(right) - entropy(rho)
+
+
+def log_negativity(rho, A):
+    """Qubit logarithmic negativity ln ||rho^{T_A}||_1 (nats) for the partial transpose on A.
+
+    ``A`` is a cut (A = sites [0, cut), 0 < cut < L) or a non-empty proper subset of the sites;
+    the complement is B. Trace out other sites first with :func:`partial_trace`.
+    """
+    L = n_sites(rho)
+    rho = _check_density_matrix(rho)
+    if isinstance(A, (int, np.integer)) and not isinstance(A, bool):
+        if not 0 < A < L:
+            raise ValueError(f"cut must be an integer in [1, {L - 1}], got {A!r}")
+        A = range(A)
+    sites = sorted(set(int(k) for k in np.atleast_1d(A)))
+    if not sites or len(sites) == L or sites[0] < 0 or sites[-1] >= L:
+        raise ValueError(f"A must be a non-empty proper subset of [0, {L - 1}], got {sites}")
+    tensor = rho.reshape((2,) * (2 * L))
+    axes = list(range(2 * L))
+    for k in sites:  # exchange the row and column index of each site of A
+        axes[k], axes[L + k] = L + k, k
+    transposed = tensor.transpose(axes).reshape(2**L, 2**L)
+    return float(np.log(np.abs(np.linalg.eigvalsh(transposed)).sum()))
 
 
 def correlation_matrix(rho):

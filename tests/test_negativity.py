@@ -1,0 +1,105 @@
+"""Fermionic negativity of Gaussian states (nqlib.gaussian.negativity) against the Fock-space
+partial time reversal, pure-state entropies and the qubit negativity (nqlib.quantum)."""
+
+import numpy as np
+import pytest
+
+from nqlib import gaussian, quantum
+
+
+def _random_C(rng, L, pure=False):
+    M = rng.normal(size=(L, L)) + 1j * rng.normal(size=(L, L))
+    U = np.linalg.qr(M)[0]
+    nu = (rng.random(L) < 0.5).astype(float) if pure else rng.random(L)
+    return U @ np.diag(nu) @ U.conj().T
+
+
+def _renyi_half(C_AA):
+    n = np.clip(np.linalg.eigvalsh(C_AA), 0, 1)
+    return 2 * np.sum(np.log(np.sqrt(n) + np.sqrt(1 - n)))
+
+
+def _partial_time_reversal(rho, a, b):
+    """rho^{R_A} in the occupation basis for A = modes [0, a), B = [a, a + b) (Shapourian et al.)."""
+    dim = 2 ** (a + b)
+    occupation = 1 - ((np.arange(dim)[:, None] >> np.arange(a + b)[::-1]) & 1)  # bit 0 = occupied
+    tau_A, tau_B = occupation[:, :a].sum(1), occupation[:, a:].sum(1)
+    high = 2**b  # index = index_A * 2**b + index_B
+    out = np.zeros_like(rho)
+    for r in range(dim):
+        for c in range(dim):
+            rA, rB, cA, cB = r // high, r % high, c // high, c % high
+            phase = 1j ** ((tau_A[r] + tau_A[c]) % 2) * (-1) ** ((tau_A[r] + tau_A[c]) * (tau_B[r] + tau_B[c]))
+            out[cA * high + rB, rA * high + cB] += phase * rho[r, c]
+    return out
+
+
+def test_dense_state_has_the_correlation_matrix_and_entropy():
+    rng = np.random.default_rng(5)
+    C = _random_C(rng, 5)
+    rho = gaussian.dense_state(C)
+    np.testing.assert_allclose(quantum.correlation_matrix(rho), C, atol=1e-13)
+    assert np.trace(rho).real == pytest.approx(1.0, abs=1e-13)
+    assert np.linalg.eigvalsh(rho).min() > -1e-13
+    assert quantum.entropy(rho) == pytest.approx(gaussian.entropy(C), abs=1e-12)
+
+
+@pytest.mark.parametrize("cut", [1, 3, 5])
+def test_pure_state_negativity_is_the_renyi_half_entropy(cut):
+    rng = np.random.default_rng(cut)
+    C = _random_C(rng, 6, pure=True)
+    # a pure state has xi at 0 and 1, where sqrt(xi) turns rounding (1e-16) into 1e-8
+    assert gaussian.negativity(C, cut) == pytest.approx(_renyi_half(C[:cut, :cut]), abs=1e-7)
+    # for pure states the qubit negativity of adjacent blocks is the same Renyi-1/2 entropy
+    assert quantum.log_negativity(gaussian.dense_state(C), cut) == pytest.approx(_renyi_half(C[:cut, :cut]), abs=1e-7)
+
+
+def test_uncorrelated_blocks_have_no_negativity():
+    rng = np.random.default_rng(2)
+    C = np.zeros((6, 6), dtype=complex)
+    C[:2, :2], C[2:, 2:] = _random_C(rng, 2), _random_C(rng, 4)
+    assert gaussian.negativity(C, 2) == pytest.approx(0.0, abs=1e-12)
+    assert quantum.log_negativity(gaussian.dense_state(C), 2) == pytest.approx(0.0, abs=1e-12)
+
+
+@pytest.mark.parametrize("a, b, traced", [(1, 1, 0), (2, 2, 0), (2, 3, 1), (1, 3, 2)])
+def test_formula_equals_the_fock_space_partial_time_reversal(a, b, traced):
+    rng = np.random.default_rng(10 * a + b)
+    for _ in range(3):
+        C = _random_C(rng, a + b + traced)
+        rho = quantum.partial_trace(gaussian.dense_state(C), range(a + b))  # traced modes are last
+        brute = np.log(np.linalg.svd(_partial_time_reversal(rho, a, b), compute_uv=False).sum())
+        assert gaussian.negativity(C, range(a), range(a, a + b)) == pytest.approx(brute, abs=1e-12)
+
+
+def test_qubit_negativity_lies_within_log_sqrt2_of_the_fermionic_one():
+    rng = np.random.default_rng(8)
+    for L in (4, 6, 8):
+        for cut in (1, L // 2):
+            C = _random_C(rng, L)
+            E, E_f = quantum.log_negativity(gaussian.dense_state(C), cut), gaussian.negativity(C, cut)
+            assert E_f - np.log(2) / 2 - 1e-12 <= E <= E_f + np.log(2) / 2 + 1e-12
+
+
+def test_negativity_symmetries():
+    rng = np.random.default_rng(4)
+    C = _random_C(rng, 7)
+    value = gaussian.negativity(C, range(3), range(3, 7))
+    assert gaussian.negativity(C.T, range(3), range(3, 7)) == pytest.approx(value, abs=1e-12)
+    assert gaussian.negativity(C, range(3, 7), range(3)) == pytest.approx(value, abs=1e-12)
+    assert gaussian.negativity(np.eye(7) - C, 3) == pytest.approx(value, abs=1e-12)  # particle-hole
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: gaussian.negativity(np.array([[0.5, 0.1], [0.2, 0.5]]), 1), "Hermitian"),
+    (lambda: gaussian.negativity(np.diag([1.5, 0.5]), 1), "eigenvalues"),
+    (lambda: gaussian.negativity(np.eye(3) / 2, 3), "cut"),
+    (lambda: gaussian.negativity(np.eye(3) / 2, [0, 1], [1, 2]), "disjoint"),
+    (lambda: gaussian.negativity(np.eye(3) / 2, [0], [5]), "disjoint"),
+    (lambda: gaussian.dense_state(np.eye(13) / 2), "L must be"),
+    (lambda: quantum.log_negativity(np.eye(4) / 4, 2), "cut"),
+    (lambda: quantum.log_negativity(np.eye(4) / 4, [0, 1]), "proper subset"),
+])
+def test_negativity_validation(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
