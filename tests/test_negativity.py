@@ -59,6 +59,7 @@ def test_uncorrelated_blocks_have_no_negativity():
     C = np.zeros((6, 6), dtype=complex)
     C[:2, :2], C[2:, 2:] = _random_C(rng, 2), _random_C(rng, 4)
     assert gaussian.negativity(C, 2) == pytest.approx(0.0, abs=1e-12)
+    assert gaussian.negativity_lower_bound(C, 2) == 0.0
     assert quantum.log_negativity(gaussian.dense_state(C), 2) == pytest.approx(0.0, abs=1e-12)
 
 
@@ -72,13 +73,30 @@ def test_formula_equals_the_fock_space_partial_time_reversal(a, b, traced):
         assert gaussian.negativity(C, range(a), range(a, a + b)) == pytest.approx(brute, abs=1e-12)
 
 
+def test_partial_time_reversal_is_a_combination_of_partial_transposes():
+    rng = np.random.default_rng(3)
+    a, b = 2, 3
+    rho = gaussian.dense_state(_random_C(rng, a + b))
+    transposed = rho.reshape((2,) * 10).transpose([5, 6, 2, 3, 4, 0, 1, 7, 8, 9]).reshape(32, 32)
+    occupation = 1 - ((np.arange(32)[:, None] >> np.arange(5)[::-1]) & 1)
+    P = np.diag((-1.0) ** occupation[:, :a].sum(1))
+    expected = (1 - 1j) / 2 * transposed + (1 + 1j) / 2 * P @ transposed @ P
+    np.testing.assert_allclose(_partial_time_reversal(rho, a, b), expected, atol=1e-14)
+
+
 def test_qubit_negativity_lies_within_log_sqrt2_of_the_fermionic_one():
     rng = np.random.default_rng(8)
+    lower_bound_positive = 0
     for L in (4, 6, 8):
         for cut in (1, L // 2):
-            C = _random_C(rng, L)
-            E, E_f = quantum.log_negativity(gaussian.dense_state(C), cut), gaussian.negativity(C, cut)
-            assert E_f - np.log(2) / 2 - 1e-12 <= E <= E_f + np.log(2) / 2 + 1e-12
+            for pure in (False, True):
+                C = _random_C(rng, L, pure=pure)
+                E, E_f = quantum.log_negativity(gaussian.dense_state(C), cut), gaussian.negativity(C, cut)
+                assert E_f - np.log(2) / 2 - 1e-7 <= E <= E_f + np.log(2) / 2 + 1e-7
+                bound = gaussian.negativity_lower_bound(C, cut)
+                assert bound <= E + 1e-7
+                lower_bound_positive += bound > 0
+    assert lower_bound_positive > 0  # the bound is not trivially zero on these states
 
 
 def test_negativity_symmetries():
@@ -97,6 +115,7 @@ def test_negativity_symmetries():
     (lambda: gaussian.negativity(np.eye(3) / 2, [0, 1], [1, 2]), "disjoint"),
     (lambda: gaussian.negativity(np.eye(3) / 2, [0], [5]), "disjoint"),
     (lambda: gaussian.dense_state(np.eye(13) / 2), "L must be"),
+    (lambda: gaussian.negativity_lower_bound(np.eye(4) / 2, [2, 3], [0, 1]), "before"),
     (lambda: quantum.log_negativity(np.eye(4) / 4, 2), "cut"),
     (lambda: quantum.log_negativity(np.eye(4) / 4, [0, 1]), "proper subset"),
 ])
