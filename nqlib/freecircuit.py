@@ -31,7 +31,15 @@ from numba import njit
 from nqlib import gates as _gates
 from nqlib import gaussian, ssep
 
-__all__ = ["local_equilibrium", "evolve", "apply_gates", "single_particle_sequence", "neas_samples"]
+__all__ = [
+    "local_equilibrium",
+    "evolve",
+    "apply_gates",
+    "single_particle_sequence",
+    "neas_samples",
+    "gaussian_model",
+    "gaussian_model_negativity",
+]
 
 _CHUNK = 1 << 16
 
@@ -74,14 +82,16 @@ def apply_gates(C, bonds, us, delta, copy=True):
     return C
 
 
-def neas_samples(rng, L, p1, delta, n_samples, sweeps_between=1.0, burn_in=None, cuts=None):
+def neas_samples(rng, L, p1, delta, n_samples, sweeps_between=1.0, burn_in=None, cuts=None, negativity=False):
     """Late-time Gaussian states of one p2 = 0 circuit, sampled every ``sweeps_between`` time units.
 
     Starts from :func:`local_equilibrium` and discards ``burn_in`` time units (default
     (L+1)**2, about five relaxation times 2 (L+1)**2 / pi**2). Returns a dict with the entropy
     ``S`` (n_samples,), the mutual information ``I`` (n_samples, len(cuts)) across each cut in
     ``cuts`` (default [L // 2]), and time averages over the samples of the occupations ``n``
-    (L,) and of ``abs2`` = |C_ij|**2 (L, L). A realization function for
+    (L,) and of ``abs2`` = |C_ij|**2 (L, L). With ``negativity=True`` also the fermionic
+    log-negativity ``Ef`` (n_samples, len(cuts)) between [0, cut) and [cut, L)
+    (:func:`nqlib.gaussian.negativity`, O(L^3) per sample). A realization function for
     :func:`nqlib.ensemble.run_ensemble`.
     """
     cuts = [L // 2] if cuts is None else [int(c) for c in cuts]
@@ -93,15 +103,77 @@ def neas_samples(rng, L, p1, delta, n_samples, sweeps_between=1.0, burn_in=None,
         raise ValueError(f"need sweeps_between > 0 and burn_in >= 0, got {sweeps_between!r}, {burn_in!r}")
     C = evolve(local_equilibrium(L, delta), round(burn_in * (L + 1)), rng, p1, delta)
     steps = max(1, round(sweeps_between * (L + 1)))
-    S, I = np.empty(n_samples), np.empty((n_samples, len(cuts)))
+    S, I, Ef = np.empty(n_samples), np.empty((n_samples, len(cuts))), np.empty((n_samples, len(cuts)))
     n, abs2 = np.zeros(L), np.zeros((L, L))
     for k in range(n_samples):
         C = evolve(C, steps, rng, p1, delta)
         S[k] = gaussian.entropy(C)
         I[k] = [gaussian.mutual_information(C, cut) for cut in cuts]
+        if negativity:
+            Ef[k] = [gaussian.negativity(C, cut) for cut in cuts]
         n += np.real(np.diag(C))
         abs2 += np.abs(C) ** 2
-    return {"S": S, "I": I, "n": n / n_samples, "abs2": abs2 / n_samples}
+    out = {"S": S, "I": I, "n": n / n_samples, "abs2": abs2 / n_samples}
+    if negativity:
+        out["Ef"] = Ef
+    return out
+
+
+def gaussian_model(rng, L, delta, coherence=None, fluctuation=None):
+    r"""One correlation matrix of the Gaussian model of the phase-II NEAS (GH Sec. III D).
+
+    All cumulants of the entries of C beyond the second are O(delta^4), so GH sample
+
+    .. math::
+
+        C = \bar C + X, \qquad \bar C = \mathrm{diag}(\bar n_i), \quad
+        \bar n_i = \tfrac12 + \delta\,(\tfrac12 - x_i), \quad x_i = \tfrac{i+1}{L+1},
+
+    with X Hermitian and its entries independent: X_ij (i < j) circular complex Gaussian with
+    E|X_ij|^2 = delta^2 ``coherence[i, j]`` and X_ii real Gaussian with variance
+    delta^2 ``fluctuation[i]``. The defaults are the leading large-L forms
+    coherence = x_i (1 - x_j) / (L + 1) (i < j, GH Eqs. 33-34) and fluctuation =
+    x_i (1 - x_i) / (L + 1); :func:`nqlib.abc.second_order` (p1 = 1, p2 = 0) gives the exact
+    finite-L coefficients under the same names. Being Gaussian, the model can put eigenvalues of
+    C outside [0, 1] at large delta; they are clipped to [0, 1]. Returns (C, n_outside) with
+    n_outside the number of clipped eigenvalues.
+    """
+    if isinstance(L, bool) or not isinstance(L, (int, np.integer)) or L < 2:
+        raise ValueError(f"L must be an integer >= 2, got L={L!r}")
+    if not 0 <= delta <= 1:
+        raise ValueError(f"delta must lie in [0, 1], got delta={delta!r}")
+    x = np.arange(1, L + 1) / (L + 1)
+    if coherence is None:
+        coherence = np.outer(x, 1 - x) / (L + 1)
+    if fluctuation is None:
+        fluctuation = x * (1 - x) / (L + 1)
+    coherence, fluctuation = np.asarray(coherence, dtype=float), np.asarray(fluctuation, dtype=float)
+    if coherence.shape != (L, L) or fluctuation.shape != (L,):
+        raise ValueError(f"coherence must have shape ({L}, {L}) and fluctuation ({L},), got {coherence.shape}, {fluctuation.shape}")
+    if np.any(np.triu(coherence, 1) < 0) or np.any(fluctuation < 0):
+        raise ValueError("coherence (above the diagonal) and fluctuation are variances and must be >= 0")
+    upper = np.triu(np.sqrt(np.clip(coherence, 0, None) / 2) * (rng.standard_normal((L, L)) + 1j * rng.standard_normal((L, L))), 1)
+    X = upper + upper.conj().T + np.diag(np.sqrt(fluctuation) * rng.standard_normal(L))
+    nu, U = np.linalg.eigh(np.diag(ssep.density(L, delta)) + delta * X)
+    n_outside = int(np.sum((nu < 0) | (nu > 1)))
+    return (U * np.clip(nu, 0.0, 1.0)) @ U.conj().T, n_outside
+
+
+def gaussian_model_negativity(rng, L, delta, n_samples, cuts=None, coherence=None, fluctuation=None):
+    """Fermionic log-negativity of ``n_samples`` draws of :func:`gaussian_model`.
+
+    Returns ``Ef`` (n_samples, len(cuts)) across each cut (default [L // 2]) and ``outside``
+    (n_samples,), the clipped eigenvalues per draw. A realization function for
+    :func:`nqlib.ensemble.run_ensemble`.
+    """
+    cuts = [L // 2] if cuts is None else [int(c) for c in cuts]
+    if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
+        raise ValueError(f"n_samples must be a positive integer, got n_samples={n_samples!r}")
+    Ef, outside = np.empty((n_samples, len(cuts))), np.empty(n_samples)
+    for k in range(n_samples):
+        C, outside[k] = gaussian_model(rng, L, delta, coherence, fluctuation)
+        Ef[k] = [gaussian.negativity(C, cut) for cut in cuts]
+    return {"Ef": Ef, "outside": outside}
 
 
 def single_particle_sequence(us4):

@@ -122,3 +122,16 @@ def test_negativity_symmetries():
 def test_negativity_validation(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_small_drive_negativity_is_four_times_the_cross_block_weight():
+    """Near C = 1/2: E_f = 4 ||C_AB||_F^2 + O(eps^4) (even in eps since E_f(C) = E_f(1 - C))."""
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(8, 8)) + 1j * rng.normal(size=(8, 8))
+    X = (X + X.conj().T) / 2
+    errors = []
+    for eps in (0.02, 0.01):
+        C = 0.5 * np.eye(8) + eps * X
+        errors.append(gaussian.negativity(C, 3) - 4 * np.sum(np.abs(C[:3, 3:]) ** 2))
+    assert abs(errors[0]) < 1e-2 * 4 * np.sum(np.abs(0.02 * X[:3, 3:]) ** 2)
+    assert 14 < errors[0] / errors[1] < 18  # fourth order: halving eps divides the error by 16

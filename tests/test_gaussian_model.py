@@ -1,0 +1,70 @@
+"""GH's Gaussian model of the phase-II NEAS (freecircuit.gaussian_model) and the negativity
+records of the free-fermion circuit."""
+
+import numpy as np
+import pytest
+
+from nqlib import abc, freecircuit, gaussian, ssep
+
+
+def test_gaussian_model_has_the_prescribed_mean_and_variances():
+    L, delta, n = 6, 0.3, 20000
+    rng = np.random.default_rng(1)
+    draws = [freecircuit.gaussian_model(rng, L, delta) for _ in range(n)]
+    assert all(outside == 0 for _, outside in draws)  # delta = 0.3: no clipping, C is exactly Cbar + X
+    C = np.array([c for c, _ in draws])
+    x = np.arange(1, L + 1) / (L + 1)
+    mean = np.diag(ssep.density(L, delta))
+    se = np.abs(C - mean).std(axis=0) / np.sqrt(n) + 1e-15
+    assert np.all(np.abs(C.mean(axis=0) - mean) < 5 * se)
+    dev2 = np.abs(C - mean) ** 2
+    expected = delta**2 * (np.triu(np.outer(x, 1 - x), 1) + np.diag(x * (1 - x))) / (L + 1)
+    expected = np.triu(expected) + np.triu(expected, 1).T
+    assert np.all(np.abs(dev2.mean(axis=0) - expected) < 5 * dev2.std(axis=0) / np.sqrt(n))
+    square = (C - mean)[:, 0, 3] ** 2  # circular: E[X_ij^2] = 0
+    assert abs(square.mean()) < 5 * np.abs(square).std() / np.sqrt(n)
+
+
+def test_gaussian_model_clips_unphysical_spectra_and_accepts_exact_coefficients():
+    rng = np.random.default_rng(2)
+    L = 8
+    C, outside = freecircuit.gaussian_model(rng, L, 1.0, coherence=np.full((L, L), 0.5), fluctuation=np.full(L, 0.5))
+    assert outside > 0
+    gaussian.check_correlation_matrix(C)  # clipped back into [0, 1]
+    second = abc.second_order(L, 1.0, 0.0)
+    C, outside = freecircuit.gaussian_model(rng, L, 0.5, second.coherence, second.fluctuation)
+    assert C.shape == (L, L) and outside == 0
+
+
+def test_gaussian_model_is_reproducible_and_zero_drive_is_the_mixed_state():
+    a = freecircuit.gaussian_model_negativity(np.random.default_rng(3), 12, 0.6, 3)
+    b = freecircuit.gaussian_model_negativity(np.random.default_rng(3), 12, 0.6, 3)
+    assert np.array_equal(a["Ef"], b["Ef"]) and a["Ef"].shape == (3, 1) and np.all(a["Ef"] > 0)
+    C, _ = freecircuit.gaussian_model(np.random.default_rng(4), 5, 0.0)
+    assert np.allclose(C, np.eye(5) / 2, atol=1e-14)
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda rng: freecircuit.gaussian_model(rng, 1, 0.5), "L must be"),
+        (lambda rng: freecircuit.gaussian_model(rng, 4, 1.5), "delta must"),
+        (lambda rng: freecircuit.gaussian_model(rng, 4, 0.5, coherence=np.ones((3, 3))), "shape"),
+        (lambda rng: freecircuit.gaussian_model(rng, 4, 0.5, fluctuation=-np.ones(4)), "variances"),
+        (lambda rng: freecircuit.gaussian_model_negativity(rng, 4, 0.5, 0), "n_samples"),
+    ],
+)
+def test_gaussian_model_validation(call, message):
+    with pytest.raises(ValueError, match=message):
+        call(np.random.default_rng(0))
+
+
+def test_neas_negativity_record():
+    kwargs = dict(L=10, delta=0.8, n_samples=4, burn_in=20.0, cuts=[3, 5])
+    plain = freecircuit.neas_samples(np.random.default_rng(5), p1=1.0, **kwargs)
+    rich = freecircuit.neas_samples(np.random.default_rng(5), p1=1.0, negativity=True, **kwargs)
+    assert "Ef" not in plain and rich["Ef"].shape == (4, 2) and np.all(rich["Ef"] > 0)
+    assert np.array_equal(plain["S"], rich["S"])  # computing E_f draws no random numbers
+    # Phase I (p1 = 0): every late-time state is a product, so there is no negativity at all.
+    product = freecircuit.neas_samples(np.random.default_rng(6), p1=0.0, negativity=True, **kwargs)
+    assert np.all(np.abs(product["Ef"]) < 1e-12)
