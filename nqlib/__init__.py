@@ -10,6 +10,8 @@ One module per physical object (see the book's introduction for the conventions)
 * :mod:`nqlib.quantum` / :mod:`nqlib.gaussian` — entropies, mutual information, correlation
   matrices of dense and of Gaussian states;
 * :mod:`nqlib.abc` — exact averages of the two-copy gate channel (the replicated density matrix);
+* :mod:`nqlib.anderson` — the 3D Anderson bar between leads: lead modes, scattering states by a
+  stable slice recursion, S matrix, mode sums and per-slice statistics;
 * :mod:`nqlib.ensemble` — reproducible ensembles of random realizations, the ``NQLIB_SCALE``
   knob, jackknife error bars;
 * :mod:`nqlib.plotting` — the book's figure style.
@@ -17,10 +19,11 @@ One module per physical object (see the book's introduction for the conventions)
 
 __version__ = "0.1.0"
 
-from nqlib import abc, circuit, ensemble, freecircuit, gates, gaussian, plotting, quantum, ssep  # noqa: E402,I001
+from nqlib import abc, anderson, circuit, ensemble, freecircuit, gates, gaussian, plotting, quantum, ssep  # noqa: E402,I001
 
 __all__ = [
     "abc",
+    "anderson",
     "circuit",
     "ensemble",
     "freecircuit",

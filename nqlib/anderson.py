@@ -1,0 +1,482 @@
+r"""The driven 3D Anderson model: lead modes, scattering states, S matrix and mode sums.
+
+**Model** (Gullans & Huse, PRX 9, 021007 (2019), Sec. V A, Eq. 57; Hruza & Jin, SM Eq. 16).
+A disordered bar of :math:`N_x\times N_y\times N_z` sites, ``V[x, y, z]`` uniform in
+:math:`[-W/2, W/2]`, periodic in y and z, between two clean semi-infinite leads of the same
+cross-section and hoppings (V = 0) along x (left lead x < 0, right lead x >= N_x):
+
+.. math::
+
+    H = -\sum_{\nu=x,y,z} t_\nu \sum_{\langle ij\rangle_\nu} (c_i^\dagger c_j + {\rm h.c.})
+        + \sum_i V_i n_i .
+
+Per slice x the Schrödinger equation reads (HJ SM Eqs. 17-18)
+:math:`-t_x\psi_{x+1} - t_x\psi_{x-1} + (H_\perp + V_x)\psi_x = E\psi_x` with
+:math:`H_\perp = -t_y(S_y + S_y^\dagger) - t_z(S_z + S_z^\dagger)` on the :math:`N_y N_z`
+sites of a slice (:math:`S` the cyclic shift; slice index ``y * Nz + z``, site index
+``x * Ny * Nz + y * Nz + z`` as in ``V.ravel()``). For :math:`N_\nu = 1` the ring is a single
+site bonded to itself, so :math:`H_\perp` contains :math:`-2t_\nu`; use :math:`t_\nu = 0` for a
+lower-dimensional bar.
+
+**Transverse channels.** :math:`H_\perp` is clean, so channels decouple in the leads. We use the
+*real* eigenbasis: for a ring of N sites the label :math:`q \in [0, N)` is the function
+:math:`\sqrt{2/N}\cos(2\pi q y/N)` for :math:`0 < q < N/2`, :math:`\sqrt{2/N}\sin(2\pi(N-q)y/N)`
+for :math:`q > N/2`, and the constants :math:`1/\sqrt N`, :math:`(-1)^y/\sqrt N` for q = 0, N/2;
+in all cases the eigenvalue is the plane-wave one, so channel :math:`(q_y, q_z)` (column
+``qy * Nz + qz`` of :math:`U`) has
+
+.. math::
+
+    \varepsilon_\perp = -2t_y\cos(2\pi q_y/N_y) - 2t_z\cos(2\pi q_z/N_z), \qquad
+    E = \varepsilon_\perp - 2t_x\cos k_x .
+
+A channel is *open* for :math:`|E-\varepsilon_\perp| < 2t_x`: :math:`k_x\in(0,\pi)`, group velocity
+:math:`v = 2t_x\sin k_x > 0` (ħ = a = 1), lead modes :math:`\varphi_q e^{\pm ik_x x}/\sqrt v` carry
+unit current (notes/scattering.md; HJ below SM Eq. 23, where the velocity is printed with
+:math:`t_z` for :math:`t_x`). Otherwise it is *closed* (evanescent):
+:math:`\lambda + 1/\lambda = (\varepsilon_\perp - E)/t_x` with real roots; it carries no current
+and is not a scattering state, but it enters the matching at the lead surface. At
+:math:`|E-\varepsilon_\perp| = 2t_x` (band edge, v = 0) the unit-current normalisation is
+singular: :func:`lead_modes` raises ``ValueError`` within a relative tolerance ``edge_tol``.
+Per channel we keep the root :math:`\lambda` of right-moving or rightwards-decaying waves
+:math:`\lambda^x`: :math:`\lambda = e^{ik_x}` (open) or real with :math:`|\lambda| < 1` (closed);
+the other root is :math:`1/\lambda`.
+
+**Lead self-energy and scattering states.** Eliminating a lead exactly gives the surface term
+:math:`\Sigma = -t_x\,U\,{\rm diag}(\lambda)\,U^T` (the same matrix for both leads; for an open
+channel :math:`-t_x e^{ik_x}`, for a closed one real) and :math:`\Gamma = i(\Sigma-\Sigma^\dagger)
+= U_{\rm open}\,{\rm diag}(v)\,U_{\rm open}^T`. The state incoming from the left in open channel c
+(incoming part :math:`\varphi_c e^{ik_x x}/\sqrt{v_c}` for x <= 0) solves
+
+.. math::
+
+    (E - H - \Sigma_L - \Sigma_R)\,\psi = s, \qquad s = i\sqrt{v_c}\,\varphi_c\ \text{on slice } 0,
+
+(HJ SM Eqs. 19-24 solve the same matching with transfer matrices). It is computed by a stable
+slice recursion (a Riccati / recursive-Green's-function sweep): with
+:math:`h_x = H_\perp + {\rm diag}(V_x)`,
+
+.. math::
+
+    g_{N_x-1} = (E - h_{N_x-1} - \Sigma_R)^{-1}, \quad
+    g_x = (E - h_x - t_x^2 g_{x+1})^{-1}, \quad
+    \psi_0 = (E - h_0 - \Sigma_L - t_x^2 g_1)^{-1} s, \quad
+    \psi_x = -t_x\, g_x\, \psi_{x-1}.
+
+:math:`F_x = -t_x g_x` is the ratio :math:`\psi_x\psi_{x-1}^{-1}` of every solution that is
+purely outgoing at the right lead: an O(1) object, the analogue of HJ's renormalised
+:math:`r'_n = r_n r_{1,n}^{-1}` (SM Eqs. 31-36), so the exponentially growing and decaying
+products of transfer matrices (HJ SM Eq. 23) are never formed. Cost
+:math:`O(N_x (N_yN_z)^3)` per sweep, memory :math:`O(N_x (N_yN_z)^2)`; the (N³)² matrix is
+never built. The recursion inverts the pivots :math:`E - h_x - t_x^2 g_{x+1}` without pivoting
+across slices; a pivot is ill-conditioned only when E is within ~1/κ of a resonance of the
+half-open bar [x, N_x), so an error above a tolerance τ needs κ ≳ τ/eps, which happens with
+probability ~eps/τ per pivot (:attr:`Scattering.unitarity_error` reports the check). States incoming from the right are
+those of the mirrored bar ``V[::-1]``, mirrored back.
+
+**S matrix.** With phase references x = 0 (left lead: incoming :math:`e^{ik_x x}`, outgoing
+:math:`e^{-ik_x x}`) and x = N_x - 1 (right lead: incoming :math:`e^{-ik_x(x-N_x+1)}`, outgoing
+:math:`e^{ik_x(x-N_x+1)}`), all divided by :math:`\sqrt v`,
+
+.. math::
+
+    r_{dc} = \sqrt{v_d}\,\varphi_d^T(\psi_0 - \varphi_c/\sqrt{v_c}), \qquad
+    t_{dc} = \sqrt{v_d}\,\varphi_d^T\psi_{N_x-1},\qquad
+    S = \begin{pmatrix} r & t' \\ t & r'\end{pmatrix}
+
+(rows outgoing, columns incoming; left-lead channels first). Current conservation gives
+:math:`S^\dagger S = 1`. H is real, and with real :math:`\varphi_q` and one phase reference per
+lead each outgoing mode is the complex conjugate of the incoming mode of the same channel, so
+time reversal gives reciprocity :math:`S = S^T` (the references are mirror images of each other,
+so the mirrored bar ``V[::-1]`` has the mirrored S). For V = 0: r = 0, :math:`t = {\rm diag}(e^{ik_x(N_x-1)})`.
+
+**Mode sums** (HJ SM Eqs. 28-30; GH Eq. 62). :math:`G^\alpha(E)_{ij} = \sum_c \psi_{\alpha c}(i)
+\psi_{\alpha c}(j)^*`. From the source form above, exactly (no 2π; notes/scattering.md)
+
+.. math::
+
+    G^\alpha(E) = G^r\,\Gamma_\alpha\,G^a, \qquad G^r = (E - H - \Sigma_L - \Sigma_R)^{-1},
+
+and the steady state is :math:`\langle c_j^\dagger c_i\rangle = \sum_\alpha\int\frac{dE}{2\pi}
+f_\alpha(E)\,G^\alpha(E)_{ij}`: the papers write :math:`\int dE` for operators normalised to
+:math:`\delta(E-E')`, which with unit-current states is the measure dE/(2π) (ħ = 1).
+For a bar that is too large for the dense :math:`N\times N` matrix, per-slice statistics follow
+from the channel-space Gram matrices :math:`M_a = \psi_a^\dagger\psi_a` (:math:`\psi_a` the
+:math:`N_yN_z\times n` block of slice a). For :math:`G = \sum_k w_k\psi_k\psi_k^\dagger`
+(weights w, e.g. ±1 to combine :math:`G^R(0^+) - G^L(0^-)`), :math:`G_{ab} = \psi_a W\psi_b^\dagger`
+and
+
+.. math::
+
+    \sum_{i\in a} G_{ii} = {\rm tr}(W M_a), \qquad
+    \sum_{i\in a,\,j\in b} |G_{ij}|^2 = {\rm tr}(W M_a W M_b)
+        = \sum_{kl} w_k w_l\,(M_a)_{kl}\,\overline{(M_b)_{kl}} .
+
+**Bipartite symmetry.** For even :math:`N_y, N_z`, :math:`P = {\rm diag}((-1)^{x+y+z})` gives
+:math:`PH(V)P = -H(-V)`, and :math:`P\bar\psi` maps incoming states at E for -V onto incoming states
+at -E for V, so :math:`G^\alpha(-E; V) = P\,\overline{G^\alpha(E; -V)}\,P`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = [
+    "potential",
+    "hamiltonian",
+    "LeadModes",
+    "lead_modes",
+    "Scattering",
+    "scatter",
+    "scattering_states",
+    "smatrix",
+    "transmission",
+    "G",
+    "slice_gram",
+    "slice_moments",
+    "EDGE_TOL",
+    "MAX_DENSE_SITES",
+]
+
+EDGE_TOL = 1e-9
+"""Default relative band-edge tolerance: a channel with ``| |E - eps| - 2 tx | <= EDGE_TOL * 2 tx``
+is refused. This is far above the ~1e-16 rounding of eps, so an exact edge (e.g. isotropic E = 0
+with Ny and Nz both multiples of 3, or either a multiple of 4) is always caught and never
+classified by rounding; and nearby energies stay usable: the S-matrix error grows only like
+~eps/sqrt(gap) (measured 7e-14 at a relative gap of 5e-11)."""
+
+MAX_DENSE_SITES = 4096
+"""Largest Nx * Ny * Nz for which :func:`G` builds the dense (N, N) matrix (256 MiB complex)."""
+
+_LEADS = ("L", "R")
+
+
+# --------------------------------------------------------------------------- the model
+def potential(Nx, Ny, Nz, W, rng):
+    """Random on-site potential V[x, y, z], i.i.d. uniform in [-W/2, W/2], shape (Nx, Ny, Nz)."""
+    for name, n in (("Nx", Nx), ("Ny", Ny), ("Nz", Nz)):
+        _check_size(name, n)
+    if isinstance(W, bool) or not isinstance(W, (int, float, np.integer, np.floating)) or not 0 <= W < np.inf:
+        raise ValueError(f"W must be a finite real number >= 0, got W={W!r}")
+    if not isinstance(rng, np.random.Generator):
+        raise ValueError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    return rng.uniform(-W / 2, W / 2, size=(Nx, Ny, Nz))
+
+
+def hamiltonian(V, t=(1.0, 1.0, 1.0)):
+    """Sparse (CSR) Hamiltonian of the isolated disordered bar (no leads), site order ``V.ravel()``."""
+    V = _check_potential(V)
+    tx, ty, tz = _check_hoppings(t)
+    Nx, Ny, Nz = V.shape
+    Hperp = sp.csr_matrix(_transverse_hamiltonian(Ny, Nz, ty, tz))
+    chain = sp.diags([np.ones(Nx - 1), np.ones(Nx - 1)], [-1, 1], shape=(Nx, Nx))
+    H = sp.kron(sp.identity(Nx), Hperp) - tx * sp.kron(chain, sp.identity(Ny * Nz)) + sp.diags(V.ravel())
+    return H.tocsr()
+
+
+# --------------------------------------------------------------------------- lead modes
+@dataclass(frozen=True, eq=False)
+class LeadModes:
+    """Channels of the clean lead at energy E (module docstring).
+
+    ``U`` (M, M) real orthogonal transverse basis, M = Ny * Nz, column ``qy * Nz + qz``;
+    ``labels`` (M, 2) the (qy, qz) of each column; ``eps`` (M,) transverse energies;
+    ``lam`` (M,) the root that moves or decays away from the bar (e^{ik} or |lam| < 1);
+    ``is_open`` (M,) open channels. Open-channel arrays (``kx``, ``velocity``, ``U_open``) keep
+    the column order of ``U``.
+    """
+
+    E: float
+    t: tuple
+    U: np.ndarray
+    labels: np.ndarray
+    eps: np.ndarray
+    lam: np.ndarray
+    is_open: np.ndarray
+
+    @property
+    def n_open(self):
+        return int(self.is_open.sum())
+
+    @property
+    def kx(self):
+        return np.angle(self.lam[self.is_open])
+
+    @property
+    def velocity(self):
+        return 2 * self.t[0] * self.lam[self.is_open].imag
+
+    @property
+    def U_open(self):
+        return self.U[:, self.is_open]
+
+    @property
+    def self_energy(self):
+        """Lead surface self-energy -tx U diag(lam) U^T (M, M), the same for both leads."""
+        return -self.t[0] * (self.U * self.lam) @ self.U.T
+
+
+def lead_modes(E, Ny, Nz, t=(1.0, 1.0, 1.0), edge_tol=EDGE_TOL):
+    """Open and closed channels of the clean Ny x Nz lead at energy E (:class:`LeadModes`).
+
+    Raises ValueError if a channel lies within ``edge_tol`` (relative to 2 tx) of its band edge
+    |E - eps| = 2 tx, where the unit-current normalisation is singular. Zero open channels is not
+    an error here (the scattering functions refuse it).
+    """
+    E = _check_energy(E)
+    _check_size("Ny", Ny)
+    _check_size("Nz", Nz)
+    tx, ty, tz = _check_hoppings(t)
+    if isinstance(edge_tol, bool) or not isinstance(edge_tol, (float, int, np.floating, np.integer)) or not 0 <= edge_tol < 1:
+        raise ValueError(f"edge_tol must be a real number in [0, 1), got edge_tol={edge_tol!r}")
+    Uy, cy = _ring_basis(Ny)
+    Uz, cz = _ring_basis(Nz)
+    U = np.kron(Uy, Uz)
+    eps = (-2 * ty * cy[:, None] - 2 * tz * cz[None, :]).ravel()
+    labels = np.stack(np.meshgrid(np.arange(Ny), np.arange(Nz), indexing="ij"), axis=-1).reshape(-1, 2)
+    c = (eps - E) / (2 * tx)  # cos k for open channels
+    edge = np.abs(np.abs(c) - 1) <= edge_tol
+    if edge.any():
+        j = int(np.flatnonzero(edge)[0])
+        gap = np.abs(np.abs(c) - 1) * 2 * tx
+        shift = max(1e-3 * tx, 10 * edge_tol * 2 * tx)
+        raise ValueError(
+            f"E={E!r} puts channel (qy, qz)={tuple(int(q) for q in labels[j])} with eps_perp={eps[j]:.12g} at its "
+            f"band edge: |E - eps_perp| = {abs(E - eps[j]):.12g} is within {edge_tol:g} * 2tx of 2tx = {2 * tx:g} "
+            f"(zero velocity, unit-current normalisation singular; {int(edge.sum())} channel(s) affected, "
+            f"closest gap {gap[edge].min():.2g}). Shift the energy, e.g. E={E + shift:.6g} or E={E - shift:.6g}"
+        )
+    is_open = np.abs(c) < 1
+    lam = np.empty(len(c), dtype=complex)
+    co = c[is_open]
+    lam[is_open] = co + 1j * np.sqrt(1 - co**2)  # e^{ik}, k in (0, pi)
+    cc = c[~is_open]
+    lam[~is_open] = cc - np.sign(cc) * np.sqrt(cc**2 - 1)  # |lam| < 1
+    return LeadModes(E=E, t=(tx, ty, tz), U=U, labels=labels, eps=eps, lam=lam, is_open=is_open)
+
+
+# --------------------------------------------------------------------------- scattering
+@dataclass(frozen=True, eq=False)
+class Scattering:
+    """Scattering solution of one bar at one energy.
+
+    ``psi_L``, ``psi_R`` (Nx, Ny, Nz, n_open): states incoming from each lead (unit current),
+    column c = open channel c of ``modes``; ``S`` (2 n_open, 2 n_open) with rows outgoing and
+    columns incoming, left-lead channels first: S = [[r, t'], [t, r']].
+    """
+
+    modes: LeadModes
+    psi_L: np.ndarray
+    psi_R: np.ndarray
+    S: np.ndarray
+
+    @property
+    def n_open(self):
+        return self.modes.n_open
+
+    @property
+    def transmission(self):
+        """Landauer transmission tr(t^dagger t) = sum over channels of |t_dc|^2."""
+        n = self.n_open
+        return float(np.sum(np.abs(self.S[n:, :n]) ** 2))
+
+    @property
+    def unitarity_error(self):
+        """max |S^dagger S - 1|: the current-conservation check of the numerics."""
+        return float(np.abs(self.S.conj().T @ self.S - np.eye(len(self.S))).max())
+
+
+def scatter(V, E, t=(1.0, 1.0, 1.0), edge_tol=EDGE_TOL):
+    """Both leads' scattering states and the S matrix of the bar V at energy E (:class:`Scattering`)."""
+    V, modes = _prepare(V, E, t, edge_tol)
+    psi_L, r, tt = _incoming_from_left(V, modes)
+    psi_Rm, rp, ttp = _incoming_from_left(V[::-1], modes)
+    S = np.block([[r, ttp], [tt, rp]])
+    return Scattering(modes=modes, psi_L=psi_L, psi_R=psi_Rm[::-1], S=S)
+
+
+def scattering_states(V, E, lead, t=(1.0, 1.0, 1.0), edge_tol=EDGE_TOL):
+    """States incoming from ``lead`` ('L' or 'R') in every open channel, (Nx, Ny, Nz, n_open).
+
+    Unit incoming current per channel; channel order and phase convention of :func:`scatter`.
+    """
+    lead = _check_lead(lead)
+    V, modes = _prepare(V, E, t, edge_tol)
+    if lead == "L":
+        return _incoming_from_left(V, modes)[0]
+    return _incoming_from_left(V[::-1], modes)[0][::-1]
+
+
+def smatrix(V, E, t=(1.0, 1.0, 1.0), edge_tol=EDGE_TOL):
+    """S matrix (2 n_open, 2 n_open) = [[r, t'], [t, r']] (rows outgoing, columns incoming, L first)."""
+    return scatter(V, E, t, edge_tol).S
+
+
+def transmission(V, E, t=(1.0, 1.0, 1.0), edge_tol=EDGE_TOL):
+    """Landauer transmission tr(t^dagger t) (conductance in units of e^2/h per spin)."""
+    return scatter(V, E, t, edge_tol).transmission
+
+
+def G(V, E, lead, t=(1.0, 1.0, 1.0), edge_tol=EDGE_TOL):
+    """Dense mode sum G^lead(E)_ij = sum_c psi_c(i) psi_c(j)^* (N, N), N = Nx Ny Nz <= MAX_DENSE_SITES."""
+    V = _check_potential(V)
+    if V.size > MAX_DENSE_SITES:
+        raise ValueError(
+            f"G builds a dense (N, N) matrix: Nx * Ny * Nz must be <= {MAX_DENSE_SITES}, got {V.size} "
+            f"for V.shape={V.shape}; use slice_gram / slice_moments for larger bars"
+        )
+    psi = scattering_states(V, E, lead, t, edge_tol).reshape(V.size, -1)
+    return psi @ psi.conj().T
+
+
+# --------------------------------------------------------------------------- slice statistics
+def slice_gram(psi):
+    """Channel-space Gram matrices M_a = psi_a^dagger psi_a of every x-slice a, (Nx, n, n)."""
+    psi = _check_states(psi)
+    blocks = psi.reshape(psi.shape[0], -1, psi.shape[-1])
+    return np.einsum("aik,ail->akl", blocks.conj(), blocks, optimize=True)
+
+
+def slice_moments(psi, weights=None):
+    """Per-slice sums of G = sum_k w_k psi_k psi_k^dagger without forming G.
+
+    Returns ``trace`` (Nx,) with trace[a] = sum_{i in a} G_ii and ``frobenius`` (Nx, Nx) with
+    frobenius[a, b] = sum_{i in a, j in b} |G_ij|^2 (module docstring). ``weights`` (n,) real,
+    default 1: e.g. concatenate psi_R at 0+ and psi_L at 0- along the last axis with weights
+    +1 and -1 for G^R(0+) - G^L(0-).
+    """
+    psi = _check_states(psi)
+    n = psi.shape[-1]
+    if weights is None:
+        w = np.ones(n)
+    else:
+        w = np.asarray(weights)
+        if w.shape != (n,) or not np.isrealobj(w) or not np.all(np.isfinite(w)):
+            raise ValueError(f"weights must be {n} finite real numbers (one per state), got shape {w.shape}")
+        w = w.astype(float)
+    M = slice_gram(psi)
+    trace = np.einsum("akk,k->a", M, w).real
+    WMW = M * np.outer(w, w)
+    Nx = len(M)
+    frob = (WMW.reshape(Nx, -1) @ M.reshape(Nx, -1).conj().T).real
+    return trace, frob
+
+
+# --------------------------------------------------------------------------- private helpers
+def _incoming_from_left(V, modes):
+    """psi (Nx, Ny, Nz, n_open), r (n, n), t (n, n) for incidence from the left (module docstring)."""
+    Nx, Ny, Nz = V.shape
+    tx, ty, tz = modes.t
+    M = Ny * Nz
+    base = modes.E * np.eye(M) - _transverse_hamiltonian(Ny, Nz, ty, tz)
+    Vs = V.reshape(Nx, M)
+    Sigma = modes.self_energy
+    Uo, v = modes.U_open, modes.velocity
+    sqrtv = np.sqrt(v)
+    source = 1j * Uo * sqrtv
+
+    def pivot(x):
+        A = base.astype(complex)
+        A[np.diag_indices(M)] -= Vs[x]
+        return A
+
+    F = [None] * Nx  # F[x] = -tx g_x, the ratio psi_x psi_{x-1}^{-1}
+    A = pivot(Nx - 1) - Sigma
+    for x in range(Nx - 1, 0, -1):
+        g = np.linalg.inv(A)
+        F[x] = -tx * g
+        A = pivot(x - 1) - tx**2 * g
+    A -= Sigma  # slice 0: left lead
+    psi = np.empty((Nx, M, len(v)), dtype=complex)
+    psi[0] = np.linalg.solve(A, source)
+    for x in range(1, Nx):
+        psi[x] = F[x] @ psi[x - 1]
+    r = sqrtv[:, None] * (Uo.T @ (psi[0] - Uo / sqrtv))
+    t = sqrtv[:, None] * (Uo.T @ psi[-1])
+    return psi.reshape(Nx, Ny, Nz, -1), r, t
+
+
+def _prepare(V, E, t, edge_tol):
+    V = _check_potential(V)
+    E = _check_energy(E)
+    tx, ty, tz = _check_hoppings(t)
+    modes = lead_modes(E, V.shape[1], V.shape[2], (tx, ty, tz), edge_tol)
+    if modes.n_open == 0:
+        lo, hi = modes.eps.min() - 2 * tx, modes.eps.max() + 2 * tx
+        raise ValueError(
+            f"E={E!r} has no open channel in the {V.shape[1]} x {V.shape[2]} lead with t={modes.t} "
+            f"(lead band [{lo:.6g}, {hi:.6g}], within |E| <= 2(tx+ty+tz) = {2 * (tx + ty + tz):.6g}); "
+            "there are no scattering states"
+        )
+    return V, modes
+
+
+def _ring_basis(N):
+    """Real orthonormal eigenbasis of S + S^T on a ring of N sites and cos(2 pi q / N) (module doc)."""
+    y = np.arange(N)
+    q = np.arange(N)
+    U = np.empty((N, N))
+    for j in q:
+        if j == 0 or 2 * j == N:
+            U[:, j] = np.cos(2 * np.pi * j * y / N) / np.sqrt(N)
+        elif 2 * j < N:
+            U[:, j] = np.sqrt(2 / N) * np.cos(2 * np.pi * j * y / N)
+        else:
+            U[:, j] = np.sqrt(2 / N) * np.sin(2 * np.pi * (N - j) * y / N)
+    return U, np.cos(2 * np.pi * q / N)
+
+
+def _transverse_hamiltonian(Ny, Nz, ty, tz):
+    """Dense H_perp = -ty (S_y + S_y^T) - tz (S_z + S_z^T) on a slice (index y * Nz + z)."""
+    def ring(N):
+        S = np.roll(np.eye(N), 1, axis=1)
+        return S + S.T
+    return -ty * np.kron(ring(Ny), np.eye(Nz)) - tz * np.kron(np.eye(Ny), ring(Nz))
+
+
+def _check_size(name, n):
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"{name} must be a positive integer, got {name}={n!r}")
+
+
+def _check_energy(E):
+    if isinstance(E, bool) or not isinstance(E, (int, float, np.integer, np.floating)) or not np.isfinite(E):
+        raise ValueError(f"E must be a finite real number, got E={E!r}")
+    return float(E)
+
+
+def _check_hoppings(t):
+    real = (int, float, np.integer, np.floating)
+    try:
+        ok = len(t) == 3 and all(isinstance(x, real) and not isinstance(x, bool) for x in t)
+    except TypeError:
+        ok = False
+    ok = ok and all(np.isfinite(t)) and t[0] > 0 and t[1] >= 0 and t[2] >= 0
+    if not ok:
+        raise ValueError(f"t must be three finite hoppings (tx, ty, tz) with tx > 0 and ty, tz >= 0, got t={t!r}")
+    return float(t[0]), float(t[1]), float(t[2])
+
+
+def _check_potential(V):
+    arr = np.asarray(V)
+    if arr.ndim != 3 or min(arr.shape, default=0) < 1:
+        raise ValueError(f"V must be a 3D array of shape (Nx, Ny, Nz) with all sizes >= 1, got shape {arr.shape}")
+    if not np.isrealobj(arr) or arr.dtype == bool or not np.all(np.isfinite(arr)):
+        raise ValueError("V must hold finite real on-site energies")
+    return arr.astype(float)
+
+
+def _check_lead(lead):
+    if lead not in _LEADS:
+        raise ValueError(f"lead must be 'L' or 'R', got lead={lead!r}")
+    return lead
+
+
+def _check_states(psi):
+    psi = np.asarray(psi)
+    if psi.ndim != 4 or min(psi.shape) < 1:
+        raise ValueError(f"psi must have shape (Nx, Ny, Nz, n_states) with all sizes >= 1, got shape {psi.shape}")
+    return psi.astype(complex, copy=False)

@@ -1,0 +1,385 @@
+"""Driven 3D Anderson model: scattering states and S matrix of the slice recursion against
+analytic plane waves (W = 0), conservation laws (unitarity, reciprocity), an independent dense
+Green's-function route, the bipartite symmetry, a naive transfer-matrix product, and input
+validation.
+
+Independent pieces built here, not taken from nqlib.anderson: the dense Hamiltonian (explicit
+loops over bonds), the lead self-energies (complex plane-wave transverse basis and the exact
+surface Green's function of a semi-infinite chain), and the naive transfer-matrix product.
+Everything is exact up to rounding for the sizes used (at most a few hundred sites), hence the
+1e-10 tolerances; the long-bar stability test uses the 1e-8 the method is meant to guarantee.
+"""
+
+import numpy as np
+import pytest
+
+from nqlib import anderson as an
+
+ISO = (1.0, 1.0, 1.0)
+ANISO = (1.0, 0.4, 0.3)
+
+
+# --------------------------------------------------------------------------- independent helpers
+def dense_hamiltonian(V, t):
+    """H of the isolated bar by explicit loops over sites; ring neighbours y +- 1 mod Ny (a ring
+    of 1 or 2 sites double-counts its bond, as the module's S + S^T convention does)."""
+    Nx, Ny, Nz = V.shape
+    idx = np.arange(V.size).reshape(V.shape)
+    H = np.diag(V.ravel()).astype(float)
+    for x in range(Nx):
+        for y in range(Ny):
+            for z in range(Nz):
+                i = idx[x, y, z]
+                if x + 1 < Nx:
+                    H[i, idx[x + 1, y, z]] -= t[0]
+                    H[idx[x + 1, y, z], i] -= t[0]
+                H[i, idx[x, (y + 1) % Ny, z]] -= t[1]
+                H[idx[x, (y + 1) % Ny, z], i] -= t[1]
+                H[i, idx[x, y, (z + 1) % Nz]] -= t[2]
+                H[idx[x, y, (z + 1) % Nz], i] -= t[2]
+    return H
+
+
+def surface_green(omega, t):
+    """Retarded surface Green's function of a semi-infinite chain with hopping -t at real omega."""
+    s = np.sqrt(omega - 2 * t + 0j) * np.sqrt(omega + 2 * t + 0j)
+    return (omega - s) / (2 * t**2)
+
+
+def lead_self_energy(E, Ny, Nz, t):
+    """Sigma = t_x^2 sum_q phi_q phi_q^dagger g(E - eps_q) with complex plane waves phi_q."""
+    y, z = np.meshgrid(np.arange(Ny), np.arange(Nz), indexing="ij")
+    Sigma = np.zeros((Ny * Nz, Ny * Nz), dtype=complex)
+    for qy in range(Ny):
+        for qz in range(Nz):
+            phi = np.exp(2j * np.pi * (qy * y / Ny + qz * z / Nz)).ravel() / np.sqrt(Ny * Nz)
+            eps = -2 * t[1] * np.cos(2 * np.pi * qy / Ny) - 2 * t[2] * np.cos(2 * np.pi * qz / Nz)
+            Sigma += t[0] ** 2 * surface_green(E - eps, t[0]) * np.outer(phi, phi.conj())
+    return Sigma
+
+
+def dense_route(V, E, t):
+    """G^r = (E - H - Sigma_L - Sigma_R)^-1 and the embedded Gamma_L, Gamma_R."""
+    Nx, Ny, Nz = V.shape
+    M, N = Ny * Nz, V.size
+    Sigma = lead_self_energy(E, Ny, Nz, t)
+    SL, SR = np.zeros((N, N), complex), np.zeros((N, N), complex)
+    SL[:M, :M] = Sigma
+    SR[N - M:, N - M:] = Sigma
+    Gr = np.linalg.inv(E * np.eye(N) - dense_hamiltonian(V, t) - SL - SR)
+    return Gr, 1j * (SL - SL.conj().T), 1j * (SR - SR.conj().T)
+
+
+def naive_smatrix(V, E, t):
+    """S from the plain product of slice transfer matrices (HJ SM Eqs. 17-23), no renormalisation.
+
+    State (psi_{x+1}, psi_x) = M_x (psi_x, psi_{x-1}); lead solutions psi_x = U(lam^x a + lam^-x b)
+    (left, x <= 0) and U(lam^(x-Nx+1) c + lam^-(x-Nx+1) d) (right, x >= Nx - 1); physical:
+    a = incoming / sqrt(v) on open channels and 0 on closed ones, likewise d.
+    """
+    Nx, Ny, Nz = V.shape
+    modes = an.lead_modes(E, Ny, Nz, t)
+    U, lam, op = modes.U, modes.lam, modes.is_open
+    M = Ny * Nz
+    Hperp = dense_hamiltonian(np.zeros((1, Ny, Nz)), t)
+    I, Z = np.eye(M), np.zeros((M, M))
+    T = np.block([[U, U], [U / lam, U * lam]])  # (psi_0, psi_-1) = Q_L (a, b)
+    for x in range(Nx):
+        T = np.block([[(Hperp + np.diag(V[x].ravel()) - E * I) / t[0], -I], [I, Z]]) @ T
+    QR = np.block([[U * lam, U / lam], [U, U]])  # (psi_Nx, psi_Nx-1) = Q_R (c, d)
+    T = np.linalg.solve(QR, T)
+    T11, T12, T21, T22 = T[:M, :M], T[:M, M:], T[M:, :M], T[M:, M:]
+    sv = np.sqrt(modes.velocity)
+    a = np.zeros((M, modes.n_open))
+    a[op] = np.diag(1 / sv)
+    b = -np.linalg.solve(T22, T21 @ a)  # incidence from the left: d = 0
+    c = T11 @ a + T12 @ b
+    bp = np.linalg.solve(T22, a)  # incidence from the right: a = 0, d = incoming
+    cp = T12 @ bp
+    r, tt = sv[:, None] * b[op], sv[:, None] * c[op]
+    rp, ttp = sv[:, None] * cp[op], sv[:, None] * bp[op]
+    return np.block([[r, ttp], [tt, rp]])
+
+
+def unitarity_error(S):
+    with np.errstate(all="ignore"):
+        err = np.abs(S.conj().T @ S - np.eye(len(S))).max()
+    return err if np.isfinite(err) else np.inf
+
+
+def close(a, b, tol):
+    scale = max(1.0, np.abs(b).max())
+    return np.abs(a - b).max() <= tol * scale
+
+
+# cases: (shape, E, t, W, seed); the isotropic E = 0 ones on 5 x 5 have closed channels
+CASES = [
+    ((4, 3, 2), 0.3, ANISO, 2.0, 1),
+    ((5, 5, 5), 0.0, ISO, 4.0, 2),
+    ((3, 5, 3), -1.1, ISO, 6.0, 3),
+    ((1, 4, 2), 0.7, ANISO, 3.0, 4),
+    ((6, 1, 1), 0.5, (1.0, 0.0, 0.0), 1.0, 5),
+    ((2, 2, 5), 2.2, ISO, 8.0, 6),
+]
+IDS = ["aniso", "iso-E0-evanescent", "iso-strong", "Nx=1", "chain", "iso-E2.2"]
+
+
+# --------------------------------------------------------------------------- the model
+def test_potential_shape_range_and_seed():
+    V = an.potential(7, 3, 4, 2.5, np.random.default_rng(3))
+    assert V.shape == (7, 3, 4)
+    assert V.min() >= -1.25 and V.max() <= 1.25 and V.std() > 0.3
+    np.testing.assert_array_equal(V, an.potential(7, 3, 4, 2.5, np.random.default_rng(3)))
+    assert np.all(an.potential(2, 2, 2, 0, np.random.default_rng(0)) == 0)
+
+
+def test_sparse_hamiltonian_matches_explicit_bonds():
+    V = an.potential(3, 4, 2, 1.0, np.random.default_rng(0))
+    np.testing.assert_array_equal(an.hamiltonian(V, ANISO).toarray(), dense_hamiltonian(V, ANISO))
+
+
+@pytest.mark.parametrize("Ny,Nz,t", [(5, 5, ISO), (4, 6, ANISO), (1, 3, ISO), (2, 1, ANISO)])
+def test_lead_modes(Ny, Nz, t):
+    E = 0.37
+    m = an.lead_modes(E, Ny, Nz, t)
+    U, (qy, qz) = m.U, m.labels.T
+    np.testing.assert_allclose(U.T @ U, np.eye(Ny * Nz), atol=1e-13)
+    assert np.isrealobj(U)
+    eps = -2 * t[1] * np.cos(2 * np.pi * qy / Ny) - 2 * t[2] * np.cos(2 * np.pi * qz / Nz)
+    np.testing.assert_allclose(m.eps, eps, atol=1e-14)
+    Hperp = dense_hamiltonian(np.zeros((1, Ny, Nz)), t)
+    np.testing.assert_allclose(Hperp @ U, U * eps, atol=1e-13)
+    # lead dispersion, lam + 1/lam = (eps - E)/tx; open: e^{ik}, k in (0, pi); closed: |lam| < 1
+    np.testing.assert_allclose(m.lam + 1 / m.lam, (eps - E) / t[0], atol=1e-12)
+    assert np.all(m.is_open == (np.abs(E - eps) < 2 * t[0]))
+    np.testing.assert_allclose(np.abs(m.lam[m.is_open]), 1, atol=1e-14)
+    assert np.all(np.abs(m.lam[~m.is_open]) < 1)
+    assert np.all((m.kx > 0) & (m.kx < np.pi))
+    np.testing.assert_allclose(m.velocity, 2 * t[0] * np.sin(m.kx), atol=1e-14)
+    np.testing.assert_allclose(E, m.eps[m.is_open] - 2 * t[0] * np.cos(m.kx), atol=1e-13)
+    np.testing.assert_allclose(m.self_energy, lead_self_energy(E, Ny, Nz, t), atol=1e-13)
+
+
+def test_isotropic_E0_has_closed_channels():
+    m = an.lead_modes(0.0, 5, 5, ISO)
+    assert 0 < m.n_open < 25 and (~m.is_open).sum() == 25 - m.n_open
+
+
+# --------------------------------------------------------------------------- W = 0
+@pytest.mark.parametrize("shape,E,t", [((7, 3, 4), 0.3, ANISO), ((5, 5, 5), 0.0, ISO), ((1, 2, 3), -0.9, ISO)])
+def test_clean_bar_is_plane_waves_with_unit_transmission(shape, E, t):
+    Nx, Ny, Nz = shape
+    res = an.scatter(np.zeros(shape), E, t)
+    m = res.modes
+    x = np.arange(Nx)[:, None, None, None]
+    phi = m.U_open.reshape(1, Ny, Nz, -1)
+    k, v = m.kx, m.velocity
+    np.testing.assert_allclose(res.psi_L, phi * np.exp(1j * k * x) / np.sqrt(v), atol=1e-12)
+    np.testing.assert_allclose(res.psi_R, phi * np.exp(-1j * k * (x - Nx + 1)) / np.sqrt(v), atol=1e-12)
+    n = m.n_open
+    np.testing.assert_allclose(res.S[:n, :n], 0, atol=1e-12)
+    np.testing.assert_allclose(res.S[n:, :n], np.diag(np.exp(1j * k * (Nx - 1))), atol=1e-12)
+    np.testing.assert_allclose(res.S[:n, n:], np.diag(np.exp(1j * k * (Nx - 1))), atol=1e-12)
+    assert res.transmission == pytest.approx(n, abs=1e-11)
+
+
+# --------------------------------------------------------------------------- conservation laws
+@pytest.mark.parametrize("shape,E,t,W,seed", CASES, ids=IDS)
+def test_unitarity_and_reciprocity(shape, E, t, W, seed):
+    """S^dagger S = 1 (current conservation) and S = S^T (time reversal: real transverse modes and
+    one phase reference per lead, x = 0 and x = Nx - 1, so outgoing = conj(incoming) per channel)."""
+    V = an.potential(*shape, W, np.random.default_rng(seed))
+    res = an.scatter(V, E, t)
+    S = res.S
+    assert res.unitarity_error < 1e-10
+    assert unitarity_error(S) < 1e-10 and unitarity_error(S.T) < 1e-10
+    np.testing.assert_allclose(S, S.T, atol=1e-10)
+    np.testing.assert_allclose(an.smatrix(V, E, t), S, atol=0)
+    assert 0 < an.transmission(V, E, t) <= res.n_open + 1e-10
+
+
+@pytest.mark.parametrize("shape,E,t,W,seed", CASES, ids=IDS)
+def test_mode_sums_equal_dense_green_function(shape, E, t, W, seed):
+    """sum_c psi_c psi_c^dagger = G^r Gamma_alpha G^a with constant exactly 1 (not 1/2pi), from an
+    independently built H and Sigma; Caroli transmission; Ward identity sum_alpha = -2 Im G^r."""
+    V = an.potential(*shape, W, np.random.default_rng(seed))
+    Gr, GamL, GamR = dense_route(V, E, t)
+    Ga = Gr.conj().T
+    GL, GR = an.G(V, E, "L", t), an.G(V, E, "R", t)
+    assert close(GL, Gr @ GamL @ Ga, 1e-10)
+    assert close(GR, Gr @ GamR @ Ga, 1e-10)
+    assert close(GL + GR, 1j * (Gr - Ga), 1e-10)
+    caroli = np.trace(GamL @ Gr @ GamR @ Ga).real
+    assert an.transmission(V, E, t) == pytest.approx(caroli, abs=1e-10 * max(1, caroli))
+    psi = an.scattering_states(V, E, "L", t).reshape(V.size, -1)
+    np.testing.assert_allclose(psi @ psi.conj().T, GL, atol=1e-13)
+
+
+def test_scattering_states_solve_the_schroedinger_equation_with_lead_tails():
+    """Extend psi_L into both leads with the S matrix and the evanescent tails: H psi = E psi on
+    every slice from -3 to Nx + 2."""
+    Nx, Ny, Nz, E, t = 4, 5, 5, 0.0, ISO
+    V = an.potential(Nx, Ny, Nz, 5.0, np.random.default_rng(11))
+    res = an.scatter(V, E, t)
+    m = res.modes
+    M, U, lam = Ny * Nz, m.U, m.lam
+    psi = res.psi_L.reshape(Nx, M, -1)
+    pad = 3
+    full = np.zeros((Nx + 2 * pad, M, m.n_open), complex)
+    full[pad:pad + Nx] = psi
+    a_in = np.zeros((M, m.n_open))
+    a_in[m.is_open] = np.diag(1 / np.sqrt(m.velocity))
+    out0 = U.T @ psi[0] - a_in  # mode amplitudes of the outgoing + evanescent part at x = 0
+    outN = U.T @ psi[-1]
+    for j in range(pad):
+        xl, xr = -(j + 1), j + 1  # left lead x = -(j+1); right lead x = Nx - 1 + (j+1)
+        full[pad + xl] = U @ (lam[:, None] ** xl * a_in + lam[:, None] ** (-xl) * out0)
+        full[pad + Nx - 1 + xr] = U @ (lam[:, None] ** xr * outN)
+    Hperp = dense_hamiltonian(np.zeros((1, Ny, Nz)), t)
+    Vfull = np.zeros((Nx + 2 * pad, M))
+    Vfull[pad:pad + Nx] = V.reshape(Nx, M)
+    for s in range(1, Nx + 2 * pad - 1):
+        resid = -t[0] * (full[s + 1] + full[s - 1]) + (Hperp + np.diag(Vfull[s]) - E * np.eye(M)) @ full[s]
+        assert np.abs(resid).max() < 1e-12
+
+
+def test_bipartite_symmetry():
+    """G^alpha(-E; V) = P conj(G^alpha(E; -V)) P with P = diag((-1)^(x+y+z)), Ny, Nz even."""
+    shape, E = (3, 4, 2), 0.7
+    V = an.potential(*shape, 5.0, np.random.default_rng(7))
+    x, y, z = np.indices(shape)
+    P = ((-1.0) ** (x + y + z)).ravel()
+    for lead in "LR":
+        lhs = an.G(V, -E, lead, ISO)
+        rhs = P[:, None] * an.G(-V, E, lead, ISO).conj() * P[None, :]
+        assert close(lhs, rhs, 1e-10)
+
+
+# --------------------------------------------------------------------------- band edge
+@pytest.mark.parametrize("shape,E,t,label", [
+    ((3, 6, 6), 0.0, ISO, "(1, 1)"),  # eps_perp = -2 (cos(pi/3) + cos(pi/3) = 1), |E - eps| = 2
+    ((3, 4, 3), 0.0, ISO, "(1, 0)"),  # eps_perp = -2 (cos(pi/2) + cos 0 = 1)
+    ((2, 3, 3), -6.0, ISO, "(0, 0)"),  # bottom of the lead band, eps_perp = -4
+    ((2, 2, 2), 1.2, (1.0, 0.4, 0.0), "(0, 0)"),  # eps_perp = -0.8, E - eps = 2 tx
+])
+def test_band_edge_channel_is_refused(shape, E, t, label):
+    V = an.potential(*shape, 2.0, np.random.default_rng(0))
+    with pytest.raises(ValueError, match=r"band edge") as err:
+        an.scatter(V, E, t)
+    msg = str(err.value)
+    assert f"channel (qy, qz)={label}" in msg and "Shift the energy" in msg
+    for fn in (an.scattering_states, an.G):
+        with pytest.raises(ValueError, match="band edge"):
+            fn(V, E, "L", t)
+    # the suggested shift works and gives a unitary S
+    shifted = float(msg.split("e.g. E=")[1].split(" ")[0])
+    assert an.scatter(V, shifted, t).unitarity_error < 1e-10
+
+
+def test_near_band_edge_stays_accurate():
+    """Just outside the default tolerance the solution is still accurate (error ~ eps/sqrt(gap))."""
+    V = an.potential(4, 6, 6, 3.0, np.random.default_rng(2))
+    for E in (3e-9, -3e-9, 1e-6):
+        res = an.scatter(V, E, ISO)
+        assert res.n_open == 22 and res.unitarity_error < 1e-11
+        assert np.all(np.isfinite(res.psi_L)) and np.all(np.isfinite(res.psi_R))
+
+
+# --------------------------------------------------------------------------- slice statistics
+def test_slice_statistics_equal_sums_over_dense_G():
+    shape = (5, 3, 4)
+    V = an.potential(*shape, 4.0, np.random.default_rng(9))
+    Nx, M = shape[0], shape[1] * shape[2]
+    psi_R, psi_L = an.scattering_states(V, 0.2, "R", ANISO), an.scattering_states(V, -0.2, "L", ANISO)
+    psi = np.concatenate([psi_R, psi_L], axis=-1)
+    w = np.concatenate([np.ones(psi_R.shape[-1]), -np.ones(psi_L.shape[-1])])
+    for states, weights, dense in [
+        (psi_R, None, an.G(V, 0.2, "R", ANISO)),
+        (psi, w, an.G(V, 0.2, "R", ANISO) - an.G(V, -0.2, "L", ANISO)),  # G^R(0+) - G^L(0-)
+    ]:
+        trace, frob = an.slice_moments(states, weights)
+        blocks = dense.reshape(Nx, M, Nx, M)
+        np.testing.assert_allclose(trace, np.einsum("aiai->a", blocks).real, atol=1e-12)
+        np.testing.assert_allclose(frob, (np.abs(blocks) ** 2).sum(axis=(1, 3)), atol=1e-12)
+    gram = an.slice_gram(psi_R)
+    flat = psi_R.reshape(Nx, M, -1)
+    assert gram.shape == (Nx, psi_R.shape[-1], psi_R.shape[-1])
+    np.testing.assert_allclose(gram[2], flat[2].conj().T @ flat[2], atol=1e-13)
+
+
+# --------------------------------------------------------------------------- stability
+def test_naive_transfer_matrix_agrees_on_short_bars():
+    """The helper is right (same S, same phase convention) where products stay well conditioned."""
+    for shape, E, t, W, seed in CASES[:3]:
+        V = an.potential(*shape, W, np.random.default_rng(seed))
+        np.testing.assert_allclose(naive_smatrix(V, E, t), an.smatrix(V, E, t), atol=1e-8)
+
+
+@pytest.mark.parametrize("cross", [4, 8])
+def test_long_quasi_1d_bar_is_stable_where_naive_transfer_matrices_fail(cross):
+    """Nx = 200, 4 x 4 or 8 x 8, W = 5 (T ~ 1e-12 for 4 x 4): the recursion keeps S unitary to 1e-8
+    (it reaches ~1e-14); the plain product of transfer matrices loses unitarity already at
+    Nx ~ 20 for 4 x 4 (~1e-5) and completely at Nx = 200 (|S^+S - 1| ~ 1e200: evanescent and
+    localised growth)."""
+    E = 0.1
+    V = an.potential(200, cross, cross, 5.0, np.random.default_rng(12))
+    res = an.scatter(V, E, ISO)
+    assert res.unitarity_error < 1e-8
+    np.testing.assert_allclose(res.S, res.S.T, atol=1e-8)
+    assert res.transmission < 0.1 * res.n_open
+    assert unitarity_error(naive_smatrix(V, E, ISO)) > 1e-2
+    assert unitarity_error(naive_smatrix(V[:10], E, ISO)) < 1e-8
+
+
+# --------------------------------------------------------------------------- validation
+@pytest.mark.parametrize("args,match", [
+    ((0, 2, 2, 1.0), "Nx must be a positive integer, got Nx=0"),
+    ((3, -1, 2, 1.0), "Ny must be a positive integer, got Ny=-1"),
+    ((3, 2, 2.5, 1.0), "Nz must be a positive integer"),
+    ((3, 2, True, 1.0), "Nz must be a positive integer"),
+    ((3, 2, 2, -1.0), r"W must be a finite real number >= 0, got W=-1.0"),
+    ((3, 2, 2, np.inf), "W must be a finite real number >= 0"),
+])
+def test_potential_validation(args, match):
+    with pytest.raises(ValueError, match=match):
+        an.potential(*args, np.random.default_rng(0))
+
+
+def test_potential_needs_a_generator():
+    with pytest.raises(ValueError, match="rng must be a numpy.random.Generator"):
+        an.potential(2, 2, 2, 1.0, 42)
+
+
+V0 = np.zeros((3, 2, 2))
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda: an.scatter(V0, 6.5, ISO), r"E=6.5 has no open channel.*lead band \[-6, 6\]"),
+    (lambda: an.scattering_states(V0, -7.0, "L", ISO), "no open channel"),
+    (lambda: an.scatter(V0, np.nan, ISO), "E must be a finite real number"),
+    (lambda: an.scatter(V0, 1j, ISO), "E must be a finite real number"),
+    (lambda: an.scattering_states(V0, 0.3, "left", ISO), "lead must be 'L' or 'R', got lead='left'"),
+    (lambda: an.G(V0, 0.3, "X", ISO), "lead must be 'L' or 'R'"),
+    (lambda: an.scatter(np.zeros((3, 2)), 0.3, ISO), r"V must be a 3D array .* got shape \(3, 2\)"),
+    (lambda: an.scatter(np.zeros((0, 2, 2)), 0.3, ISO), r"all sizes >= 1, got shape \(0, 2, 2\)"),
+    (lambda: an.scatter(V0 + 1j, 0.3, ISO), "V must hold finite real"),
+    (lambda: an.scatter(V0 + np.nan, 0.3, ISO), "V must hold finite real"),
+    (lambda: an.scatter(V0, 0.3, (0.0, 1.0, 1.0)), r"tx > 0 and ty, tz >= 0, got t=\(0.0, 1.0, 1.0\)"),
+    (lambda: an.scatter(V0, 0.3, (1.0, -1.0, 1.0)), "tx > 0 and ty, tz >= 0"),
+    (lambda: an.scatter(V0, 0.3, (1.0, 1.0)), "t must be three finite hoppings"),
+    (lambda: an.scatter(V0, 0.3, ("1", 1.0, 1.0)), "t must be three finite hoppings"),
+    (lambda: an.scatter(V0, 0.3, 1.0), "t must be three finite hoppings"),
+    (lambda: an.scatter(V0, 0.3, ISO, edge_tol=-1), "edge_tol must be a real number in"),
+    (lambda: an.lead_modes(0.3, 0, 2, ISO), "Ny must be a positive integer"),
+    (lambda: an.G(np.zeros((17, 16, 16)), 0.3, "L", ISO), r"Nx \* Ny \* Nz must be <= 4096, got 4352"),
+    (lambda: an.slice_moments(np.zeros((3, 2, 2))), r"psi must have shape \(Nx, Ny, Nz, n_states\)"),
+    (lambda: an.slice_moments(np.zeros((3, 2, 2, 4)), np.ones(3)), "weights must be 4 finite real numbers"),
+    (lambda: an.slice_gram(np.zeros((3, 2, 2, 0))), "psi must have shape"),
+])
+def test_validation(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_lead_modes_with_no_open_channel_is_not_an_error():
+    assert an.lead_modes(6.5, 2, 2, ISO).n_open == 0
