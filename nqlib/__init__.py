@@ -12,6 +12,8 @@ One module per physical object (see the book's introduction for the conventions)
 * :mod:`nqlib.abc` — exact averages of the two-copy gate channel (the replicated density matrix);
 * :mod:`nqlib.anderson` — the 3D Anderson bar between leads: lead modes, scattering states by a
   stable slice recursion, S matrix, mode sums and per-slice statistics;
+* :mod:`nqlib.haarcircuit` — the open Haar circuit without conservation law: operator-weight
+  chain, exact average purity, dense simulation;
 * :mod:`nqlib.ensemble` — reproducible ensembles of random realizations, the ``NQLIB_SCALE``
   knob, jackknife error bars;
 * :mod:`nqlib.plotting` — the book's figure style.
@@ -19,7 +21,7 @@ One module per physical object (see the book's introduction for the conventions)
 
 __version__ = "0.1.0"
 
-from nqlib import abc, anderson, circuit, ensemble, freecircuit, gates, gaussian, plotting, quantum, ssep  # noqa: E402,I001
+from nqlib import abc, anderson, circuit, ensemble, freecircuit, gates, gaussian, haarcircuit, plotting, quantum, ssep  # noqa: E402,I001
 
 __all__ = [
     "abc",
@@ -29,6 +31,7 @@ __all__ = [
     "freecircuit",
     "gates",
     "gaussian",
+    "haarcircuit",
     "plotting",
     "quantum",
     "ssep",

@@ -1,0 +1,115 @@
+"""The open Haar circuit without conservation (GH App. F): Haar averages, the operator-weight
+chain and its fixed point against dense simulations."""
+
+import numpy as np
+import pytest
+
+from nqlib import haarcircuit
+
+
+def test_twirl_is_the_haar_average():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(16, 16)) + 1j * rng.normal(size=(16, 16))
+    samples = []
+    for _ in range(4000):
+        UU = np.kron(*(2 * [haarcircuit.haar_unitary(rng)]))
+        samples.append(UU @ X @ UU.conj().T)
+    samples = np.array(samples)
+    se = samples.std(axis=0) / np.sqrt(len(samples))
+    assert np.all(np.abs(samples.mean(axis=0) - haarcircuit.twirl(X)) < 5 * se + 1e-12)
+
+
+def test_chain_bond_spreads_weight_uniformly_over_the_fifteen_paulis():
+    T = haarcircuit.pattern_map()
+    assert np.allclose(T[:, 0], [1, 0, 0, 0], atol=1e-14)
+    for p in (1, 2, 3):
+        assert np.allclose(T[:, p], [0, 3 / 15, 3 / 15, 9 / 15], atol=1e-14)
+    # Monte Carlo: weight of U (Z x 1) U^dag on the patterns.
+    rng = np.random.default_rng(2)
+    paulis = haarcircuit._PAULI
+    Q = np.kron(paulis[3], paulis[0])
+    weights = []
+    for _ in range(3000):
+        U = haarcircuit.haar_unitary(rng)
+        A = U @ Q @ U.conj().T
+        w = np.zeros(4)
+        for i in range(4):
+            for j in range(4):
+                w[(i > 0) + 2 * (j > 0)] += abs(np.trace(np.kron(paulis[i], paulis[j]) @ A)) ** 2 / 16
+        weights.append(w)
+    weights = np.array(weights)
+    se = weights.std(axis=0) / np.sqrt(len(weights)) + 1e-15
+    assert np.all(np.abs(weights.mean(axis=0) - T[:, 1]) < 5 * se)
+
+
+def test_boundary_rates_match_the_reservoir_channel():
+    b, d = haarcircuit.boundary_rates()
+    assert abs(b - 0.2) < 1e-14 and abs(d - 0.6) < 1e-14
+    # One site: rho = (1 + c Z)/2 -> sum_r K_r rho K_r^dag, weight = sum_{P != 1} |tr(P rho')|^2.
+    rng = np.random.default_rng(3)
+    paulis = haarcircuit._PAULI
+    born, kept = [], []
+    for _ in range(4000):
+        K = haarcircuit.haar_unitary(rng).reshape(2, 2, 2, 2)[:, :, 0, :]
+        for rho, out in ((np.eye(2) / 2, born), ((np.eye(2) + paulis[3]) / 2, kept)):
+            new = sum(K[r] @ rho @ K[r].conj().T for r in range(2))
+            out.append(sum(abs(np.trace(P @ new)) ** 2 for P in paulis[1:]))
+    born, kept = np.array(born), np.array(kept) - np.array(born)  # cross terms average to zero
+    assert abs(born.mean() - b) < 5 * born.std() / np.sqrt(len(born))
+    assert abs(kept.mean() - (1 - d)) < 5 * kept.std() / np.sqrt(len(kept))
+
+
+def test_dense_gate_step_is_the_kronecker_embedding():
+    L = 3
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(8, 8)) + 1j * rng.normal(size=(8, 8))
+    rho = X @ X.conj().T
+    rho /= np.trace(rho)
+    seen = set()
+    for seed in range(12):
+        got = haarcircuit._apply_random_gate(rho, np.random.default_rng(seed), L)
+        ref_rng = np.random.default_rng(seed)
+        bond, U = ref_rng.integers(L), haarcircuit.haar_unitary(ref_rng)
+        seen.add(int(bond))
+        if bond == 0:
+            full = np.kron(np.diag([1.0, 0.0]), rho)
+            Uf = np.kron(U, np.eye(4))
+            full = (Uf @ full @ Uf.conj().T).reshape(2, 8, 2, 8)
+            expected = full[0, :, 0, :] + full[1, :, 1, :]
+        else:
+            Uf = np.kron(np.kron(np.eye(2 ** (bond - 1)), U), np.eye(2 ** (L - bond - 1)))
+            expected = Uf @ rho @ Uf.conj().T
+        assert np.allclose(got, expected, atol=1e-14)
+    assert seen == {0, 1, 2}
+
+
+def test_exact_purity_small_cases_and_large_L_limit():
+    assert abs(haarcircuit.average_purity(1) - 2 / 3) < 1e-14  # p1 = b / d = 1/3
+    for L in (10, 12):
+        deficit = L + np.log2(haarcircuit.average_purity(L))
+        assert abs(deficit - np.log2(1.5)) < 1e-5  # not one bit: log2(3/2) = 0.585
+        assert abs(haarcircuit.reduced_purity(L) / haarcircuit.average_purity(L) - 1) < 1e-5
+    assert abs(haarcircuit.reduced_purity(8, 0.5) - 2.0**-7) < 1e-15  # GH's W_i: exactly L - 1 bits
+
+
+@pytest.mark.parametrize("L", [2, 3])
+def test_exact_purity_matches_dense_simulation(L):
+    means = [haarcircuit.neas_purity(np.random.default_rng([5, L, k]), L, 1500)["purity"].mean() for k in range(6)]
+    se = np.std(means, ddof=1) / np.sqrt(len(means))
+    assert abs(np.mean(means) - haarcircuit.average_purity(L)) < 4 * se
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: haarcircuit.average_purity(0), "L must be"),
+        (lambda: haarcircuit.average_purity(17), "L must be"),
+        (lambda: haarcircuit.neas_purity(np.random.default_rng(0), 11, 5), "L must be"),
+        (lambda: haarcircuit.neas_purity(np.random.default_rng(0), 3, 0), "n_samples"),
+        (lambda: haarcircuit.reduced_purity(5, 0.0), "site_one_fraction"),
+        (lambda: haarcircuit.twirl(np.eye(5)), "shape"),
+    ],
+)
+def test_validation(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
