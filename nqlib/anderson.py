@@ -112,6 +112,12 @@ and
     \sum_{i\in a,\,j\in b} |G_{ij}|^2 = {\rm tr}(W M_a W M_b)
         = \sum_{kl} w_k w_l\,(M_a)_{kl}\,\overline{(M_b)_{kl}} .
 
+**Disorder ensembles.** :func:`disorder_moments` (slice traces and Frobenius sums of a signed
+combination of mode sums, e.g. HJ's :math:`G^{\rm neq}`), :func:`energy_correlation` (the
+cross-energy sums behind GH's :math:`i_{AB}`, Eqs. 65 and 70) and :func:`u1_maps` (HJ Fig. 2) each
+draw one potential from ``rng`` and return a dict of arrays: they are the ``fn`` of
+``ensemble.run_ensemble``.
+
 **Bipartite symmetry.** For even :math:`N_y, N_z`, :math:`P = {\rm diag}((-1)^{x+y+z})` gives
 :math:`PH(V)P = -H(-V)`, and :math:`P\bar\psi` maps incoming states at E for -V onto incoming states
 at -E for V, so :math:`G^\alpha(-E; V) = P\,\overline{G^\alpha(E; -V)}\,P`.
@@ -137,6 +143,9 @@ __all__ = [
     "G",
     "slice_gram",
     "slice_moments",
+    "disorder_moments",
+    "energy_correlation",
+    "u1_maps",
     "EDGE_TOL",
     "MAX_DENSE_SITES",
 ]
@@ -363,6 +372,108 @@ def slice_moments(psi, weights=None):
     Nx = len(M)
     frob = (WMW.reshape(Nx, -1) @ M.reshape(Nx, -1).conj().T).real
     return trace, frob
+
+
+def disorder_moments(rng, Nx, Ny, Nz, W, t=(1.0, 1.0, 1.0), leads="L", energies=(0.0,), weights=(1.0,),
+                     edge_tol=EDGE_TOL):
+    r"""One disorder realization: per-slice moments of a signed combination of mode sums.
+
+    Draws ``V = potential(Nx, Ny, Nz, W, rng)`` and returns :func:`slice_moments` of
+    :math:`G = \sum_m w_m\,G^{\ell_m}(E_m)` with lead ``leads[m]``, energy ``energies[m]`` and
+    weight ``weights[m]``: ``leads="RL", energies=(0.2, -0.2), weights=(1, -1)`` is Hruza-Jin's
+    :math:`G^{\rm neq} = G^R(0^+) - G^L(0^-)` (HJ Eq. 7, δμ = 1); ``leads="L"`` at one energy is the
+    Gullans-Huse mode sum of Eqs. 62-72. The result is a dict with ``trace`` (Nx,) and
+    ``frobenius`` (Nx, Nx) (see :func:`slice_moments`), ``term_traces`` (n_terms, Nx) with the
+    unweighted slice traces of each term's :math:`G^{\ell_m}(E_m)`, ``n_open`` (the open channels at each
+    energy) and ``V_mean`` (the mean of V, a handle for tests). A module-level function of
+    ``rng`` and plain parameters, so it runs under ``ensemble.run_ensemble``.
+    """
+    for name, n in (("Nx", Nx), ("Ny", Ny), ("Nz", Nz)):
+        _check_size(name, n)
+    if not isinstance(leads, str) or not leads or any(c not in _LEADS for c in leads):
+        raise ValueError(f"leads must be a non-empty string of 'L'/'R', one per term, got leads={leads!r}")
+    energies = tuple(energies)
+    weights = tuple(weights)
+    if len(energies) != len(leads) or len(weights) != len(leads):
+        raise ValueError(
+            f"leads, energies and weights must have one entry per term, got {len(leads)}, {len(energies)}, {len(weights)}"
+        )
+    for w in weights:
+        if isinstance(w, bool) or not isinstance(w, (int, float, np.integer, np.floating)) or not np.isfinite(w):
+            raise ValueError(f"weights must be finite real numbers, got weights={weights!r}")
+    V = potential(Nx, Ny, Nz, W, rng)
+    blocks, w_all, n_open, terms = [], [], [], []
+    for lead, E, w in zip(leads, energies, weights):
+        psi = scattering_states(V, E, lead, t, edge_tol)
+        blocks.append(psi)
+        terms.append(np.sum(np.abs(psi.reshape(Nx, -1, psi.shape[-1])) ** 2, axis=(1, 2)))
+        w_all.append(np.full(psi.shape[-1], float(w)))
+        n_open.append(psi.shape[-1])
+    trace, frob = slice_moments(np.concatenate(blocks, axis=-1), np.concatenate(w_all))
+    return {"trace": trace, "frobenius": frob, "term_traces": np.array(terms), "n_open": np.array(n_open),
+            "V_mean": float(V.mean())}
+
+
+def energy_correlation(rng, Nx, Ny, Nz, W, energies, t=(1.0, 1.0, 1.0), lead="L", edge_tol=EDGE_TOL):
+    r"""One disorder realization: slice sums of :math:`G(E_k)_{xy}\overline{G(E_0)_{xy}}` (GH Eqs. 65, 70).
+
+    Draws ``V = potential(Nx, Ny, Nz, W, rng)`` and, with :math:`G = G^{\rm lead}`, returns
+    ``cross`` (n_E, Nx, Nx) with
+
+    .. math::
+
+        {\rm cross}[k, a, b] = {\rm Re}\sum_{x\in a,\,y\in b} G(E_k)_{xy}\,\overline{G(E_0)_{xy}}
+        = {\rm Re}\,{\rm tr}(K_a K_b^\dagger), \qquad K_a = \psi_a(E_0)^\dagger\,\psi_a(E_k),
+
+    so that :math:`\sum_{nm}\Delta\Phi^{nm}_{AB}(E_0, E_k - E_0) = 2\sum_{a\in A, b\in B}{\rm cross}[k, a, b]`
+    (the channel sum of GH Eq. 65; ``cross[0]`` is the ``frobenius`` of :func:`slice_moments`).
+    """
+    for name, n in (("Nx", Nx), ("Ny", Ny), ("Nz", Nz)):
+        _check_size(name, n)
+    energies = tuple(energies)
+    if not energies:
+        raise ValueError("energies must hold at least one energy (the reference E_0 first)")
+    lead = _check_lead(lead)
+    V = potential(Nx, Ny, Nz, W, rng)
+    ref = scattering_states(V, energies[0], lead, t, edge_tol).reshape(Nx, Ny * Nz, -1)
+    cross = np.empty((len(energies), Nx, Nx))
+    for k, E in enumerate(energies):
+        psi = ref if k == 0 else scattering_states(V, E, lead, t, edge_tol).reshape(Nx, Ny * Nz, -1)
+        K = np.einsum("aim,ain->amn", ref.conj(), psi, optimize=True).reshape(Nx, -1)
+        cross[k] = (K @ K.conj().T).real
+    return {"cross": cross}
+
+
+def u1_maps(rng, Nx, Ny, Nz, W, j, t=(1.0, 1.0, 1.0), leads="RL", energies=(0.2, -0.2), weights=(1.0, -1.0),
+            edge_tol=EDGE_TOL):
+    r"""One disorder realization: the two coherence maps of Hruza-Jin Fig. 2 for :math:`G = \sum_m w_m G^{\ell_m}(E_m)`.
+
+    ``pair`` (Nx, Nx): :math:`\sum_{i_\perp} G_{(a, i_\perp), (b, i_\perp)}` (same transverse site);
+    ``triple`` (Nx, Nx): :math:`\sum_{i_\perp, j_\perp} G_{(a, i_\perp), (j, j_\perp)}\,G_{(j, j_\perp), (c, i_\perp)}`
+    at fixed slice ``j`` (first and last transverse sites equal). Both complex. Divide by
+    :math:`N_yN_z` and :math:`(N_yN_z)^2` for HJ's :math:`[\cdot]_\perp` (Eq. 10). Same term
+    conventions as :func:`disorder_moments`.
+    """
+    for name, n in (("Nx", Nx), ("Ny", Ny), ("Nz", Nz)):
+        _check_size(name, n)
+    if isinstance(j, bool) or not isinstance(j, (int, np.integer)) or not 0 <= j < Nx:
+        raise ValueError(f"j must be a slice index in [0, Nx) = [0, {Nx}), got j={j!r}")
+    if not isinstance(leads, str) or not leads or any(c not in _LEADS for c in leads) \
+            or len(tuple(energies)) != len(leads) or len(tuple(weights)) != len(leads):
+        raise ValueError(f"leads, energies and weights must have one entry per term, got leads={leads!r}, "
+                         f"energies={energies!r}, weights={weights!r}")
+    V = potential(Nx, Ny, Nz, W, rng)
+    blocks, w = [], []
+    for lead, E, wt in zip(leads, energies, weights):
+        psi = scattering_states(V, E, lead, t, edge_tol)
+        blocks.append(psi.reshape(Nx, Ny * Nz, -1))
+        w.append(np.full(psi.shape[-1], float(wt)))
+    psi, w = np.concatenate(blocks, axis=-1), np.concatenate(w)
+    pair = np.einsum("aik,bik,k->ab", psi, psi.conj(), w, optimize=True)
+    Mj = psi[j].conj().T @ psi[j]
+    X = np.einsum("aik,kl->ail", psi, (w[:, None] * Mj) * w[None, :], optimize=True)
+    triple = np.einsum("ail,cil->ac", X, psi.conj(), optimize=True)
+    return {"pair": pair, "triple": triple}
 
 
 # --------------------------------------------------------------------------- private helpers

@@ -383,3 +383,103 @@ def test_validation(call, match):
 
 def test_lead_modes_with_no_open_channel_is_not_an_error():
     assert an.lead_modes(6.5, 2, 2, ISO).n_open == 0
+
+
+# --------------------------------------------------------------------------- disorder ensembles
+def test_disorder_moments_equal_dense_sums_on_the_same_realization():
+    """The ensemble function draws V from rng exactly as potential() does and returns the slice
+    sums of the signed mode-sum combination, here Hruza-Jin's G^R(0+) - G^L(0-), built densely."""
+    shape, W = (5, 4, 2), 5.0
+    out = an.disorder_moments(np.random.default_rng(17), *shape, W, t=ANISO, leads="RL", energies=(0.2, -0.2),
+                              weights=(1.0, -1.0))
+    V = an.potential(*shape, W, np.random.default_rng(17))
+    Gneq = an.G(V, 0.2, "R", ANISO) - an.G(V, -0.2, "L", ANISO)
+    Nx, M = shape[0], shape[1] * shape[2]
+    blocks = Gneq.reshape(Nx, M, Nx, M)
+    assert close(out["trace"], np.einsum("aiai->a", blocks).real, 1e-10)
+    assert close(out["frobenius"], np.einsum("aibj->ab", np.abs(blocks) ** 2), 1e-10)
+    assert out["V_mean"] == pytest.approx(V.mean(), abs=1e-15)
+    for k, (lead, E) in enumerate((("R", 0.2), ("L", -0.2))):
+        own = an.G(V, E, lead, ANISO).reshape(Nx, M, Nx, M)
+        assert close(out["term_traces"][k], np.einsum("aiai->a", own).real, 1e-10)
+    assert close(out["term_traces"][0] - out["term_traces"][1], out["trace"], 1e-12)
+    assert list(out["n_open"]) == [an.lead_modes(E, 4, 2, ANISO).n_open for E in (0.2, -0.2)]
+
+
+def test_disorder_moments_single_lead_clean_bar_is_analytic():
+    """W = 0, one lead: sum over slices a, b of |G_ab|^2 is sum_c 1/v_c^2 for every slice pair
+    (plane waves, orthonormal transverse functions), and the slice trace is sum_c 1/v_c."""
+    out = an.disorder_moments(np.random.default_rng(0), 6, 5, 5, 0.0, t=ISO, leads="L", energies=(0.1,),
+                              weights=(1.0,))
+    v = an.lead_modes(0.1, 5, 5, ISO).velocity
+    assert close(out["frobenius"], np.full((6, 6), np.sum(v**-2.0)), 1e-10)
+    assert close(out["trace"], np.full(6, np.sum(1 / v)), 1e-10)
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(leads="LX", energies=(0.1, 0.2), weights=(1.0, 1.0)), "leads must be a non-empty string"),
+    (dict(leads="", energies=(), weights=()), "leads must be a non-empty string"),
+    (dict(leads="LR", energies=(0.1,), weights=(1.0, 1.0)), "one entry per term, got 2, 1, 2"),
+    (dict(leads="L", energies=(0.1,), weights=(np.inf,)), "weights must be finite real numbers"),
+    (dict(leads="L", energies=(0.0,), weights=(1.0,)), r"band edge"),  # isotropic 4 x 4 lead at E = 0
+])
+def test_disorder_moments_validation(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        an.disorder_moments(np.random.default_rng(0), 3, 4, 4, 1.0, t=ISO, **kwargs)
+
+
+def test_disorder_moments_validates_sizes_and_W():
+    with pytest.raises(ValueError, match="Nx must be a positive integer"):
+        an.disorder_moments(np.random.default_rng(0), -2, 4, 4, 1.0)
+    with pytest.raises(ValueError, match="W must be a finite real number >= 0"):
+        an.disorder_moments(np.random.default_rng(0), 3, 3, 3, -1.0, energies=(0.3,))
+
+
+def test_energy_correlation_equals_dense_cross_sums():
+    """cross[k, a, b] = Re sum_{x in a, y in b} G(E_k)_xy conj(G(E_0)_xy) with dense G^L; cross[0] is
+    the frobenius of slice_moments; and GH Eq. 65 summed literally over channels pairs n, m at
+    energies E_0, E_1 gives 2 sum_{a in A, b in B} cross[1, a, b]."""
+    shape, W, Es = (5, 3, 4), 4.0, (0.3, 0.45)
+    out = an.energy_correlation(np.random.default_rng(3), *shape, W, Es, t=ANISO)["cross"]
+    V = an.potential(*shape, W, np.random.default_rng(3))
+    Nx, M = shape[0], shape[1] * shape[2]
+    G0, G1 = (an.G(V, E, "L", ANISO).reshape(Nx, M, Nx, M) for E in Es)
+    assert close(out[1], np.einsum("aibj,aibj->ab", G1, G0.conj()).real, 1e-10)
+    assert close(out[0], an.slice_moments(an.scattering_states(V, Es[0], "L", ANISO))[1], 1e-10)
+    p0, p1 = (an.scattering_states(V, E, "L", ANISO).reshape(Nx, M, -1) for E in Es)
+    A, B = [0, 1], [3, 4]
+
+    def Phi(slices):
+        a, b = p0[slices].reshape(-1, p0.shape[-1]), p1[slices].reshape(-1, p1.shape[-1])
+        total = 0.0
+        for n in range(a.shape[1]):
+            for m in range(b.shape[1]):
+                u = a[:, n].conj() * b[:, m]
+                total += (abs(u.sum()) ** 2 - np.sum(np.abs(u) ** 2))
+        return total
+
+    dPhi = Phi(A + B) - Phi(A) - Phi(B)
+    assert abs(dPhi - 2 * out[1][np.ix_(A, B)].sum()) < 1e-10 * abs(dPhi)
+
+
+def test_u1_maps_equal_dense_sums():
+    shape, W, j = (4, 2, 3), 5.0, 2
+    out = an.u1_maps(np.random.default_rng(4), *shape, W, j, t=ANISO)
+    V = an.potential(*shape, W, np.random.default_rng(4))
+    Nx, M = shape[0], shape[1] * shape[2]
+    G = (an.G(V, 0.2, "R", ANISO) - an.G(V, -0.2, "L", ANISO)).reshape(Nx, M, Nx, M)
+    assert close(out["pair"], np.einsum("aibi->ab", G), 1e-10)
+    triple = np.einsum("aik,kci->ac", G[:, :, j, :], G[j])  # sum over i_perp, j_perp of G_(a,i)(j,k) G_(j,k)(c,i)
+    assert close(out["triple"], triple, 1e-10)
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda: an.energy_correlation(np.random.default_rng(0), 3, 2, 2, 1.0, ()), "at least one energy"),
+    (lambda: an.energy_correlation(np.random.default_rng(0), 3, 2, 2, 1.0, (0.3,), lead="X"), "lead must be"),
+    (lambda: an.energy_correlation(np.random.default_rng(0), 0, 2, 2, 1.0, (0.3,)), "Nx must be a positive"),
+    (lambda: an.u1_maps(np.random.default_rng(0), 3, 2, 2, 1.0, 3), r"j must be a slice index in \[0, Nx\)"),
+    (lambda: an.u1_maps(np.random.default_rng(0), 3, 2, 2, 1.0, 1, leads="L"), "one entry per term"),
+])
+def test_correlation_validation(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
