@@ -51,7 +51,7 @@ __all__ = [
     "MAX_DENSE_L",
 ]
 
-MAX_PATTERN_L = 16
+MAX_PATTERN_L = 13  # sparse LU fill: 3 s at L = 12, ~30 s at 13
 MAX_DENSE_L = 10
 _PAULI = np.array([[[1, 0], [0, 1]], [[0, 1], [1, 0]], [[0, -1j], [1j, 0]], [[1, 0], [0, -1]]], dtype=complex)
 
@@ -106,11 +106,17 @@ def boundary_rates():
     return float(born), float(1 - kept)
 
 
-def averaged_map(L):
-    """Sparse 2^L x 2^L map of one random-bond step on site patterns (bit i = site i+1)."""
+def averaged_map(L, bulk=None):
+    """Sparse 2^L x 2^L map of one random-bond step on site patterns (bit i = site i+1).
+
+    ``bulk`` replaces the chain-bond pattern map (default :func:`pattern_map`), e.g. by GH's
+    Eq. F6 to compare the two.
+    """
     L = _check_L(L, MAX_PATTERN_L)
     b, d = boundary_rates()
-    T = pattern_map()
+    T = pattern_map() if bulk is None else np.asarray(bulk, dtype=float)
+    if T.shape != (4, 4) or np.any(T < 0) or not np.allclose(T.sum(axis=0), 1):
+        raise ValueError("bulk must be a 4 x 4 non-negative matrix whose columns sum to 1 (weight conservation)")
     n = 2**L
     s = np.arange(n)
     trivial = (s & 1) == 0
@@ -131,9 +137,9 @@ def averaged_map(L):
     return M / L
 
 
-def average_purity(L):
+def average_purity(L, bulk=None):
     """Exact late-time average E tr(rho^2) of the L-site chain (fixed point of :func:`averaged_map`)."""
-    M = averaged_map(L)
+    M = averaged_map(L, bulk)
     n = M.shape[0]
     A = (sp.identity(n) - M).tocsc()[1:, 1:]
     weights = spla.spsolve(A, M[1:, 0].toarray().ravel()) if n > 2 else np.array([M[1, 0] / (1 - M[1, 1])])

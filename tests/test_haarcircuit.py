@@ -90,6 +90,8 @@ def test_exact_purity_small_cases_and_large_L_limit():
         assert abs(deficit - np.log2(1.5)) < 1e-5  # not one bit: log2(3/2) = 0.585
         assert abs(haarcircuit.reduced_purity(L) / haarcircuit.average_purity(L) - 1) < 1e-5
     assert abs(haarcircuit.reduced_purity(8, 0.5) - 2.0**-7) < 1e-15  # GH's W_i: exactly L - 1 bits
+    gh = np.array([[1, 0, 0, 0], [0, 1 / 3, 1 / 3, 1 / 3], [0, 1 / 3, 1 / 3, 1 / 3], [0, 1 / 3, 1 / 3, 1 / 3]])
+    assert abs(12 + np.log2(haarcircuit.average_purity(12, bulk=gh)) - 1) < 1e-3  # ... which the full chain confirms
 
 
 @pytest.mark.parametrize("L", [2, 3])
@@ -103,11 +105,12 @@ def test_exact_purity_matches_dense_simulation(L):
     "call, message",
     [
         (lambda: haarcircuit.average_purity(0), "L must be"),
-        (lambda: haarcircuit.average_purity(17), "L must be"),
+        (lambda: haarcircuit.average_purity(14), "L must be"),
         (lambda: haarcircuit.neas_purity(np.random.default_rng(0), 11, 5), "L must be"),
         (lambda: haarcircuit.neas_purity(np.random.default_rng(0), 3, 0), "n_samples"),
         (lambda: haarcircuit.reduced_purity(5, 0.0), "site_one_fraction"),
         (lambda: haarcircuit.twirl(np.eye(5)), "shape"),
+        (lambda: haarcircuit.average_purity(3, bulk=np.eye(4) * 2), "columns sum to 1"),
     ],
 )
 def test_validation(call, message):
