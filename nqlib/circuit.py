@@ -21,7 +21,7 @@ import numpy as np
 from numba import njit
 
 from nqlib import gates as _gates
-from nqlib import gaussian, quantum, ssep
+from nqlib import ensemble, gaussian, quantum, ssep
 
 __all__ = [
     "local_equilibrium",
@@ -113,8 +113,7 @@ def neas_samples(rng, L, p1, p2, delta, n_samples, sweeps_between=1.0, burn_in=N
     _check_L(L)
     if burn_in is None:
         burn_in = 4.0 * (L + 1) ** 2
-    if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
-        raise ValueError(f"n_samples must be a positive integer, got n_samples={n_samples!r}")
+    ensemble.check_sample_count(n_samples)
     if not sweeps_between > 0 or not burn_in >= 0:
         raise ValueError(f"need sweeps_between > 0 and burn_in >= 0, got {sweeps_between!r}, {burn_in!r}")
     rho = evolve(local_equilibrium(L, delta), round(burn_in * (L + 1)), rng, p1, p2, delta)

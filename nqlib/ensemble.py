@@ -71,7 +71,7 @@ from tqdm import tqdm
 
 import nqlib
 
-__all__ = ["SCALES", "active_scale", "by_scale", "run_ensemble", "stack", "jackknife"]
+__all__ = ["SCALES", "active_scale", "by_scale", "run_ensemble", "stack", "jackknife", "check_sample_count"]
 
 SCALES = ("quick", "book", "paper")
 
@@ -227,6 +227,13 @@ def _check_run_arguments(fn, n, seed, executor, progress, cache, params):
         raise ValueError(f"cache must be None, a str or an os.PathLike, got {cache!r}")
     if "rng" in params:
         raise ValueError("params must not contain 'rng': run_ensemble passes rng itself")
+
+
+def check_sample_count(n_samples) -> int:
+    """Return ``n_samples`` after checking it is a positive integer (for realization functions)."""
+    if not _is_int(n_samples) or n_samples < 1:
+        raise ValueError(f"n_samples must be a positive integer, got n_samples={n_samples!r}")
+    return int(n_samples)
 
 
 def _is_int(value) -> bool:

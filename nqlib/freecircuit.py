@@ -29,7 +29,7 @@ import numpy as np
 from numba import njit
 
 from nqlib import gates as _gates
-from nqlib import gaussian, ssep
+from nqlib import ensemble, gaussian, ssep
 
 __all__ = [
     "local_equilibrium",
@@ -95,8 +95,7 @@ def neas_samples(rng, L, p1, delta, n_samples, sweeps_between=1.0, burn_in=None,
     :func:`nqlib.ensemble.run_ensemble`.
     """
     cuts = [L // 2] if cuts is None else [int(c) for c in cuts]
-    if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
-        raise ValueError(f"n_samples must be a positive integer, got n_samples={n_samples!r}")
+    ensemble.check_sample_count(n_samples)
     if burn_in is None:
         burn_in = float((L + 1) ** 2)
     if not sweeps_between > 0 or not burn_in >= 0:
@@ -167,8 +166,7 @@ def gaussian_model_negativity(rng, L, delta, n_samples, cuts=None, coherence=Non
     :func:`nqlib.ensemble.run_ensemble`.
     """
     cuts = [L // 2] if cuts is None else [int(c) for c in cuts]
-    if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
-        raise ValueError(f"n_samples must be a positive integer, got n_samples={n_samples!r}")
+    ensemble.check_sample_count(n_samples)
     Ef, outside = np.empty((n_samples, len(cuts))), np.empty(n_samples)
     for k in range(n_samples):
         C, outside[k] = gaussian_model(rng, L, delta, coherence, fluctuation)

@@ -38,6 +38,8 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from nqlib import ensemble
+
 __all__ = [
     "haar_unitary",
     "twirl",
@@ -172,8 +174,7 @@ def neas_purity(rng, L, n_samples, burn_in=None):
     :func:`nqlib.ensemble.run_ensemble`.
     """
     L = _check_L(L, MAX_DENSE_L)
-    if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
-        raise ValueError(f"n_samples must be a positive integer, got n_samples={n_samples!r}")
+    ensemble.check_sample_count(n_samples)
     burn_in = 20 * L if burn_in is None else int(burn_in)
     rho = np.eye(2**L, dtype=complex) / 2**L
     purity = np.empty(n_samples)
