@@ -71,8 +71,14 @@ products of transfer matrices (HJ SM Eq. 23) are never formed. Cost
 never built. The recursion inverts the pivots :math:`E - h_x - t_x^2 g_{x+1}` without pivoting
 across slices; a pivot is ill-conditioned only when E is within ~1/κ of a resonance of the
 half-open bar [x, N_x), so an error above a tolerance τ needs κ ≳ τ/eps, which happens with
-probability ~eps/τ per pivot (:attr:`Scattering.unitarity_error` reports the check). States incoming from the right are
-those of the mirrored bar ``V[::-1]``, mirrored back.
+probability ~eps/τ per pivot (:attr:`Scattering.unitarity_error` reports the check).
+:func:`scattering_states` takes the states incoming from the right from the mirrored bar
+``V[::-1]``, mirrored back; :func:`scatter` needs both leads and gets them from one sweep: the
+pivots are the Schur complements of a block-UL factorisation of :math:`E - H - \Sigma_L - \Sigma_R`,
+so the right-lead source costs only matrix-vector products (``_incoming_from_both``; the two
+routes agree to 1e-10 in the tests, also for exponentially small transmission). This halves the
+cost of both leads: about 6x faster than a sparse LU at N = 16 and half its peak memory
+(``benchmarks/anderson_solvers.py``).
 
 **S matrix.** With phase references x = 0 (left lead: incoming :math:`e^{ik_x x}`, outgoing
 :math:`e^{-ik_x x}`) and x = N_x - 1 (right lead: incoming :math:`e^{-ik_x(x-N_x+1)}`, outgoing
@@ -301,10 +307,8 @@ class Scattering:
 def scatter(V, E, t=(1.0, 1.0, 1.0), edge_tol=EDGE_TOL):
     """Both leads' scattering states and the S matrix of the bar V at energy E (:class:`Scattering`)."""
     V, modes = _prepare(V, E, t, edge_tol)
-    psi_L, r, tt = _incoming_from_left(V, modes)
-    psi_Rm, rp, ttp = _incoming_from_left(V[::-1], modes)
-    S = np.block([[r, ttp], [tt, rp]])
-    return Scattering(modes=modes, psi_L=psi_L, psi_R=psi_Rm[::-1], S=S)
+    psi_L, psi_R, S = _incoming_from_both(V, modes)
+    return Scattering(modes=modes, psi_L=psi_L, psi_R=psi_R, S=S)
 
 
 def scattering_states(V, E, lead, t=(1.0, 1.0, 1.0), edge_tol=EDGE_TOL):
@@ -479,35 +483,81 @@ def u1_maps(rng, Nx, Ny, Nz, W, j, t=(1.0, 1.0, 1.0), leads="RL", energies=(0.2,
 # --------------------------------------------------------------------------- private helpers
 def _incoming_from_left(V, modes):
     """psi (Nx, Ny, Nz, n_open), r (n, n), t (n, n) for incidence from the left (module docstring)."""
+    F, S0, source = _right_sweep(V, modes)
+    psi = np.empty((len(F), len(source), source.shape[1]), dtype=complex)
+    psi[0] = np.linalg.solve(S0, source)
+    for x in range(1, len(F)):
+        psi[x] = F[x] @ psi[x - 1]
+    r, t = _amplitudes(psi[0], psi[-1], modes)
+    return psi.reshape(V.shape + (-1,)), r, t
+
+
+def _incoming_from_both(V, modes):
+    """psi_L, psi_R (Nx, Ny, Nz, n_open) and S from ONE sweep of slice inversions.
+
+    The sweep is the block-UL factorisation of A = E - H - Sigma_L - Sigma_R: with D_x its diagonal
+    blocks and tx its off-diagonal ones, the Schur complements S_x = D_x - tx^2 S_{x+1}^{-1} turn
+    A psi = b into S_x psi_x + tx psi_{x-1} = c_x with c_x = b_x + F_{x+1} c_{x+1}
+    (F_x = -tx S_x^{-1}), solved upwards by psi_0 = S_0^{-1} c_0, psi_x = F_x (psi_{x-1} - c_x / tx).
+    A left source (slice 0) has c_x = 0 for x > 0, giving psi_x = F_x psi_{x-1}; a right source
+    (slice Nx - 1) costs only matrix-vector products, so both leads need one set of inversions
+    instead of the two of the mirrored sweep.
+    """
+    F, S0, source = _right_sweep(V, modes)
+    Nx, tx = len(F), modes.t[0]
+    c = [None] * Nx
+    c[-1] = source
+    for x in range(Nx - 2, -1, -1):
+        c[x] = F[x + 1] @ c[x + 1]
+    n = source.shape[1]
+    psi = np.empty((Nx, len(source), 2 * n), dtype=complex)
+    psi[0] = np.linalg.solve(S0, np.concatenate([source, c[0]], axis=1))
+    for x in range(1, Nx):
+        psi[x, :, :n] = F[x] @ psi[x - 1, :, :n]
+        psi[x, :, n:] = F[x] @ (psi[x - 1, :, n:] - c[x] / tx)
+    psi_L, psi_R = psi[..., :n], psi[..., n:]
+    r, t = _amplitudes(psi_L[0], psi_L[-1], modes)
+    rp, tp = _amplitudes(psi_R[-1], psi_R[0], modes)
+    S = np.block([[r, tp], [t, rp]])
+    shape = V.shape + (-1,)
+    return psi_L.reshape(shape), psi_R.reshape(shape), S
+
+
+def _right_sweep(V, modes):
+    """F_x = -tx S_x^{-1} (x >= 1), the slice-0 Schur complement S_0 and the lead source i sqrt(v) phi.
+
+    S_{Nx-1} = E - h_{Nx-1} - Sigma_R, S_x = E - h_x - tx^2 S_{x+1}^{-1}, and Sigma_L enters S_0
+    (module docstring); F_x is the ratio psi_x psi_{x-1}^{-1} of solutions outgoing at the right.
+    """
     Nx, Ny, Nz = V.shape
     tx, ty, tz = modes.t
     M = Ny * Nz
-    base = modes.E * np.eye(M) - _transverse_hamiltonian(Ny, Nz, ty, tz)
+    base = (modes.E * np.eye(M) - _transverse_hamiltonian(Ny, Nz, ty, tz)).astype(complex)
     Vs = V.reshape(Nx, M)
     Sigma = modes.self_energy
-    Uo, v = modes.U_open, modes.velocity
-    sqrtv = np.sqrt(v)
-    source = 1j * Uo * sqrtv
+    diag = np.diag_indices(M)
 
     def pivot(x):
-        A = base.astype(complex)
-        A[np.diag_indices(M)] -= Vs[x]
+        A = base.copy()
+        A[diag] -= Vs[x]
         return A
 
-    F = [None] * Nx  # F[x] = -tx g_x, the ratio psi_x psi_{x-1}^{-1}
+    F = [None] * Nx
     A = pivot(Nx - 1) - Sigma
     for x in range(Nx - 1, 0, -1):
-        g = np.linalg.inv(A)
-        F[x] = -tx * g
-        A = pivot(x - 1) - tx**2 * g
+        F[x] = np.linalg.inv(A)
+        A = pivot(x - 1) - tx**2 * F[x]
+        F[x] *= -tx
     A -= Sigma  # slice 0: left lead
-    psi = np.empty((Nx, M, len(v)), dtype=complex)
-    psi[0] = np.linalg.solve(A, source)
-    for x in range(1, Nx):
-        psi[x] = F[x] @ psi[x - 1]
-    r = sqrtv[:, None] * (Uo.T @ (psi[0] - Uo / sqrtv))
-    t = sqrtv[:, None] * (Uo.T @ psi[-1])
-    return psi.reshape(Nx, Ny, Nz, -1), r, t
+    return F, A, 1j * modes.U_open * np.sqrt(modes.velocity)
+
+
+def _amplitudes(psi_in, psi_out, modes):
+    """Reflection and transmission amplitudes from a state on its incoming and far lead surfaces."""
+    Uo, sqrtv = modes.U_open, np.sqrt(modes.velocity)
+    r = sqrtv[:, None] * (Uo.T @ (psi_in - Uo / sqrtv))
+    t = sqrtv[:, None] * (Uo.T @ psi_out)
+    return r, t
 
 
 def _prepare(V, E, t, edge_tol):
