@@ -6,8 +6,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 BOOK_STAMP := $(VENV)/.installed-book
 TEST_STAMP := $(VENV)/.installed-test
+QUICK    := _build/quick
+CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: book test bench check-notebooks clean
+.PHONY: book test check-html bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,9 +24,9 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 	touch $@ $(BOOK_STAMP)
 
 # Sphinx re-reads (and jupyter-book re-executes) a chapter only when its own source changed:
-# when nqlib changes, drop both caches so that every chapter runs again
+# when nqlib changes, drop the caches of both builds so that every chapter runs again
 _build/.nqlib-stamp: $(wildcard nqlib/*.py)
-	rm -rf _build/.jupyter_cache _build/.doctrees
+	rm -rf _build/.jupyter_cache _build/.doctrees $(QUICK)/_build/.jupyter_cache $(QUICK)/_build/.doctrees
 	mkdir -p _build && touch $@
 
 ## book: execute every chapter at NQLIB_SCALE=book (cached) and build _build/html strictly
@@ -32,10 +34,19 @@ book: $(BOOK_STAMP) _build/.nqlib-stamp
 	NQLIB_SCALE=$${NQLIB_SCALE:-book} $(BIN)/jupyter-book build . -W -n --keep-going
 	@echo "Book built: file://$(CURDIR)/_build/html/index.html"
 
-## test: unit tests, then every chapter notebook under nbval at NQLIB_SCALE=quick
+## test: unit tests, every chapter notebook under nbval at NQLIB_SCALE=quick, then check-html
+##       (skipped, saying so, when $(CHROMIUM) is missing)
 test: $(TEST_STAMP)
 	$(BIN)/python -m pytest tests
 	NQLIB_SCALE=quick $(BIN)/python -m pytest --nbval-lax book/ -p no:cacheprovider
+	@if [ -x "$(CHROMIUM)" ]; then $(MAKE) --no-print-directory check-html; \
+	else echo "SKIPPED check-html: no Chromium at $(CHROMIUM) (apt-get install chromium, or make test CHROMIUM=/path)"; fi
+
+## check-html: build the book at NQLIB_SCALE=quick into $(QUICK) (its own cache, never mixed with
+##             the book-scale one) and check every page in headless Chromium; screenshots in $(QUICK)/screenshots
+check-html: $(TEST_STAMP) _build/.nqlib-stamp
+	NQLIB_SCALE=quick $(BIN)/jupyter-book build . --path-output $(QUICK) -W -n --keep-going
+	$(BIN)/python tests/check_html.py $(QUICK)/_build/html --screenshots $(QUICK)/screenshots --chromium $(CHROMIUM)
 
 ## bench: throughput tables (ratios against a baseline measured in the same run)
 bench: $(BOOK_STAMP)

@@ -30,9 +30,10 @@ def _conda_requirements():
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     out = set()
     for dep in env["dependencies"]:
-        if isinstance(dep, dict) or dep.split("=")[0] in ("python", "pip"):
-            continue
-        out |= _normalise(dep)
+        if isinstance(dep, dict):  # the pip section: packages conda-forge lacks, and nqlib itself
+            out |= set().union(*(_normalise(d) for d in dep["pip"] if not d.startswith("-e")))
+        elif dep.split("=")[0] not in ("python", "pip"):
+            out |= _normalise(dep)
     return out
 
 
