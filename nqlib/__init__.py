@@ -14,6 +14,10 @@ One module per physical object (see the book's introduction for the conventions)
   stable slice recursion, S matrix, mode sums and per-slice statistics;
 * :mod:`nqlib.haarcircuit` — the open Haar circuit without conservation law: operator-weight
   chain, exact average purity, dense simulation;
+* :mod:`nqlib.qssep` — QSSEP: non-crossing partitions, cyclic (free) cumulants, exact second
+  moments, a simulator, cumulant estimators for QSSEP, the circuit and the Anderson model;
+* :mod:`nqlib.probe` — the interferometric probe: beam-splitter currents and a free-fermion
+  simulation of the device;
 * :mod:`nqlib.ensemble` — reproducible ensembles of random realizations, the ``NQLIB_SCALE``
   knob, jackknife error bars;
 * :mod:`nqlib.plotting` — the book's figure style.
@@ -21,7 +25,7 @@ One module per physical object (see the book's introduction for the conventions)
 
 __version__ = "0.1.0"
 
-from nqlib import abc, anderson, circuit, ensemble, freecircuit, gates, gaussian, haarcircuit, plotting, quantum, ssep  # noqa: E402,I001
+from nqlib import abc, anderson, circuit, ensemble, freecircuit, gates, gaussian, haarcircuit, plotting, probe, qssep, quantum, ssep  # noqa: E402,I001
 
 __all__ = [
     "abc",
@@ -33,6 +37,8 @@ __all__ = [
     "gaussian",
     "haarcircuit",
     "plotting",
+    "probe",
+    "qssep",
     "quantum",
     "ssep",
     "__version__",
