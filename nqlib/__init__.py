@@ -18,6 +18,8 @@ One module per physical object (see the book's introduction for the conventions)
   moments, a simulator, cumulant estimators for QSSEP, the circuit and the Anderson model;
 * :mod:`nqlib.probe` — the interferometric probe: beam-splitter currents and a free-fermion
   simulation of the device;
+* :mod:`nqlib.spreading` — operator spreading on the closed circuit: exact gate-averaged two-copy
+  maps, OTOCs, the weight chain, butterfly velocity and the linear front equations;
 * :mod:`nqlib.ensemble` — reproducible ensembles of random realizations, the ``NQLIB_SCALE``
   knob, jackknife error bars;
 * :mod:`nqlib.plotting` — the book's figure style.
@@ -25,7 +27,7 @@ One module per physical object (see the book's introduction for the conventions)
 
 __version__ = "0.1.0"
 
-from nqlib import abc, anderson, circuit, ensemble, freecircuit, gates, gaussian, haarcircuit, plotting, probe, qssep, quantum, ssep  # noqa: E402,I001
+from nqlib import abc, anderson, circuit, ensemble, freecircuit, gates, gaussian, haarcircuit, plotting, probe, qssep, quantum, spreading, ssep  # noqa: E402,I001
 
 __all__ = [
     "abc",
@@ -40,6 +42,7 @@ __all__ = [
     "probe",
     "qssep",
     "quantum",
+    "spreading",
     "ssep",
     "__version__",
 ]

@@ -1,0 +1,526 @@
+r"""Operator spreading in the closed U(1) random circuit (Gullans & Huse, Sec. III A, Eqs. 21-26).
+
+A chain of L sites without reservoirs evolves by the gates of :mod:`nqlib.gates` on randomly
+chosen bonds (L - 1 bonds; one time unit is L - 1 gates, every bond fires at rate 1). An initially
+local operator :math:`O` spreads in the Heisenberg picture, :math:`O \to U^\dagger O U` gate by
+gate. Its Hilbert-Schmidt weight :math:`2^{-L}\mathrm{tr}\,O^\dagger O = 1` is conserved.
+
+**Operator basis.** On each site we use the orthonormal (:math:`\mathrm{tr}(A^\dagger B)/2 =
+\delta_{AB}`) basis :math:`\{1, Z, \sqrt2 c^\dagger, \sqrt2 c\}` with Jordan-Wigner fermions
+:math:`c_j^\dagger = (\prod_{k<j} Z_k)\,\sigma_j^+` (GH Eq. 20; :math:`Z = 2n - 1`), i.e. GH's
+strings of :math:`\{I, n, c, c^\dagger\}` (Eq. 21) made orthonormal. A gate is even in the
+fermions, so it acts on a string only through the string's factor on the gate's two sites: the
+averaged dynamics is a product of two-site maps. Writing :math:`O = \sum_S a_S S`, the second
+moment :math:`M_{SS'} = \mathbb{E}\,a_S a_{S'}^*` evolves linearly,
+
+.. math::
+
+    M \to \sum_{\rm bonds}\frac{1}{L-1}\,\mathbb{E}_U\,(R_U \otimes R_U^*)\,M ,\qquad
+    (R_U)_{ST} = 2^{-2}\,\mathrm{tr}\big(S^\dagger U^\dagger T U\big)\ \text{on the bond},
+
+and :func:`two_copy_map` computes the 256 x 256 average exactly from a finite quadrature of each
+ensemble (:func:`gate_quadrature`: every entry of :math:`R\otimes R^*` is a trigonometric polynomial
+of degree <= 4 in each phase and a polynomial of degree <= 2 in :math:`\cos\theta` after the phase
+average, so equally spaced phases and Gauss-Legendre nodes integrate it exactly).
+
+**Closure.** The averaged weights :math:`w_S = M_{SS}` do *not* close: the partial swaps of
+:math:`\mu_1` move a density :math:`Z_1 \to \cos^2\!\tfrac\theta2 Z_1 + \sin^2\!\tfrac\theta2 Z_2 + \dots`
+coherently, which creates coherences :math:`\mathbb{E}\,a_{\cdots Z_i\cdots 1_j\cdots}
+a^*_{\cdots 1_i\cdots Z_j\cdots}` that feed back into the weights with both signs (only the
+difference of neighbouring density amplitudes, not their sum, is converted into :math:`c^\dagger c`
+pairs: :math:`Z_1 + Z_2` is conserved). The smallest closed space we find is six two-copy states
+per site (:data:`PAIR_STATES`): the four weights (1,1), (Z,Z), (+,+), (-,-) and the coherences
+(1,Z), (Z,1). :func:`pair_map` is the exact 36 x 36 restriction; :func:`averaged_otoc` evolves it
+on :math:`6^L` states (small L).
+
+**The weight chain.** Dropping the coherences leaves a stochastic matrix on the four weights per
+site (:func:`weight_chain`): :math:`\mu_0` swaps the sites with probability 1/2; :math:`\mu_2`
+moves a fermion operator with probability 1/2 and dresses its neighbour with :math:`Z` or
+:math:`1` with probability 1/2 (GH's "c -> c n"); :math:`\mu_1` turns a (Z, 1) pair into a
+:math:`c^\dagger c` pair with probability 1/3 (GH's "n -> c c-dagger") and back. This is GH's picture of
+Eqs. 24-25 as a Markov chain; it differs from the exact averaged process only by the coherences
+(a few per cent at small L, tested against :func:`averaged_otoc`). The exact 36-state map cannot
+be sampled the same way: its mu_1 block has negative entries that no choice of signs of the local
+states removes (ZZ11 -> 1ZZ1 and ZZ11 -> ++-- are positive, 1ZZ1 -> ++-- negative: a frustrated
+triangle). :func:`sample_chain`
+samples its trajectories in continuous time with front tracking (L ~ 10^3). The OTOC with the
+conserved density, :math:`C(x,t) = \tfrac12[1 - 2^{-L}\mathrm{tr}(O^\dagger Z_x O Z_x)]`, is the
+weight of strings with :math:`c` or :math:`c^\dagger` on site x, the same in the fermion and in
+the Pauli basis: :func:`dense_otoc` measures it by dense evolution (L <= 10).
+
+**Linear front equations** (GH Eqs. 24-25), :math:`\dot n = D n'' - r_1 n + 2 r_2 c`,
+:math:`\dot c = D c'' + r_1 n`, grow as :math:`e^{\mu t}` with
+:math:`\mu = \tfrac12(-r_1 + \sqrt{r_1^2 + 8 r_1 r_2})` and pull a front at
+:math:`v = \min_\lambda [\mu + D(\ldots)]/\lambda` (:func:`linear_front_speed`; :math:`2\sqrt{D\mu}`
+in the continuum), so :math:`v^2 \to 8 D r_2` for :math:`r_2 \ll r_1` and
+:math:`v^2 \to 4 D\sqrt{2 r_1 r_2}` for :math:`r_1 \ll r_2`: GH's Eq. 26,
+:math:`v_B^2 \sim D\min(\sqrt{p_1 p_2}, p_2)`. Reading the rates off the weight chain at low
+density gives :math:`D = 1/2`, :math:`r_1 = 2p_1/3` (per density, two bonds, conversion 1/3 into
+two fermion operators) and :math:`r_2 = p_2` (the same growth rate in GH's form), see
+:func:`chain_rates`. :func:`solve_front_equations` integrates the lattice version numerically.
+"""
+
+import numpy as np
+from numba import njit
+from scipy import optimize
+import scipy.sparse as sp
+from scipy.sparse.linalg import expm_multiply
+from scipy.stats import poisson
+
+from nqlib import ensemble
+from nqlib import gates as _gates
+
+__all__ = [
+    "LOCAL_BASIS",
+    "PAIR_STATES",
+    "MAX_EXACT_L",
+    "MAX_DENSE_L",
+    "gate_quadrature",
+    "heisenberg_matrix",
+    "two_copy_map",
+    "pair_map",
+    "weight_chain",
+    "averaged_otoc",
+    "poisson_clock",
+    "dense_otoc",
+    "sample_chain",
+    "front_velocity",
+    "chain_rates",
+    "linear_front_speed",
+    "solve_front_equations",
+    "tau_in",
+]
+
+LOCAL_BASIS = ("1", "Z", "+", "-")  # 1, Z = 2n - 1, sqrt2 c^dagger, sqrt2 c
+PAIR_STATES = ("11", "ZZ", "1Z", "Z1", "++", "--")  # (copy 1, copy 2) on one site
+MAX_EXACT_L = 8
+MAX_DENSE_L = 10
+D_OPERATOR = 0.5  # every ensemble moves a local operator across the bond with probability 1/2
+
+_Z = np.diag([1.0, -1.0]).astype(complex)
+_SIGMA_PLUS = np.array([[0, 1], [0, 0]], dtype=complex)  # |up><down|: creates a fermion
+_SINGLE = np.array([np.eye(2), _Z, np.sqrt(2) * _SIGMA_PLUS, np.sqrt(2) * _SIGMA_PLUS.T])
+_PAIR_INDEX = {"1": 0, "Z": 1, "+": 2, "-": 3}
+_DIAGONAL = [0, 1, 4, 5]  # pair states that are weights
+
+
+def gate_quadrature(kind, n_phase=5, n_theta=3):
+    """Exact finite quadrature of ensemble mu_kind (kind = 0, 1, 2): (weights (n,), gates (n, 4, 4)).
+
+    Integrates exactly every polynomial of degree <= 2 in U and <= 2 in U^* (the second moments)
+    when ``n_phase`` >= 5 (phases enter as e^{ik phi}, |k| <= 4) and ``n_theta`` >= 2 (after the
+    phase average only even powers of cos(theta/2), sin(theta/2) survive: a polynomial of degree
+    <= 2 in cos(theta), which is uniform in [-1, 1]).
+    """
+    if kind not in (0, 1, 2):
+        raise ValueError(f"kind must be 0, 1 or 2 (ensembles mu_0, mu_1, mu_2), got kind={kind!r}")
+    if int(n_phase) < 5 or int(n_theta) < 2:
+        raise ValueError(f"need n_phase >= 5 and n_theta >= 2 for exact second moments, got {n_phase}, {n_theta}")
+    if kind == 0:
+        return np.array([0.5, 0.5]), np.array([_gates.ISWAP, _gates.IDENTITY])
+    e = np.exp(2j * np.pi * np.arange(n_phase) / n_phase)
+    a, b, c = (x.ravel() for x in np.meshgrid(e, e, e, indexing="ij"))
+    if kind == 1:
+        u, w = np.polynomial.legendre.leggauss(int(n_theta))
+        cos, sin = np.sqrt((1 + u) / 2), np.sqrt((1 - u) / 2)
+        a, b, c = (np.repeat(x, len(u)) for x in (a, b, c))
+        cos, sin, w = (np.tile(x, n_phase**3) for x in (cos, sin, w / 2))
+        U = np.zeros((len(a), 4, 4), dtype=complex)
+        U[:, 0, 0], U[:, 3, 3] = a, a.conj()
+        U[:, 1, 1], U[:, 1, 2] = b * cos, c * sin
+        U[:, 2, 1], U[:, 2, 2] = -c.conj() * sin, b.conj() * cos
+        return w / n_phase**3, U
+    U = np.zeros((2 * len(a), 4, 4), dtype=complex)
+    U[:, 0, 0], U[:, 3, 3] = np.tile(a, 2), 1.0
+    n = len(a)
+    U[:n, 1, 1], U[:n, 2, 2] = b, c  # U1, GH Eq. 14
+    U[n:, 1, 2], U[n:, 2, 1] = b, c  # U2, GH Eq. 15
+    return np.full(2 * n, 0.5 / n), U
+
+
+def heisenberg_matrix(U):
+    """16 x 16 matrix R of O -> U^dagger O U in the two-site fermion basis (index 4 a + b).
+
+    Basis element (a, b) is f_a(site 1) f_b(site 2) with f in {1, Z, sqrt2 c^dagger, sqrt2 c} and
+    c_2 = Z_1 sigma^-_2; R[s, t] = tr(B_s^dagger U^dagger B_t U) / 4.
+    """
+    U = np.asarray(U, dtype=complex)
+    if U.shape != (4, 4) or not np.allclose(U.conj().T @ U, np.eye(4), atol=1e-10):
+        raise ValueError(f"U must be a (4, 4) unitary, got shape {U.shape}")
+    B = _two_site_basis()
+    X = np.einsum("ji,tjk,kl->til", U.conj(), B, U)
+    return np.einsum("sji,tji->st", B.conj(), X) / 4
+
+
+def two_copy_map(p1, p2):
+    """Exact 256 x 256 average E[R (x) R^*] of one gate of dmu(p1, p2), index 16 s + s'."""
+    _check_probabilities(p1, p2)
+    maps = _ensemble_maps()
+    return (1 - p1 - p2) * maps[0] + p1 * maps[1] + p2 * maps[2]
+
+
+def pair_map(p1, p2):
+    """Exact averaged two-site map on the closed space of PAIR_STATES (36 x 36, real, index 6 i + j).
+
+    Raises if the 36-dimensional space were not invariant (it is: see the tests).
+    """
+    T = two_copy_map(p1, p2)
+    idx = _pair_rows()
+    rest = np.setdiff1d(np.arange(256), idx)
+    if np.abs(T[np.ix_(rest, idx)]).max() > 1e-12 or np.abs(T[np.ix_(idx, idx)].imag).max() > 1e-12:
+        raise RuntimeError("the six pair states per site are not closed under the averaged gate")
+    return T[np.ix_(idx, idx)].real
+
+
+def weight_chain(p1, p2):
+    """16 x 16 stochastic matrix of the weight chain on (site 1, site 2) in LOCAL_BASIS (index 4 a + b).
+
+    The restriction of :func:`pair_map` to weights (coherences dropped). Columns sum to 1.
+    """
+    P = pair_map(p1, p2)
+    keep = [6 * i + j for i in _DIAGONAL for j in _DIAGONAL]
+    return P[np.ix_(keep, keep)]
+
+
+def averaged_otoc(L, p1, p2, n_gates, site=None, coherent=True):
+    """Exact averaged OTOC C(x) after 0..n_gates random gates, from O = sqrt2 c^dagger on ``site``.
+
+    Evolves the second moment on 6^L pair states (``coherent=True``: the exact averaged process)
+    or on the 4^L weights of :func:`weight_chain` (``coherent=False``). Each gate acts on one of
+    the L - 1 bonds, uniformly. Returns (n_gates + 1, L): the weight of strings with c or
+    c^dagger on site x.
+    """
+    L = _check_L(L, MAX_EXACT_L, minimum=2)
+    site = L // 2 if site is None else _check_site(site, L)
+    n_gates = _check_count(n_gates, "n_gates")
+    if coherent:
+        G, d, start, total, fermion = pair_map(p1, p2), 6, 4, [1, 1, 0, 0, 1, 1], [0, 0, 0, 0, 1, 1]
+    else:
+        G, d, start, total, fermion = weight_chain(p1, p2), 4, 2, [1, 1, 1, 1], [0, 0, 1, 1]
+    M = np.zeros((d,) * L)
+    M[tuple(start if i == site else 0 for i in range(L))] = 1.0
+    out = np.empty((n_gates + 1, L))
+    for n in range(n_gates + 1):
+        out[n] = _site_marginals(M, np.array(total, float), np.array(fermion, float))
+        if n < n_gates:
+            M = sum(_apply_bond(M, G, b, d) for b in range(L - 1)) / (L - 1)
+    return out
+
+
+def poisson_clock(profiles, L, times):
+    """Continuous-time profiles from per-gate ones: gates arrive at rate L - 1 (every bond at rate 1).
+
+    ``profiles`` (n_gates + 1, ...) after 0, 1, ... gates (e.g. :func:`averaged_otoc`); returns
+    sum_n Poisson(n; (L - 1) t) profiles[n] for each t in ``times``. Raises if the Poisson tail
+    beyond n_gates exceeds 1e-12.
+    """
+    profiles = np.asarray(profiles, dtype=float)
+    n = np.arange(len(profiles))
+    out = []
+    for t in np.atleast_1d(times):
+        lam = (L - 1) * float(t)
+        if poisson.sf(n[-1], lam) > 1e-12:
+            raise ValueError(f"n_gates = {n[-1]} too small for t = {t} (mean {lam:.1f} gates); give more gates")
+        out.append(np.tensordot(poisson.pmf(n, lam), profiles, axes=1))
+    return np.array(out)
+
+
+def dense_otoc(rng, L, p1, p2, n_records, gates_per_record, site=None):
+    """OTOC of one dense random circuit: dict with ``otoc`` (n_records + 1, L).
+
+    O = sqrt2 c^dagger_site = Z ... Z sqrt2 sigma^+_site (default site L // 2) evolves as O -> U^dagger O U, one gate per step
+    on a uniformly random bond; after every ``gates_per_record`` gates records
+    C(x) = [1 - 2^-L tr(O^dagger Z_x O Z_x)] / 2. A realization function for
+    :func:`nqlib.ensemble.run_ensemble`.
+    """
+    L = _check_L(L, MAX_DENSE_L, minimum=2)
+    site = L // 2 if site is None else _check_site(site, L)
+    n_records = _check_count(n_records, "n_records")
+    gates_per_record = _check_count(gates_per_record, "gates_per_record")
+    _check_probabilities(p1, p2)
+    O = np.array([[1.0]], dtype=complex)
+    for i in range(L):
+        O = np.kron(O, np.sqrt(2) * _SIGMA_PLUS if i == site else (_Z if i < site else np.eye(2)))
+    out = np.empty((n_records + 1, L))
+    for k in range(n_records + 1):
+        out[k] = _otoc_profile(O, L)
+        if k < n_records:
+            for _ in range(gates_per_record):
+                b = int(rng.integers(0, L - 1))
+                O = _heisenberg_step(O, _gates.sample_gate(rng, p1, p2), b, L)
+    return {"otoc": out}
+
+
+def sample_chain(rng, L, p1, p2, times, n_samples, site=None):
+    """Trajectories of the weight chain in continuous time (every bond fires at rate 1).
+
+    Starts from c^dagger on ``site`` (default L // 2) and the identity elsewhere; only bonds next
+    to non-identity sites are simulated (the identity pair is invariant). Returns a dict with
+    ``right`` and ``left`` (n_samples, len(times)), the outermost sites carrying c or c^dagger,
+    ``count`` (n_samples, len(times)) the number of such sites, and ``otoc`` (len(times), L), the
+    fraction of samples with c or c^dagger on site x (the sample mean of C(x, t)), and
+    ``reached_end`` (bool): whether any trajectory touched site 0 or L - 1 (then the chain is too
+    short to stand for an infinite one). A realization function for
+    :func:`nqlib.ensemble.run_ensemble`.
+    """
+    L = _check_L(L, 10**6, minimum=3)
+    site = L // 2 if site is None else _check_site(site, L)
+    ensemble.check_sample_count(n_samples)
+    times = np.asarray(times, dtype=float)
+    if times.ndim != 1 or times.size == 0 or np.any(np.diff(times) < 0) or times[0] < 0:
+        raise ValueError(f"times must be a non-empty increasing 1D array of t >= 0, got {times!r}")
+    _check_probabilities(p1, p2)
+    cdf = np.cumsum([_kind_chain(k) for k in range(3)], axis=1)
+    seed = int(rng.integers(2**63 - 1))
+    right, left, count, otoc, touched = _sample_kernel(L, float(p1), float(p2), cdf, times, int(n_samples), site, seed)
+    return {"right": right, "left": left, "count": count, "otoc": otoc / n_samples, "reached_end": bool(touched)}
+
+
+def front_velocity(times, right, t_min):
+    """Front speed from trajectories: least-squares slope of ``right`` over times >= t_min.
+
+    A pulled front lags behind v t by a term growing like ln t, so the slope over [t_min, t_max]
+    approaches v as 1/t_min; compare two windows to see what is left. Returns (v, standard
+    error) from the spread of the per-trajectory slopes (independent trajectories).
+    """
+    times = np.asarray(times, dtype=float)
+    right = np.atleast_2d(np.asarray(right, dtype=float))
+    use = times >= t_min
+    if use.sum() < 2 or right.shape[1] != len(times):
+        raise ValueError(f"need right (n, len(times)) and at least two times >= t_min = {t_min}, got {use.sum()}")
+    t = times[use] - times[use].mean()
+    slopes = (right[:, use] - right[:, use].mean(axis=1, keepdims=True)) @ t / (t @ t)
+    error = slopes.std(ddof=1) / np.sqrt(len(slopes)) if len(slopes) > 1 else np.nan
+    return float(slopes.mean()), float(error)
+
+
+def chain_rates(p1, p2):
+    """(D, r1, r2) of GH Eqs. 24-25 read off the weight chain at low density (isolated operators).
+
+    D: a fermion operator next to the identity hops with probability 1/2 per gate on either bond.
+    A density Z between identities turns into a c^dagger c pair with probability 1/3 per mu_1 gate
+    on either bond: n -> 2 c at rate r1 = 2 p1 / 3. A fermion operator next to the identity
+    dresses it with Z with probability 1/2 per mu_2 gate on either bond: n is made at rate p2 c.
+    The linear equations dn/dt = -r1 n + p2 c, dc/dt = 2 r1 n have the same growth rate as GH's
+    form (Eqs. 24-25) with r2 = p2, which is what we return.
+    """
+    _check_probabilities(p1, p2)
+    W = [_kind_chain(k) for k in range(3)]
+    i = lambda a, b: 4 * _PAIR_INDEX[a] + _PAIR_INDEX[b]  # noqa: E731
+    convert = W[1][i("+", "-"), i("Z", "1")] + W[1][i("-", "+"), i("Z", "1")]
+    dress = W[2][i("+", "Z"), i("+", "1")] + W[2][i("Z", "+"), i("+", "1")]
+    hop = W[0][i("1", "+"), i("+", "1")]
+    return float(hop), float(2 * p1 * convert), float(2 * p2 * dress)
+
+
+def linear_front_speed(r1, r2, D=D_OPERATOR, lattice=True):
+    """Pulled-front speed of the linear Eqs. 24-25 (growth rate mu, front e^{-lambda x}).
+
+    Continuum: v = 2 sqrt(D mu). Lattice (Laplacian n_{x+1} + n_{x-1} - 2 n_x, as in
+    :func:`solve_front_equations`): v = min_lambda [mu + 2 D (cosh lambda - 1)] / lambda.
+    """
+    if min(r1, r2) < 0 or D <= 0:
+        raise ValueError(f"need r1, r2 >= 0 and D > 0, got r1={r1}, r2={r2}, D={D}")
+    mu = 0.5 * (-r1 + np.sqrt(r1 * r1 + 8 * r1 * r2))
+    if mu <= 0:
+        return 0.0
+    if not lattice:
+        return float(2 * np.sqrt(D * mu))
+    res = optimize.minimize_scalar(lambda lam: (mu + 2 * D * (np.cosh(lam) - 1)) / lam,
+                                   bounds=(1e-9, 50.0), method="bounded", options={"xatol": 1e-12})
+    return float(res.fun)
+
+
+def solve_front_equations(r1, r2, t_max, num, L, D=D_OPERATOR, threshold=1.0):
+    """Integrate the lattice Eqs. 24-25 from c = 1 on site 0 (n = 0) on sites -L..L (zero outside).
+
+    Returns a dict with ``t`` (num,) equally spaced in [0, t_max], ``x`` (2 L + 1,), ``n`` and ``c``
+    (num, 2 L + 1), and ``front`` (num,): the largest x where n + c >= threshold (interpolated
+    linearly in log(n + c) to the next site); NaN where n + c < threshold everywhere.
+    """
+    if min(r1, r2) < 0 or D <= 0:
+        raise ValueError(f"need r1, r2 >= 0 and D > 0, got r1={r1}, r2={r2}, D={D}")
+    if not t_max > 0 or isinstance(num, bool) or not isinstance(num, (int, np.integer)) or num < 2:
+        raise ValueError(f"need t_max > 0 and an integer num >= 2, got t_max={t_max!r}, num={num!r}")
+    L = _check_L(L, 10**6, minimum=2)
+    size = 2 * L + 1
+    one = sp.identity(size, format="csr")
+    lap = sp.diags([np.ones(size - 1), -2 * np.ones(size), np.ones(size - 1)], [-1, 0, 1]) * D
+    A = sp.bmat([[lap - r1 * one, 2 * r2 * one], [r1 * one, lap]]).tocsr()
+    y0 = np.zeros(2 * size)
+    y0[size + L] = 1.0
+    y = expm_multiply(A, y0, start=0.0, stop=float(t_max), num=int(num), endpoint=True)
+    n, c = y[:, :size], y[:, size:]
+    x = np.arange(-L, L + 1)
+    front = np.full(int(num), np.nan)
+    for k, profile in enumerate(n + c):
+        above = np.nonzero(profile >= threshold)[0]
+        if above.size and above[-1] < size - 1:
+            j = above[-1]
+            f0, f1 = np.log(profile[j]), np.log(max(profile[j + 1], 1e-300))
+            front[k] = x[j] + (f0 - np.log(threshold)) / (f0 - f1)
+    return {"t": np.linspace(0, float(t_max), int(num)), "x": x, "n": n, "c": c, "front": front}
+
+
+def tau_in(p1, p2):
+    """Local scrambling time tau_in = D / v_B^2 (GH Sec. VI), v_B from the linear front theory.
+
+    Uses :func:`chain_rates` and the lattice :func:`linear_front_speed`; infinite on the
+    p1 = 0 and p2 = 0 axes, where v_B = 0.
+    """
+    D, r1, r2 = chain_rates(p1, p2)
+    v = linear_front_speed(r1, r2, D)
+    return float(D / v**2) if v > 0 else np.inf
+
+
+# --------------------------------------------------------------------------- private helpers
+def _two_site_basis():
+    odd = [False, False, True, True]
+    return np.array([np.kron(_SINGLE[a] @ (_Z if odd[b] else np.eye(2)), _SINGLE[b])
+                     for a in range(4) for b in range(4)])
+
+
+_MAPS = {}
+
+
+def _ensemble_maps():
+    if not _MAPS:
+        for kind in range(3):
+            weights, gates = gate_quadrature(kind)
+            T = np.zeros((256, 256), dtype=complex)
+            for w, U in zip(weights, gates):
+                R = heisenberg_matrix(U)
+                T += w * np.kron(R, R.conj())
+            _MAPS[kind] = T
+    return _MAPS
+
+
+def _kind_chain(kind):
+    """Weight chain of ensemble mu_kind alone."""
+    return weight_chain(*((0.0, 0.0), (1.0, 0.0), (0.0, 1.0))[kind])
+
+
+def _pair_rows():
+    """Rows of the 256-dim two-copy space (16 s + s', s = 4 a1 + a2) for the 36 pair states."""
+    pairs = [(0, 0), (1, 1), (0, 1), (1, 0), (2, 2), (3, 3)]
+    rows = []
+    for i in range(6):
+        for j in range(6):
+            (a1, b1), (a2, b2) = pairs[i], pairs[j]
+            rows.append(16 * (4 * a1 + a2) + 4 * b1 + b2)
+    return np.array(rows)
+
+
+def _apply_bond(M, G, b, d):
+    X = np.moveaxis(M, (b, b + 1), (0, 1))
+    shape = X.shape
+    Y = (G @ X.reshape(d * d, -1)).reshape(shape)
+    return np.moveaxis(Y, (0, 1), (b, b + 1))
+
+
+def _site_marginals(M, total, fermion):
+    L = M.ndim
+    out = np.empty(L)
+    for x in range(L):
+        v = M
+        for y in range(L - 1, -1, -1):
+            v = v @ (fermion if y == x else total)
+        out[x] = v
+    return out
+
+
+def _heisenberg_step(O, U, b, L):
+    n = 2**L
+    left = U.conj().T @ O.reshape(2**b, 4, -1).transpose(1, 0, 2).reshape(4, -1)
+    O = left.reshape(4, 2**b, -1).transpose(1, 0, 2).reshape(n, n)
+    right = O.reshape(n, 2**b, 4, -1).transpose(0, 1, 3, 2) @ U
+    return right.transpose(0, 1, 3, 2).reshape(n, n)
+
+
+def _otoc_profile(O, L):
+    n = 2**L
+    out = np.empty(L)
+    for x in range(L):
+        z = np.where((np.arange(n) >> (L - 1 - x)) & 1, -1.0, 1.0)  # Z_x on the basis (site 0 most significant, 0 = up)
+        out[x] = 0.5 * (1 - np.real(np.sum(O.conj() * (z[:, None] * O * z[None, :]))) / n)
+    return out
+
+
+@njit(cache=True)
+def _sample_kernel(L, p1, p2, cdf, times, n_samples, site, seed):
+    np.random.seed(seed)
+    T = len(times)
+    right = np.empty((n_samples, T))
+    left = np.empty((n_samples, T))
+    count = np.empty((n_samples, T))
+    otoc = np.zeros((T, L))
+    touched = False
+    state = np.zeros(L, dtype=np.int64)
+    for s in range(n_samples):
+        state[:] = 0
+        state[site] = 2
+        lo, hi = site, site
+        t = 0.0
+        k = 0
+        while k < T:
+            b_lo = max(lo - 1, 0)
+            b_hi = min(hi, L - 2)
+            n_bonds = b_hi - b_lo + 1
+            t_next = t + np.random.exponential(1.0 / n_bonds)
+            while k < T and times[k] < t_next:
+                r, l, c = -1, L, 0
+                for x in range(lo, hi + 1):
+                    if state[x] >= 2:
+                        otoc[k, x] += 1.0
+                        c += 1
+                        r = x
+                        if x < l:
+                            l = x
+                right[s, k], left[s, k], count[s, k] = r, l, c
+                k += 1
+            t = t_next
+            b = b_lo + np.random.randint(n_bonds)
+            u = np.random.random()
+            kind = 1 if u < p1 else (2 if u < p1 + p2 else 0)
+            col = 4 * state[b] + state[b + 1]
+            v = np.random.random()
+            out = 0
+            while out < 15 and cdf[kind, out, col] < v:
+                out += 1
+            state[b], state[b + 1] = out // 4, out % 4
+            if state[b] != 0 or state[b + 1] != 0:
+                lo = min(lo, b)
+                hi = max(hi, b + 1)
+            while lo < hi and state[lo] == 0:
+                lo += 1
+            while hi > lo and state[hi] == 0:
+                hi -= 1
+            if lo == 0 or hi == L - 1:
+                touched = True
+    return right, left, count, otoc, touched
+
+
+def _check_probabilities(p1, p2):
+    for name, p in (("p1", p1), ("p2", p2)):
+        if isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)) or not 0 <= p <= 1:
+            raise ValueError(f"{name} must be a probability in [0, 1], got {name}={p!r}")
+    if p1 + p2 > 1 + 1e-12:
+        raise ValueError(f"p1 + p2 must be <= 1, got p1={p1}, p2={p2}")
+
+
+def _check_L(L, maximum, minimum=2):
+    if isinstance(L, bool) or not isinstance(L, (int, np.integer)) or not minimum <= L <= maximum:
+        raise ValueError(f"L must be an integer in [{minimum}, {maximum}], got L={L!r}")
+    return int(L)
+
+
+def _check_site(site, L):
+    if isinstance(site, bool) or not isinstance(site, (int, np.integer)) or not 0 <= site < L:
+        raise ValueError(f"site must be an integer in [0, {L - 1}], got site={site!r}")
+    return int(site)
+
+
+def _check_count(n, name):
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+        raise ValueError(f"{name} must be a non-negative integer, got {name}={n!r}")
+    return int(n)
