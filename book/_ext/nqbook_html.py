@@ -14,7 +14,7 @@ def _drop_duplicate_scripts(app, pagename, templatename, context, doctree):
     seen, unique = set(), []
     for script in scripts:
         attributes = getattr(script, "attributes", {})
-        key = (getattr(script, "filename", str(script)),
+        key = (getattr(script, "filename", str(script)) or "",  # None and "" both mean an inline script
                tuple(sorted((k, str(v)) for k, v in attributes.items() if k != "priority")))
         if key not in seen:
             seen.add(key)
