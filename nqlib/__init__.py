@@ -20,6 +20,8 @@ One module per physical object (see the book's introduction for the conventions)
   simulation of the device;
 * :mod:`nqlib.spreading` — operator spreading on the closed circuit: exact gate-averaged two-copy
   maps, OTOCs, the weight chain, butterfly velocity and the linear front equations;
+* :mod:`nqlib.quench` — the circuit in time: exact averaged densities, phase I exactly, entropy
+  production from a pure state and the deviation from local equilibrium after a density step;
 * :mod:`nqlib.ensemble` — reproducible ensembles of random realizations, the ``NQLIB_SCALE``
   knob, jackknife error bars;
 * :mod:`nqlib.plotting` — the book's figure style.
@@ -27,7 +29,7 @@ One module per physical object (see the book's introduction for the conventions)
 
 __version__ = "0.1.0"
 
-from nqlib import abc, anderson, circuit, ensemble, freecircuit, gates, gaussian, haarcircuit, plotting, probe, qssep, quantum, spreading, ssep  # noqa: E402,I001
+from nqlib import abc, anderson, circuit, ensemble, freecircuit, gates, gaussian, haarcircuit, plotting, probe, qssep, quantum, quench, spreading, ssep  # noqa: E402,I001
 
 __all__ = [
     "abc",
@@ -42,6 +44,7 @@ __all__ = [
     "probe",
     "qssep",
     "quantum",
+    "quench",
     "spreading",
     "ssep",
     "__version__",

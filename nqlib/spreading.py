@@ -85,6 +85,7 @@ __all__ = [
     "dense_otoc",
     "sample_chain",
     "front_velocity",
+    "butterfly_velocity",
     "chain_rates",
     "linear_front_speed",
     "solve_front_equations",
@@ -292,6 +293,31 @@ def front_velocity(times, right, t_min):
     slopes = (right[:, use] - right[:, use].mean(axis=1, keepdims=True)) @ t / (t @ t)
     error = slopes.std(ddof=1) / np.sqrt(len(slopes)) if len(slopes) > 1 else np.nan
     return float(slopes.mean()), float(error)
+
+
+def butterfly_velocity(rng, p1, p2, n_samples, horizon=40.0, points=81):
+    """v_B of the weight chain from ``n_samples`` trajectories of :func:`sample_chain`.
+
+    Runs to t_max = horizon / mu (mu the growth rate of the linear front equations at
+    :func:`chain_rates`; capped at 8000) on a chain long enough that no front reaches an end, and
+    fits :func:`front_velocity` over [t_max / 2, t_max]. Returns a dict with ``v``, ``err``
+    (standard error), ``t_max`` and ``L``. Zero on the axes p1 = 0 or p2 = 0 is not returned:
+    there the front is diffusive and this raises ValueError.
+    """
+    D, r1, r2 = chain_rates(p1, p2)
+    mu = 0.5 * (-r1 + np.sqrt(r1 * r1 + 8 * r1 * r2))
+    if not mu > 0:
+        raise ValueError(f"v_B = 0 on the axes: need p1 > 0 and p2 > 0, got p1={p1}, p2={p2}")
+    if _check_count(n_samples, "n_samples") < 2:
+        raise ValueError(f"n_samples must be >= 2 for an error bar, got n_samples={n_samples}")
+    t_max = min(horizon / mu, 8000.0)
+    L = int(2.4 * linear_front_speed(r1, r2, D) * t_max + 100) | 1
+    times = np.linspace(0.0, t_max, int(points))
+    out = sample_chain(rng, L, p1, p2, times, n_samples)
+    if out["reached_end"]:
+        raise RuntimeError(f"a front reached the end of the chain (L={L}); lower horizon")
+    v, err = front_velocity(times, out["right"], t_max / 2)
+    return {"v": v, "err": err, "t_max": float(t_max), "L": L}
 
 
 def chain_rates(p1, p2):

@@ -187,3 +187,21 @@ def test_input_validation():
         spreading.sample_chain(np.random.default_rng(0), 11, 0.1, 0.1, [2.0, 1.0], 2)
     with pytest.raises(ValueError, match="n_gates"):
         spreading.poisson_clock(np.zeros((3, 4)), 4, [5.0])
+
+
+def test_butterfly_velocity_wraps_the_sampled_front():
+    # the same seed gives the same trajectories: v equals front_velocity on a direct sample_chain run
+    out = spreading.butterfly_velocity(np.random.default_rng(5), 0.5, 0.5, 20, horizon=10.0)
+    times = np.linspace(0.0, out["t_max"], 81)
+    direct = spreading.sample_chain(np.random.default_rng(5), out["L"], 0.5, 0.5, times, 20)
+    assert spreading.front_velocity(times, direct["right"], out["t_max"] / 2) == (out["v"], out["err"])
+    # v_B grows with p2 at fixed p1 (GH Eq. 26); the gap is many standard errors at 40 trajectories
+    slow = spreading.butterfly_velocity(np.random.default_rng(6), 0.5, 0.02, 40, horizon=20.0)
+    fast = spreading.butterfly_velocity(np.random.default_rng(7), 0.5, 0.5, 40, horizon=20.0)
+    assert fast["v"] - slow["v"] > 5 * np.hypot(fast["err"], slow["err"])
+
+
+@pytest.mark.parametrize("p1, p2, n", [(0.0, 0.5, 10), (0.5, 0.0, 10), (0.5, 0.5, 1)])
+def test_butterfly_velocity_rejects_axes_and_single_samples(p1, p2, n):
+    with pytest.raises(ValueError):
+        spreading.butterfly_velocity(np.random.default_rng(0), p1, p2, n)
