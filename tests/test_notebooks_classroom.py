@@ -10,7 +10,10 @@ install cell, with pip replaced by a recorder):
 * an ``## Exercises`` section with 3-5 numbered exercises, a ``:class: dropdown`` solutions
   admonition with one numbered solution per exercise, and at least one "Predict, then run" exercise;
 * figure cells carry myst-nb metadata: ``mystnb.figure.caption``, ``mystnb.figure.name``
-  (``fig-...``, unique across the book) and ``mystnb.image.alt``.
+  (``fig-...``, unique across the book) and ``mystnb.image.alt``;
+* every line of every code cell has at most ``CODE_COLUMNS`` = 79 characters: the rendered column
+  shows that many (``book/_ext/static/nqbook.css``; ``make check-html`` checks in the browser that
+  no code block scrolls sideways), and the PDF edition prints them without wrapping.
 
 **Which cells are figure cells.** A code cell is a figure cell when, outside any ``def``/``class``
 (found with ``ast``, so strings and comments do not count), it calls ``plt.show`` or one of the
@@ -44,6 +47,7 @@ OBJECTIVES = re.compile(r"```\{admonition\} Learning objectives\s*\n:class: tip"
 SOLUTIONS = re.compile(r"```\{admonition\} Solutions?\s*\n:class: dropdown\s*\n(.*?)\n```", re.S)
 PREDICT = re.compile(r"predict,? then run", re.I)
 FIGURE_NAME = re.compile(r"^fig-[a-z0-9]+(-[a-z0-9]+)*$")
+CODE_COLUMNS = 79
 
 
 def code_cells(nb):
@@ -179,9 +183,17 @@ def objectives_problems(nb):
     return ["no 'Learning objectives' admonition (:class: tip) before the first code cell"]
 
 
+def width_problems(nb):
+    """Code lines longer than ``CODE_COLUMNS`` characters, as messages."""
+    return [f"code cell {k}, line {n}: {len(line)} characters > {CODE_COLUMNS}: {line[:50]!r}..."
+            for k, cell in enumerate(code_cells(nb)) for n, line in enumerate(cell.source.splitlines(), 1)
+            if len(line) > CODE_COLUMNS]
+
+
 def chapter_problems(nb):
     """Every rule of this file for one notebook, as a list of messages (empty: all hold)."""
-    return install_problems(nb) + objectives_problems(nb) + exercise_problems(nb) + figure_problems(nb)
+    return (install_problems(nb) + objectives_problems(nb) + exercise_problems(nb) + figure_problems(nb)
+            + width_problems(nb))
 
 
 def figure_names(paths):
@@ -215,6 +227,21 @@ def test_exercises_with_folded_solutions_and_a_prediction(path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_figures_have_caption_name_and_alt_text(path):
     assert figure_problems(_read(path)) == []
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_code_fits_the_rendered_column(path):
+    assert width_problems(_read(path)) == []
+
+
+def test_width_rule_counts_characters_per_line():
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("x" * 200),  # prose wraps: not a code line
+        nbformat.v4.new_code_cell("a = 1\n" + "b" * CODE_COLUMNS + "\n" + "é" * CODE_COLUMNS),
+        nbformat.v4.new_code_cell("pass\n" + "c" * (CODE_COLUMNS + 1)),
+    ])
+    problems = width_problems(nb)
+    assert len(problems) == 1 and problems[0].startswith("code cell 1, line 2: 80 characters"), problems
 
 
 def test_figure_names_are_unique_across_the_book():
