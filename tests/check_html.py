@@ -1,21 +1,26 @@
 """Check the rendered book in a real browser: ``make check-html`` runs this after a quick build.
 
 Serves the built HTML on 127.0.0.1 and drives headless Chromium (Playwright, the system's
-Chromium) through every page listed in ``_toc.yml``. A page passes when
+Chromium) through every page listed in ``_toc.yml`` with **every request outside the site
+blocked**, as for a reader without network. A page passes when
 
-* it is served with HTTP 200 and raises no console error or uncaught exception;
-* MathJax has typeset it: every ``.math`` element holds an ``mjx-container`` and no raw
-  ``$...$``, ``\\(``, ``\\[`` or ``\\begin{`` is left in the prose;
+* it is served with HTTP 200, asks for nothing outside the site, and raises no console error or
+  uncaught exception;
+* MathJax (bundled into ``_static/mathjax`` by ``book/_ext``) has typeset it: every ``.math``
+  element holds an ``mjx-container`` and no raw ``$...$``, ``\\(``, ``\\[`` or ``\\begin{`` is
+  left in the prose;
 * every ``<img>`` has loaded (``naturalWidth > 0``) and figures carry a real alt text (not a
   file name), the book's accessibility minimum;
+* no code block (cell input or output, literal block) is wider than the text column, i.e. none
+  scrolls horizontally (``scrollWidth > clientWidth``) at the 1280 x 900 window;
 * no cell output shows a Python traceback or an ``...Error``;
 * every internal link resolves (HTTP 200 for the target file, and the ``#anchor`` exists);
 * the navigation sidebar lists every chapter of the TOC.
 
-A full-page screenshot of every page goes to ``--screenshots``. The machine may be offline:
-MathJax is requested from its CDN by the pages, so those requests are answered from the MathJax
-distribution installed with the test extras (package ``django-static-mathjax``, MathJax 3.2);
-any other external request fails the check. Exit status 0 only if every page passes.
+Then every page is opened once more from disk (``file://``, still with no network), as a
+downloaded copy is read: its math must typeset, its images load, and no console error appear.
+A full-page screenshot of every served page goes to ``--screenshots``. Exit status 0 only if
+every page passes.
 """
 
 from __future__ import annotations
@@ -23,7 +28,6 @@ from __future__ import annotations
 import argparse
 import functools
 import http.server
-import importlib.util
 import re
 import sys
 import threading
@@ -35,11 +39,9 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-MATHJAX_CDN = "https://cdn.jsdelivr.net/npm/mathjax@3/"
-CHROMIUM_FLAGS = [  # the machine's network is closed: no background traffic, no sandbox as root
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
-]
+sys.path.insert(0, str(ROOT / "book" / "_ext"))
+import headless  # noqa: E402  (the book's Chromium settings, shared with the PDF edition)
+
 RAW_MATH = re.compile(r"\\\(|\\\)|\\\[|\\\]|\\begin\{|\$\$|\$[^\s$][^$\n]*\$")
 PY_ERROR = re.compile(r"Traceback \(most recent call last\)|\b[A-Z]\w*Error\b")
 
@@ -87,6 +89,9 @@ async () => {
     title: document.title,
     prose: prose.innerText,
     outputs: Array.from(main.querySelectorAll('.cell_output')).map(e => e.innerText),
+    overflow: Array.from(main.querySelectorAll('pre, div.highlight'))
+      .filter(e => e.scrollWidth > e.clientWidth + 1)
+      .map(e => e.innerText.split('\\n').reduce((a, b) => b.length > a.length ? b : a, '')),
     images: images,
     math: math.length,
     untypeset: math.filter(e => !e.querySelector('mjx-container')).map(e => e.textContent.slice(0, 80)),
@@ -107,32 +112,29 @@ def check_site(html_dir, screenshots, chromium, pages=None):
     screenshots = Path(screenshots)
     screenshots.mkdir(parents=True, exist_ok=True)
     server, base = _serve(html_dir)
-    mathjax = _mathjax_root()
-    problems = {}
+    problems = {name: [] for name in pages}
     status_cache = {}
     ids_cache = {}
     try:
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=str(chromium), args=CHROMIUM_FLAGS)
+            browser = headless.launch(pw, chromium)
             context = browser.new_context(viewport={"width": 1280, "height": 900})
-            context.route("**/*", functools.partial(_route, base=base, mathjax=mathjax))
             for name in pages:
-                page = context.new_page()
-                found = []
-                page.on("console", lambda msg, found=found: msg.type == "error" and found.append(f"console error: {msg.text}"))
-                page.on("pageerror", lambda exc, found=found: found.append(f"uncaught exception: {exc}"))
-                url = base + name + ".html"
-                response = page.goto(url, wait_until="load")
-                if response is None or response.status != 200:
-                    found.append(f"HTTP {None if response is None else response.status} for {url}")
-                    problems[name] = found
-                    page.close()
+                page, found = _open(context, base + name + ".html", base, problems[name])
+                if page is None:
                     continue
                 facts = page.evaluate(_PAGE_FACTS)
                 page.screenshot(path=str(screenshots / (name.replace("/", "__") + ".png")), full_page=True)
-                ids_cache[url] = set(facts["ids"])
-                found += _check_facts(facts, pages, base, url, status_cache, ids_cache, page)
-                problems[name] = found
+                ids_cache[page.url] = set(facts["ids"])
+                found += _check_facts(facts, pages, base, page.url, status_cache, ids_cache, page)
+                page.close()
+            for name in pages:  # the same pages read from disk, as a downloaded copy
+                url = (html_dir / (name + ".html")).as_uri()
+                page, found = _open(context, url, html_dir.as_uri() + "/", problems[name], "file://")
+                if page is None:
+                    continue
+                facts = page.evaluate(_PAGE_FACTS)
+                found += [f"file://: {p}" for p in _math_and_image_problems(facts)]
                 page.close()
             browser.close()
     finally:
@@ -140,7 +142,26 @@ def check_site(html_dir, screenshots, chromium, pages=None):
     return problems
 
 
-def _check_facts(facts, pages, base, url, status_cache, ids_cache, page):
+def _open(context, url, site, found, label=""):
+    """Open ``url`` in a new page; every request outside ``site`` is blocked and reported.
+
+    Returns (page, found) with console errors and uncaught exceptions appended to ``found`` as
+    they happen, or (None, found) when the page could not be loaded.
+    """
+    page = context.new_page()
+    prefix = f"{label}: " if label else ""
+    page.on("console", lambda msg: msg.type == "error" and found.append(f"{prefix}console error: {msg.text}"))
+    page.on("pageerror", lambda exc: found.append(f"{prefix}uncaught exception: {exc}"))
+    headless.block_outside(page, site, found, prefix)
+    response = page.goto(url, wait_until="load")
+    if response is None or (url.startswith("http") and response.status != 200):
+        found.append(f"{prefix}HTTP {None if response is None else response.status} for {url}")
+        page.close()
+        return None, found
+    return page, found
+
+
+def _math_and_image_problems(facts):
     found = []
     if facts["untypeset"]:
         found.append(f"{len(facts['untypeset'])} math elements not typeset by MathJax, e.g. {facts['untypeset'][0]!r}")
@@ -150,10 +171,18 @@ def _check_facts(facts, pages, base, url, status_cache, ids_cache, page):
     for img in facts["images"]:
         if not img["complete"] or img["width"] == 0:
             found.append(f"image did not load: {img['src']}")
+    return found
+
+
+def _check_facts(facts, pages, base, url, status_cache, ids_cache, page):
+    found = _math_and_image_problems(facts)
+    for img in facts["images"]:
         if img["output"]:
             problem = figure_alt_problem(img["alt"], img["src"])
             if problem:
                 found.append(problem)
+    for line in facts["overflow"]:
+        found.append(f"a code block scrolls horizontally (wider than the text column): {line[:100]!r}")
     for text in facts["outputs"]:
         error = python_error(text)
         if error:
@@ -186,25 +215,6 @@ def _ids(page, target):
         return set(other.evaluate("() => Array.from(document.querySelectorAll('[id]')).map(e => e.id)"))
     finally:
         other.close()
-
-
-def _route(route, base, mathjax):
-    url = route.request.url
-    if url.startswith(base) or url.startswith("data:"):
-        return route.continue_()
-    if url.startswith(MATHJAX_CDN) and mathjax is not None:
-        path = (mathjax / url[len(MATHJAX_CDN):].split("?")[0]).resolve()
-        if path.is_file() and mathjax in path.parents:
-            return route.fulfill(path=str(path))
-    return route.abort()  # the page asked for something outside the book: reported as a console error
-
-
-def _mathjax_root():
-    spec = importlib.util.find_spec("mathjax")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    root = Path(list(spec.submodule_search_locations)[0]) / "static" / "mathjax"
-    return root.resolve() if (root / "es5" / "tex-mml-chtml.js").is_file() else None
 
 
 def _serve(html_dir):
@@ -240,9 +250,6 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if not Path(args.chromium).exists():
         print(f"check-html: Chromium not found at {args.chromium} (Debian: apt-get install chromium)", file=sys.stderr)
-        return 2
-    if _mathjax_root() is None:
-        print("check-html: no local MathJax (pip install django-static-mathjax, part of the test extras)", file=sys.stderr)
         return 2
     problems = check_site(args.html_dir, args.screenshots, args.chromium)
     for name, found in problems.items():

@@ -1,10 +1,68 @@
-"""Sphinx extension of the book: remove duplicated inline scripts from every HTML page.
+"""Sphinx extension of the book: a self-contained HTML site.
 
-With Sphinx 7.4 some extensions' inline scripts reach the page twice (sphinx-thebe's
-``const THEBE_JS_URL = ...``, sphinx-togglebutton's settings): the second ``const`` declaration is
-a SyntaxError in the reader's browser console on every page (found by ``make check-html``).
-Keeping the first copy of each identical script, in order, is harmless for all of them.
+Three jobs, all found by ``make check-html``:
+
+* **MathJax ships with the site.** Sphinx loads MathJax from a CDN by default, so a copy of the
+  book opened from disk (``file://``) or on a machine without network shows raw ``\\( ... \\)``.
+  ``_config.yml`` points ``mathjax_path`` at ``mathjax/tex-chtml-full.js`` (relative to
+  ``_static``) and this extension copies that file, the CHTML web fonts and the lazily loaded UI
+  and accessibility components from the MathJax 3 distribution of the Python package
+  ``django-static-mathjax`` (MathJax only, no Django) into ``_static/mathjax`` (about 2.5 MB).
+  The *full* TeX component has every TeX extension built in, so no extension is fetched at
+  typesetting time.
+* **Code fits the text column.** ``static/nqbook.css``: chapter code is formatted to at most
+  79 characters a line (``tests/test_notebooks_classroom.py``), which the column shows with a
+  slightly smaller code font; printed cell outputs wrap instead of scrolling sideways.
+* **No duplicated inline scripts.** With Sphinx 7.4 some extensions' inline scripts reach the page
+  twice (sphinx-thebe's ``const THEBE_JS_URL = ...``, sphinx-togglebutton's settings): the second
+  ``const`` declaration is a SyntaxError in the reader's browser console on every page. Keeping
+  the first copy of each identical script, in order, is harmless for all of them.
 """
+
+import importlib.util
+import shutil
+from pathlib import Path
+
+from sphinx.errors import ExtensionError
+
+MATHJAX_SCRIPT = "tex-chtml-full.js"
+# what the bundled script loads from its own folder: fonts, and the menu's lazy components
+MATHJAX_FILES = [MATHJAX_SCRIPT, "output/chtml/fonts/woff-v2", "ui", "a11y"]
+
+
+def mathjax_distribution():
+    """The ``es5`` folder of the installed MathJax 3 distribution (package django-static-mathjax)."""
+    spec = importlib.util.find_spec("mathjax")
+    if spec is not None and spec.submodule_search_locations:
+        es5 = Path(list(spec.submodule_search_locations)[0]) / "static" / "mathjax" / "es5"
+        if (es5 / MATHJAX_SCRIPT).is_file():
+            return es5
+    raise ExtensionError("the book bundles MathJax 3 from the package django-static-mathjax, which is "
+                         "not installed: pip install -e '.[book]'")
+
+
+def _add_stylesheet(app, config):
+    config.html_static_path.append(str(Path(__file__).with_name("static")))
+    app.add_css_file("nqbook.css")
+
+
+def _check_mathjax_path(app, config):
+    expected = "mathjax/" + MATHJAX_SCRIPT
+    if config.mathjax_path != expected:
+        raise ExtensionError(f"mathjax_path must be {expected!r} (the bundled copy), got {config.mathjax_path!r}")
+    mathjax_distribution()  # fail at the start of a build, not after executing every chapter
+
+
+def _copy_mathjax(app, exception):
+    if exception is not None or app.builder.format != "html":
+        return
+    source, target = mathjax_distribution(), Path(app.outdir) / "_static" / "mathjax"
+    for name in MATHJAX_FILES:
+        if (source / name).is_dir():
+            shutil.copytree(source / name, target / name, dirs_exist_ok=True)
+        else:
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source / name, target / name)
 
 
 def _drop_duplicate_scripts(app, pagename, templatename, context, doctree):
@@ -23,5 +81,8 @@ def _drop_duplicate_scripts(app, pagename, templatename, context, doctree):
 
 
 def setup(app):
+    app.connect("config-inited", _check_mathjax_path)
+    app.connect("config-inited", _add_stylesheet)
+    app.connect("build-finished", _copy_mathjax)
     app.connect("html-page-context", _drop_duplicate_scripts)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
