@@ -8,8 +8,9 @@ BOOK_STAMP := $(VENV)/.installed-book
 TEST_STAMP := $(VENV)/.installed-test
 QUICK    := _build/quick
 CHROMIUM ?= /usr/bin/chromium
+SOLUTIONS ?= show
 
-.PHONY: book test check-html bench clean
+.PHONY: book pdf test check-html check-pdf bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,19 +35,39 @@ book: $(BOOK_STAMP) _build/.nqlib-stamp
 	NQLIB_SCALE=$${NQLIB_SCALE:-book} $(BIN)/jupyter-book build . -W -n --keep-going
 	@echo "Book built: file://$(CURDIR)/_build/html/index.html"
 
-## test: unit tests, every chapter notebook under nbval at NQLIB_SCALE=quick, then check-html
-##       (skipped, saying so, when $(CHROMIUM) is missing)
+## pdf: the PDF edition _build/pdf/nqbook.pdf, printed by headless Chromium from the single-page
+##      build of the executed book (make book runs first; nothing is executed twice).
+##      SOLUTIONS=omit leaves the exercise solutions out (default: printed at each chapter's end)
+pdf: $(TEST_STAMP) book
+	$(call print_pdf,.,$${NQLIB_SCALE:-book})
+	@echo "PDF: $(CURDIR)/_build/pdf/nqbook.pdf"
+
+# $(1): the jupyter-book --path-output whose executed cache is printed, $(2): its NQLIB_SCALE
+define print_pdf
+	NQLIB_SCALE=$(2) $(BIN)/jupyter-book build . --builder singlehtml --path-output $(1) -W -n --keep-going
+	$(BIN)/python book/_ext/pdf_edition.py $(1)/_build/singlehtml $(1)/_build/pdf/nqbook.pdf \
+		--solutions $(SOLUTIONS) --chromium $(CHROMIUM)
+endef
+
+## test: unit tests, every chapter notebook under nbval at NQLIB_SCALE=quick, then check-html and
+##       check-pdf (skipped, saying so, when $(CHROMIUM) is missing)
 test: $(TEST_STAMP)
 	$(BIN)/python -m pytest tests
 	NQLIB_SCALE=quick $(BIN)/python -m pytest --nbval-lax book/ -p no:cacheprovider
-	@if [ -x "$(CHROMIUM)" ]; then $(MAKE) --no-print-directory check-html; \
-	else echo "SKIPPED check-html: no Chromium at $(CHROMIUM) (apt-get install chromium, or make test CHROMIUM=/path)"; fi
+	@if [ -x "$(CHROMIUM)" ]; then $(MAKE) --no-print-directory check-html check-pdf; \
+	else echo "SKIPPED check-html, check-pdf: no Chromium at $(CHROMIUM) (apt-get install chromium, or make test CHROMIUM=/path)"; fi
 
 ## check-html: build the book at NQLIB_SCALE=quick into $(QUICK) (its own cache, never mixed with
-##             the book-scale one) and check every page in headless Chromium; screenshots in $(QUICK)/screenshots
+##             the book-scale one) and check every page in headless Chromium with all external
+##             requests blocked, served and from disk; screenshots in $(QUICK)/screenshots
 check-html: $(TEST_STAMP) _build/.nqlib-stamp
 	NQLIB_SCALE=quick $(BIN)/jupyter-book build . --path-output $(QUICK) -W -n --keep-going
 	$(BIN)/python tests/check_html.py $(QUICK)/_build/html --screenshots $(QUICK)/screenshots --chromium $(CHROMIUM)
+
+## check-pdf: print the quick build (after check-html, from its executed cache) and check the PDF
+check-pdf: $(TEST_STAMP)
+	$(call print_pdf,$(QUICK),quick)
+	$(BIN)/python tests/check_pdf.py $(QUICK)/_build/pdf/nqbook.pdf
 
 ## bench: throughput tables (ratios against a baseline measured in the same run)
 bench: $(BOOK_STAMP)
