@@ -13,7 +13,9 @@ executed notebooks from the same cache as the HTML book, so nothing is executed 
 is opened from disk with every request outside the folder blocked, MathJax finishes typesetting,
 and the page is prepared for paper:
 
-* each chapter starts on a new page; the navigation, buttons and on-page contents are dropped;
+* the root page comes first, whole, with a list of the chapters where the HTML has its table of
+  contents; each chapter follows on a new page; navigation, buttons and on-page contents are
+  dropped;
 * the exercise solutions (the folded "Solutions" box at the end of each chapter) are printed
   unfolded where they stand, at the end of their chapter (``--solutions show``, the default), or
   left out for a hand-out to students (``--solutions omit``);
@@ -45,6 +47,7 @@ html, body { font-size: 10.5pt; }
   padding: 0 !important; max-width: none !important; }
 .bd-container, .bd-container__inner, .bd-page-width { max-width: none !important; }
 section.nqbook-chapter { break-before: page; }
+ul.nqbook-contents a { text-decoration: none; }
 section.nqbook-chapter > :is(h1, h2, h3, h4):first-of-type { font-size: 1.9em; margin-bottom: 0.8em; }
 pre { font-size: 8.3pt !important; white-space: pre-wrap !important;
   overflow-wrap: anywhere; overflow: visible !important; }
@@ -59,10 +62,23 @@ h1, h2, h3, p.caption, figcaption { break-after: avoid; }
 PREPARE_JS = """
 (solutions) => {
   const article = document.querySelector('article.bd-article') || document.body;
-  // the single-page builder marks where each document of the TOC starts
+  // the single-page builder marks where each document of the TOC starts, inside the root
+  // page's table of contents: list the titles there and move the documents after the root page
   const chapters = Array.from(article.querySelectorAll('span[id^="document-"]'))
       .map(span => span.nextElementSibling).filter(e => e && e.tagName === 'SECTION');
-  chapters.forEach(s => s.classList.add('nqbook-chapter'));
+  const title = s => s.querySelector('h1, h2, h3, h4');
+  article.querySelectorAll('div.toctree-wrapper').forEach(wrapper => {
+    const list = document.createElement('ul');
+    list.className = 'nqbook-contents';
+    wrapper.querySelectorAll('span[id^="document-"] + section').forEach(s => {
+      const item = list.appendChild(document.createElement('li'));
+      const link = item.appendChild(document.createElement('a'));
+      link.href = '#' + s.id;
+      link.textContent = title(s).textContent.replace('#', '').trim();
+    });
+    wrapper.replaceWith(list);
+  });
+  chapters.forEach(s => { s.classList.add('nqbook-chapter'); article.appendChild(s); });
   let dropped = 0, unfolded = 0;
   article.querySelectorAll('.admonition.dropdown, .admonition.toggle').forEach(box => {
     const title = box.querySelector('.admonition-title');
@@ -75,7 +91,7 @@ PREPARE_JS = """
   article.querySelectorAll('details').forEach(d => { d.open = true; });
   const math = Array.from(article.querySelectorAll('.math'));
   return {
-    chapters: chapters.map(s => s.querySelector('h1, h2, h3, h4').textContent.replace('#', '').trim()),
+    chapters: chapters.map(s => title(s).textContent.replace('#', '').trim()),
     solutions_dropped: dropped, solutions_unfolded: unfolded,
     untypeset: math.filter(e => !e.querySelector('mjx-container')).length, math: math.length,
     images_missing: Array.from(article.querySelectorAll('img'))
