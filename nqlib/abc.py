@@ -34,6 +34,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from nqlib import _checks
 from nqlib import gates as _gates
 
 __all__ = [
@@ -131,11 +132,11 @@ def steady_state(L, p1, p2, delta, full=False):
 
 
 def average_purity(L, p1, p2, delta, sites=None, full=False):
-    """E[tr rho_A^2] over the late-time states, A = ``sites`` (0-based; default: the whole chain)."""
+    """E[tr rho_A^2] over the late-time states, A = ``sites`` (distinct integers in [0, L - 1],
+    checked before the solve; default: the whole chain)."""
+    _check_size_and_drive(L, delta, max_L=MAX_L if full else MAX_REDUCED_L)
+    A = set(range(L)) if sites is None else set(_checks.indices("sites", sites, 0, L - 1, empty=True).tolist())
     X = steady_state(L, p1, p2, delta, full=full)
-    A = set(range(L)) if sites is None else {int(s) for s in np.atleast_1d(sites)}
-    if any(s < 0 or s >= L for s in A):
-        raise ValueError(f"sites must lie in [0, {L - 1}], got {sorted(A)}")
     swap, trace = (_SWAP, _TRACE) if full else (_SWAP[_SPECIES_SLOTS], _TRACE[_SPECIES_SLOTS])
     return float(np.real(_product([swap if k in A else trace for k in range(L)]) @ X))
 
@@ -158,6 +159,7 @@ def reduced_boundary(p1, p2, delta, side):
     """
     if side not in ("left", "right"):
         raise ValueError(f"side must be 'left' or 'right', got side={side!r}")
+    _check_drive(delta)
     B = _boundary_maps(p1, p2, delta)[0 if side == "left" else 1]
     return np.real(B[np.ix_(_SPECIES_SLOTS, _SPECIES_SLOTS)])
 
@@ -184,7 +186,11 @@ def _boundary_maps(p1, p2, delta):
 def _check_size_and_drive(L, delta, max_L):
     if isinstance(L, bool) or not isinstance(L, (int, np.integer)) or not 2 <= L <= max_L:
         raise ValueError(f"L must be an integer in [2, {max_L}], got L={L!r}")
-    if not isinstance(delta, (int, float, np.integer, np.floating)) or not -1 <= delta <= 1:
+    _check_drive(delta)
+
+
+def _check_drive(delta):
+    if isinstance(delta, bool) or not isinstance(delta, (int, float, np.integer, np.floating)) or not -1 <= delta <= 1:
         raise ValueError(f"delta must be a real number in [-1, 1], got delta={delta!r}")
 
 
@@ -473,17 +479,12 @@ class SecondOrder:
 
         I = Delta S_AB - Delta S_A - Delta S_B to this order (rhobar's own I is O(delta^4)).
         """
-        cut = self.L // 2 if cut is None else int(cut)
-        if not 1 <= cut <= self.L - 1:
-            raise ValueError(f"cut must lie in [1, {self.L - 1}], got {cut}")
+        cut = self.L // 2 if cut is None else _checks.integer("cut", cut, 1, self.L - 1)
         left, right = range(cut), range(cut, self.L)
         return self.entropy_deficit() - self.entropy_deficit(left) - self.entropy_deficit(right)
 
     def _subset(self, sites):
-        A = set(range(self.L)) if sites is None else {int(s) for s in np.atleast_1d(sites)}
-        if not A or any(s < 0 or s >= self.L for s in A):
-            raise ValueError(f"sites must be a non-empty subset of [0, {self.L - 1}], got {sorted(A)}")
-        return A
+        return set(range(self.L)) if sites is None else set(_checks.indices("sites", sites, 0, self.L - 1).tolist())
 
     def _purity_weights(self, A):
         """Functional 2^|A| tr(rho_A^2) on the gauged excitation configurations."""

@@ -136,6 +136,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from nqlib import _checks
+
 __all__ = [
     "potential",
     "hamiltonian",
@@ -245,25 +247,10 @@ def lead_modes(E, Ny, Nz, t=(1.0, 1.0, 1.0), edge_tol=EDGE_TOL):
     _check_size("Ny", Ny)
     _check_size("Nz", Nz)
     tx, ty, tz = _check_hoppings(t)
-    if isinstance(edge_tol, bool) or not isinstance(edge_tol, (float, int, np.floating, np.integer)) or not 0 <= edge_tol < 1:
-        raise ValueError(f"edge_tol must be a real number in [0, 1), got edge_tol={edge_tol!r}")
-    Uy, cy = _ring_basis(Ny)
-    Uz, cz = _ring_basis(Nz)
-    U = np.kron(Uy, Uz)
-    eps = (-2 * ty * cy[:, None] - 2 * tz * cz[None, :]).ravel()
-    labels = np.stack(np.meshgrid(np.arange(Ny), np.arange(Nz), indexing="ij"), axis=-1).reshape(-1, 2)
-    c = (eps - E) / (2 * tx)  # cos k for open channels
-    edge = np.abs(np.abs(c) - 1) <= edge_tol
-    if edge.any():
-        j = int(np.flatnonzero(edge)[0])
-        gap = np.abs(np.abs(c) - 1) * 2 * tx
-        shift = max(1e-3 * tx, 10 * edge_tol * 2 * tx)
-        raise ValueError(
-            f"E={E!r} puts channel (qy, qz)={tuple(int(q) for q in labels[j])} with eps_perp={eps[j]:.12g} at its "
-            f"band edge: |E - eps_perp| = {abs(E - eps[j]):.12g} is within {edge_tol:g} * 2tx of 2tx = {2 * tx:g} "
-            f"(zero velocity, unit-current normalisation singular; {int(edge.sum())} channel(s) affected, "
-            f"closest gap {gap[edge].min():.2g}). Shift the energy, e.g. E={E + shift:.6g} or E={E - shift:.6g}"
-        )
+    _check_edge_tol(edge_tol)
+    _checks.memory(f"lead_modes at Ny={Ny}, Nz={Nz}", 16 * (Ny * Nz) ** 2)  # U and the kron building it
+    eps, labels, c = _channels(E, Ny, Nz, (tx, ty, tz), edge_tol)
+    U = np.kron(_ring_basis(Ny)[0], _ring_basis(Nz)[0])
     is_open = np.abs(c) < 1
     lam = np.empty(len(c), dtype=complex)
     co = c[is_open]
@@ -306,7 +293,7 @@ class Scattering:
 
 def scatter(V, E, t=(1.0, 1.0, 1.0), edge_tol=EDGE_TOL):
     """Both leads' scattering states and the S matrix of the bar V at energy E (:class:`Scattering`)."""
-    V, modes = _prepare(V, E, t, edge_tol)
+    V, modes = _prepare(V, E, t, edge_tol, n_leads=2)
     psi_L, psi_R, S = _incoming_from_both(V, modes)
     return Scattering(modes=modes, psi_L=psi_L, psi_R=psi_R, S=S)
 
@@ -317,7 +304,7 @@ def scattering_states(V, E, lead, t=(1.0, 1.0, 1.0), edge_tol=EDGE_TOL):
     Unit incoming current per channel; channel order and phase convention of :func:`scatter`.
     """
     lead = _check_lead(lead)
-    V, modes = _prepare(V, E, t, edge_tol)
+    V, modes = _prepare(V, E, t, edge_tol, n_leads=1)
     if lead == "L":
         return _incoming_from_left(V, modes)[0]
     return _incoming_from_left(V[::-1], modes)[0][::-1]
@@ -390,21 +377,11 @@ def disorder_moments(rng, Nx, Ny, Nz, W, t=(1.0, 1.0, 1.0), leads="L", energies=
     ``frobenius`` (Nx, Nx) (see :func:`slice_moments`), ``term_traces`` (n_terms, Nx) with the
     unweighted slice traces of each term's :math:`G^{\ell_m}(E_m)`, ``n_open`` (the open channels at each
     energy) and ``V_mean`` (the mean of V, a handle for tests). A module-level function of
-    ``rng`` and plain parameters, so it runs under ``ensemble.run_ensemble``.
+    ``rng`` and plain parameters, so it runs under ``ensemble.run_ensemble``. Every term is checked
+    before the first solve, and a bar whose estimated memory (sweep, states, Gram matrices)
+    exceeds :func:`nqlib._checks.memory_budget` (the machine's memory, or ``$NQLIB_MAX_GIB``) is refused.
     """
-    for name, n in (("Nx", Nx), ("Ny", Ny), ("Nz", Nz)):
-        _check_size(name, n)
-    if not isinstance(leads, str) or not leads or any(c not in _LEADS for c in leads):
-        raise ValueError(f"leads must be a non-empty string of 'L'/'R', one per term, got leads={leads!r}")
-    energies = tuple(energies)
-    weights = tuple(weights)
-    if len(energies) != len(leads) or len(weights) != len(leads):
-        raise ValueError(
-            f"leads, energies and weights must have one entry per term, got {len(leads)}, {len(energies)}, {len(weights)}"
-        )
-    for w in weights:
-        if isinstance(w, bool) or not isinstance(w, (int, float, np.integer, np.floating)) or not np.isfinite(w):
-            raise ValueError(f"weights must be finite real numbers, got weights={weights!r}")
+    energies, weights = _check_terms(Nx, Ny, Nz, t, leads, energies, weights, edge_tol)
     V = potential(Nx, Ny, Nz, W, rng)
     blocks, w_all, n_open, terms = [], [], [], []
     for lead, E, w in zip(leads, energies, weights):
@@ -432,12 +409,11 @@ def energy_correlation(rng, Nx, Ny, Nz, W, energies, t=(1.0, 1.0, 1.0), lead="L"
     so that :math:`\sum_{nm}\Delta\Phi^{nm}_{AB}(E_0, E_k - E_0) = 2\sum_{a\in A, b\in B}{\rm cross}[k, a, b]`
     (the channel sum of GH Eq. 65; ``cross[0]`` is the ``frobenius`` of :func:`slice_moments`).
     """
-    for name, n in (("Nx", Nx), ("Ny", Ny), ("Nz", Nz)):
-        _check_size(name, n)
     energies = tuple(energies)
     if not energies:
         raise ValueError("energies must hold at least one energy (the reference E_0 first)")
     lead = _check_lead(lead)
+    _check_terms(Nx, Ny, Nz, t, lead * len(energies), energies, (1.0,) * len(energies), edge_tol, together=False)
     V = potential(Nx, Ny, Nz, W, rng)
     ref = scattering_states(V, energies[0], lead, t, edge_tol).reshape(Nx, Ny * Nz, -1)
     cross = np.empty((len(energies), Nx, Nx))
@@ -458,14 +434,9 @@ def u1_maps(rng, Nx, Ny, Nz, W, j, t=(1.0, 1.0, 1.0), leads="RL", energies=(0.2,
     :math:`N_yN_z` and :math:`(N_yN_z)^2` for HJ's :math:`[\cdot]_\perp` (Eq. 10). Same term
     conventions as :func:`disorder_moments`.
     """
-    for name, n in (("Nx", Nx), ("Ny", Ny), ("Nz", Nz)):
-        _check_size(name, n)
+    energies, weights = _check_terms(Nx, Ny, Nz, t, leads, energies, weights, edge_tol)
     if isinstance(j, bool) or not isinstance(j, (int, np.integer)) or not 0 <= j < Nx:
         raise ValueError(f"j must be a slice index in [0, Nx) = [0, {Nx}), got j={j!r}")
-    if not isinstance(leads, str) or not leads or any(c not in _LEADS for c in leads) \
-            or len(tuple(energies)) != len(leads) or len(tuple(weights)) != len(leads):
-        raise ValueError(f"leads, energies and weights must have one entry per term, got leads={leads!r}, "
-                         f"energies={energies!r}, weights={weights!r}")
     V = potential(Nx, Ny, Nz, W, rng)
     blocks, w = [], []
     for lead, E, wt in zip(leads, energies, weights):
@@ -560,19 +531,91 @@ def _amplitudes(psi_in, psi_out, modes):
     return r, t
 
 
-def _prepare(V, E, t, edge_tol):
+def _prepare(V, E, t, edge_tol, n_leads):
+    """Checked V and the lead modes at E, after refusing an energy without open channels and a
+    solve for ``n_leads`` leads whose estimated memory exceeds the budget."""
     V = _check_potential(V)
     E = _check_energy(E)
-    tx, ty, tz = _check_hoppings(t)
-    modes = lead_modes(E, V.shape[1], V.shape[2], (tx, ty, tz), edge_tol)
-    if modes.n_open == 0:
-        lo, hi = modes.eps.min() - 2 * tx, modes.eps.max() + 2 * tx
+    t = _check_hoppings(t)
+    _check_edge_tol(edge_tol)
+    Nx, Ny, Nz = V.shape
+    n_open = _open_channels(E, Ny, Nz, t, edge_tol)
+    _checks.memory(f"a scattering solve at Nx={Nx}, Ny={Ny}, Nz={Nz}",
+                   _scattering_bytes(Nx, Ny * Nz, n_leads * n_open))
+    return V, lead_modes(E, Ny, Nz, t, edge_tol)
+
+
+def _check_terms(Nx, Ny, Nz, t, leads, energies, weights, edge_tol, together=True):
+    """Check every argument of a signed mode sum (:func:`disorder_moments`) before any solve:
+    sizes, hoppings, one lead 'L'/'R', finite energy (away from band edges, with open channels)
+    and finite weight per term, and the estimated memory: of the states of all terms together,
+    or (``together=False``, :func:`energy_correlation`) of the first term and the largest other
+    one. Returns (energies, weights) as tuples."""
+    for name, n in (("Nx", Nx), ("Ny", Ny), ("Nz", Nz)):
+        _check_size(name, n)
+    t = _check_hoppings(t)
+    _check_edge_tol(edge_tol)
+    if not isinstance(leads, str) or not leads or any(c not in _LEADS for c in leads):
+        raise ValueError(f"leads must be a non-empty string of 'L'/'R', one per term, got leads={leads!r}")
+    energies, weights = tuple(energies), tuple(weights)
+    if len(energies) != len(leads) or len(weights) != len(leads):
         raise ValueError(
-            f"E={E!r} has no open channel in the {V.shape[1]} x {V.shape[2]} lead with t={modes.t} "
+            f"leads, energies and weights must have one entry per term, got {len(leads)}, {len(energies)}, {len(weights)}"
+        )
+    for w in weights:
+        if isinstance(w, bool) or not isinstance(w, (int, float, np.integer, np.floating)) or not np.isfinite(w):
+            raise ValueError(f"weights must be finite real numbers, got weights={weights!r}")
+    n_open = [_open_channels(_check_energy(E), Ny, Nz, t, edge_tol) for E in energies]
+    n_states = sum(n_open) if together else n_open[0] + max(n_open)
+    _checks.memory(f"a mode sum of {len(leads)} term(s) at Nx={Nx}, Ny={Ny}, Nz={Nz}",
+                   _scattering_bytes(Nx, Ny * Nz, n_states))
+    return energies, weights
+
+
+def _scattering_bytes(Nx, M, n_states):
+    """Estimated peak memory of scattering solves on an Nx x M bar with n_states states in all:
+    the slice sweep (Nx + 6 complex (M, M) matrices), the states and their copies (2 Nx M n) and
+    the channel-space Gram matrices of the slice statistics and their temporaries (4 Nx n^2).
+    Measured peak of :func:`disorder_moments` at Nx = Ny = Nz = 20, two terms: 0.98 GiB, estimate
+    1.02 GiB."""
+    return 16 * (M * M * (Nx + 6) + 2 * Nx * M * n_states + 4 * Nx * n_states**2)
+
+
+def _channels(E, Ny, Nz, t, edge_tol):
+    """(eps, labels, cos k) of the transverse channels at E, after refusing a channel at its band edge
+    (see :func:`lead_modes`). O(Ny Nz)."""
+    tx, ty, tz = t
+    cy, cz = _ring_basis(Ny)[1], _ring_basis(Nz)[1]
+    eps = (-2 * ty * cy[:, None] - 2 * tz * cz[None, :]).ravel()
+    labels = np.stack(np.meshgrid(np.arange(Ny), np.arange(Nz), indexing="ij"), axis=-1).reshape(-1, 2)
+    c = (eps - E) / (2 * tx)  # cos k for open channels
+    edge = np.abs(np.abs(c) - 1) <= edge_tol
+    if edge.any():
+        j = int(np.flatnonzero(edge)[0])
+        gap = np.abs(np.abs(c) - 1) * 2 * tx
+        shift = max(1e-3 * tx, 10 * edge_tol * 2 * tx)
+        raise ValueError(
+            f"E={E!r} puts channel (qy, qz)={tuple(int(q) for q in labels[j])} with eps_perp={eps[j]:.12g} at its "
+            f"band edge: |E - eps_perp| = {abs(E - eps[j]):.12g} is within {edge_tol:g} * 2tx of 2tx = {2 * tx:g} "
+            f"(zero velocity, unit-current normalisation singular; {int(edge.sum())} channel(s) affected, "
+            f"closest gap {gap[edge].min():.2g}). Shift the energy, e.g. E={E + shift:.6g} or E={E - shift:.6g}"
+        )
+    return eps, labels, c
+
+
+def _open_channels(E, Ny, Nz, t, edge_tol):
+    """Number of open channels at E (> 0, else ValueError: no scattering states). O(Ny Nz)."""
+    eps, _, c = _channels(E, Ny, Nz, t, edge_tol)
+    n_open = int(np.sum(np.abs(c) < 1))
+    if n_open == 0:
+        tx, ty, tz = t
+        lo, hi = eps.min() - 2 * tx, eps.max() + 2 * tx
+        raise ValueError(
+            f"E={E!r} has no open channel in the {Ny} x {Nz} lead with t={t} "
             f"(lead band [{lo:.6g}, {hi:.6g}], within |E| <= 2(tx+ty+tz) = {2 * (tx + ty + tz):.6g}); "
             "there are no scattering states"
         )
-    return V, modes
+    return n_open
 
 
 def _ring_basis(N):
@@ -628,6 +671,11 @@ def _check_potential(V):
     if not np.isrealobj(arr) or arr.dtype == bool or not np.all(np.isfinite(arr)):
         raise ValueError("V must hold finite real on-site energies")
     return arr.astype(float)
+
+
+def _check_edge_tol(edge_tol):
+    if isinstance(edge_tol, bool) or not isinstance(edge_tol, (float, int, np.floating, np.integer)) or not 0 <= edge_tol < 1:
+        raise ValueError(f"edge_tol must be a real number in [0, 1), got edge_tol={edge_tol!r}")
 
 
 def _check_lead(lead):

@@ -21,7 +21,7 @@ import numpy as np
 from numba import njit
 
 from nqlib import gates as _gates
-from nqlib import ensemble, gaussian, quantum, ssep
+from nqlib import _checks, ensemble, gaussian, quantum, ssep
 
 __all__ = [
     "local_equilibrium",
@@ -42,7 +42,7 @@ MAX_L = 12
 def product_state(occupations):
     """Product density matrix with site i occupied (spin up) with probability occupations[i]."""
     occ = np.asarray(occupations, dtype=float)
-    if occ.ndim != 1 or not 1 <= occ.size <= MAX_L or occ.min() < 0 or occ.max() > 1:
+    if occ.ndim != 1 or not 1 <= occ.size <= MAX_L or not np.all((occ >= 0) & (occ <= 1)):
         raise ValueError(f"occupations must be 1..{MAX_L} probabilities in [0, 1], got {occupations!r}")
     diag = np.ones(1)
     for n in occ:
@@ -71,12 +71,10 @@ def apply_gates(rho, bonds, gates, delta):
     """
     L = _check_state(rho)
     _check_delta(delta)
-    bonds = np.asarray(bonds)
+    bonds = _checks.indices("bonds", bonds, 0, L, distinct=False, empty=True)
     gates = np.asarray(gates, dtype=complex)
     if gates.shape != (len(bonds), 4, 4):
         raise ValueError(f"gates must have shape ({len(bonds)}, 4, 4) to match bonds, got {gates.shape}")
-    if bonds.size and (bonds.min() < 0 or bonds.max() > L):
-        raise ValueError(f"bonds must lie in [0, {L}], got range [{bonds.min()}, {bonds.max()}]")
     outside = np.ones((4, 4), dtype=bool)
     outside[0, 0] = outside[3, 3] = False
     outside[1:3, 1:3] = False
@@ -111,11 +109,10 @@ def neas_samples(rng, L, p1, p2, delta, n_samples, sweeps_between=1.0, burn_in=N
     A realization function for :func:`nqlib.ensemble.run_ensemble`.
     """
     _check_L(L)
-    if burn_in is None:
-        burn_in = 4.0 * (L + 1) ** 2
+    _check_rng_and_gates(rng, p1, p2, delta)
     ensemble.check_sample_count(n_samples)
-    if not sweeps_between > 0 or not burn_in >= 0:
-        raise ValueError(f"need sweeps_between > 0 and burn_in >= 0, got {sweeps_between!r}, {burn_in!r}")
+    sweeps_between = _checks.real("sweeps_between", sweeps_between, 0, open_low=True)
+    burn_in = 4.0 * (L + 1) ** 2 if burn_in is None else _checks.real("burn_in", burn_in, 0)
     rho = evolve(local_equilibrium(L, delta), round(burn_in * (L + 1)), rng, p1, p2, delta)
     steps = max(1, round(sweeps_between * (L + 1)))
     out = {"S": np.empty(n_samples), "P": np.empty(n_samples), "I": np.empty(n_samples),
@@ -138,6 +135,7 @@ def time_traces(rng, L, p1, p2, delta, duration, initial=None, other=None):
     Returns a dict with ``t`` (duration + 1,), ``S``, ``I`` and, with ``other``, ``distance``.
     """
     _check_L(L)
+    _check_rng_and_gates(rng, p1, p2, delta)
     if isinstance(duration, bool) or not isinstance(duration, (int, np.integer)) or duration < 1:
         raise ValueError(f"duration must be a positive integer (time units), got duration={duration!r}")
     rho = local_equilibrium(L, delta) if initial is None else np.array(initial, dtype=complex)
@@ -275,6 +273,13 @@ def _check_state(rho):
     L = rho.shape[0].bit_length() - 1
     _check_L(L)
     return L
+
+
+def _check_rng_and_gates(rng, p1, p2, delta):
+    """Arguments that the first gate would check, checked before any state is built."""
+    _checks.generator(rng)
+    _gates._check_probabilities(p1, p2)
+    _check_delta(delta)
 
 
 def _check_delta(delta):

@@ -29,7 +29,7 @@ import numpy as np
 from numba import njit
 
 from nqlib import gates as _gates
-from nqlib import ensemble, gaussian, ssep
+from nqlib import _checks, ensemble, gaussian, ssep
 
 __all__ = [
     "local_equilibrium",
@@ -45,8 +45,14 @@ _CHUNK = 1 << 16
 
 
 def local_equilibrium(L, delta):
-    """Correlation matrix of the local-equilibrium product state: diag of the SSEP densities."""
-    return np.diag(ssep.density(L, delta)).astype(complex)
+    """Correlation matrix of the local-equilibrium product state: diag of the SSEP densities.
+
+    Refuses (ValueError) an L whose (L, L) matrix exceeds the memory budget
+    :func:`nqlib._checks.memory_budget` (the machine's memory, or ``$NQLIB_MAX_GIB``).
+    """
+    density = ssep.density(L, delta)
+    _checks.memory(f"local_equilibrium at L={L}", 2 * _matrix_bytes(L))
+    return np.diag(density).astype(complex)
 
 
 def evolve(C, steps, rng, p1, delta):
@@ -71,12 +77,10 @@ def apply_gates(C, bonds, us, delta, copy=True):
     C = _check_C(C)
     if not isinstance(delta, (int, float, np.integer, np.floating)) or not -1 <= delta <= 1:
         raise ValueError(f"delta must be a real number in [-1, 1], got delta={delta!r}")
-    bonds = np.asarray(bonds, dtype=np.int64)
+    bonds = _checks.indices("bonds", bonds, 0, len(C), distinct=False, empty=True)
     us = np.asarray(us, dtype=complex)
     if us.shape != (len(bonds), 2, 2):
         raise ValueError(f"us must have shape ({len(bonds)}, 2, 2), got {us.shape}")
-    if bonds.size and (bonds.min() < 0 or bonds.max() > len(C)):
-        raise ValueError(f"bonds must lie in [0, {len(C)}], got range [{bonds.min()}, {bonds.max()}]")
     C = C.copy() if copy else C
     _apply_kernel(C, bonds, us, (1 + delta) / 2, (1 - delta) / 2)
     return C
@@ -93,13 +97,21 @@ def neas_samples(rng, L, p1, delta, n_samples, sweeps_between=1.0, burn_in=None,
     log-negativity ``Ef`` (n_samples, len(cuts)) between [0, cut) and [cut, L)
     (:func:`nqlib.gaussian.negativity`, O(L^3) per sample). A realization function for
     :func:`nqlib.ensemble.run_ensemble`.
+
+    Every argument is checked before the burn-in: ``cuts`` must be distinct integers in
+    [1, L - 1] (empty: no ``I``, ``Ef`` columns), ``burn_in`` and ``sweeps_between`` finite, and
+    the estimated memory, 6 (L, L) complex matrices (15 with ``negativity``; measured 5.7 and
+    13.8), within :func:`nqlib._checks.memory_budget` (the machine's memory, or ``$NQLIB_MAX_GIB``).
     """
-    cuts = [L // 2] if cuts is None else [int(c) for c in cuts]
+    L = _check_L(L)
+    _check_rng_and_gates(rng, p1, delta)
     ensemble.check_sample_count(n_samples)
-    if burn_in is None:
-        burn_in = float((L + 1) ** 2)
-    if not sweeps_between > 0 or not burn_in >= 0:
-        raise ValueError(f"need sweeps_between > 0 and burn_in >= 0, got {sweeps_between!r}, {burn_in!r}")
+    cuts = [L // 2] if cuts is None else _checks.indices("cuts", cuts, 1, L - 1, empty=True).tolist()
+    sweeps_between = _checks.real("sweeps_between", sweeps_between, 0, open_low=True)
+    burn_in = float((L + 1) ** 2) if burn_in is None else _checks.real("burn_in", burn_in, 0)
+    if negativity not in (True, False):
+        raise ValueError(f"negativity must be True or False, got negativity={negativity!r}")
+    _checks.memory(f"neas_samples at L={L}", (15 if negativity else 6) * _matrix_bytes(L))
     C = evolve(local_equilibrium(L, delta), round(burn_in * (L + 1)), rng, p1, delta)
     steps = max(1, round(sweeps_between * (L + 1)))
     S, I, Ef = np.empty(n_samples), np.empty((n_samples, len(cuts))), np.empty((n_samples, len(cuts)))
@@ -137,8 +149,7 @@ def gaussian_model(rng, L, delta, coherence=None, fluctuation=None):
     C outside [0, 1] at large delta; they are clipped to [0, 1]. Returns (C, n_outside) with
     n_outside the number of clipped eigenvalues.
     """
-    if isinstance(L, bool) or not isinstance(L, (int, np.integer)) or L < 2:
-        raise ValueError(f"L must be an integer >= 2, got L={L!r}")
+    L = _check_L(L)
     if not 0 <= delta <= 1:
         raise ValueError(f"delta must lie in [0, 1], got delta={delta!r}")
     x = np.arange(1, L + 1) / (L + 1)
@@ -149,6 +160,8 @@ def gaussian_model(rng, L, delta, coherence=None, fluctuation=None):
     coherence, fluctuation = np.asarray(coherence, dtype=float), np.asarray(fluctuation, dtype=float)
     if coherence.shape != (L, L) or fluctuation.shape != (L,):
         raise ValueError(f"coherence must have shape ({L}, {L}) and fluctuation ({L},), got {coherence.shape}, {fluctuation.shape}")
+    _checks.finite("coherence", coherence)
+    _checks.finite("fluctuation", fluctuation)
     if np.any(np.triu(coherence, 1) < 0) or np.any(fluctuation < 0):
         raise ValueError("coherence (above the diagonal) and fluctuation are variances and must be >= 0")
     upper = np.triu(np.sqrt(np.clip(coherence, 0, None) / 2) * (rng.standard_normal((L, L)) + 1j * rng.standard_normal((L, L))), 1)
@@ -163,10 +176,13 @@ def gaussian_model_negativity(rng, L, delta, n_samples, cuts=None, coherence=Non
 
     Returns ``Ef`` (n_samples, len(cuts)) across each cut (default [L // 2]) and ``outside``
     (n_samples,), the clipped eigenvalues per draw. A realization function for
-    :func:`nqlib.ensemble.run_ensemble`.
+    :func:`nqlib.ensemble.run_ensemble`. ``cuts``: distinct integers in [1, L - 1], checked
+    before the first draw.
     """
-    cuts = [L // 2] if cuts is None else [int(c) for c in cuts]
+    L = _check_L(L)
+    cuts = [L // 2] if cuts is None else _checks.indices("cuts", cuts, 1, L - 1).tolist()
     ensemble.check_sample_count(n_samples)
+    _checks.memory(f"gaussian_model_negativity at L={L}", 15 * _matrix_bytes(L))
     Ef, outside = np.empty((n_samples, len(cuts))), np.empty(n_samples)
     for k in range(n_samples):
         C, outside[k] = gaussian_model(rng, L, delta, coherence, fluctuation)
@@ -235,6 +251,25 @@ def _flush(C, queue_a, queue_u, q):
             x, y = C[i, a], C[i, a + 1]
             C[i, a] = x * queue_u[k, 0, 0] + y * queue_u[k, 0, 1]
             C[i, a + 1] = x * queue_u[k, 1, 0] + y * queue_u[k, 1, 1]
+
+
+def _check_L(L):
+    if isinstance(L, bool) or not isinstance(L, (int, np.integer)) or L < 2:
+        raise ValueError(f"L must be an integer >= 2, got L={L!r}")
+    return int(L)
+
+
+def _check_rng_and_gates(rng, p1, delta):
+    """Arguments that the first gate would check, checked before the burn-in."""
+    _checks.generator(rng)
+    _gates._check_probabilities(p1, 0.0)
+    if isinstance(delta, bool) or not isinstance(delta, (int, float, np.integer, np.floating)) or not -1 <= delta <= 1:
+        raise ValueError(f"delta must be a real number in [-1, 1], got delta={delta!r}")
+
+
+def _matrix_bytes(L):
+    """Bytes of one (L, L) complex matrix."""
+    return 16 * int(L) ** 2
 
 
 def _check_C(C):

@@ -26,6 +26,8 @@ For small L, :func:`dense_state` builds the state itself (Jordan-Wigner, as in
 import numpy as np
 import scipy.sparse as sp
 
+from nqlib import _checks
+
 __all__ = [
     "entropy", "mutual_information", "negativity", "negativity_lower_bound", "dense_state", "binary_entropy",
     "check_correlation_matrix",
@@ -35,24 +37,26 @@ _TOL = 1e-9
 
 
 def entropy(C, modes=None):
-    """Entropy (nats) of the modes ``modes`` (default: all) of the Gaussian state with matrix C."""
-    C = check_correlation_matrix(C)
+    """Entropy (nats) of the modes ``modes`` (default: all) of the Gaussian state with matrix C.
+
+    ``modes``: distinct mode indices in [0, L - 1] (a list, range or integer array; empty gives 0).
+    """
+    C, nu = _check_and_diagonalise(C)
     if modes is not None:
-        modes = np.asarray(modes, dtype=int)
-        if modes.size and (modes.min() < 0 or modes.max() >= len(C)):
-            raise ValueError(f"modes must be indices in [0, {len(C) - 1}], got {modes.tolist()}")
-        C = C[np.ix_(modes, modes)]
-    nu = np.clip(np.linalg.eigvalsh(C), 0.0, 1.0)
-    return float(np.sum(binary_entropy(nu)))
+        modes = _checks.indices("modes", modes, 0, len(C) - 1, empty=True)
+        nu = np.linalg.eigvalsh(C[np.ix_(modes, modes)])
+    return _entropy_of(nu)
 
 
 def mutual_information(C, cut):
     """I(A:B) in nats for A = modes [0, cut), B = modes [cut, L); 0 < cut < L."""
-    C = check_correlation_matrix(C)
+    C, nu = _check_and_diagonalise(C)
     L = len(C)
     if isinstance(cut, bool) or not isinstance(cut, (int, np.integer)) or not 0 < cut < L:
         raise ValueError(f"cut must be an integer in [1, {L - 1}], got cut={cut!r}")
-    return entropy(C, np.arange(cut)) + entropy(C, np.arange(cut, L)) - entropy(C)
+    A, B = np.arange(cut), np.arange(cut, L)
+    return _entropy_of(np.linalg.eigvalsh(C[np.ix_(A, A)])) + _entropy_of(np.linalg.eigvalsh(C[np.ix_(B, B)])) \
+        - _entropy_of(nu)
 
 
 def negativity(C, A, B=None):
@@ -121,35 +125,57 @@ def dense_state(C):
     return 0.5 * (rho + rho.conj().T)
 
 
-def _bipartition(L, A, B):
-    if B is None:
-        if isinstance(A, bool) or not isinstance(A, (int, np.integer)) or not 0 < A < L:
-            raise ValueError(f"cut must be an integer in [1, {L - 1}], got {A!r}")
-        return np.arange(A), np.arange(A, L)
-    A, B = (np.unique(np.asarray(x, dtype=int)) for x in (A, B))
-    if A.size == 0 or B.size == 0 or np.intersect1d(A, B).size or min(A.min(), B.min()) < 0 or max(A.max(), B.max()) >= L:
-        raise ValueError(f"A and B must be disjoint, non-empty sets of modes in [0, {L - 1}], got {A.tolist()}, {B.tolist()}")
-    return A, B
-
-
 def check_correlation_matrix(C):
-    """Return C as a complex array after checking it is square, Hermitian, 0 <= C <= 1."""
-    C = np.asarray(C, dtype=complex)
-    if C.ndim != 2 or C.shape[0] != C.shape[1]:
-        raise ValueError(f"C must be a square matrix, got shape {C.shape}")
-    if not np.allclose(C, C.conj().T, atol=_TOL):
-        raise ValueError("C must be Hermitian: C[i, j] = <c_i^dagger c_j> = conj(C[j, i])")
-    nu = np.linalg.eigvalsh(C)
-    if nu.min() < -_TOL or nu.max() > 1 + _TOL:
-        raise ValueError(f"eigenvalues of C must lie in [0, 1], got [{nu.min():.3g}, {nu.max():.3g}]")
-    return C
+    """Return C as a complex array after checking it is square, finite, Hermitian, 0 <= C <= 1."""
+    return _check_and_diagonalise(C)[0]
 
 
 def binary_entropy(nu):
-    """-nu ln nu - (1 - nu) ln(1 - nu), elementwise (0 at nu = 0 or 1)."""
+    """-nu ln nu - (1 - nu) ln(1 - nu), elementwise (0 at nu = 0 or 1); ``nu`` must lie in [0, 1].
+
+    Rounding errors up to 1e-9 outside [0, 1] count as 0 or 1 (entropy 0); NaN and values further
+    outside raise ValueError.
+    """
     nu = np.asarray(nu, dtype=float)
+    valid = (nu >= -_TOL) & (nu <= 1 + _TOL)
+    if not np.all(valid):
+        bad = nu[~valid]
+        more = f" and {bad.size - 1} more outside [0, 1]" if bad.size > 1 else ""
+        raise ValueError(f"nu must hold occupations in [0, 1], got nu={float(bad.ravel()[0])!r}{more}")
     out = np.zeros_like(nu)
     inside = (nu > 0) & (nu < 1)
     p = nu[inside]
     out[inside] = -p * np.log(p) - (1 - p) * np.log1p(-p)
     return out
+
+
+# --------------------------------------------------------------------------- private helpers
+def _check_and_diagonalise(C):
+    """(C as a complex array, its eigenvalues) after the checks of :func:`check_correlation_matrix`."""
+    C = np.asarray(C, dtype=complex)
+    if C.ndim != 2 or C.shape[0] != C.shape[1]:
+        raise ValueError(f"C must be a square matrix, got shape {C.shape}")
+    _checks.finite("C", C)
+    if not np.allclose(C, C.conj().T, atol=_TOL):
+        raise ValueError("C must be Hermitian: C[i, j] = <c_i^dagger c_j> = conj(C[j, i])")
+    nu = np.linalg.eigvalsh(C)
+    if nu.min() < -_TOL or nu.max() > 1 + _TOL:
+        raise ValueError(f"eigenvalues of C must lie in [0, 1], got [{nu.min():.3g}, {nu.max():.3g}]")
+    return C, nu
+
+
+def _entropy_of(nu):
+    """Entropy (nats) of free fermions with occupations nu (eigenvalues of C, clipped to [0, 1])."""
+    return float(np.sum(binary_entropy(np.clip(nu, 0.0, 1.0))))
+
+
+def _bipartition(L, A, B):
+    if B is None:
+        if isinstance(A, bool) or not isinstance(A, (int, np.integer)) or not 0 < A < L:
+            raise ValueError(f"cut must be an integer in [1, {L - 1}], got {A!r}")
+        return np.arange(A), np.arange(A, L)
+    A, B = (np.unique(_checks.indices(name, x, 0, L - 1)) for name, x in (("A", A), ("B", B)))
+    if np.intersect1d(A, B).size:
+        raise ValueError(f"A and B must be disjoint sets of modes, got {A.tolist()}, {B.tolist()} "
+                         f"(both hold {np.intersect1d(A, B).tolist()})")
+    return A, B

@@ -38,7 +38,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from nqlib import ensemble
+from nqlib import _checks, ensemble
 
 __all__ = [
     "haar_unitary",
@@ -60,6 +60,8 @@ _PAULI = np.array([[[1, 0], [0, 1]], [[0, 1], [1, 0]], [[0, -1j], [1j, 0]], [[1,
 
 def haar_unitary(rng, d=4):
     """A Haar-random d x d unitary (QR of a complex Gaussian matrix with the phases fixed)."""
+    _checks.generator(rng)
+    d = _checks.integer("d", d, low=1)
     Z = (rng.standard_normal((d, d)) + 1j * rng.standard_normal((d, d))) / np.sqrt(2)
     Q, R = np.linalg.qr(Z)
     return Q * (np.diag(R) / np.abs(np.diag(R)))
@@ -68,9 +70,10 @@ def haar_unitary(rng, d=4):
 def twirl(X):
     """Exact Haar average E_U (U (x) U) X (U (x) U)^dagger for X on two copies of C^d (d^2 x d^2)."""
     X = np.asarray(X, dtype=complex)
-    d = int(round(np.sqrt(len(X))))
-    if X.shape != (d * d, d * d):
+    d = int(round(np.sqrt(len(X)))) if X.ndim else 0
+    if X.shape != (d * d, d * d) or d < 1:
         raise ValueError(f"X must be a (d^2, d^2) matrix, got shape {X.shape}")
+    _checks.finite("X", X)
     swap = np.eye(d * d)[[(i % d) * d + i // d for i in range(d * d)]]
     alpha, beta = np.linalg.solve([[d * d, d], [d, d * d]], [np.trace(X), np.trace(X @ swap)])
     return alpha * np.eye(d * d) + beta * swap
@@ -117,6 +120,7 @@ def averaged_map(L, bulk=None):
     L = _check_L(L, MAX_PATTERN_L)
     b, d = boundary_rates()
     T = pattern_map() if bulk is None else np.asarray(bulk, dtype=float)
+    _checks.finite("bulk", T)
     if T.shape != (4, 4) or np.any(T < 0) or not np.allclose(T.sum(axis=0), 1):
         raise ValueError("bulk must be a 4 x 4 non-negative matrix whose columns sum to 1 (weight conservation)")
     n = 2**L
@@ -156,12 +160,16 @@ def reduced_purity(L, site_one_fraction=None):
     ratio p1 / (p1 + pm) = ``site_one_fraction``: by default 3/4, the fraction of Pauli strings
     with a non-identity on a given site, which the exact fixed point reaches for L >= 6 (a unit
     test); GH's Eq. F6 (1/3 to each pattern) gives pm = p1, i.e. 1/2. Returns 2^-L (1 + p1 + pm).
+
+    Stationarity gives p1 + pm = b / (d f - b (1 - f)), which is positive, as a sum of weights
+    must be, only for f > b / (b + d) = 1/4; ``site_one_fraction`` must lie in (1/4, 1] (at
+    1/4 the weight diverges, below it the "purity" turns negative).
     """
     L = _check_L(L, 10**6)
-    f = 0.75 if site_one_fraction is None else float(site_one_fraction)
-    if not 0 < f <= 1:
-        raise ValueError(f"site_one_fraction must lie in (0, 1], got {site_one_fraction!r}")
     b, d = boundary_rates()
+    lowest = b / (b + d)
+    f = 0.75 if site_one_fraction is None else _checks.real("site_one_fraction", site_one_fraction, lowest, 1,
+                                                            open_low=True)
     total = b / (d * f - b * (1 - f))
     return float((1 + total) * 2.0**-L)
 
@@ -169,13 +177,14 @@ def reduced_purity(L, site_one_fraction=None):
 def neas_purity(rng, L, n_samples, burn_in=None):
     """Time-averaged purity of one dense simulation: dict with ``purity`` (n_samples,).
 
-    Starts from the fully mixed state, discards ``burn_in`` time units (default 20 L) and
+    Starts from the fully mixed state, discards ``burn_in`` time units (an integer >= 0, default 20 L) and
     records tr(rho^2) after every time unit (L gates). A realization function for
     :func:`nqlib.ensemble.run_ensemble`.
     """
+    _checks.generator(rng)
     L = _check_L(L, MAX_DENSE_L)
     ensemble.check_sample_count(n_samples)
-    burn_in = 20 * L if burn_in is None else int(burn_in)
+    burn_in = 20 * L if burn_in is None else _checks.integer("burn_in", burn_in, low=0)
     rho = np.eye(2**L, dtype=complex) / 2**L
     purity = np.empty(n_samples)
     for k in range(burn_in + n_samples):

@@ -102,7 +102,7 @@ from collections import namedtuple
 import numpy as np
 from scipy import integrate
 
-from nqlib import gaussian
+from nqlib import _checks, gaussian
 
 __all__ = [
     "beam_splitter_currents",
@@ -272,6 +272,7 @@ def _check_matrix(C):
     C = np.asarray(C, dtype=complex)
     if C.ndim != 2 or C.shape[0] != C.shape[1] or C.shape[0] < 2:
         raise ValueError(f"C must be a square matrix of size >= 2, got shape {C.shape}")
+    _checks.finite("C", C)
     if not np.allclose(C, C.conj().T, atol=1e-9):
         raise ValueError("C must be Hermitian: C[i, j] = <c_i^dagger c_j> = conj(C[j, i])")
     return C

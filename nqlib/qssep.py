@@ -101,7 +101,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from numba import njit
 
-from nqlib import anderson, ensemble, freecircuit
+from nqlib import _checks, anderson, ensemble, freecircuit
 
 __all__ = [
     "noncrossing_partitions",
@@ -245,10 +245,8 @@ def evolve(G, time, dt, rng, J=1.0, gamma_a=1.0, gamma_b=1.0, n_a=0.0, n_b=1.0):
     G = _check_G(G).copy()
     J, gamma_a, gamma_b = _check_rates(J, gamma_a, gamma_b)
     n_a, n_b = _check_density(n_a, "n_a"), _check_density(n_b, "n_b")
-    if not isinstance(dt, (int, float, np.integer, np.floating)) or not 0 < dt <= 0.5 / J:
-        raise ValueError(f"dt must be a number in (0, 0.5 / J] = (0, {0.5 / J:g}], got dt={dt!r}")
-    if not isinstance(time, (int, float, np.integer, np.floating)) or not time >= 0:
-        raise ValueError(f"time must be a number >= 0, got time={time!r}")
+    _check_dt(dt, J)
+    time = _checks.real("time", time, 0)
     steps = int(round(time / dt))
     N = len(G)
     scale = np.sqrt(J * dt / 2)
@@ -271,13 +269,17 @@ def qssep_loop_moments(rng, N, loops, n_samples, time_between, burn_in=None, dt=
     result maps each name to :func:`loop_moments` of the samples, plus ``density`` (N,), the
     time average of diag G. A realization function for :func:`nqlib.ensemble.run_ensemble`.
     """
+    _checks.generator(rng)
     N = _check_sites(N)
     ensemble.check_sample_count(n_samples)
     loops = _check_loops(loops, N)
-    burn_in = N**2 / J if burn_in is None else burn_in
-    if not time_between > 0 or not burn_in >= 0:
-        raise ValueError(f"need time_between > 0 and burn_in >= 0, got {time_between!r}, {burn_in!r}")
     x = coordinate(N, J, gamma_a, gamma_b)
+    burn_in = N**2 / J if burn_in is None else _checks.real("burn_in", burn_in, 0)
+    _checks.real("time_between", time_between, 0, open_low=True)
+    _check_density(n_a, "n_a")
+    _check_density(n_b, "n_b")
+    _check_dt(dt, J)
+    _checks.memory(f"qssep_loop_moments at N={N}", _sample_bytes(N, n_samples, loops))
     G = np.diag(n_a + (n_b - n_a) * x).astype(complex)
     G = evolve(G, burn_in, dt, rng, J, gamma_a, gamma_b, n_a, n_b)
     return _sample_moments(lambda G: evolve(G, time_between, dt, rng, J, gamma_a, gamma_b, n_a, n_b), G,
@@ -293,11 +295,13 @@ def circuit_loop_moments(rng, L, p1, delta, loops, n_samples, sweeps_between=1.0
     G = C^T before the loop products are taken. ``loops`` and the result as in
     :func:`qssep_loop_moments`. A realization function for :func:`nqlib.ensemble.run_ensemble`.
     """
+    _checks.generator(rng)
+    _check_sites(L, "L")
     ensemble.check_sample_count(n_samples)
     loops = _check_loops(loops, L)
-    burn_in = float((L + 1) ** 2) if burn_in is None else burn_in
-    if not sweeps_between > 0 or not burn_in >= 0:
-        raise ValueError(f"need sweeps_between > 0 and burn_in >= 0, got {sweeps_between!r}, {burn_in!r}")
+    burn_in = float((L + 1) ** 2) if burn_in is None else _checks.real("burn_in", burn_in, 0)
+    sweeps_between = _checks.real("sweeps_between", sweeps_between, 0, open_low=True)
+    _checks.memory(f"circuit_loop_moments at L={L}", _sample_bytes(L, n_samples, loops))
     C = freecircuit.evolve(freecircuit.local_equilibrium(L, delta), round(burn_in * (L + 1)), rng, p1, delta)
     steps = max(1, round(sweeps_between * (L + 1)))
     # the chain evolves C; the samples handed to the loop products are G = C^T (HJ convention)
@@ -390,12 +394,8 @@ def anderson_loop_statistics(rng, Nx, Ny, Nz, W, pairs=(), t=(1.0, 1.0, 1.0), le
 
     A module-level function of ``rng`` and plain parameters, for :func:`nqlib.ensemble.run_ensemble`.
     """
-    pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
-    if pairs.size and (pairs.min() < 0 or pairs.max() >= Nx):
-        raise ValueError(f"pairs must hold slice indices in [0, Nx) = [0, {Nx}), got {pairs.tolist()}")
-    if not isinstance(leads, str) or not leads or len(tuple(energies)) != len(leads) or len(tuple(weights)) != len(leads):
-        raise ValueError(f"leads, energies and weights must have one entry per term, got leads={leads!r}, "
-                         f"energies={energies!r}, weights={weights!r}")
+    energies, weights = anderson._check_terms(Nx, Ny, Nz, t, leads, energies, weights, edge_tol)
+    pairs = _check_pairs(pairs, Nx)
     V = anderson.potential(Nx, Ny, Nz, W, rng)
     blocks, w = [], []
     for lead, E, weight in zip(leads, energies, weights):
@@ -441,11 +441,11 @@ def anderson_cumulants(data, pairs=()):
     ``m2`` and ``m3``: the sums of the second and third loop cumulants over all sites.
     Divide by :math:`(N_yN_z)^n` for HJ's transverse average :math:`[\cdot]_\perp` (Eq. 10).
     """
-    pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
     need = ("mean", "pair", "square_mean", "cube", "triple", "path_ab_bc", "path_bc_ca", "path_ca_ab")
     if not isinstance(data, dict) or any(k not in data for k in need):
         raise ValueError(f"data must be a dict with keys {need} (stacked anderson_loop_statistics), got "
                          f"{sorted(data) if isinstance(data, dict) else type(data).__name__}")
+    pairs = _check_pairs(pairs, np.shape(data["mean"])[1])
     if np.shape(data["triple"])[1] != len(pairs):
         raise ValueError(f"pairs has {len(pairs)} entries but data holds {np.shape(data['triple'])[1]} cuts")
     b, c = pairs[:, 0], pairs[:, 1]
@@ -491,6 +491,14 @@ def _sample_moments(step, G, n_samples, loops):
     out = {name: total / n_samples for name, total in sums.items()}
     out["density"] = density / n_samples
     return out
+
+
+def _sample_bytes(N, n_samples, loops):
+    """Estimated peak memory of :func:`_sample_moments`: the chunk of states, a few (N, N)
+    matrices and the subset products of :func:`loop_moments`."""
+    chunk = min(256, n_samples)
+    products = sum(len(idx) * 2 ** idx.shape[1] for idx in loops.values())
+    return 16 * ((chunk + 4) * N * N + 2 * chunk * products)
 
 
 def _jackknife_means(statistic, data):
@@ -599,9 +607,9 @@ def _check_order(n, name, low):
         raise ValueError(f"{name} must be an integer in [{low}, {MAX_ORDER}], got {name}={n!r}")
 
 
-def _check_sites(N):
+def _check_sites(N, name="N"):
     if isinstance(N, bool) or not isinstance(N, (int, np.integer)) or N < 2:
-        raise ValueError(f"N must be an integer >= 2, got N={N!r}")
+        raise ValueError(f"{name} must be an integer >= 2, got {name}={N!r}")
     return int(N)
 
 
@@ -611,6 +619,11 @@ def _check_rates(J, gamma_a, gamma_b):
                 or not 0 < value < np.inf:
             raise ValueError(f"{name} must be a finite number > 0, got {name}={value!r}")
     return float(J), float(gamma_a), float(gamma_b)
+
+
+def _check_dt(dt, J):
+    if isinstance(dt, bool) or not isinstance(dt, (int, float, np.integer, np.floating)) or not 0 < dt <= 0.5 / J:
+        raise ValueError(f"dt must be a number in (0, 0.5 / J] = (0, {0.5 / J:g}], got dt={dt!r}")
 
 
 def _check_density(n, name):
@@ -634,6 +647,14 @@ def _check_loop_array(loops, N, name):
     if arr.size and (arr.min() < 0 or arr.max() >= N):
         raise ValueError(f"{name} must hold site indices in [0, {N}), got range [{arr.min()}, {arr.max()}]")
     return arr.astype(np.int64)
+
+
+def _check_pairs(pairs, Nx):
+    """Slice pairs (b, c) as an (n_pairs, 2) int64 array of integers in [0, Nx - 1]."""
+    flat = _checks.indices("pairs", np.reshape(pairs, -1), 0, Nx - 1, distinct=False, empty=True)
+    if flat.size % 2:
+        raise ValueError(f"pairs must be (b, c) slice pairs, got an odd number {flat.size} of entries")
+    return flat.reshape(-1, 2)
 
 
 def _check_loops(loops, N):

@@ -11,13 +11,26 @@ significant qubit and, per site, basis state 0 = spin up = occupied, 1 = spin do
   the Jordan-Wigner map :math:`c_j^\dagger = \prod_{k<j}(-1)^{n_k}\,\sigma_j^+` with
   :math:`n = (1+\sigma^z)/2`, which for i < j gives
   :math:`c_i^\dagger c_j = \sigma_i^+ \big(\prod_{i<k<j} (-1)^{n_k}\big) \sigma_j^-`.
+
+Every function of a state checks that ``rho`` is a density matrix: square, finite, Hermitian
+(to 1e-10), with unit trace and no eigenvalue below -tol, both to tol = 1e-10 * dim
+(:data:`STATE_TOL`). Functions that diagonalise rho anyway take the eigenvalues from that
+diagonalisation; the others prove positivity by a Cholesky factorisation of rho + tol (a fifth
+of the cost of a diagonalisation). :func:`partial_trace` is a linear map on any finite
+operator and does not require a state.
 """
 
 import numpy as np
 
+from nqlib import _checks
+
 __all__ = [
+    "STATE_TOL",
     "n_sites", "entropy", "number_conserving_entropy", "purity", "partial_trace", "mutual_information", "log_negativity", "correlation_matrix",
 ]
+
+STATE_TOL = 1e-10
+"""Tolerance per dimension of the trace and positivity checks: tol = STATE_TOL * dim."""
 
 _RAISE = np.array([[0, 1], [0, 0]], dtype=complex)  # |u><d| = sigma^+ (creates a particle)
 _LOWER = _RAISE.T.copy()  # |d><u|
@@ -36,10 +49,7 @@ def n_sites(rho):
 
 def entropy(rho):
     """von Neumann entropy in nats of a density matrix (any square shape)."""
-    rho = _check_density_matrix(rho)
-    p = np.clip(np.linalg.eigvalsh(rho), 0.0, None)
-    p = p[p > 1e-300]
-    return float(-np.sum(p * np.log(p)))
+    return _entropy_of(_check_density_matrix(rho, diagonalise=True)[1])
 
 
 def number_conserving_entropy(rho, atol=1e-10):
@@ -48,9 +58,10 @@ def number_conserving_entropy(rho, atol=1e-10):
     The circuit's gates and reservoirs conserve the number of up spins, so states grown from a
     diagonal initial state (and their reduced states) are block-diagonal in it; diagonalising the
     blocks (largest C(L, L/2)) instead of the whole matrix is ~10x faster at L = 10. Raises
-    ValueError if an entry between different particle numbers exceeds ``atol``.
+    ValueError if an entry between different particle numbers exceeds ``atol``. Positivity is
+    checked on the eigenvalues of the blocks.
     """
-    rho = _check_density_matrix(rho)
+    rho = _check_hermitian_unit_trace(rho)
     L = n_sites(rho)
     number = np.array([L - bin(k).count("1") for k in range(2**L)])  # basis bit 0 = up = occupied
     mixing = np.abs(rho[number[:, None] != number[None, :]])
@@ -59,25 +70,29 @@ def number_conserving_entropy(rho, atol=1e-10):
     total = 0.0
     for n in range(L + 1):
         block = np.flatnonzero(number == n)
-        p = np.clip(np.linalg.eigvalsh(rho[np.ix_(block, block)]), 0.0, None)
-        p = p[p > 1e-300]
-        total -= float(np.sum(p * np.log(p)))
+        p = np.linalg.eigvalsh(rho[np.ix_(block, block)])
+        _check_positive(p, len(rho))
+        total -= float(np.sum(_plogp(p)))
     return total
 
 
 def purity(rho):
     """tr rho^2."""
-    rho = _check_density_matrix(rho)
+    rho, _ = _check_density_matrix(rho)
     return float(np.real(np.vdot(rho, rho)))
 
 
 def partial_trace(rho, keep):
-    """Reduced density matrix of the sites ``keep`` (0-based, returned in increasing order)."""
+    """Reduced density matrix of the sites ``keep`` (0-based, returned in increasing order).
+
+    ``keep``: distinct site indices in [0, L - 1] (empty gives the 1 x 1 trace). ``rho`` may be
+    any finite (2**L, 2**L) operator: the partial trace is linear, so it is not checked to be a
+    state (the entropies check their own input).
+    """
     L = n_sites(rho)
-    keep = sorted(set(int(k) for k in np.atleast_1d(keep)))
-    if any(k < 0 or k >= L for k in keep):
-        raise ValueError(f"keep must hold site indices in [0, {L - 1}], got keep={keep}")
-    tensor = np.asarray(rho).reshape((2,) * (2 * L))
+    keep = sorted(_checks.indices("keep", keep, 0, L - 1, empty=True).tolist())
+    rho = _checks.finite("rho", np.asarray(rho))
+    tensor = rho.reshape((2,) * (2 * L))
     rows = list(range(L))
     cols = [L + k if k in keep else k for k in range(L)]  # traced sites share the row label
     out = [k for k in keep] + [L + k for k in keep]
@@ -91,26 +106,28 @@ def mutual_information(rho, cut):
     L = n_sites(rho)
     if isinstance(cut, bool) or not isinstance(cut, (int, np.integer)) or not 0 < cut < L:
         raise ValueError(f"cut must be an integer in [1, {L - 1}], got cut={cut!r}")
+    rho, p = _check_density_matrix(rho, diagonalise=True)
     left = partial_trace(rho, range(cut))
     right = partial_trace(rho, range(cut, L))
-    return entropy(left) + entropy(right) - entropy(rho)
+    return entropy(left) + entropy(right) - _entropy_of(p)
 
 
 def log_negativity(rho, A):
     """Qubit logarithmic negativity ln ||rho^{T_A}||_1 (nats) for the partial transpose on A.
 
-    ``A`` is a cut (A = sites [0, cut), 0 < cut < L) or a non-empty proper subset of the sites;
-    the complement is B. Trace out other sites first with :func:`partial_trace`.
+    ``A`` is a cut (A = sites [0, cut), 0 < cut < L) or a non-empty proper subset of the sites
+    (distinct indices in [0, L - 1]); the complement is B. Trace out other sites first with
+    :func:`partial_trace`.
     """
     L = n_sites(rho)
-    rho = _check_density_matrix(rho)
     if isinstance(A, (int, np.integer)) and not isinstance(A, bool):
         if not 0 < A < L:
             raise ValueError(f"cut must be an integer in [1, {L - 1}], got {A!r}")
         A = range(A)
-    sites = sorted(set(int(k) for k in np.atleast_1d(A)))
-    if not sites or len(sites) == L or sites[0] < 0 or sites[-1] >= L:
-        raise ValueError(f"A must be a non-empty proper subset of [0, {L - 1}], got {sites}")
+    sites = sorted(_checks.indices("A", A, 0, L - 1).tolist())
+    if len(sites) == L:
+        raise ValueError(f"A must be a non-empty proper subset of [0, {L - 1}] (B is the rest), got {sites}")
+    rho, _ = _check_density_matrix(rho)
     tensor = rho.reshape((2,) * (2 * L))
     axes = list(range(2 * L))
     for k in sites:  # exchange the row and column index of each site of A
@@ -122,6 +139,7 @@ def log_negativity(rho, A):
 def correlation_matrix(rho):
     """C[i, j] = tr(rho c_i^dagger c_j) under the Jordan-Wigner map (module docstring)."""
     L = n_sites(rho)
+    rho, _ = _check_density_matrix(rho)
     C = np.empty((L, L), dtype=complex)
     for i in range(L):
         C[i, i] = _expect_product(rho, [_NUMBER if k == i else _ID for k in range(L)])
@@ -145,10 +163,51 @@ def _expect_product(rho, ops):
     return complex(m.reshape(()))
 
 
-def _check_density_matrix(rho):
+def _entropy_of(p):
+    """-sum p ln p over the eigenvalues p of a state (negative rounding errors dropped)."""
+    return float(-np.sum(_plogp(p)))
+
+
+def _plogp(p):
+    p = np.clip(p, 0.0, None)
+    p = p[p > 1e-300]
+    return p * np.log(p)
+
+
+def _check_density_matrix(rho, diagonalise=False):
+    """(rho, eigenvalues or None) after checking rho is a density matrix (module docstring).
+
+    With ``diagonalise`` the eigenvalues of rho (``eigvalsh``) prove positivity and are returned
+    for reuse; otherwise a Cholesky factorisation of rho + tol does, and the eigenvalues are only
+    computed to report a failure.
+    """
+    rho = _check_hermitian_unit_trace(rho)
+    if diagonalise:
+        p = np.linalg.eigvalsh(rho)
+        _check_positive(p, len(rho))
+        return rho, p
+    try:
+        np.linalg.cholesky(rho + STATE_TOL * len(rho) * np.eye(len(rho)))
+    except np.linalg.LinAlgError:
+        _check_positive(np.linalg.eigvalsh(rho), len(rho))
+    return rho, None
+
+
+def _check_hermitian_unit_trace(rho):
     rho = np.asarray(rho)
     if rho.ndim != 2 or rho.shape[0] != rho.shape[1]:
         raise ValueError(f"rho must be a square matrix, got shape {rho.shape}")
+    _checks.finite("rho", rho)
     if not np.allclose(rho, rho.conj().T, atol=1e-10):
-        raise ValueError("rho must be Hermitian")
+        raise ValueError(f"rho must be Hermitian, got max |rho - rho^dagger| = {np.abs(rho - rho.conj().T).max():.3g}")
+    trace = np.trace(rho).real
+    if abs(trace - 1) > STATE_TOL * len(rho):
+        raise ValueError(f"rho must have unit trace (to {STATE_TOL * len(rho):.1e}), got tr rho = {float(trace):.12g}")
     return rho
+
+
+def _check_positive(p, dim):
+    """Raise unless the eigenvalues p of a state of dimension dim are >= -STATE_TOL * dim."""
+    if p.size and p.min() < -STATE_TOL * dim:
+        raise ValueError(f"rho must be positive semidefinite (eigenvalues >= -{STATE_TOL * dim:.1e}), "
+                         f"got an eigenvalue {float(p.min()):.3g}")

@@ -43,7 +43,8 @@ the diffusion length :math:`l_D = \sqrt{D t}` by :func:`at_diffusion_length`.
 import numpy as np
 from scipy import optimize
 
-from nqlib import circuit, ensemble, freecircuit, gaussian, quantum
+from nqlib import _checks, circuit, ensemble, freecircuit, gaussian, quantum
+from nqlib import gates as _gates
 
 __all__ = [
     "D_SPIN",
@@ -131,6 +132,7 @@ def dense_trace(rng, occupations, p1, p2, delta, times, half_widths=()):
     """
     occ = _check_occupations(occupations, "occupations", max_L=circuit.MAX_L)
     t, widths = _check_times(times), _check_widths(len(occ), half_widths)
+    _check_circuit(rng, p1, p2, delta)
     rho = circuit.product_state(occ)
     L = len(occ)
     out = _empty_trace(t, L, widths)
@@ -150,6 +152,7 @@ def gaussian_trace(rng, occupations, p1, delta, times, half_widths=()):
     """The same record as :func:`dense_trace` at p2 = 0, on the correlation matrix (large L)."""
     occ = _check_occupations(occupations, "occupations", max_L=4000)
     t, widths = _check_times(times), _check_widths(len(occ), half_widths)
+    _check_circuit(rng, p1, 0.0, delta)
     C = np.diag(occ).astype(complex)
     L = len(occ)
     out = _empty_trace(t, L, widths)
@@ -265,7 +268,7 @@ def _check_L(L):
 
 def _check_occupations(occupations, name, max_L):
     occ = np.asarray(occupations, dtype=float)
-    if occ.ndim != 1 or not 2 <= occ.size <= max_L or np.any(occ < 0) or np.any(occ > 1):
+    if occ.ndim != 1 or not 2 <= occ.size <= max_L or not np.all((occ >= 0) & (occ <= 1)):
         raise ValueError(f"{name} must be 2..{max_L} occupations in [0, 1], got {occupations!r}")
     return occ
 
@@ -286,6 +289,13 @@ def _check_widths(L, half_widths):
     for x in widths:
         region(L, x)
     return widths
+
+
+def _check_circuit(rng, p1, p2, delta):
+    """The arguments the first gate would check, checked before the first record."""
+    _checks.generator(rng)
+    _gates._check_probabilities(p1, p2)
+    _check_delta(delta)
 
 
 def _check_delta(delta):

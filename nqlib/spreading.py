@@ -67,7 +67,7 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import expm_multiply
 from scipy.stats import poisson
 
-from nqlib import ensemble
+from nqlib import _checks, ensemble
 from nqlib import gates as _gates
 
 __all__ = [
@@ -75,6 +75,7 @@ __all__ = [
     "PAIR_STATES",
     "MAX_EXACT_L",
     "MAX_DENSE_L",
+    "MAX_CHAIN_GATES",
     "gate_quadrature",
     "heisenberg_matrix",
     "two_copy_map",
@@ -96,6 +97,9 @@ LOCAL_BASIS = ("1", "Z", "+", "-")  # 1, Z = 2n - 1, sqrt2 c^dagger, sqrt2 c
 PAIR_STATES = ("11", "ZZ", "1Z", "Z1", "++", "--")  # (copy 1, copy 2) on one site
 MAX_EXACT_L = 8
 MAX_DENSE_L = 10
+MAX_CHAIN_GATES = 10**11
+"""Largest (L - 1) * times[-1] * n_samples, the bound on the gates :func:`sample_chain` draws (its
+numba loop cannot be interrupted; 10**11 gates are a few hours of CPU)."""
 D_OPERATOR = 0.5  # every ensemble moves a local operator across the bond with probability 1/2
 
 _Z = np.diag([1.0, -1.0]).astype(complex)
@@ -115,8 +119,8 @@ def gate_quadrature(kind, n_phase=5, n_theta=3):
     """
     if kind not in (0, 1, 2):
         raise ValueError(f"kind must be 0, 1 or 2 (ensembles mu_0, mu_1, mu_2), got kind={kind!r}")
-    if int(n_phase) < 5 or int(n_theta) < 2:
-        raise ValueError(f"need n_phase >= 5 and n_theta >= 2 for exact second moments, got {n_phase}, {n_theta}")
+    n_phase = _checks.integer("n_phase", n_phase, low=5)  # exact second moments need n_phase >= 5
+    n_theta = _checks.integer("n_theta", n_theta, low=2)  # and n_theta >= 2
     if kind == 0:
         return np.array([0.5, 0.5]), np.array([_gates.ISWAP, _gates.IDENTITY])
     e = np.exp(2j * np.pi * np.arange(n_phase) / n_phase)
@@ -215,10 +219,16 @@ def poisson_clock(profiles, L, times):
     sum_n Poisson(n; (L - 1) t) profiles[n] for each t in ``times``. Raises if the Poisson tail
     beyond n_gates exceeds 1e-12.
     """
-    profiles = np.asarray(profiles, dtype=float)
+    profiles = _checks.finite("profiles", np.asarray(profiles, dtype=float))
+    if profiles.ndim < 1 or len(profiles) < 1:
+        raise ValueError(f"profiles must be an array (n_gates + 1, ...), got shape {profiles.shape}")
+    L = _check_L(L, 10**6, minimum=2)
+    times = np.atleast_1d(np.asarray(times, dtype=float))
+    if times.ndim != 1 or not np.all(np.isfinite(times) & (times >= 0)):
+        raise ValueError(f"times must be finite times >= 0, got times={times!r}")
     n = np.arange(len(profiles))
     out = []
-    for t in np.atleast_1d(times):
+    for t in times:
         lam = (L - 1) * float(t)
         if poisson.sf(n[-1], lam) > 1e-12:
             raise ValueError(f"n_gates = {n[-1]} too small for t = {t} (mean {lam:.1f} gates); give more gates")
@@ -234,6 +244,7 @@ def dense_otoc(rng, L, p1, p2, n_records, gates_per_record, site=None):
     C(x) = [1 - 2^-L tr(O^dagger Z_x O Z_x)] / 2. A realization function for
     :func:`nqlib.ensemble.run_ensemble`.
     """
+    _checks.generator(rng)
     L = _check_L(L, MAX_DENSE_L, minimum=2)
     site = L // 2 if site is None else _check_site(site, L)
     n_records = _check_count(n_records, "n_records")
@@ -263,14 +274,24 @@ def sample_chain(rng, L, p1, p2, times, n_samples, site=None):
     ``reached_end`` (bool): whether any trajectory touched site 0 or L - 1 (then the chain is too
     short to stand for an infinite one). A realization function for
     :func:`nqlib.ensemble.run_ensemble`.
+
+    ``times`` must be finite, and the gates drawn are bounded by (L - 1) times[-1] n_samples <=
+    :data:`MAX_CHAIN_GATES`: the numba loop runs until the last time and cannot be interrupted.
     """
+    _checks.generator(rng)
     L = _check_L(L, 10**6, minimum=3)
     site = L // 2 if site is None else _check_site(site, L)
-    ensemble.check_sample_count(n_samples)
+    n_samples = ensemble.check_sample_count(n_samples)
     times = np.asarray(times, dtype=float)
-    if times.ndim != 1 or times.size == 0 or np.any(np.diff(times) < 0) or times[0] < 0:
-        raise ValueError(f"times must be a non-empty increasing 1D array of t >= 0, got {times!r}")
+    if times.ndim != 1 or times.size == 0 or not np.all(np.isfinite(times)) or np.any(np.diff(times) < 0) \
+            or times[0] < 0:
+        raise ValueError(f"times must be a non-empty increasing 1D array of finite t >= 0, got {times!r}")
     _check_probabilities(p1, p2)
+    gates = (L - 1) * float(times[-1]) * n_samples
+    if gates > MAX_CHAIN_GATES:
+        raise ValueError(f"sample_chain would draw up to (L - 1) * times[-1] * n_samples = {gates:.3g} gates "
+                         f"(L={L}, times[-1]={times[-1]:g}, n_samples={n_samples}), more than MAX_CHAIN_GATES = "
+                         f"{MAX_CHAIN_GATES:.0e}; use fewer samples per call or shorter times")
     cdf = np.cumsum([_kind_chain(k) for k in range(3)], axis=1)
     seed = int(rng.integers(2**63 - 1))
     right, left, count, otoc, touched = _sample_kernel(L, float(p1), float(p2), cdf, times, int(n_samples), site, seed)
@@ -286,6 +307,9 @@ def front_velocity(times, right, t_min):
     """
     times = np.asarray(times, dtype=float)
     right = np.atleast_2d(np.asarray(right, dtype=float))
+    t_min = _checks.real("t_min", t_min)
+    if times.ndim != 1 or not np.all(np.isfinite(times)) or not np.all(np.isfinite(right)):
+        raise ValueError("times and right must hold finite numbers (times 1D), got NaN, inf or a wrong shape")
     use = times >= t_min
     if use.sum() < 2 or right.shape[1] != len(times):
         raise ValueError(f"need right (n, len(times)) and at least two times >= t_min = {t_min}, got {use.sum()}")
@@ -304,12 +328,15 @@ def butterfly_velocity(rng, p1, p2, n_samples, horizon=40.0, points=81):
     (standard error), ``t_max`` and ``L``. Zero on the axes p1 = 0 or p2 = 0 is not returned:
     there the front is diffusive and this raises ValueError.
     """
+    _checks.generator(rng)
+    if _check_count(n_samples, "n_samples") < 2:
+        raise ValueError(f"n_samples must be >= 2 for an error bar, got n_samples={n_samples}")
+    horizon = _checks.real("horizon", horizon, 0, open_low=True)
+    points = _checks.integer("points", points, low=2)
     D, r1, r2 = chain_rates(p1, p2)
     mu = 0.5 * (-r1 + np.sqrt(r1 * r1 + 8 * r1 * r2))
     if not mu > 0:
         raise ValueError(f"v_B = 0 on the axes: need p1 > 0 and p2 > 0, got p1={p1}, p2={p2}")
-    if _check_count(n_samples, "n_samples") < 2:
-        raise ValueError(f"n_samples must be >= 2 for an error bar, got n_samples={n_samples}")
     t_max = min(horizon / mu, 8000.0)
     L = int(2.4 * linear_front_speed(r1, r2, D) * t_max + 100) | 1
     times = np.linspace(0.0, t_max, int(points))
@@ -345,8 +372,7 @@ def linear_front_speed(r1, r2, D=D_OPERATOR, lattice=True):
     Continuum: v = 2 sqrt(D mu). Lattice (Laplacian n_{x+1} + n_{x-1} - 2 n_x, as in
     :func:`solve_front_equations`): v = min_lambda [mu + 2 D (cosh lambda - 1)] / lambda.
     """
-    if min(r1, r2) < 0 or D <= 0:
-        raise ValueError(f"need r1, r2 >= 0 and D > 0, got r1={r1}, r2={r2}, D={D}")
+    r1, r2, D = _check_rates(r1, r2, D)
     mu = 0.5 * (-r1 + np.sqrt(r1 * r1 + 8 * r1 * r2))
     if mu <= 0:
         return 0.0
@@ -364,10 +390,10 @@ def solve_front_equations(r1, r2, t_max, num, L, D=D_OPERATOR, threshold=1.0):
     (num, 2 L + 1), and ``front`` (num,): the largest x where n + c >= threshold (interpolated
     linearly in log(n + c) to the next site); NaN where n + c < threshold everywhere.
     """
-    if min(r1, r2) < 0 or D <= 0:
-        raise ValueError(f"need r1, r2 >= 0 and D > 0, got r1={r1}, r2={r2}, D={D}")
-    if not t_max > 0 or isinstance(num, bool) or not isinstance(num, (int, np.integer)) or num < 2:
-        raise ValueError(f"need t_max > 0 and an integer num >= 2, got t_max={t_max!r}, num={num!r}")
+    r1, r2, D = _check_rates(r1, r2, D)
+    t_max = _checks.real("t_max", t_max, 0, open_low=True)
+    num = _checks.integer("num", num, low=2)
+    threshold = _checks.real("threshold", threshold, 0, open_low=True)
     L = _check_L(L, 10**6, minimum=2)
     size = 2 * L + 1
     one = sp.identity(size, format="csr")
@@ -532,6 +558,10 @@ def _check_probabilities(p1, p2):
             raise ValueError(f"{name} must be a probability in [0, 1], got {name}={p!r}")
     if p1 + p2 > 1 + 1e-12:
         raise ValueError(f"p1 + p2 must be <= 1, got p1={p1}, p2={p2}")
+
+
+def _check_rates(r1, r2, D):
+    return (_checks.real("r1", r1, 0), _checks.real("r2", r2, 0), _checks.real("D", D, 0, open_low=True))
 
 
 def _check_L(L, maximum, minimum=2):

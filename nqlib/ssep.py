@@ -36,11 +36,14 @@ basis state 0) the same distribution reads ``P[::-1]``.
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from numba import njit
+
+from nqlib import _checks
 
 __all__ = [
     "density",
@@ -161,11 +164,16 @@ def product_moments(L, delta, order):
 
     Returns an array of shape ``(L,) * order``, symmetric in its indices. For distinct sites it
     solves the stationary equations of the k-point functions; coinciding indices reduce to a
-    lower order because tau**2 = tau. ``order`` is 1, 2 or 3.
+    lower order because tau**2 = tau. ``order`` is 1, 2 or 3. Refuses (ValueError) an L whose
+    estimated memory, about 8 (order + 3) L**order bytes for the dense tensors and their index
+    arrays, exceeds :func:`nqlib._checks.memory_budget` (the machine's memory, or
+    ``$NQLIB_MAX_GIB``), e.g. L = 1000 at order 3.
     """
     L, delta = _check(L, delta)
     if order not in (1, 2, 3):
         raise ValueError(f"order must be 1, 2 or 3, got order={order!r}")
+    _checks.memory(f"product_moments at L={L}, order={order}",
+                   8 * L**order * (order + 3) + 8 * math.comb(L, order) * (7 * order + 10))
     dense = np.ones(())  # the moment of order 0
     for k in range(1, order + 1):
         subsets, values = _solve_distinct(L, delta, k, dense)
@@ -250,14 +258,9 @@ def sample(L, delta, n_samples, *, rng, sweeps_between=1.0, burn_in=None):
     """
     L, delta = _check(L, delta)
     n_samples = _check_positive_int("n_samples", n_samples)
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError(f"rng must be a numpy.random.Generator, got rng={rng!r}")
-    if not sweeps_between > 0:
-        raise ValueError(f"sweeps_between must be > 0, got sweeps_between={sweeps_between!r}")
-    if burn_in is None:
-        burn_in = float((L + 1) ** 2)
-    if not burn_in >= 0:
-        raise ValueError(f"burn_in must be >= 0, got burn_in={burn_in!r}")
+    _checks.generator(rng)
+    sweeps_between = _checks.real("sweeps_between", sweeps_between, 0, open_low=True)
+    burn_in = float((L + 1) ** 2) if burn_in is None else _checks.real("burn_in", burn_in, 0)
     tau = (rng.random(L) < density(L, delta)).astype(np.uint8)
     rho_left, rho_right = (1 + delta) / 2, (1 - delta) / 2
     steps_between = max(1, round(sweeps_between * (L + 1)))

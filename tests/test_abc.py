@@ -117,7 +117,7 @@ def test_without_drive_every_state_is_fully_mixed(sites):
         (lambda: abc.two_copy_channel(1, 0.5, 0.5, 0.5), "L must be an integer in \\[2, 5\\]"),
         (lambda: abc.two_copy_channel(6, 0.5, 0.5, 0.5), "L must be an integer in \\[2, 5\\]"),
         (lambda: abc.two_copy_channel(3, 0.5, 0.5, 1.5), "delta must be a real number in \\[-1, 1\\]"),
-        (lambda: abc.average_purity(3, 0.5, 0.5, 0.5, sites=[3]), "sites must lie in \\[0, 2\\]"),
+        (lambda: abc.average_purity(3, 0.5, 0.5, 0.5, sites=[3]), "sites must be distinct integers in \\[0, 2\\]"),
     ],
 )
 def test_channel_validation(call, message):

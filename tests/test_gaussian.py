@@ -107,8 +107,8 @@ def test_check_correlation_matrix_returns_complex_array():
         (lambda: gaussian.mutual_information(np.eye(4) / 2, 2.0), "cut must be an integer"),
         (lambda: gaussian.mutual_information(np.eye(4) / 2, True), "cut must be an integer"),
         (lambda: gaussian.mutual_information(np.diag([2.0, 0.0]), 1), "eigenvalues of C"),
-        (lambda: gaussian.entropy(np.eye(3) / 2, [0, 3]), r"modes must be indices in \[0, 2\]"),
-        (lambda: gaussian.entropy(np.eye(3) / 2, [-1]), r"modes must be indices in \[0, 2\]"),
+        (lambda: gaussian.entropy(np.eye(3) / 2, [0, 3]), r"modes must be distinct integers in \[0, 2\]"),
+        (lambda: gaussian.entropy(np.eye(3) / 2, [-1]), r"modes must be distinct integers in \[0, 2\]"),
     ],
 )
 def test_invalid_input_is_rejected(call, message):

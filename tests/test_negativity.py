@@ -113,7 +113,7 @@ def test_negativity_symmetries():
     (lambda: gaussian.negativity(np.diag([1.5, 0.5]), 1), "eigenvalues"),
     (lambda: gaussian.negativity(np.eye(3) / 2, 3), "cut"),
     (lambda: gaussian.negativity(np.eye(3) / 2, [0, 1], [1, 2]), "disjoint"),
-    (lambda: gaussian.negativity(np.eye(3) / 2, [0], [5]), "disjoint"),
+    (lambda: gaussian.negativity(np.eye(3) / 2, [0], [5]), r"B must be distinct integers in \[0, 2\]"),
     (lambda: gaussian.dense_state(np.eye(13) / 2), "L must be"),
     (lambda: gaussian.negativity_lower_bound(np.eye(4) / 2, [2, 3], [0, 1]), "before"),
     (lambda: quantum.log_negativity(np.eye(4) / 4, 2), "cut"),

@@ -342,7 +342,7 @@ def test_anderson_estimator_matches_dense_site_space_computation():
 
 
 def test_anderson_validation():
-    with pytest.raises(ValueError, match="pairs must hold slice indices"):
+    with pytest.raises(ValueError, match=r"pairs must be integers in \[0, 2\]"):
         q.anderson_loop_statistics(np.random.default_rng(0), 3, 2, 2, 1.0, pairs=[(0, 3)])
     with pytest.raises(ValueError, match="data must be a dict"):
         q.anderson_cumulants({"mean": np.zeros((2, 3, 3, 4))})

@@ -232,9 +232,9 @@ def test_correlation_matrix_of_product_states_is_diagonal():
         (lambda: quantum.mutual_information(np.eye(8) / 8, 1.0), "cut must be an integer"),
         (lambda: quantum.mutual_information(np.eye(8) / 8, True), "cut must be an integer"),
         (lambda: quantum.mutual_information(np.eye(2) / 2, 1), r"cut must be an integer in \[1, 0\]"),
-        (lambda: quantum.partial_trace(np.eye(8) / 8, [0, 3]), r"keep must hold site indices in \[0, 2\]"),
-        (lambda: quantum.partial_trace(np.eye(8) / 8, [-1]), r"keep must hold site indices in \[0, 2\]"),
-        (lambda: quantum.partial_trace(np.eye(8) / 8, 5), r"keep must hold site indices in \[0, 2\]"),
+        (lambda: quantum.partial_trace(np.eye(8) / 8, [0, 3]), r"keep must be distinct integers in \[0, 2\]"),
+        (lambda: quantum.partial_trace(np.eye(8) / 8, [-1]), r"keep must be distinct integers in \[0, 2\]"),
+        (lambda: quantum.partial_trace(np.eye(8) / 8, 5), r"keep must be distinct integers in \[0, 2\]"),
     ],
 )
 def test_invalid_input_is_rejected(call, message):

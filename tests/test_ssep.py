@@ -158,7 +158,7 @@ def test_cumulants_from_moments_on_known_samples():
         (lambda: ssep.steady_state(17, 0.5), "L must be <= 16"),
         (lambda: ssep.product_moments(5, 0.5, 4), "order must be 1, 2 or 3"),
         (lambda: ssep.sample(5, 0.5, 0, rng=np.random.default_rng()), "n_samples must be a positive integer"),
-        (lambda: ssep.sample(5, 0.5, 3, rng=np.random.default_rng(), sweeps_between=0), "sweeps_between must be > 0"),
+        (lambda: ssep.sample(5, 0.5, 3, rng=np.random.default_rng(), sweeps_between=0), "sweeps_between must be a finite real number > 0"),
         (lambda: ssep.sample(5, 0.5, 3, rng=7), "rng must be a numpy.random.Generator"),
         (lambda: ssep.monte_carlo_moments(np.random.default_rng(), 10, 0.5, 5, blocks=3), "blocks must divide L"),
     ],

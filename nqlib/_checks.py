@@ -1,0 +1,169 @@
+"""Shared argument validation: refuse bad input up front, with a message that says why.
+
+Every helper raises ValueError naming the argument, the allowed range and the offending value,
+e.g. ``modes must be distinct integers in [0, 7], got [0, 0]: 0 repeats``. Comparisons with NaN
+are False, so a range check such as ``0 <= x <= 1`` lets NaN through: finiteness is checked
+explicitly with :func:`numpy.isfinite`. Helpers cost O(size of the argument). Nothing here
+imports another nqlib module (in particular not :mod:`nqlib.ensemble` or multiprocessing).
+"""
+
+import os
+
+import numpy as np
+
+MEMORY_VARIABLE = "NQLIB_MAX_GIB"
+"""Environment variable that sets the memory budget of one call in GiB (see :func:`memory_budget`)."""
+
+_REAL = (int, float, np.integer, np.floating)
+
+
+def indices(name, value, low, high, *, distinct=True, empty=False):
+    """Return ``value`` as a 1D int64 array after checking it holds integers in [low, high].
+
+    Parameters
+    ----------
+    name : str
+        Argument name used in the error message.
+    value : sequence, range, numpy.ndarray or int
+        Python or NumPy integers, or integer-valued reals such as ``2.0``; one integer counts as
+        a set of one. The order is kept.
+    low, high : int
+        Smallest and largest allowed index.
+    distinct : bool, optional
+        Refuse repeated entries (default).
+    empty : bool, optional
+        Accept an empty set (refused by default).
+
+    Returns
+    -------
+    numpy.ndarray
+        The indices as int64, in the given order.
+
+    Raises
+    ------
+    ValueError
+        If an entry is not an integer (1.5, NaN, a string), lies outside [low, high], repeats
+        (with ``distinct``), or the set is empty (without ``empty``).
+    """
+    what = f"{'distinct ' if distinct else ''}integers in [{low}, {high}]"
+    arr = np.atleast_1d(np.asarray(value)) if not isinstance(value, (str, bytes, dict, set, frozenset)) else None
+    if arr is None or arr.ndim != 1 or arr.dtype.kind not in "iuf":
+        raise ValueError(f"{name} must be {what}, got {name}={value!r}")
+    problem = None
+    if arr.size == 0 and not empty:
+        problem = "empty"
+    elif arr.dtype.kind == "f" and not np.all(np.isfinite(arr) & (arr == np.round(arr))):
+        problem = f"{arr[~(np.isfinite(arr) & (arr == np.round(arr)))][0].item()!r} is not an integer"
+    elif arr.size and (arr.min() < low or arr.max() > high):
+        problem = f"{arr[(arr < low) | (arr > high)][0].item()!r} is out of range"
+    if problem is None:
+        arr = arr.astype(np.int64)
+        if distinct and arr.size > 1:
+            values, counts = np.unique(arr, return_counts=True)
+            if counts.max() > 1:
+                problem = f"{values[counts > 1][0]} repeats"
+    if problem is not None:
+        shown = str(arr.tolist()) if arr.size <= 12 else \
+            f"[{', '.join(repr(x) for x in arr[:3].tolist())}, ..., {arr[-1].item()!r}] ({arr.size} entries)"
+        raise ValueError(f"{name} must be {what}, got {shown}: {problem}")
+    return arr
+
+
+def real(name, value, low=-np.inf, high=np.inf, *, open_low=False, open_high=False):
+    """Return ``value`` as a float after checking it is a finite real number in the given range.
+
+    Parameters
+    ----------
+    name : str
+        Argument name used in the error message.
+    value : int, float, numpy.integer or numpy.floating
+        The number (bool, NaN and +-inf are refused).
+    low, high : float, optional
+        Bounds of the allowed range (default: none).
+    open_low, open_high : bool, optional
+        Exclude the bound itself (default: included).
+
+    Raises
+    ------
+    ValueError
+        If ``value`` is not a finite real number in the range.
+    """
+    if isinstance(value, bool) or not isinstance(value, _REAL) or not np.isfinite(value) \
+            or not (low < value if open_low else low <= value) or not (value < high if open_high else value <= high):
+        rule = " " + _interval(low, high, open_low, open_high) if (low > -np.inf or high < np.inf) else ""
+        raise ValueError(f"{name} must be a finite real number{rule}, got {name}={value!r}")
+    return float(value)
+
+
+def integer(name, value, low=0, high=None):
+    """Return ``value`` as an int after checking it is an integer (Python or NumPy, not bool) in [low, high].
+
+    Raises
+    ------
+    ValueError
+        If ``value`` is not an integer (2.0 and 2.5 are refused alike) or lies outside the range.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low \
+            or (high is not None and value > high):
+        rule = f">= {low}" if high is None else f"in [{low}, {high}]"
+        raise ValueError(f"{name} must be an integer {rule}, got {name}={value!r}")
+    return int(value)
+
+
+def finite(name, array):
+    """Return ``array`` after checking every entry is finite (ValueError naming NaN and inf otherwise)."""
+    bad = np.count_nonzero(~np.isfinite(array))
+    if bad:
+        raise ValueError(f"{name} must hold finite numbers, got {bad} non-finite (NaN or inf) entries")
+    return array
+
+
+def generator(rng):
+    """Check that ``rng`` is a :class:`numpy.random.Generator` (ValueError otherwise)."""
+    if not isinstance(rng, np.random.Generator):
+        raise ValueError(f"rng must be a numpy.random.Generator, got rng={rng!r}")
+
+
+def memory_budget():
+    """The memory budget of one call in bytes: ``$NQLIB_MAX_GIB`` GiB if set, else this machine's RAM.
+
+    Functions with a size guard refuse a call whose estimated peak memory exceeds the budget,
+    before allocating anything: a call that cannot fit in memory fails at once with the estimate
+    instead of swapping or being killed. The budget is read at every call, so worker processes
+    see the variable of the environment they were started in.
+    """
+    value = os.environ.get(MEMORY_VARIABLE)
+    if value is None:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    try:
+        gib = float(value)
+    except ValueError:
+        gib = np.nan
+    if not (np.isfinite(gib) and gib > 0):
+        raise ValueError(f"{MEMORY_VARIABLE} must be a positive number of GiB, got {MEMORY_VARIABLE}={value!r}")
+    return gib * 2**30
+
+
+def memory(what, n_bytes):
+    """Refuse a computation whose estimated peak memory ``n_bytes`` exceeds :func:`memory_budget`.
+
+    ``what`` names the call and the arguments that set its size, e.g. ``"neas_samples at L=25000"``.
+
+    Raises
+    ------
+    ValueError
+        With the estimate and the budget in GiB, before anything is allocated.
+    """
+    budget = memory_budget()
+    if n_bytes > budget:
+        raise ValueError(f"{what} needs an estimated {n_bytes / 2**30:.1f} GiB of memory, more than the "
+                         f"budget of {budget / 2**30:.1f} GiB (this machine's memory, or ${MEMORY_VARIABLE})")
+
+
+def _interval(low, high, open_low, open_high):
+    if high == np.inf:
+        return f"{'>' if open_low else '>='} {low:g}"
+    if low == -np.inf:
+        return f"{'<' if open_high else '<='} {high:g}"
+    return f"in {'(' if open_low else '['}{low:g}, {high:g}{')' if open_high else ']'}"
+
