@@ -29,6 +29,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 from nqlib import ensemble
 from nqlib.ensemble import CacheWarning, run_ensemble
+from test_ensemble import assert_same  # bit-for-bit comparison of results
 
 # Realization functions live at module level (and contain no assert, which pytest would
 # rewrite) so that worker processes import the same code.
@@ -69,18 +70,6 @@ def slow(rng, log, duration):
 def _count_lines(path):
     path = Path(path)
     return len(path.read_text().splitlines()) if path.exists() else 0
-
-
-def _assert_same(a, b):
-    """Equal values, types and dtypes, bit for bit (recursing into dicts)."""
-    assert type(a) is type(b)
-    if isinstance(a, dict):
-        assert list(a) == list(b)
-        for key in a:
-            _assert_same(a[key], b[key])
-    else:
-        assert a.dtype == b.dtype and np.shape(a) == np.shape(b)
-        assert np.asarray(a).tobytes() == np.asarray(b).tobytes()
 
 
 def _folder(cache):
@@ -181,13 +170,13 @@ def test_damaged_file_is_named_recomputed_and_overwritten(tmp_path, damage):
     assert len(messages) == 1 and "realization 2 is recomputed" in messages[0], messages
     assert _count_lines(log) == 5  # only the damaged one was recomputed
     for a, b in zip(results, _fresh(tmp_path)):
-        _assert_same(a, b)
+        assert_same(a, b)
     # the file was overwritten: a third call loads everything silently
     with _no_cache_warning():
         again = _run(cache, log)
     assert _count_lines(log) == 5
     for a, b in zip(results, again):
-        _assert_same(a, b)
+        assert_same(a, b)
 
 
 def test_swapped_files_are_detected(tmp_path):
@@ -207,7 +196,7 @@ def test_swapped_files_are_detected(tmp_path):
     assert str(third) in messages[1] and "index=1, this call expects 3" in messages[1]
     assert _count_lines(log) == 6
     for a, b in zip(results, _fresh(tmp_path)):
-        _assert_same(a, b)
+        assert_same(a, b)
 
 
 @pytest.mark.parametrize(
@@ -229,7 +218,7 @@ def test_stale_file_is_recomputed(tmp_path, changes, reason):
         results = _run(cache, log)
     assert _count_lines(log) == 5
     for a, b in zip(results, _fresh(tmp_path)):
-        _assert_same(a, b)
+        assert_same(a, b)
     assert _record(path)["code"] != "0" * 32
 
 
@@ -246,7 +235,7 @@ def test_file_without_record_is_recomputed(tmp_path):
         results = _run(cache, log)
     assert _count_lines(log) == 5
     for a, b in zip(results, _fresh(tmp_path)):
-        _assert_same(a, b)
+        assert_same(a, b)
 
 
 @pytest.mark.parametrize("source", ["other function", "other params", "other seed"])
@@ -272,7 +261,7 @@ def test_foreign_file_is_recomputed(tmp_path, source):
         results = _run(cache, log)
     assert _count_lines(log) == calls + 1
     for a, b in zip(results, _fresh(tmp_path)):
-        _assert_same(a, b)
+        assert_same(a, b)
 
 
 # --- the key ----------------------------------------------------------------
@@ -287,7 +276,7 @@ def test_equal_numbers_share_the_cache(tmp_path):
             results = _run(cache, log, delta=delta)
         assert _count_lines(log) == 4, delta  # nothing recomputed
         for a, b in zip(first, results):
-            _assert_same(a, b)
+            assert_same(a, b)
     assert len(list(cache.iterdir())) == 1
     # but True is not 1, -0.0 is not 0.0, and single precision computes differently
     _run(cache, log, delta=True)
@@ -361,13 +350,13 @@ def test_changing_code_a_default_or_a_constant_changes_the_key(tmp_path, editabl
         same, loaded = folders(editable_module())
     assert same == seen
     for a, b in zip(original, loaded):
-        _assert_same(a, b)
+        assert_same(a, b)
     # a docstring or a comment: a new key, the same numbers
     for change in ({"doc": "Another text."}, {"comment": "other"}):
         names, results = folders(editable_module(**change))
         assert len(names) == len(seen) + 1, change
         for a, b in zip(original, results):
-            _assert_same(a, b)
+            assert_same(a, b)
         seen = names
     # a default argument, a helper function, a module constant: a new key, other numbers
     for change in ({"burn_in": 20}, {"helper": 2.0}, {"shift": 0.5}):
@@ -518,7 +507,7 @@ def test_thread_pool_equals_default_pool_bit_for_bit(tmp_path):
     for results in (default, threads, processes, cached, loaded):
         assert [int(result["threads"]) for result in results] == [1, 1, 1, 1]
         for a, b in zip(default, results):
-            _assert_same(a, b)
+            assert_same(a, b)
 
 
 # --- interruption -----------------------------------------------------------
@@ -604,7 +593,7 @@ def test_interrupt_keeps_finished_realizations_and_returns_promptly(
                                  log=str(tmp_path / "other"), duration=0.0)
     assert len(_log_entries(log, "start")) == n
     for a, b in zip(resumed, reference):
-        _assert_same(a, b)
+        assert_same(a, b)
 
 
 def test_second_interrupt_abandons_the_running_realizations(tmp_path, monkeypatch,
@@ -669,4 +658,4 @@ def test_resume_with_another_executor_is_bit_identical(tmp_path, kind):
                                    cache=cache, size=40)
     assert len(list(_folder(cache).glob("r*.npz"))) == 6
     for a, b in zip(resumed, reference):
-        _assert_same(a, b)
+        assert_same(a, b)
