@@ -61,6 +61,10 @@ is raised. A second interrupt stops that wait (the default pool's workers are
 then terminated and their running realizations lost). The default pool keeps
 at most one realization per worker in flight, and its workers ignore SIGINT
 so that a Ctrl-C in a terminal does not kill their running realizations.
+If the caller is killed outright (SIGKILL, e.g. a kernel killed for lack of
+memory), the kernel kills the default pool's forkserver and workers with it on
+Linux (``prctl`` parent-death signals, see :mod:`nqlib._lifeline`), so none
+is left computing or holding memory; on other systems they may stay behind.
 
 Scale
 -----
@@ -69,6 +73,23 @@ variable ``NQLIB_SCALE``: ``quick`` (tests and CI), ``book`` (the default,
 what the rendered book shows) and ``paper`` (publication quality)::
 
     params = by_scale(quick=dict(L=24), book=dict(L=64), paper=dict(L=128))
+
+Settings for every ensemble of a session
+----------------------------------------
+Two more environment variables, read at every call, give the defaults of
+``executor`` and ``cache`` for every ``run_ensemble`` call that does not pass
+them, so that a whole chapter (or ``make book``) goes to a cluster or keeps
+its realizations without editing a single call:
+
+* ``NQLIB_EXECUTOR``: unset, empty or ``local`` for the default pool; the
+  address of a Dask scheduler (``tcp://host:8786``, ``tls://...``) to send
+  the realizations there (needs the ``cluster`` extra; one client per call).
+* ``NQLIB_CACHE``: a directory used as ``cache=`` (see below). ``cache=False``
+  turns it off for one call.
+
+The chapters of the book pass neither argument, so they follow these
+variables; ``make test`` sets ``NQLIB_CACHE`` so that its second execution
+of the chapters (the HTML check) loads what the first one computed.
 
 Cache
 -----
@@ -135,17 +156,21 @@ from threadpoolctl import ThreadpoolController, threadpool_limits
 from tqdm import tqdm
 
 import nqlib
+from nqlib import _lifeline
 
 __all__ = [
     "SCALES", "active_scale", "by_scale", "run_ensemble", "stack", "jackknife",
-    "check_sample_count", "CacheWarning",
+    "check_sample_count", "CacheWarning", "EXECUTOR_VARIABLE", "CACHE_VARIABLE",
 ]
 
 SCALES = ("quick", "book", "paper")
 
 _SCALE_VARIABLE = "NQLIB_SCALE"
+EXECUTOR_VARIABLE = "NQLIB_EXECUTOR"  # default executor of every run_ensemble call (a Dask address)
+CACHE_VARIABLE = "NQLIB_CACHE"  # default cache directory of every run_ensemble call
+_DASK_SCHEMES = ("tcp://", "tls://", "inproc://", "ucx://", "ws://", "wss://")
 _WORKER_CONTEXT = multiprocessing.get_context("forkserver")
-_WORKER_CONTEXT.set_forkserver_preload(["nqlib"])
+_WORKER_CONTEXT.set_forkserver_preload(["nqlib._forkserver", "nqlib"])  # see _start_worker
 _DEFAULT_SCALE = "book"
 _RECORD_FORMAT = 1
 
@@ -193,15 +218,17 @@ def run_ensemble(fn, n, *, seed, executor=None, progress=True, cache=None, **par
         Entropy for ``numpy.random.SeedSequence``; realization ``i`` uses its
         ``i``-th spawned child (see the module docstring).
     executor : concurrent.futures.Executor, optional
-        Where to run the realizations; it is not shut down. By default a
+        Where to run the realizations; it is not shut down. By default the
+        Dask scheduler named by ``$NQLIB_EXECUTOR`` if set, otherwise a
         local process pool with one worker per available core.
     progress : bool
         Show a progress bar.
-    cache : str or os.PathLike, optional
+    cache : str or os.PathLike or False, optional
         Directory in which to store each finished realization; stored ones
         are loaded instead of recomputed after their identity record has been
         checked (see "Cache" in the module docstring). Requires
-        JSON-representable params.
+        JSON-representable params. By default ``$NQLIB_CACHE`` if set;
+        ``False``: no cache whatever the environment.
     **params
         Keyword arguments passed on to ``fn``. The names ``fn``, ``n``,
         ``seed``, ``executor``, ``progress``, ``cache`` and ``rng`` cannot be
@@ -231,17 +258,22 @@ def run_ensemble(fn, n, *, seed, executor=None, progress=True, cache=None, **par
         that finish meanwhile (see "Interruption" in the module docstring).
     """
     _check_run_arguments(fn, n, seed, executor, progress, cache, params)
+    cache = _configured_cache() if cache is None else cache
+    address = _configured_scheduler() if executor is None else None
     children = np.random.SeedSequence(seed).spawn(n)
-    store = None if cache is None else _open_cache(Path(cache), fn, seed, params)
+    store = None if cache in (None, False) else _open_cache(Path(cache), fn, seed, params)
     results = {} if store is None else _load_stored(store, children)
     name = getattr(fn, "__name__", type(fn).__name__)
+    todo = {i: children[i] for i in range(n) if i not in results}
     # one BLAS thread for realizations computed in this process's threads (a thread pool); the
     # limit is set here because threadpoolctl lets one thread of a process set OpenBLAS limits
     with tqdm(total=n, desc=name, disable=not progress) as bar, threadpool_limits(limits=1):
         bar.update(len(results))
-        todo = {i: children[i] for i in range(n) if i not in results}
-        if todo and executor is None:
+        if todo and executor is None and address is None:
             _compute_in_default_pool(fn, todo, params, store, bar, results)
+        elif todo and executor is None:
+            with _dask_executor(address) as dask:
+                _compute(dask, fn, todo, params, store, bar, results, window=None)
         elif todo:
             window = getattr(executor, "_max_workers", None)  # thread and process pools
             _compute(executor, fn, todo, params, store, bar, results, window)
@@ -314,10 +346,41 @@ def _check_run_arguments(fn, n, seed, executor, progress, cache, params):
         )
     if not isinstance(progress, bool):
         raise ValueError(f"progress must be True or False, got {progress!r}")
-    if cache is not None and not isinstance(cache, (str, os.PathLike)):
-        raise ValueError(f"cache must be None, a str or an os.PathLike, got {cache!r}")
+    if cache not in (None, False) and not isinstance(cache, (str, os.PathLike)):
+        raise ValueError(f"cache must be None, False, a str or an os.PathLike, got {cache!r}")
     if "rng" in params:
         raise ValueError("params must not contain 'rng': run_ensemble passes rng itself")
+
+
+def _configured_cache():
+    """The cache directory named by $NQLIB_CACHE, or None."""
+    return os.environ.get(CACHE_VARIABLE, "").strip() or None
+
+
+def _configured_scheduler():
+    """The Dask scheduler address named by $NQLIB_EXECUTOR, or None for the default pool."""
+    value = os.environ.get(EXECUTOR_VARIABLE, "").strip()
+    if value in ("", "local"):
+        return None
+    if not value.startswith(_DASK_SCHEMES):
+        raise ValueError(
+            f"{EXECUTOR_VARIABLE}={value!r} is not understood: use 'local' (the default process "
+            "pool) or a Dask scheduler address such as 'tcp://scheduler:8786'"
+        )
+    return value
+
+
+@contextlib.contextmanager
+def _dask_executor(address):
+    """An executor on the Dask scheduler at ``address`` for one run (the cluster stays up)."""
+    try:
+        from distributed import Client
+    except ImportError:
+        raise ImportError(
+            f"{EXECUTOR_VARIABLE}={address!r} needs Dask: pip install -e '.[cluster]'"
+        ) from None
+    with Client(address, set_as_default=False) as client:
+        yield client.get_executor()
 
 
 def check_sample_count(n_samples) -> int:
@@ -360,6 +423,9 @@ def _compute_in_default_pool(fn, todo, params, store, bar, results):
 
 
 def _start_worker():
+    # on Linux, the kernel kills this worker when the forkserver dies, which it does with the
+    # caller: a SIGKILLed caller (an out-of-memory killed kernel) leaves no orphans behind
+    _lifeline.die_with_forkserver()
     threadpool_limits(limits=1)
     # Ctrl-C in a terminal reaches the whole process group: the caller decides what to do,
     # a worker finishes its realization

@@ -617,6 +617,54 @@ def test_second_interrupt_abandons_the_running_realizations(tmp_path, monkeypatc
     assert stored == {index for index, _ in _log_entries(log, "done")} == {0, 1}
 
 
+def _children(pid):
+    """The processes whose parent is ``pid`` (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            # "pid (comm) state ppid ...": comm may contain spaces, so split after its ")"
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal: Linux")
+def test_no_process_of_the_default_pool_outlives_a_killed_caller(tmp_path):
+    # an out-of-memory killed kernel gets SIGKILL: nothing of its pool may stay behind
+    log = tmp_path / "log"
+    script = textwrap.dedent(
+        f"""
+        import sys
+        sys.path.insert(0, {str(Path(__file__).parent)!r})
+        import test_ensemble_cache
+        from nqlib.ensemble import run_ensemble
+        if __name__ == "__main__":
+            run_ensemble(test_ensemble_cache.slow, 4, seed=1, progress=False,
+                         log={str(log)!r}, duration=120.0)
+        """
+    )
+    caller = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while len(_log_entries(log, "start") if log.exists() else []) < 2:
+            assert caller.poll() is None and time.monotonic() < deadline
+            time.sleep(0.1)
+        workers = {pid for _, pid in _log_entries(log, "start")}
+        helpers = _children(caller.pid)  # the forkserver and the resource tracker
+        assert len(helpers) == 2 and all(_alive(pid) for pid in workers | set(helpers))
+    finally:
+        caller.kill()
+        caller.wait()
+    survivors = workers | set(helpers)
+    deadline = time.monotonic() + 10
+    while survivors and time.monotonic() < deadline:
+        time.sleep(0.1)
+        survivors = {pid for pid in survivors if _alive(pid)}
+    assert not survivors
+    for pid in workers:  # they were killed, not left to finish their realization
+        assert pid not in {pid for _, pid in _log_entries(log, "done")}
+
+
 def slow_after_two(rng, log):
     index = rng.bit_generator.seed_seq.spawn_key[-1]
     return slow(rng, log, 0.05 if index < 2 else 30.0)
@@ -659,3 +707,79 @@ def test_resume_with_another_executor_is_bit_identical(tmp_path, kind):
     assert len(list(_folder(cache).glob("r*.npz"))) == 6
     for a, b in zip(resumed, reference):
         assert_same(a, b)
+
+
+# --- one setting for every call: NQLIB_EXECUTOR, NQLIB_CACHE -----------------
+
+
+def where_computed(rng):
+    """A number from rng, and whether this ran in a Dask worker."""
+    try:
+        from distributed import get_worker
+
+        get_worker()
+        in_dask = 1
+    except (ImportError, ValueError):
+        in_dask = 0
+    return {"x": rng.normal(size=3), "in_dask": in_dask}
+
+
+def test_cache_variable_is_the_default_cache(tmp_path, monkeypatch):
+    log = tmp_path / "log"
+    monkeypatch.setenv("NQLIB_CACHE", str(tmp_path / "cache"))
+    with ThreadPoolExecutor(2) as pool:
+        first = run_ensemble(logged, 3, seed=4, executor=pool, progress=False, log=str(log))
+        assert _count_lines(log) == 3
+        assert len(list(_folder(tmp_path / "cache").glob("r*.npz"))) == 3
+        with _no_cache_warning():
+            again = run_ensemble(logged, 3, seed=4, executor=pool, progress=False, log=str(log))
+        assert _count_lines(log) == 3  # loaded, not recomputed
+        # cache=False: no cache whatever the environment
+        off = run_ensemble(logged, 3, seed=4, executor=pool, progress=False, cache=False,
+                           log=str(log))
+        assert _count_lines(log) == 6
+        # an explicit cache wins over the variable
+        run_ensemble(logged, 3, seed=4, executor=pool, progress=False,
+                     cache=tmp_path / "mine", log=str(log))
+        assert len(list(_folder(tmp_path / "mine").glob("r*.npz"))) == 3
+    for a, b, c in zip(first, again, off):
+        assert_same(a, b)
+        assert_same(a, c)
+
+
+def test_executor_variable_sends_every_call_to_a_dask_scheduler(monkeypatch):
+    distributed = pytest.importorskip("distributed")
+    with ThreadPoolExecutor(2) as pool:
+        reference = run_ensemble(where_computed, 4, seed=8, executor=pool, progress=False)
+    assert [int(result["in_dask"]) for result in reference] == [0] * 4
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster:
+        monkeypatch.setenv("NQLIB_EXECUTOR", cluster.scheduler_address)
+        sent = run_ensemble(where_computed, 4, seed=8, progress=False)
+        # an explicit executor still wins
+        with ThreadPoolExecutor(1) as pool:
+            local = run_ensemble(where_computed, 2, seed=8, executor=pool, progress=False)
+    assert [int(result["in_dask"]) for result in sent] == [1] * 4
+    assert [int(result["in_dask"]) for result in local] == [0] * 2
+    for a, b in zip(reference, sent):
+        assert_same(a["x"], b["x"])
+
+
+@pytest.mark.parametrize("value", ["dask", "threads", "8786", "scheduler:8786"])
+def test_executor_variable_refuses_what_it_does_not_understand(tmp_path, monkeypatch, value):
+    log = tmp_path / "log"
+    monkeypatch.setenv("NQLIB_EXECUTOR", value)
+    with pytest.raises(ValueError, match=f"NQLIB_EXECUTOR='{value}'.*tcp://"):
+        run_ensemble(logged, 2, seed=1, progress=False, log=str(log))
+    assert not log.exists()  # before any realization
+    monkeypatch.setenv("NQLIB_EXECUTOR", "local")
+    run_ensemble(logged, 2, seed=1, progress=False, log=str(log))
+    assert _count_lines(log) == 2
+
+
+def test_executor_variable_without_dask_says_what_to_install(tmp_path, monkeypatch):
+    monkeypatch.setenv("NQLIB_EXECUTOR", "tcp://127.0.0.1:1")
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as if not installed
+    with pytest.raises(ImportError, match=r"NQLIB_EXECUTOR='tcp://127.0.0.1:1' needs Dask.*"
+                                          r"\[cluster\]"):
+        run_ensemble(logged, 2, seed=1, progress=False, log=str(tmp_path / "log"))
