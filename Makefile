@@ -8,6 +8,11 @@ BOOK_STAMP := $(VENV)/.installed-book
 TEST_STAMP := $(VENV)/.installed-test
 QUICK    := _build/quick
 CHROMIUM ?= /usr/bin/chromium
+# ensembles computed by the chapters are kept here (nqlib.ensemble's NQLIB_CACHE; each file is
+# checked on load): a chapter re-executed after an edit recomputes only the ensembles it changed,
+# and make test's HTML check loads what its notebook run computed. Set NQLIB_CACHE to override.
+BOOK_ENSEMBLES  := $${NQLIB_CACHE:-$(CURDIR)/_build/ensemble-cache}
+QUICK_ENSEMBLES := $${NQLIB_CACHE:-$(CURDIR)/$(QUICK)/ensemble-cache}
 SOLUTIONS ?= show
 
 .PHONY: book pdf test check-html check-pdf bench clean
@@ -25,14 +30,17 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 	touch $@ $(BOOK_STAMP)
 
 # Sphinx re-reads (and jupyter-book re-executes) a chapter only when its own source changed:
-# when nqlib changes, drop the caches of both builds so that every chapter runs again
+# when nqlib changes, drop the caches of both builds so that every chapter runs again (the stored
+# ensembles would not be used any more: their keys include every nqlib source file)
 _build/.nqlib-stamp: $(wildcard nqlib/*.py)
 	rm -rf _build/.jupyter_cache _build/.doctrees $(QUICK)/_build/.jupyter_cache $(QUICK)/_build/.doctrees
+	rm -rf _build/ensemble-cache $(QUICK)/ensemble-cache
 	mkdir -p _build && touch $@
 
 ## book: execute every chapter at NQLIB_SCALE=book (cached) and build _build/html strictly
 book: $(BOOK_STAMP) _build/.nqlib-stamp
-	NQLIB_SCALE=$${NQLIB_SCALE:-book} $(BIN)/jupyter-book build . -W -n --keep-going
+	NQLIB_SCALE=$${NQLIB_SCALE:-book} NQLIB_CACHE=$(BOOK_ENSEMBLES) \
+		$(BIN)/jupyter-book build . -W -n --keep-going
 	@echo "Book built: file://$(CURDIR)/_build/html/index.html"
 
 ## pdf: the PDF edition _build/pdf/nqbook.pdf, printed by headless Chromium from the single-page
@@ -51,9 +59,10 @@ endef
 
 ## test: unit tests, every chapter notebook under nbval at NQLIB_SCALE=quick, then check-html and
 ##       check-pdf (skipped, saying so, when $(CHROMIUM) is missing)
-test: $(TEST_STAMP)
+test: $(TEST_STAMP) _build/.nqlib-stamp
 	$(BIN)/python -m pytest tests
-	NQLIB_SCALE=quick $(BIN)/python -m pytest --nbval-lax book/ -p no:cacheprovider
+	NQLIB_SCALE=quick NQLIB_CACHE=$(QUICK_ENSEMBLES) \
+		$(BIN)/python -m pytest --nbval-lax book/ -p no:cacheprovider
 	@if [ -x "$(CHROMIUM)" ]; then $(MAKE) --no-print-directory check-html check-pdf; \
 	else echo "SKIPPED check-html, check-pdf: no Chromium at $(CHROMIUM) (apt-get install chromium, or make test CHROMIUM=/path)"; fi
 
@@ -61,7 +70,8 @@ test: $(TEST_STAMP)
 ##             the book-scale one) and check every page in headless Chromium with all external
 ##             requests blocked, served and from disk; screenshots in $(QUICK)/screenshots
 check-html: $(TEST_STAMP) _build/.nqlib-stamp
-	NQLIB_SCALE=quick $(BIN)/jupyter-book build . --path-output $(QUICK) -W -n --keep-going
+	NQLIB_SCALE=quick NQLIB_CACHE=$(QUICK_ENSEMBLES) \
+		$(BIN)/jupyter-book build . --path-output $(QUICK) -W -n --keep-going
 	$(BIN)/python tests/check_html.py $(QUICK)/_build/html --screenshots $(QUICK)/screenshots --chromium $(CHROMIUM)
 
 ## check-pdf: print the quick build (after check-html, from its executed cache) and check the PDF

@@ -4,13 +4,16 @@ Checked for every ``book/*.ipynb``, from the notebook source (nothing is execute
 install cell, with pip replaced by a recorder):
 
 * the first cell is the markdown title; the first code cell is the install cell: tagged
-  ``remove-cell`` (it runs in the build, the HTML leaves it out), it calls pip with the repository
-  of ``_config.yml`` only when ``importlib.util.find_spec("nqlib") is None``, and is a no-op here;
+  ``remove-cell`` (it runs in the build, the HTML leaves it out), a no-op where nqlib is
+  importable; otherwise it installs the nqbook checkout around the notebook (editable) or, outside
+  any checkout, the repository of ``_config.yml``;
 * a learning-objectives admonition (``:class: tip``) comes before the first other code cell;
 * an ``## Exercises`` section with 3-5 numbered exercises, a ``:class: dropdown`` solutions
   admonition with one numbered solution per exercise, and at least one "Predict, then run" exercise;
 * figure cells carry myst-nb metadata: ``mystnb.figure.caption``, ``mystnb.figure.name``
   (``fig-...``, unique across the book) and ``mystnb.image.alt``;
+* ``run_ensemble`` is called without ``executor=`` and ``cache=``, so that every chapter follows
+  ``NQLIB_EXECUTOR`` and ``NQLIB_CACHE`` (one setting sends the whole book to a cluster);
 * every line of every code cell has at most ``CODE_COLUMNS`` = 79 characters: the rendered column
   shows that many (``book/_ext/static/nqbook.css``; ``make check-html`` checks in the browser that
   no code block scrolls sideways), and the PDF edition prints them without wrapping.
@@ -190,10 +193,23 @@ def width_problems(nb):
             if len(line) > CODE_COLUMNS]
 
 
+def ensemble_problems(nb):
+    """``run_ensemble`` calls that fix their executor or cache (the session settings would be ignored)."""
+    problems = []
+    for k, cell in enumerate(code_cells(nb)):
+        for node in ast.walk(_parse(cell.source)):
+            if isinstance(node, ast.Call) and ast.unparse(node.func).endswith("run_ensemble"):
+                fixed = sorted({kw.arg for kw in node.keywords} & {"executor", "cache"})
+                if fixed:
+                    problems.append(f"code cell {k}, line {node.lineno}: run_ensemble(... {', '.join(fixed)}=...)"
+                                    " overrides NQLIB_EXECUTOR / NQLIB_CACHE")
+    return problems
+
+
 def chapter_problems(nb):
     """Every rule of this file for one notebook, as a list of messages (empty: all hold)."""
     return (install_problems(nb) + objectives_problems(nb) + exercise_problems(nb) + figure_problems(nb)
-            + width_problems(nb))
+            + width_problems(nb) + ensemble_problems(nb))
 
 
 def figure_names(paths):
@@ -244,16 +260,37 @@ def test_width_rule_counts_characters_per_line():
     assert len(problems) == 1 and problems[0].startswith("code cell 1, line 2: 80 characters"), problems
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_ensembles_follow_the_session_settings(path):
+    assert ensemble_problems(_read(path)) == []
+
+
+def test_ensemble_rule_finds_a_fixed_executor_or_cache():
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("r = run_ensemble(f, 4, seed=1, L=8)"),
+        nbformat.v4.new_code_cell("# run_ensemble(f, 4, seed=1, cache='x') in a comment is fine\n"
+                                  "r = ensemble.run_ensemble(\n    f, 4, seed=1, cache='c', L=8)"),
+        nbformat.v4.new_code_cell("r = nqlib.ensemble.run_ensemble(f, 4, seed=1, executor=pool)"),
+    ])
+    problems = ensemble_problems(nb)
+    assert len(problems) == 2, problems
+    assert problems[0].startswith("code cell 1, line 2:") and "cache=" in problems[0]
+    assert problems[1].startswith("code cell 2, line 1:") and "executor=" in problems[1]
+
+
 def test_figure_names_are_unique_across_the_book():
     repeated = {name: k for name, k in figure_names(NOTEBOOKS).items() if k > 1}
     assert not repeated, f"figure names used more than once: {repeated}"
 
 
-def _run_install_cell(source, monkeypatch, nqlib_found):
-    """Execute the install cell with pip replaced by a recorder; return the recorded commands."""
+def _run_install_cell(source, monkeypatch, nqlib_found, cwd=ROOT / "book"):
+    """Execute the install cell in ``cwd`` with pip replaced by a recorder; return the commands."""
     import importlib.util
+    import sys
 
     calls = []
+    monkeypatch.chdir(cwd)
+    monkeypatch.setattr(sys, "path", list(sys.path))
     monkeypatch.setattr(subprocess, "check_call", lambda cmd, *a, **k: calls.append(cmd) or 0)
     if not nqlib_found:
         real = importlib.util.find_spec
@@ -263,13 +300,18 @@ def _run_install_cell(source, monkeypatch, nqlib_found):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_install_cell_is_a_no_op_here_and_installs_elsewhere(path, monkeypatch):
+def test_install_cell_is_a_no_op_here_and_installs_elsewhere(path, monkeypatch, tmp_path):
     cells = code_cells(_read(path))
     if not cells or INSTALL_MARKER not in cells[0].source:
         pytest.fail(f"{path.name}: the first code cell is not the install cell")
     source = cells[0].source
     assert _run_install_cell(source, monkeypatch, nqlib_found=True) == []
+    # a kernel without nqlib in a checkout (a system Jupyter opened on book/): this checkout
     calls = _run_install_cell(source, monkeypatch, nqlib_found=False)
+    assert len(calls) == 1 and calls[0][1:4] == ["-m", "pip", "install"], calls
+    assert calls[0][-2:] == ["-e", str(ROOT)], calls
+    # outside any checkout (Colab, a JupyterHub): the repository of _config.yml
+    calls = _run_install_cell(source, monkeypatch, nqlib_found=False, cwd=tmp_path)
     url = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"].rstrip("/")
     assert len(calls) == 1 and calls[0][1:4] == ["-m", "pip", "install"], calls
-    assert any(arg.startswith(f"nqlib @ git+{url}") for arg in calls[0]), calls
+    assert calls[0][-1].startswith(f"nqlib @ git+{url}"), calls

@@ -44,6 +44,15 @@ def test_environment_yml_matches_pyproject():
     )
 
 
+def test_every_extra_that_runs_notebooks_pins_ipykernel_below_7():
+    # ipykernel 7 intermittently loses the end of a cell (executions hang): the book extra
+    # excludes it, and so must every extra a reader installs to run chapters
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    for name in ("book", "cluster", "dev"):
+        pins = {str(Requirement(r).specifier) for r in extras[name] if Requirement(r).name == "ipykernel"}
+        assert pins == {"<7,>=6.29"}, f"extra {name!r}: ipykernel {pins or 'unpinned'}"
+
+
 def test_jupyter_book_is_pinned_to_the_1x_line():
     assert ("jupyter-book", "<2,>=1.0.4") in _pyproject_requirements()
 
