@@ -24,18 +24,21 @@ One module per physical object (see the book's introduction for the conventions)
   production from a pure state and the deviation from local equilibrium after a density step;
 * :mod:`nqlib.ensemble` — reproducible ensembles of random realizations, the ``NQLIB_SCALE``
   knob, jackknife error bars;
+* :mod:`nqlib.fits` — weighted least-squares fits with error bars (lines, amplitudes, finite-size
+  extrapolations, power laws): every fit a chapter shows;
 * :mod:`nqlib.plotting` — the book's figure style.
 """
 
 __version__ = "0.1.0"
 
-from nqlib import abc, anderson, circuit, ensemble, freecircuit, gates, gaussian, haarcircuit, plotting, probe, qssep, quantum, quench, spreading, ssep  # noqa: E402,I001
+from nqlib import abc, anderson, circuit, ensemble, fits, freecircuit, gates, gaussian, haarcircuit, plotting, probe, qssep, quantum, quench, spreading, ssep  # noqa: E402,I001
 
 __all__ = [
     "abc",
     "anderson",
     "circuit",
     "ensemble",
+    "fits",
     "freecircuit",
     "gates",
     "gaussian",

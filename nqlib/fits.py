@@ -1,0 +1,156 @@
+"""Least-squares fits with error bars: the one place where the chapters fit their data.
+
+Every fit is a weighted linear least-squares problem y ~ X p with independent Gaussian errors
+sigma_i on the data y_i. With W = diag(1/sigma^2) the estimate and its covariance are
+
+    p = (X^T W X)^{-1} X^T W y,        cov(p) = (X^T W X)^{-1},
+
+the covariance being exact when the sigma_i are the true standard errors ("unscaled", as
+``numpy.polyfit(..., cov="unscaled")``). The goodness of fit is chi^2 per degree of freedom,
+chi^2/dof = sum_i (y_i - (X p)_i)^2 / sigma_i^2 / (n - k) for n points and k parameters (NaN when
+n = k). Without sigma (equal unknown errors) the residual scatter sets them: sigma_i^2 = chi^2 of
+the unit-weight fit / (n - k); with n = k the parameters are exact and their errors NaN.
+
+Models (all return a :class:`Fit`):
+
+* :func:`line` -- y = a + b x, params (a, b); :func:`zero_crossing` -- x where a + b x = 0;
+* :func:`amplitude` -- y = A s(x) for a known shape s; the error is multiplied by
+  sqrt(max(1, chi^2/dof)) (the Particle Data Group scale factor) so that it also covers a misfit
+  of the shape;
+* :func:`extrapolate` -- y = y_inf + sum_k beta_k / N^{p_k} (finite-size extrapolation in 1/N, or
+  1/N and 1/N^2 as Hruza and Jin do); params (y_inf, beta_1, ...);
+* :func:`power_law` -- y = c x^alpha fitted as log y = log c + alpha log x with sigma(log y) =
+  sigma / y; params (log c, alpha).
+
+Exponents of a power law with an offset, a t^alpha + b, need a non-linear fit and live with
+their physics (:func:`nqlib.quench.growth_exponent`).
+"""
+
+import dataclasses
+
+import numpy as np
+
+__all__ = ["Fit", "weighted_least_squares", "line", "zero_crossing", "amplitude", "extrapolate",
+           "power_law"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Fit:
+    """Result of a linear least-squares fit.
+
+    Attributes
+    ----------
+    params : ndarray (k,)
+        Best-fit parameters, in the order the model's docstring gives.
+    cov : ndarray (k, k)
+        Their covariance matrix.
+    chi2_dof : float
+        chi^2 per degree of freedom (NaN with no degree of freedom).
+    """
+
+    params: np.ndarray
+    cov: np.ndarray
+    chi2_dof: float
+
+    @property
+    def errors(self) -> np.ndarray:
+        """Standard errors of the parameters, sqrt(diag(cov))."""
+        return np.sqrt(np.diag(self.cov))
+
+
+def weighted_least_squares(design, y, sigma=None) -> Fit:
+    """Fit y ~ design @ params; ``design`` is (n, k), ``y`` and ``sigma`` are (n,).
+
+    ``sigma`` are the standard errors of y (all > 0); None means equal errors estimated from the
+    residuals (NaN when n = k). See the module docstring for the formulas.
+    """
+    design = _finite("design", design, ndim=2)
+    n, k = design.shape
+    y = _finite("y", y, ndim=1, length=n)
+    if n < k:
+        raise ValueError(f"need at least as many points as parameters, got {n} points for {k}")
+    scale_by_residuals = sigma is None
+    if scale_by_residuals:
+        sigma = np.ones(n)
+    sigma = _finite("sigma", sigma, ndim=1, length=n)
+    if np.any(sigma <= 0):
+        raise ValueError(f"sigma must be > 0 everywhere, got min(sigma)={sigma.min()!r}")
+    whitened = design / sigma[:, None]
+    if np.linalg.matrix_rank(whitened) < k:
+        raise ValueError(f"the {k} parameters are not determined by these points (the design "
+                         "matrix is singular, e.g. fewer distinct x than parameters)")
+    cov = np.linalg.inv(whitened.T @ whitened)
+    params = cov @ whitened.T @ (y / sigma)
+    chi2 = float(np.sum(((y - design @ params) / sigma) ** 2))
+    chi2_dof = chi2 / (n - k) if n > k else float("nan")
+    if scale_by_residuals:  # NaN errors when n = k: the residuals say nothing then
+        cov, chi2_dof = cov * chi2_dof, 1.0 if n > k else float("nan")
+    return Fit(params, cov, chi2_dof)
+
+
+def line(x, y, sigma=None) -> Fit:
+    """Straight line y = a + b x; params (a, b)."""
+    x = _finite("x", x, ndim=1)
+    return weighted_least_squares(np.column_stack([np.ones_like(x), x]), y, sigma)
+
+
+def zero_crossing(fit: Fit):
+    """(x0, error) where the line ``fit`` (from :func:`line`) crosses zero: x0 = -a/b, with the
+    linearised error propagated from the covariance of (a, b)."""
+    if not isinstance(fit, Fit) or fit.params.shape != (2,):
+        raise ValueError(f"fit must be the Fit of a straight line (two params), got {fit!r}")
+    a, b = fit.params
+    if b == 0:
+        raise ValueError("the fitted line has slope 0: it does not cross zero")
+    gradient = np.array([-1 / b, a / b**2])  # d(-a/b)/da, d(-a/b)/db
+    return -a / b, float(np.sqrt(gradient @ fit.cov @ gradient))
+
+
+def amplitude(y, sigma, shape) -> Fit:
+    """Amplitude A of y = A * shape; error scaled by sqrt(max(1, chi^2/dof)) (module docstring)."""
+    shape = _finite("shape", shape, ndim=1)
+    if not np.any(shape):
+        raise ValueError("shape must not be zero everywhere")
+    fit = weighted_least_squares(shape[:, None], y, sigma)
+    scale = max(1.0, fit.chi2_dof) if np.isfinite(fit.chi2_dof) else 1.0
+    return Fit(fit.params, fit.cov * scale, fit.chi2_dof)
+
+
+def extrapolate(sizes, y, sigma=None, powers=(1,)) -> Fit:
+    """y(N) = y_inf + sum_k beta_k / N**powers[k]; params (y_inf, beta_1, ...).
+
+    With two sizes N and N/2 and ``powers=(1,)`` this is y_inf = 2 y(N) - y(N/2).
+    """
+    sizes = _finite("sizes", sizes, ndim=1)
+    if np.any(sizes <= 0):
+        raise ValueError(f"sizes must be > 0, got {sizes.tolist()}")
+    powers = _finite("powers", powers, ndim=1)
+    if len(powers) == 0 or np.any(powers <= 0) or len(set(powers.tolist())) < len(powers):
+        raise ValueError(f"powers must be distinct positive numbers, got {powers.tolist()}")
+    design = np.column_stack([np.ones_like(sizes)] + [sizes**-p for p in powers])
+    return weighted_least_squares(design, y, sigma)
+
+
+def power_law(x, y, sigma=None) -> Fit:
+    """y = c x^alpha as log y = log c + alpha log x; params (log c, alpha). Needs x, y > 0."""
+    x, y = _finite("x", x, ndim=1), _finite("y", y, ndim=1)
+    for name, values in (("x", x), ("y", y)):
+        if np.any(values <= 0):
+            raise ValueError(f"{name} must be > 0 for a power law, got min({name})={values.min()!r}")
+    log_sigma = None if sigma is None else _finite("sigma", sigma, ndim=1, length=len(y)) / y
+    return line(np.log(x), np.log(y), log_sigma)
+
+
+def _finite(name, values, ndim, length=None):
+    """``values`` as a finite float array with ``ndim`` dimensions (and ``length`` rows)."""
+    try:
+        array = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be an array of real numbers, got {values!r}") from None
+    if array.ndim != ndim:
+        raise ValueError(f"{name} must have {ndim} dimension(s), got shape {array.shape}")
+    if length is not None and len(array) != length:
+        raise ValueError(f"{name} must have {length} entries (one per data point), got {len(array)}")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} must be finite, got {values!r}")
+    return array
