@@ -12,6 +12,8 @@ One module per physical object (see the book's introduction for the conventions)
 * :mod:`nqlib.abc` — exact averages of the two-copy gate channel (the replicated density matrix);
 * :mod:`nqlib.anderson` — the 3D Anderson bar between leads: lead modes, scattering states by a
   stable slice recursion, S matrix, mode sums and per-slice statistics;
+* :mod:`nqlib.circuitscattering` — the p2 = 0 circuit as scattering: injected reservoir modes,
+  their mode sums and pair correlations, exact averages of single-mode weights;
 * :mod:`nqlib.haarcircuit` — the open Haar circuit without conservation law: operator-weight
   chain, exact average purity, dense simulation;
 * :mod:`nqlib.qssep` — QSSEP: non-crossing partitions, cyclic (free) cumulants, exact second
@@ -31,12 +33,13 @@ One module per physical object (see the book's introduction for the conventions)
 
 __version__ = "0.1.0"
 
-from nqlib import abc, anderson, circuit, ensemble, fits, freecircuit, gates, gaussian, haarcircuit, plotting, probe, qssep, quantum, quench, spreading, ssep  # noqa: E402,I001
+from nqlib import abc, anderson, circuit, circuitscattering, ensemble, fits, freecircuit, gates, gaussian, haarcircuit, plotting, probe, qssep, quantum, quench, spreading, ssep  # noqa: E402,I001
 
 __all__ = [
     "abc",
     "anderson",
     "circuit",
+    "circuitscattering",
     "ensemble",
     "fits",
     "freecircuit",
