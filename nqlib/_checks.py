@@ -14,6 +14,13 @@ import numpy as np
 MEMORY_VARIABLE = "NQLIB_MAX_GIB"
 """Environment variable that sets the memory budget of one call in GiB (see :func:`memory_budget`)."""
 
+WORK_VARIABLE = "NQLIB_MAX_WORK"
+"""Environment variable: the time budget of one call in elementary steps (see :func:`work`)."""
+
+DEFAULT_WORK = 1e15
+"""Default time budget of one call: 1e15 elementary steps (a gate on one site pair, one Monte Carlo
+move, one update of a matrix entry), days to weeks of CPU time at 1e9 steps per second."""
+
 _REAL = (int, float, np.integer, np.floating)
 
 
@@ -110,11 +117,93 @@ def integer(name, value, low=0, high=None):
     return int(value)
 
 
+def flag(name, value):
+    """Return ``value`` as a bool after checking it is True or False (Python or NumPy bool).
+
+    Raises
+    ------
+    ValueError
+        For anything else: 0, 1, "yes" and None are refused alike.
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {name}={value!r}")
+    return bool(value)
+
+
+def array(name, value, low=-np.inf, high=np.inf, *, dtype=float, ndim=None):
+    """Return ``value`` as a NumPy array of ``dtype`` after checking its entries are finite numbers.
+
+    Parameters
+    ----------
+    name : str
+        Argument name used in the error message.
+    value : array_like
+        Numbers (a scalar, sequence or array); strings and other objects are refused.
+    low, high : float, optional
+        Allowed range of the (real) entries (default: any finite number).
+    dtype : float, complex or None, optional
+        Type of the returned array, as ``numpy.asarray(value, dtype=dtype)`` gives it; None keeps
+        the numeric (bool, integer, real or complex) type of ``value``.
+    ndim : int, optional
+        Required number of dimensions (default: any).
+
+    Raises
+    ------
+    ValueError
+        If ``value`` does not convert to numbers, has the wrong number of dimensions, holds NaN
+        or inf, or an entry outside [low, high].
+    """
+    try:
+        arr = np.asarray(value, dtype=dtype)
+    except (TypeError, ValueError):
+        arr = None
+    if arr is not None and arr.dtype.kind not in "biufc":
+        arr = None
+    what = {float: "real", complex: "complex", None: ""}[dtype]
+    if arr is None or (ndim is not None and arr.ndim != ndim):
+        shape = "" if ndim is None else f" with {ndim} dimension{'s' if ndim != 1 else ''}"
+        raise ValueError(f"{name} must be an array of {what + ' ' if what else ''}numbers{shape}, "
+                         f"got {name}={value!r}")
+    finite(name, arr)
+    if low > -np.inf or high < np.inf:
+        outside = (arr < low) | (arr > high)
+        if np.any(outside):
+            first, count = arr[outside].ravel()[0].item(), np.count_nonzero(outside)
+            raise ValueError(f"{name} must hold numbers {_interval(low, high, False, False)}, "
+                             f"got {first!r} ({count} outside)")
+    return arr
+
+
+def unitary(name, U, atol=1e-10):
+    """Return ``U`` as a complex array after checking it is a unitary (n, n) matrix or a stack.
+
+    Raises
+    ------
+    ValueError
+        If an entry is not a finite number, the last two axes are not square, or
+        max |U^dagger U - 1| > ``atol`` (the first offending matrix of a stack is named).
+    """
+    U = array(name, U, dtype=complex)
+    if U.ndim < 2 or U.shape[-1] != U.shape[-2]:
+        raise ValueError(f"{name} must be a unitary (n, n) matrix or a stack of them, "
+                         f"got shape {U.shape}")
+    deviation = np.abs(np.swapaxes(U.conj(), -1, -2) @ U - np.eye(U.shape[-1])).max(axis=(-1, -2))
+    if np.any(deviation > atol):
+        worst = np.unravel_index(np.argmax(deviation), deviation.shape)
+        where = "" if U.ndim == 2 else f" (matrix {tuple(int(k) for k in worst)})"
+        raise ValueError(f"{name} must be unitary, U^dagger U = 1 within {atol:g}, "
+                         f"got max |U^dagger U - 1| = {deviation.max():.3g}{where}")
+    return U
+
+
 def finite(name, array):
     """Return ``array`` after checking every entry is finite (ValueError naming NaN and inf otherwise)."""
-    bad = np.count_nonzero(~np.isfinite(array))
+    where = ~np.isfinite(array)
+    bad = np.count_nonzero(where)
     if bad:
-        raise ValueError(f"{name} must hold finite numbers, got {bad} non-finite (NaN or inf) entries")
+        first = np.asarray(array)[where].ravel()[0].item()
+        raise ValueError(f"{name} must hold finite numbers, got {name} with {first!r} among {bad} "
+                         f"non-finite (NaN or inf) entries")
     return array
 
 
@@ -158,6 +247,40 @@ def memory(what, n_bytes):
     if n_bytes > budget:
         raise ValueError(f"{what} needs an estimated {n_bytes / 2**30:.1f} GiB of memory, more than the "
                          f"budget of {budget / 2**30:.1f} GiB (this machine's memory, or ${MEMORY_VARIABLE})")
+
+
+def work_budget():
+    """Time budget of one call in elementary steps: ``$NQLIB_MAX_WORK``, else :data:`DEFAULT_WORK`."""
+    value = os.environ.get(WORK_VARIABLE)
+    if value is None:
+        return DEFAULT_WORK
+    try:
+        steps = float(value)
+    except ValueError:
+        steps = np.nan
+    if not (np.isfinite(steps) and steps > 0):
+        raise ValueError(f"{WORK_VARIABLE} must be a positive number of steps, "
+                         f"got {WORK_VARIABLE}={value!r}")
+    return steps
+
+
+def work(what, n_steps):
+    """Refuse a computation whose estimated number of elementary steps exceeds :func:`work_budget`.
+
+    ``what`` names the call and the arguments that set its length, e.g.
+    ``"evolve with steps=10**18 at L=4"``. Loops whose length comes from a time or a count
+    (burn-in, number of gates, samples) call this before the first step, so that no call runs
+    for an unbounded time.
+
+    Raises
+    ------
+    ValueError
+        With the estimate and the budget, before any step is taken.
+    """
+    budget = work_budget()
+    if n_steps > budget:
+        raise ValueError(f"{what} needs an estimated {float(n_steps):.3g} elementary steps, more "
+                         f"than the budget of {budget:.3g} (${WORK_VARIABLE})")
 
 
 def _interval(low, high, open_low, open_high):

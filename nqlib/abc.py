@@ -74,7 +74,7 @@ _SWAP = np.einsum("ad,bc->abcd", np.eye(2), np.eye(2)).reshape(16)  # sum rho1[r
 
 def two_copy_superoperator(U):
     """T(U) = (U (x) U*) (x) (U (x) U*) for a (4, 4) two-site gate: a (256, 256) array."""
-    U = np.asarray(U, dtype=complex)
+    U = _checks.unitary("U", U)
     if U.shape != (4, 4):
         raise ValueError(f"U must be a (4, 4) two-site gate, got shape {U.shape}")
     one = np.kron(U, U.conj())
@@ -111,6 +111,7 @@ def steady_state(L, p1, p2, delta, full=False):
     By default in the 6**L abc representation (:func:`reduced_channel`, L <= 8); with
     ``full=True`` in the full 16**L two-copy space (:func:`two_copy_channel`, L <= 5).
     """
+    full = _checks.flag("full", full)
     T = two_copy_channel(L, p1, p2, delta) if full else reduced_channel(L, p1, p2, delta)
     trace = _TRACE if full else _TRACE[_SPECIES_SLOTS]
     start_site = _reservoir(0.5) if full else _reservoir(0.5)[_SPECIES_SLOTS]
@@ -134,6 +135,7 @@ def steady_state(L, p1, p2, delta, full=False):
 def average_purity(L, p1, p2, delta, sites=None, full=False):
     """E[tr rho_A^2] over the late-time states, A = ``sites`` (distinct integers in [0, L - 1],
     checked before the solve; default: the whole chain)."""
+    full = _checks.flag("full", full)
     _check_size_and_drive(L, delta, max_L=MAX_L if full else MAX_REDUCED_L)
     A = set(range(L)) if sites is None else set(_checks.indices("sites", sites, 0, L - 1, empty=True).tolist())
     X = steady_state(L, p1, p2, delta, full=full)
@@ -314,6 +316,7 @@ def excitation_maps(p1, p2, dephased=False):
     the coherences are removed, i.e. the maps are projected off the a species.
     """
     _gates._check_probabilities(p1, p2)
+    dephased = _checks.flag("dephased", dephased)
     M = _TO_EXCITATIONS
     M2, M2inv = np.kron(M, M), np.linalg.inv(np.kron(M, M))
     keep = np.where(_SPECIES_IS_A & dephased, 0.0, 1.0)
@@ -528,6 +531,7 @@ def second_order(L, p1, p2, max_excitations=2, dephased=False):
     if size > 5e7:
         raise ValueError(f"the sector of {K} excitations on {L} sites is too large ({size:.1e} configurations)")
     _gates._check_probabilities(p1, p2)
+    dephased = _checks.flag("dephased", dephased)
     sector = _Sector(int(L), int(K))
     W0, W1, W2 = _generators(sector, p1, p2, bool(dephased))
     solve = spla.splu(W0[1:, 1:].tocsc()).solve

@@ -180,6 +180,7 @@ def potential(Nx, Ny, Nz, W, rng):
         raise ValueError(f"W must be a finite real number >= 0, got W={W!r}")
     if not isinstance(rng, np.random.Generator):
         raise ValueError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    _checks.memory(f"potential at Nx={Nx}, Ny={Ny}, Nz={Nz}", 16 * Nx * Ny * Nz)
     return rng.uniform(-W / 2, W / 2, size=(Nx, Ny, Nz))
 
 
@@ -565,7 +566,9 @@ def _check_terms(Nx, Ny, Nz, t, leads, energies, weights, edge_tol, together=Tru
     for w in weights:
         if isinstance(w, bool) or not isinstance(w, (int, float, np.integer, np.floating)) or not np.isfinite(w):
             raise ValueError(f"weights must be finite real numbers, got weights={weights!r}")
-    n_open = [_open_channels(_check_energy(E), Ny, Nz, t, edge_tol) for E in energies]
+    energies = tuple(_check_energy(E, "energies") for E in energies)
+    _checks.memory(f"a mode sum at Nx={Nx}, Ny={Ny}, Nz={Nz}", _scattering_bytes(Nx, Ny * Nz, 0))
+    n_open = [_open_channels(E, Ny, Nz, t, edge_tol) for E in energies]
     n_states = sum(n_open) if together else n_open[0] + max(n_open)
     _checks.memory(f"a mode sum of {len(leads)} term(s) at Nx={Nx}, Ny={Ny}, Nz={Nz}",
                    _scattering_bytes(Nx, Ny * Nz, n_states))
@@ -646,9 +649,10 @@ def _check_size(name, n):
         raise ValueError(f"{name} must be a positive integer, got {name}={n!r}")
 
 
-def _check_energy(E):
+def _check_energy(E, name="E"):
     if isinstance(E, bool) or not isinstance(E, (int, float, np.integer, np.floating)) or not np.isfinite(E):
-        raise ValueError(f"E must be a finite real number, got E={E!r}")
+        what = "a finite real number" if name == "E" else "finite real energies E"
+        raise ValueError(f"{name} must be {what}, got E={E!r}")
     return float(E)
 
 
@@ -685,7 +689,7 @@ def _check_lead(lead):
 
 
 def _check_states(psi):
-    psi = np.asarray(psi)
+    psi = _checks.array("psi", psi, dtype=complex)
     if psi.ndim != 4 or min(psi.shape) < 1:
         raise ValueError(f"psi must have shape (Nx, Ny, Nz, n_states) with all sizes >= 1, got shape {psi.shape}")
-    return psi.astype(complex, copy=False)
+    return psi

@@ -41,7 +41,7 @@ MAX_L = 12
 
 def product_state(occupations):
     """Product density matrix with site i occupied (spin up) with probability occupations[i]."""
-    occ = np.asarray(occupations, dtype=float)
+    occ = _checks.array("occupations", occupations)
     if occ.ndim != 1 or not 1 <= occ.size <= MAX_L or not np.all((occ >= 0) & (occ <= 1)):
         raise ValueError(f"occupations must be 1..{MAX_L} probabilities in [0, 1], got {occupations!r}")
     diag = np.ones(1)
@@ -57,22 +57,28 @@ def local_equilibrium(L, delta):
 
 
 def evolve(rho, steps, rng, p1, p2, delta):
-    """State after ``steps`` random gates drawn from dμ(p1, p2) (GH Eq. 12) with drive delta."""
+    """State after ``steps`` random gates drawn from dμ(p1, p2) (GH Eq. 12) with drive delta.
+
+    Refuses (ValueError) ``steps`` beyond the time budget :func:`nqlib._checks.work_budget`.
+    """
     L = _check_state(rho)
-    bonds, us = _gates.sample_sequence(rng, steps, L, p1, p2)
-    return apply_gates(rho, bonds, us, delta)
+    _check_rng_and_gates(rng, p1, p2, delta)
+    steps = _checks.integer("steps", steps)
+    _checks.work(f"evolve with steps={steps} at L={L}", _gate_work(L, steps))
+    return _evolve(rho, L, steps, rng, p1, p2, delta)
 
 
 def apply_gates(rho, bonds, gates, delta):
     """Apply a given gate sequence (see :func:`nqlib.gates.sample_sequence`) to rho.
 
-    ``gates`` (n, 4, 4) must conserve S^z (the block form of GH Eq. 11), ``bonds`` (n,) lie in
-    [0, L]; rho itself is not modified.
+    ``gates`` (n, 4, 4) must be unitary and conserve S^z (the block form of GH Eq. 11), ``bonds``
+    (n,) lie in [0, L]; rho must be finite, Hermitian and of unit trace (positivity is not checked
+    here: it would cost as much as tens of gates). rho itself is not modified.
     """
-    L = _check_state(rho)
+    L = _check_state(rho, positive=False)
     _check_delta(delta)
     bonds = _checks.indices("bonds", bonds, 0, L, distinct=False, empty=True)
-    gates = np.asarray(gates, dtype=complex)
+    gates = _checks.array("gates", gates, dtype=complex)
     if gates.shape != (len(bonds), 4, 4):
         raise ValueError(f"gates must have shape ({len(bonds)}, 4, 4) to match bonds, got {gates.shape}")
     outside = np.ones((4, 4), dtype=bool)
@@ -80,6 +86,19 @@ def apply_gates(rho, bonds, gates, delta):
     outside[1:3, 1:3] = False
     if gates.size and np.abs(gates[:, outside]).max() > 1e-12:
         raise ValueError("gates must conserve S^z: only U[0,0], U[3,3] and the central block may be nonzero")
+    if gates.size:
+        _checks.unitary("gates", gates)
+    return _apply(rho, L, bonds, gates, delta)
+
+
+def _evolve(rho, L, steps, rng, p1, p2, delta):
+    """:func:`evolve` without the checks, for callers that checked their arguments once."""
+    bonds, us = _gates.sample_sequence(rng, steps, L, p1, p2)
+    return _apply(rho, L, bonds, us, delta)
+
+
+def _apply(rho, L, bonds, gates, delta):
+    """:func:`apply_gates` without the checks: a new array, rho itself is not modified."""
     reservoirs = {0: (1 + delta) / 2, L: (1 - delta) / 2}  # occupation of the fresh spin
     rho = np.array(rho, dtype=complex)
     for bond, U in zip(bonds, gates):
@@ -92,7 +111,11 @@ def apply_gates(rho, bonds, gates, delta):
 
 def occupations(rho):
     """<n_i> (L,) and <n_i n_j> (L, L) of a dense state, from its diagonal."""
-    L = _check_state(rho)
+    return _occupations(rho, _check_state(rho))
+
+
+def _occupations(rho, L):
+    """:func:`occupations` without the checks."""
     P = np.real(np.diagonal(rho))[::-1]  # in SSEP order: basis state 0 = up = occupied
     tau = ssep.configurations(L).astype(float)
     return tau.T @ P, (tau.T * P) @ tau
@@ -113,16 +136,20 @@ def neas_samples(rng, L, p1, p2, delta, n_samples, sweeps_between=1.0, burn_in=N
     ensemble.check_sample_count(n_samples)
     sweeps_between = _checks.real("sweeps_between", sweeps_between, 0, open_low=True)
     burn_in = 4.0 * (L + 1) ** 2 if burn_in is None else _checks.real("burn_in", burn_in, 0)
-    rho = evolve(local_equilibrium(L, delta), round(burn_in * (L + 1)), rng, p1, p2, delta)
     steps = max(1, round(sweeps_between * (L + 1)))
+    _checks.memory(f"neas_samples with n_samples={n_samples} at L={L}",
+                   8 * n_samples * (L * L + L + 3))
+    _checks.work(f"neas_samples with burn_in={burn_in}, n_samples={n_samples} at L={L}",
+                 _gate_work(L, burn_in * (L + 1) + n_samples * steps))
+    rho = _evolve(local_equilibrium(L, delta), L, round(burn_in * (L + 1)), rng, p1, p2, delta)
     out = {"S": np.empty(n_samples), "P": np.empty(n_samples), "I": np.empty(n_samples),
            "n": np.empty((n_samples, L)), "nn": np.empty((n_samples, L, L))}
     for k in range(n_samples):
-        rho = evolve(rho, steps, rng, p1, p2, delta)
+        rho = _evolve(rho, L, steps, rng, p1, p2, delta)
         out["S"][k] = quantum.entropy(rho)
         out["P"][k] = quantum.purity(rho)
         out["I"][k] = quantum.mutual_information(rho, L // 2)
-        out["n"][k], out["nn"][k] = occupations(rho)
+        out["n"][k], out["nn"][k] = _occupations(rho, L)
     return out
 
 
@@ -138,23 +165,26 @@ def time_traces(rng, L, p1, p2, delta, duration, initial=None, other=None):
     _check_rng_and_gates(rng, p1, p2, delta)
     if isinstance(duration, bool) or not isinstance(duration, (int, np.integer)) or duration < 1:
         raise ValueError(f"duration must be a positive integer (time units), got duration={duration!r}")
+    _checks.memory(f"time_traces with duration={duration}", 32 * (duration + 1))
+    _checks.work(f"time_traces with duration={duration} at L={L}",
+                 _gate_work(L, duration * (L + 1)))
+    if initial is not None and _check_state(initial, "initial") != L:
+        raise ValueError(f"initial must be a state on L={L} sites, got shape {np.shape(initial)}")
+    if other is not None and _check_state(other, "other") != L:
+        raise ValueError(f"other must be a state on L={L} sites, got shape {np.shape(other)}")
     rho = local_equilibrium(L, delta) if initial is None else np.array(initial, dtype=complex)
-    if _check_state(rho) != L:
-        raise ValueError(f"initial must be a state on L={L} sites, got shape {rho.shape}")
     sigma = None if other is None else np.array(other, dtype=complex)
-    if sigma is not None and sigma.shape != rho.shape:
-        raise ValueError(f"other must have the shape of initial {rho.shape}, got {sigma.shape}")
     out = {"t": np.arange(duration + 1.0), "S": [], "I": [], "distance": []}
     for step in range(duration + 1):
         if step:
             bonds, us = _gates.sample_sequence(rng, L + 1, L, p1, p2)
-            rho = apply_gates(rho, bonds, us, delta)
+            rho = _apply(rho, L, bonds, us, delta)
             if sigma is not None:
-                sigma = apply_gates(sigma, bonds, us, delta)
+                sigma = _apply(sigma, L, bonds, us, delta)
         out["S"].append(quantum.entropy(rho))
         out["I"].append(quantum.mutual_information(rho, L // 2))
         if sigma is not None:
-            out["distance"].append(trace_distance(rho, sigma))
+            out["distance"].append(_trace_distance(rho, sigma))
     if sigma is None:
         del out["distance"]
     return {key: np.asarray(value) for key, value in out.items()}
@@ -177,7 +207,15 @@ def local_equilibrium_entropy(L, delta):
 
 
 def trace_distance(rho, sigma):
-    """(1/2) ||rho - sigma||_1."""
+    """(1/2) ||rho - sigma||_1 of two density matrices of the same shape (both are checked)."""
+    quantum._check_density_matrix(rho)
+    quantum._check_density_matrix(sigma, name="sigma")
+    if np.shape(rho) != np.shape(sigma):
+        raise ValueError(f"sigma must have the shape of rho {np.shape(rho)}, got {np.shape(sigma)}")
+    return _trace_distance(rho, sigma)
+
+
+def _trace_distance(rho, sigma):
     return float(0.5 * np.abs(np.linalg.eigvalsh(np.asarray(rho) - np.asarray(sigma))).sum())
 
 
@@ -266,13 +304,24 @@ def _check_L(L):
         raise ValueError(f"L must be an integer in [2, {MAX_L}] for the dense simulator, got L={L!r}")
 
 
-def _check_state(rho):
+def _check_state(rho, name="rho", positive=True):
+    """L of a (2**L, 2**L) density matrix (finite, Hermitian, unit trace, positive), L in [2, MAX_L];
+    without ``positive``, positivity (a factorisation of rho) is not checked."""
     rho = np.asarray(rho)
     if rho.ndim != 2 or rho.shape[0] != rho.shape[1] or rho.shape[0] & (rho.shape[0] - 1):
-        raise ValueError(f"rho must be a (2**L, 2**L) density matrix, got shape {rho.shape}")
+        raise ValueError(f"{name} must be a (2**L, 2**L) density matrix, got shape {rho.shape}")
     L = rho.shape[0].bit_length() - 1
     _check_L(L)
+    if positive:
+        quantum._check_density_matrix(rho, name=name)
+    else:
+        quantum._check_hermitian_unit_trace(rho, name)
     return L
+
+
+def _gate_work(L, n_gates):
+    """Elementary steps of n_gates dense gates: each touches the 4**L entries of rho."""
+    return float(n_gates) * 4.0**L
 
 
 def _check_rng_and_gates(rng, p1, p2, delta):

@@ -60,28 +60,42 @@ def evolve(C, steps, rng, p1, delta):
 
     Gates are drawn in chunks of 65536 with :func:`nqlib.gates.sample_sequence`, so for
     ``steps`` <= 65536 the circuit is exactly the one that ``sample_sequence(rng, steps, L, p1, 0)``
-    returns.
+    returns. ``C`` must be a correlation matrix (:func:`nqlib.gaussian.check_correlation_matrix`);
+    ``steps`` beyond the time budget :func:`nqlib._checks.work_budget` are refused.
     """
-    C = _check_C(C).copy()  # evolve in place below, never in the caller's array
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
-        raise ValueError(f"steps must be a non-negative integer, got steps={steps!r}")
+    C = _check_C(C)
+    _check_rng_and_gates(rng, p1, delta)
+    steps = _checks.integer("steps", steps)
+    _checks.work(f"evolve with steps={steps} at L={len(C)}", float(steps) * len(C))
+    return _evolve(C, steps, rng, p1, delta)
+
+
+def _evolve(C, steps, rng, p1, delta):
+    """:func:`evolve` without the checks, for callers that checked their arguments once."""
+    C = np.ascontiguousarray(C, dtype=complex).copy()  # evolved in place, never the caller's array
     L = len(C)
     for start in range(0, steps, _CHUNK):
         bonds, us = _gates.sample_sequence(rng, min(_CHUNK, steps - start), L, p1, 0.0)
-        C = apply_gates(C, bonds, single_particle_sequence(us), delta, copy=False)
+        _apply_kernel(C, bonds, _single_particle(us), (1 + delta) / 2, (1 - delta) / 2)
     return C
 
 
 def apply_gates(C, bonds, us, delta, copy=True):
-    """Apply single-particle gates ``us`` (n, 2, 2) on ``bonds`` (n,) to C (see module doc)."""
-    C = _check_C(C)
-    if not isinstance(delta, (int, float, np.integer, np.floating)) or not -1 <= delta <= 1:
-        raise ValueError(f"delta must be a real number in [-1, 1], got delta={delta!r}")
+    """Apply single-particle gates ``us`` (n, 2, 2) on ``bonds`` (n,) to C (see module doc).
+
+    ``C`` must be finite and Hermitian (its eigenvalues are not checked: a diagonalisation would
+    cost as much as thousands of gates), ``us`` unitary; with ``copy=False`` C is updated in place
+    when it is a contiguous complex array.
+    """
+    C = _check_C(C, spectrum=False)
+    _check_delta(delta)
     bonds = _checks.indices("bonds", bonds, 0, len(C), distinct=False, empty=True)
-    us = np.asarray(us, dtype=complex)
+    us = _checks.array("us", us, dtype=complex)
     if us.shape != (len(bonds), 2, 2):
         raise ValueError(f"us must have shape ({len(bonds)}, 2, 2), got {us.shape}")
-    C = C.copy() if copy else C
+    if us.size:
+        _checks.unitary("us", us)
+    C = C.copy() if _checks.flag("copy", copy) else C
     _apply_kernel(C, bonds, us, (1 + delta) / 2, (1 - delta) / 2)
     return C
 
@@ -109,15 +123,18 @@ def neas_samples(rng, L, p1, delta, n_samples, sweeps_between=1.0, burn_in=None,
     cuts = [L // 2] if cuts is None else _checks.indices("cuts", cuts, 1, L - 1, empty=True).tolist()
     sweeps_between = _checks.real("sweeps_between", sweeps_between, 0, open_low=True)
     burn_in = float((L + 1) ** 2) if burn_in is None else _checks.real("burn_in", burn_in, 0)
-    if negativity not in (True, False):
-        raise ValueError(f"negativity must be True or False, got negativity={negativity!r}")
-    _checks.memory(f"neas_samples at L={L}", (15 if negativity else 6) * _matrix_bytes(L))
-    C = evolve(local_equilibrium(L, delta), round(burn_in * (L + 1)), rng, p1, delta)
+    negativity = _checks.flag("negativity", negativity)
     steps = max(1, round(sweeps_between * (L + 1)))
+    _checks.memory(f"neas_samples at L={L}, n_samples={n_samples}",
+                   (15 if negativity else 6) * _matrix_bytes(L)
+                   + 8 * n_samples * (1 + 2 * len(cuts)))
+    _checks.work(f"neas_samples with burn_in={burn_in}, n_samples={n_samples} at L={L}",
+                 (burn_in * (L + 1) + float(n_samples) * steps) * L + float(n_samples) * L**3)
+    C = _evolve(local_equilibrium(L, delta), round(burn_in * (L + 1)), rng, p1, delta)
     S, I, Ef = np.empty(n_samples), np.empty((n_samples, len(cuts))), np.empty((n_samples, len(cuts)))
     n, abs2 = np.zeros(L), np.zeros((L, L))
     for k in range(n_samples):
-        C = evolve(C, steps, rng, p1, delta)
+        C = _evolve(C, steps, rng, p1, delta)
         S[k] = gaussian.entropy(C)
         I[k] = [gaussian.mutual_information(C, cut) for cut in cuts]
         if negativity:
@@ -149,21 +166,7 @@ def gaussian_model(rng, L, delta, coherence=None, fluctuation=None):
     C outside [0, 1] at large delta; they are clipped to [0, 1]. Returns (C, n_outside) with
     n_outside the number of clipped eigenvalues.
     """
-    L = _check_L(L)
-    if not 0 <= delta <= 1:
-        raise ValueError(f"delta must lie in [0, 1], got delta={delta!r}")
-    x = np.arange(1, L + 1) / (L + 1)
-    if coherence is None:
-        coherence = np.outer(x, 1 - x) / (L + 1)
-    if fluctuation is None:
-        fluctuation = x * (1 - x) / (L + 1)
-    coherence, fluctuation = np.asarray(coherence, dtype=float), np.asarray(fluctuation, dtype=float)
-    if coherence.shape != (L, L) or fluctuation.shape != (L,):
-        raise ValueError(f"coherence must have shape ({L}, {L}) and fluctuation ({L},), got {coherence.shape}, {fluctuation.shape}")
-    _checks.finite("coherence", coherence)
-    _checks.finite("fluctuation", fluctuation)
-    if np.any(np.triu(coherence, 1) < 0) or np.any(fluctuation < 0):
-        raise ValueError("coherence (above the diagonal) and fluctuation are variances and must be >= 0")
+    L, delta, coherence, fluctuation = _check_model(rng, L, delta, coherence, fluctuation)
     upper = np.triu(np.sqrt(np.clip(coherence, 0, None) / 2) * (rng.standard_normal((L, L)) + 1j * rng.standard_normal((L, L))), 1)
     X = upper + upper.conj().T + np.diag(np.sqrt(fluctuation) * rng.standard_normal(L))
     nu, U = np.linalg.eigh(np.diag(ssep.density(L, delta)) + delta * X)
@@ -179,10 +182,13 @@ def gaussian_model_negativity(rng, L, delta, n_samples, cuts=None, coherence=Non
     :func:`nqlib.ensemble.run_ensemble`. ``cuts``: distinct integers in [1, L - 1], checked
     before the first draw.
     """
-    L = _check_L(L)
+    L = _check_model(rng, L, delta, coherence, fluctuation)[0]
     cuts = [L // 2] if cuts is None else _checks.indices("cuts", cuts, 1, L - 1).tolist()
     ensemble.check_sample_count(n_samples)
-    _checks.memory(f"gaussian_model_negativity at L={L}", 15 * _matrix_bytes(L))
+    _checks.memory(f"gaussian_model_negativity at L={L}, n_samples={n_samples}",
+                   15 * _matrix_bytes(L) + 8 * n_samples * (1 + len(cuts)))
+    _checks.work(f"gaussian_model_negativity with n_samples={n_samples} at L={L}",
+                 float(n_samples) * L**3)
     Ef, outside = np.empty((n_samples, len(cuts))), np.empty(n_samples)
     for k in range(n_samples):
         C, outside[k] = gaussian_model(rng, L, delta, coherence, fluctuation)
@@ -192,7 +198,16 @@ def gaussian_model_negativity(rng, L, delta, n_samples, cuts=None, coherence=Non
 
 def single_particle_sequence(us4):
     """Single-particle matrices (n, 2, 2) of Gaussian gates (n, 4, 4): u = B / U_-."""
-    us4 = np.asarray(us4)
+    us4 = _checks.array("us4", us4, dtype=complex, ndim=3)
+    if us4.shape[1:] != (4, 4):
+        raise ValueError(f"us4 must have shape (n, 4, 4), got {us4.shape}")
+    if us4.size:
+        _checks.unitary("us4", us4)
+    return _single_particle(us4)
+
+
+def _single_particle(us4):
+    """:func:`single_particle_sequence` without the checks."""
     B, Um = us4[:, 1:3, 1:3], us4[:, 3, 3]
     gaussian_ = np.abs(us4[:, 0, 0] * Um - np.linalg.det(B)) < 1e-12
     if not np.all(gaussian_):
@@ -263,8 +278,34 @@ def _check_rng_and_gates(rng, p1, delta):
     """Arguments that the first gate would check, checked before the burn-in."""
     _checks.generator(rng)
     _gates._check_probabilities(p1, 0.0)
+    _check_delta(delta)
+
+
+def _check_delta(delta):
     if isinstance(delta, bool) or not isinstance(delta, (int, float, np.integer, np.floating)) or not -1 <= delta <= 1:
         raise ValueError(f"delta must be a real number in [-1, 1], got delta={delta!r}")
+
+
+def _check_model(rng, L, delta, coherence, fluctuation):
+    """(L, delta, coherence, fluctuation) of :func:`gaussian_model`, checked, defaults filled in."""
+    _checks.generator(rng)
+    L = _check_L(L)
+    delta = _checks.real("delta", delta, 0, 1)
+    _checks.memory(f"gaussian_model at L={L}", 6 * _matrix_bytes(L))
+    x = np.arange(1, L + 1) / (L + 1)
+    if coherence is None:
+        coherence = np.outer(x, 1 - x) / (L + 1)
+    if fluctuation is None:
+        fluctuation = x * (1 - x) / (L + 1)
+    coherence = _checks.array("coherence", coherence)
+    fluctuation = _checks.array("fluctuation", fluctuation)
+    if coherence.shape != (L, L) or fluctuation.shape != (L,):
+        raise ValueError(f"coherence must have shape ({L}, {L}) and fluctuation ({L},), got {coherence.shape}, {fluctuation.shape}")
+    if np.any(np.triu(coherence, 1) < 0):
+        raise ValueError("coherence (above the diagonal) holds variances and must be >= 0")
+    if np.any(fluctuation < 0):
+        raise ValueError("fluctuation holds variances and must be >= 0")
+    return L, delta, coherence, fluctuation
 
 
 def _matrix_bytes(L):
@@ -272,8 +313,10 @@ def _matrix_bytes(L):
     return 16 * int(L) ** 2
 
 
-def _check_C(C):
-    C = np.asarray(C)
-    if C.ndim != 2 or C.shape[0] != C.shape[1] or C.shape[0] < 2:
+def _check_C(C, spectrum=True):
+    """C as a contiguous complex array after checking it is an (L, L) correlation matrix, L >= 2
+    (without ``spectrum``: only finite and Hermitian, O(L^2) instead of a diagonalisation)."""
+    C = gaussian.check_correlation_matrix(C) if spectrum else gaussian._check_hermitian(C)
+    if C.shape[0] < 2:
         raise ValueError(f"C must be a square (L, L) matrix with L >= 2, got shape {C.shape}")
     return np.ascontiguousarray(C, dtype=complex)

@@ -34,6 +34,8 @@ determinant of the central block: then :math:`e^{i\alpha} = U_-` (vacuum phase),
 
 import numpy as np
 
+from nqlib import _checks
+
 __all__ = [
     "ISWAP",
     "IDENTITY",
@@ -45,6 +47,9 @@ __all__ = [
 
 ISWAP = np.array([[1, 0, 0, 0], [0, 0, 1j, 0], [0, 1j, 0, 0], [0, 0, 0, 1]], dtype=complex)
 IDENTITY = np.eye(4, dtype=complex)
+
+SEQUENCE_BYTES = 400
+"""Peak bytes per gate of :func:`sample_sequence` (the (4, 4) gate, its bond, random numbers)."""
 
 
 def sample_gate(rng, p1, p2):
@@ -67,6 +72,7 @@ def sample_sequence(rng, steps, L, p1, p2):
         raise ValueError(f"L must be an integer >= 2, got L={L!r}")
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
         raise ValueError(f"steps must be a non-negative integer, got steps={steps!r}")
+    _checks.memory(f"sample_sequence with steps={steps}", SEQUENCE_BYTES * steps)
     bonds = rng.integers(0, L + 1, size=steps)
     return bonds, _draw(rng, steps, p1, p2)
 
@@ -74,6 +80,7 @@ def sample_sequence(rng, steps, L, p1, p2):
 def is_gaussian(U, atol=1e-12):
     """True if the number-conserving gate U is a fermionic Gaussian unitary (U+ U- = det B)."""
     U = _check_gate(U)
+    atol = _checks.real("atol", atol, 0)
     B = U[1:3, 1:3]
     return bool(abs(U[0, 0] * U[3, 3] - np.linalg.det(B)) < atol)
 
@@ -149,9 +156,10 @@ def _check_gate(U):
     U = np.asarray(U)
     if U.shape != (4, 4):
         raise ValueError(f"U must be a (4, 4) two-site gate, got shape {U.shape}")
+    U = _checks.array("U", U, dtype=complex)
     outside = np.ones((4, 4), dtype=bool)
     outside[0, 0] = outside[3, 3] = False
     outside[1:3, 1:3] = False
     if np.abs(U[outside]).max() > 1e-12:
         raise ValueError("U must conserve S^z: only U[0,0], U[3,3] and the central block may be nonzero")
-    return U
+    return _checks.unitary("U", U)

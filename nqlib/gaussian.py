@@ -125,9 +125,12 @@ def dense_state(C):
     return 0.5 * (rho + rho.conj().T)
 
 
-def check_correlation_matrix(C):
-    """Return C as a complex array after checking it is square, finite, Hermitian, 0 <= C <= 1."""
-    return _check_and_diagonalise(C)[0]
+def check_correlation_matrix(C, name="C"):
+    """Return C as a complex array after checking it is square, finite, Hermitian, 0 <= C <= 1.
+
+    ``name`` is the argument named in the error messages (e.g. "G" for the HJ convention).
+    """
+    return _check_and_diagonalise(C, name)[0]
 
 
 def binary_entropy(nu):
@@ -136,7 +139,7 @@ def binary_entropy(nu):
     Rounding errors up to 1e-9 outside [0, 1] count as 0 or 1 (entropy 0); NaN and values further
     outside raise ValueError.
     """
-    nu = np.asarray(nu, dtype=float)
+    nu = _checks.array("nu", nu)
     valid = (nu >= -_TOL) & (nu <= 1 + _TOL)
     if not np.all(valid):
         bad = nu[~valid]
@@ -150,18 +153,23 @@ def binary_entropy(nu):
 
 
 # --------------------------------------------------------------------------- private helpers
-def _check_and_diagonalise(C):
+def _check_and_diagonalise(C, name="C"):
     """(C as a complex array, its eigenvalues) after the checks of :func:`check_correlation_matrix`."""
-    C = np.asarray(C, dtype=complex)
-    if C.ndim != 2 or C.shape[0] != C.shape[1]:
-        raise ValueError(f"C must be a square matrix, got shape {C.shape}")
-    _checks.finite("C", C)
-    if not np.allclose(C, C.conj().T, atol=_TOL):
-        raise ValueError("C must be Hermitian: C[i, j] = <c_i^dagger c_j> = conj(C[j, i])")
+    C = _check_hermitian(C, name)
     nu = np.linalg.eigvalsh(C)
     if nu.min() < -_TOL or nu.max() > 1 + _TOL:
-        raise ValueError(f"eigenvalues of C must lie in [0, 1], got [{nu.min():.3g}, {nu.max():.3g}]")
+        raise ValueError(f"eigenvalues of {name} must lie in [0, 1], got [{nu.min():.3g}, {nu.max():.3g}]")
     return C, nu
+
+
+def _check_hermitian(C, name="C"):
+    """C as a complex array after checking it is finite, square and Hermitian (O(size of C))."""
+    C = _checks.array(name, C, dtype=complex)
+    if C.ndim != 2 or C.shape[0] != C.shape[1]:
+        raise ValueError(f"{name} must be a square matrix, got shape {C.shape}")
+    if not np.allclose(C, C.conj().T, atol=_TOL):
+        raise ValueError(f"{name} must be Hermitian: {name}[i, j] = conj({name}[j, i])")
+    return C
 
 
 def _entropy_of(nu):

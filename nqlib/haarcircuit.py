@@ -62,6 +62,7 @@ def haar_unitary(rng, d=4):
     """A Haar-random d x d unitary (QR of a complex Gaussian matrix with the phases fixed)."""
     _checks.generator(rng)
     d = _checks.integer("d", d, low=1)
+    _checks.memory(f"haar_unitary at d={d}", 80 * d**2)
     Z = (rng.standard_normal((d, d)) + 1j * rng.standard_normal((d, d))) / np.sqrt(2)
     Q, R = np.linalg.qr(Z)
     return Q * (np.diag(R) / np.abs(np.diag(R)))
@@ -69,11 +70,10 @@ def haar_unitary(rng, d=4):
 
 def twirl(X):
     """Exact Haar average E_U (U (x) U) X (U (x) U)^dagger for X on two copies of C^d (d^2 x d^2)."""
-    X = np.asarray(X, dtype=complex)
+    X = _checks.array("X", X, dtype=complex)
     d = int(round(np.sqrt(len(X)))) if X.ndim else 0
     if X.shape != (d * d, d * d) or d < 1:
         raise ValueError(f"X must be a (d^2, d^2) matrix, got shape {X.shape}")
-    _checks.finite("X", X)
     swap = np.eye(d * d)[[(i % d) * d + i // d for i in range(d * d)]]
     alpha, beta = np.linalg.solve([[d * d, d], [d, d * d]], [np.trace(X), np.trace(X @ swap)])
     return alpha * np.eye(d * d) + beta * swap
@@ -119,8 +119,7 @@ def averaged_map(L, bulk=None):
     """
     L = _check_L(L, MAX_PATTERN_L)
     b, d = boundary_rates()
-    T = pattern_map() if bulk is None else np.asarray(bulk, dtype=float)
-    _checks.finite("bulk", T)
+    T = pattern_map() if bulk is None else _checks.array("bulk", bulk)
     if T.shape != (4, 4) or np.any(T < 0) or not np.allclose(T.sum(axis=0), 1):
         raise ValueError("bulk must be a 4 x 4 non-negative matrix whose columns sum to 1 (weight conservation)")
     n = 2**L
@@ -185,6 +184,9 @@ def neas_purity(rng, L, n_samples, burn_in=None):
     L = _check_L(L, MAX_DENSE_L)
     ensemble.check_sample_count(n_samples)
     burn_in = 20 * L if burn_in is None else _checks.integer("burn_in", burn_in, low=0)
+    _checks.memory(f"neas_purity with n_samples={n_samples}", 8 * n_samples)
+    _checks.work(f"neas_purity with burn_in={burn_in}, n_samples={n_samples} at L={L}",
+                 float(burn_in + n_samples) * L * 4.0**L)
     rho = np.eye(2**L, dtype=complex) / 2**L
     purity = np.empty(n_samples)
     for k in range(burn_in + n_samples):

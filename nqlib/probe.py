@@ -144,9 +144,7 @@ def fringe(C, i, j, phases):
     """
     C = _check_matrix(C)
     i, j = _check_pair(C, i, j)
-    phases = np.asarray(phases, dtype=float)
-    if not np.all(np.isfinite(phases)):
-        raise ValueError(f"phases must be finite numbers, got {phases!r}")
+    phases = _checks.array("phases", phases)
     difference = np.empty(phases.shape)
     for index, phi in np.ndenumerate(phases):
         I_L, I_R = beam_splitter_currents(C, i, j, 1 / np.sqrt(2), np.exp(1j * phi) / np.sqrt(2))
@@ -185,6 +183,8 @@ def device_hamiltonian(gamma, r, t, arm_lengths=(4, 4), out_length=40):
     u = splitter_matrix(r, t)
     n_A, n_B = _check_arms(arm_lengths)
     M = _check_length("out_length", out_length)
+    _checks.memory(f"device_hamiltonian with arm_lengths={arm_lengths}, out_length={out_length}",
+                   48 * (2 + n_A + n_B + 2 * M) ** 2)
     sizes = {"source": 2, "arm_A": n_A, "arm_B": n_B, "out_L": M, "out_R": M}
     sites, start = {}, 0
     for name, size in sizes.items():
@@ -218,8 +218,8 @@ def emitted_charges(C, i, j, gamma, r, t, times, arm_lengths=(4, 4), out_length=
     """
     C = _check_matrix(C)
     i, j = _check_pair(C, i, j)
-    times = np.asarray(times, dtype=float)
-    if times.ndim != 1 or times.size == 0 or not np.all(np.isfinite(times)) or times.min() < 0:
+    times = _checks.array("times", times)
+    if times.ndim != 1 or times.size == 0 or times.min() < 0:
         raise ValueError(f"times must be a non-empty 1D array of finite times >= 0, got {times!r}")
     if out_length is None:
         out_length = int(np.ceil(times.max())) + 10
@@ -269,10 +269,9 @@ def detected_charges(C, i, j, gamma, r, t, arm_lengths=(4, 4)):
 
 # --------------------------------------------------------------------------- private helpers
 def _check_matrix(C):
-    C = np.asarray(C, dtype=complex)
+    C = _checks.array("C", C, dtype=complex)
     if C.ndim != 2 or C.shape[0] != C.shape[1] or C.shape[0] < 2:
         raise ValueError(f"C must be a square matrix of size >= 2, got shape {C.shape}")
-    _checks.finite("C", C)
     if not np.allclose(C, C.conj().T, atol=1e-9):
         raise ValueError("C must be Hermitian: C[i, j] = <c_i^dagger c_j> = conj(C[j, i])")
     return C

@@ -101,7 +101,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from numba import njit
 
-from nqlib import _checks, anderson, ensemble, freecircuit
+from nqlib import _checks, anderson, ensemble, freecircuit, gaussian
 
 __all__ = [
     "noncrossing_partitions",
@@ -157,10 +157,7 @@ def cyclic_cumulant(xs, dn=1.0):
     except TypeError:
         raise ValueError(f"xs must be a sequence of positions (one per loop site), got {xs!r}") from None
     _check_order(n, "len(xs)", low=1)
-    xs = np.broadcast_arrays(*[np.asarray(x, dtype=float) for x in xs])
-    for x in xs:
-        if not np.all((x >= 0) & (x <= 1)):
-            raise ValueError(f"positions must lie in [0, 1], got values in [{np.min(x)}, {np.max(x)}]")
+    xs = np.broadcast_arrays(*[_checks.array("xs", x, 0, 1) for x in xs])
     memo = {}
 
     def g(block):
@@ -186,6 +183,7 @@ def coordinate(N, J=1.0, gamma_a=1.0, gamma_b=1.0):
     """Finite-N coordinates x_i = (i + a) / (N - 1 + a + b), a = J / gamma_a, b = J / gamma_b (0-based i)."""
     N = _check_sites(N)
     J, gamma_a, gamma_b = _check_rates(J, gamma_a, gamma_b)
+    _checks.memory(f"coordinate at N={N}", 16 * N)
     a, b = J / gamma_a, J / gamma_b
     return (np.arange(N) + a) / (N - 1 + a + b)
 
@@ -240,13 +238,25 @@ def exact_second_moments(N, J=1.0, gamma_a=1.0, gamma_b=1.0, n_a=0.0, n_b=1.0):
 def evolve(G, time, dt, rng, J=1.0, gamma_a=1.0, gamma_b=1.0, n_a=0.0, n_b=1.0):
     """G (HJ convention) after QSSEP time ``time`` with step ``dt`` (module doc); returns a new array.
 
-    The noise is drawn from ``rng`` in chunks; round(time / dt) steps are taken.
+    The noise is drawn from ``rng`` in chunks; round(time / dt) steps are taken. ``G`` must be a
+    correlation matrix (Hermitian, 0 <= G <= 1); a ``time`` beyond the time budget
+    :func:`nqlib._checks.work_budget` is refused.
     """
-    G = _check_G(G).copy()
+    G = gaussian.check_correlation_matrix(G, "G")
+    if G.shape[0] < 2:
+        raise ValueError(f"G must be a square (N, N) matrix with N >= 2, got shape {G.shape}")
+    _checks.generator(rng)
     J, gamma_a, gamma_b = _check_rates(J, gamma_a, gamma_b)
     n_a, n_b = _check_density(n_a, "n_a"), _check_density(n_b, "n_b")
     _check_dt(dt, J)
     time = _checks.real("time", time, 0)
+    _checks.work(f"evolve with time={time}, dt={dt} at N={len(G)}", time / dt * len(G) ** 2)
+    return _evolve(G, time, dt, rng, J, gamma_a, gamma_b, n_a, n_b)
+
+
+def _evolve(G, time, dt, rng, J, gamma_a, gamma_b, n_a, n_b):
+    """:func:`evolve` without the checks, for callers that checked their arguments once."""
+    G = np.ascontiguousarray(G, dtype=complex).copy()
     steps = int(round(time / dt))
     N = len(G)
     scale = np.sqrt(J * dt / 2)
@@ -276,13 +286,15 @@ def qssep_loop_moments(rng, N, loops, n_samples, time_between, burn_in=None, dt=
     x = coordinate(N, J, gamma_a, gamma_b)
     burn_in = N**2 / J if burn_in is None else _checks.real("burn_in", burn_in, 0)
     _checks.real("time_between", time_between, 0, open_low=True)
-    _check_density(n_a, "n_a")
-    _check_density(n_b, "n_b")
+    n_a, n_b = _check_density(n_a, "n_a"), _check_density(n_b, "n_b")
     _check_dt(dt, J)
     _checks.memory(f"qssep_loop_moments at N={N}", _sample_bytes(N, n_samples, loops))
+    _checks.work(f"qssep_loop_moments with burn_in={burn_in}, n_samples={n_samples} at N={N}",
+                 (burn_in + float(n_samples) * time_between) / dt * N**2)
+    J, gamma_a, gamma_b = _check_rates(J, gamma_a, gamma_b)
     G = np.diag(n_a + (n_b - n_a) * x).astype(complex)
-    G = evolve(G, burn_in, dt, rng, J, gamma_a, gamma_b, n_a, n_b)
-    return _sample_moments(lambda G: evolve(G, time_between, dt, rng, J, gamma_a, gamma_b, n_a, n_b), G,
+    G = _evolve(G, burn_in, dt, rng, J, gamma_a, gamma_b, n_a, n_b)
+    return _sample_moments(lambda G: _evolve(G, time_between, dt, rng, J, gamma_a, gamma_b, n_a, n_b), G,
                            n_samples, loops)
 
 
@@ -295,17 +307,19 @@ def circuit_loop_moments(rng, L, p1, delta, loops, n_samples, sweeps_between=1.0
     G = C^T before the loop products are taken. ``loops`` and the result as in
     :func:`qssep_loop_moments`. A realization function for :func:`nqlib.ensemble.run_ensemble`.
     """
-    _checks.generator(rng)
+    freecircuit._check_rng_and_gates(rng, p1, delta)
     _check_sites(L, "L")
     ensemble.check_sample_count(n_samples)
     loops = _check_loops(loops, L)
     burn_in = float((L + 1) ** 2) if burn_in is None else _checks.real("burn_in", burn_in, 0)
     sweeps_between = _checks.real("sweeps_between", sweeps_between, 0, open_low=True)
     _checks.memory(f"circuit_loop_moments at L={L}", _sample_bytes(L, n_samples, loops))
-    C = freecircuit.evolve(freecircuit.local_equilibrium(L, delta), round(burn_in * (L + 1)), rng, p1, delta)
     steps = max(1, round(sweeps_between * (L + 1)))
+    _checks.work(f"circuit_loop_moments with burn_in={burn_in}, n_samples={n_samples} at L={L}",
+                 (burn_in * (L + 1) + float(n_samples) * steps) * L)
+    C = freecircuit._evolve(freecircuit.local_equilibrium(L, delta), round(burn_in * (L + 1)), rng, p1, delta)
     # the chain evolves C; the samples handed to the loop products are G = C^T (HJ convention)
-    return _sample_moments(lambda G: freecircuit.evolve(G.T, steps, rng, p1, delta).T, C.T, n_samples, loops)
+    return _sample_moments(lambda G: freecircuit._evolve(G.T, steps, rng, p1, delta).T, C.T, n_samples, loops)
 
 
 # --------------------------------------------------------------------------- estimators
@@ -318,7 +332,7 @@ def loop_moments(G, loops):
     ``[l, mask]`` = mean over samples of :math:`\prod_{e\in mask} X_e` (bit e of ``mask``; mask 0
     gives 1).
     """
-    G = np.asarray(G)
+    G = _checks.array("G", G, dtype=None)
     if G.ndim == 2:
         G = G[None]
     if G.ndim != 3 or G.shape[1] != G.shape[2]:
@@ -342,8 +356,8 @@ def loop_cumulants(moments):
     ``moments`` (..., 2**n): the classical Möbius formula
     :math:`\kappa = \sum_{\pi}(-1)^{|\pi|-1}(|\pi|-1)!\prod_{B\in\pi}m_B` over all set partitions.
     """
-    moments = np.asarray(moments)
-    size = moments.shape[-1]
+    moments = _checks.array("moments", moments, dtype=None)
+    size = moments.shape[-1] if moments.ndim else 0
     n = size.bit_length() - 1
     if size < 2 or 2**n != size:
         raise ValueError(f"moments must have a last axis of length 2**n (n >= 1), got {size}")
@@ -364,7 +378,7 @@ def cumulant_estimate(moments):
     (:func:`loop_cumulants`) and the jackknife standard errors of their real and imaginary
     parts, ``error.real`` and ``error.imag`` separately.
     """
-    moments = np.asarray(moments)
+    moments = _checks.array("moments", moments, dtype=None)
     if moments.ndim < 2 or len(moments) < 2:
         raise ValueError(f"moments must hold >= 2 realizations along axis 0, got shape {moments.shape}")
 
@@ -630,13 +644,6 @@ def _check_density(n, name):
     if isinstance(n, bool) or not isinstance(n, (int, float, np.integer, np.floating)) or not 0 <= n <= 1:
         raise ValueError(f"{name} must be a density in [0, 1], got {name}={n!r}")
     return float(n)
-
-
-def _check_G(G):
-    G = np.asarray(G)
-    if G.ndim != 2 or G.shape[0] != G.shape[1] or G.shape[0] < 2:
-        raise ValueError(f"G must be a square (N, N) matrix with N >= 2, got shape {G.shape}")
-    return np.ascontiguousarray(G, dtype=complex)
 
 
 def _check_loop_array(loops, N, name):

@@ -61,6 +61,7 @@ def number_conserving_entropy(rho, atol=1e-10):
     ValueError if an entry between different particle numbers exceeds ``atol``. Positivity is
     checked on the eigenvalues of the blocks.
     """
+    atol = _checks.real("atol", atol, 0)
     rho = _check_hermitian_unit_trace(rho)
     L = n_sites(rho)
     number = np.array([L - bin(k).count("1") for k in range(2**L)])  # basis bit 0 = up = occupied
@@ -174,40 +175,43 @@ def _plogp(p):
     return p * np.log(p)
 
 
-def _check_density_matrix(rho, diagonalise=False):
+def _check_density_matrix(rho, diagonalise=False, name="rho"):
     """(rho, eigenvalues or None) after checking rho is a density matrix (module docstring).
 
     With ``diagonalise`` the eigenvalues of rho (``eigvalsh``) prove positivity and are returned
     for reuse; otherwise a Cholesky factorisation of rho + tol does, and the eigenvalues are only
-    computed to report a failure.
+    computed to report a failure. ``name`` is the argument named in the error messages.
     """
-    rho = _check_hermitian_unit_trace(rho)
+    rho = _check_hermitian_unit_trace(rho, name)
     if diagonalise:
         p = np.linalg.eigvalsh(rho)
-        _check_positive(p, len(rho))
+        _check_positive(p, len(rho), name)
         return rho, p
     try:
         np.linalg.cholesky(rho + STATE_TOL * len(rho) * np.eye(len(rho)))
     except np.linalg.LinAlgError:
-        _check_positive(np.linalg.eigvalsh(rho), len(rho))
+        _check_positive(np.linalg.eigvalsh(rho), len(rho), name)
     return rho, None
 
 
-def _check_hermitian_unit_trace(rho):
+def _check_hermitian_unit_trace(rho, name="rho"):
     rho = np.asarray(rho)
-    if rho.ndim != 2 or rho.shape[0] != rho.shape[1]:
-        raise ValueError(f"rho must be a square matrix, got shape {rho.shape}")
-    _checks.finite("rho", rho)
+    if rho.ndim != 2 or rho.shape[0] != rho.shape[1] or rho.dtype.kind not in "biufc":
+        raise ValueError(f"{name} must be a square matrix of numbers, "
+                         f"got shape {rho.shape}, dtype {rho.dtype}")
+    _checks.finite(name, rho)
     if not np.allclose(rho, rho.conj().T, atol=1e-10):
-        raise ValueError(f"rho must be Hermitian, got max |rho - rho^dagger| = {np.abs(rho - rho.conj().T).max():.3g}")
+        raise ValueError(f"{name} must be Hermitian, got max |{name} - {name}^dagger| = "
+                         f"{np.abs(rho - rho.conj().T).max():.3g}")
     trace = np.trace(rho).real
     if abs(trace - 1) > STATE_TOL * len(rho):
-        raise ValueError(f"rho must have unit trace (to {STATE_TOL * len(rho):.1e}), got tr rho = {float(trace):.12g}")
+        raise ValueError(f"{name} must have unit trace (to {STATE_TOL * len(rho):.1e}), got tr {name} = "
+                         f"{float(trace):.12g}")
     return rho
 
 
-def _check_positive(p, dim):
+def _check_positive(p, dim, name="rho"):
     """Raise unless the eigenvalues p of a state of dimension dim are >= -STATE_TOL * dim."""
     if p.size and p.min() < -STATE_TOL * dim:
-        raise ValueError(f"rho must be positive semidefinite (eigenvalues >= -{STATE_TOL * dim:.1e}), "
+        raise ValueError(f"{name} must be positive semidefinite (eigenvalues >= -{STATE_TOL * dim:.1e}), "
                          f"got an eigenvalue {float(p.min()):.3g}")

@@ -64,6 +64,9 @@ __all__ = [
 #: spin diffusion constant of the circuit (sites^2 per time unit): each bond hops with rate 1/2
 D_SPIN = 0.5
 
+MAX_L = 4000
+"""Largest chain of the exact averaged occupations and of :func:`gaussian_trace`."""
+
 
 def mean_occupations(initial, times, left, right):
     """Exact circuit-averaged occupations (len(times), L) after t (L + 1) random gates each.
@@ -72,7 +75,7 @@ def mean_occupations(initial, times, left, right):
     fresh reservoir spins (``(1 + delta)/2`` and ``(1 - delta)/2`` for the drive delta). Valid for
     every (p1, p2): see the module docstring.
     """
-    f0 = _check_occupations(initial, "initial", max_L=4000)
+    f0 = _check_occupations(initial, "initial", max_L=MAX_L)
     t = _check_times(times)
     for name, value in (("left", left), ("right", right)):
         if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not 0 <= value <= 1:
@@ -90,7 +93,9 @@ def mean_occupations(initial, times, left, right):
 def phase_one_entropy(L, times, delta):
     """Exact mean entropy (nats) at p1 = 0 from a pure product state: h((1+delta)/2) E N_res(t)."""
     _check_delta(delta)
-    f = mean_occupations(np.zeros(_check_L(L)), times, 1.0, 1.0)
+    if _check_L(L) > MAX_L:
+        raise ValueError(f"L must be an integer in [2, {MAX_L}], got L={L!r}")
+    f = mean_occupations(np.zeros(L), times, 1.0, 1.0)
     return float(gaussian.binary_entropy((1 + delta) / 2)) * f.sum(axis=1)
 
 
@@ -110,6 +115,7 @@ def step_occupations(L, delta):
     if _check_L(L) % 2:
         raise ValueError(f"the step needs an even number of sites, got L={L}")
     _check_delta(delta)
+    _checks.memory(f"step_occupations at L={L}", 16 * L)
     return np.repeat([(1 + delta) / 2, (1 - delta) / 2], L // 2)
 
 
@@ -133,16 +139,17 @@ def dense_trace(rng, occupations, p1, p2, delta, times, half_widths=()):
     occ = _check_occupations(occupations, "occupations", max_L=circuit.MAX_L)
     t, widths = _check_times(times), _check_widths(len(occ), half_widths)
     _check_circuit(rng, p1, p2, delta)
-    rho = circuit.product_state(occ)
     L = len(occ)
+    _checks.work(f"dense_trace up to times[-1]={t[-1]:g} at L={L}", t[-1] * (L + 1) * 4.0**L)
+    rho = circuit.product_state(occ)
     out = _empty_trace(t, L, widths)
     now = 0
     for k, target in enumerate(t.astype(int)):
         for _ in range(target - now):  # one time unit per call, as in gaussian_trace
-            rho = circuit.evolve(rho, L + 1, rng, p1, p2, delta)
+            rho = circuit._evolve(rho, L, L + 1, rng, p1, p2, delta)
         now = target
         out["S"][k] = quantum.number_conserving_entropy(rho)
-        out["n"][k] = np.real(circuit.occupations(rho)[0])
+        out["n"][k] = np.real(circuit._occupations(rho, L)[0])
         for j, x in enumerate(widths):
             out["S_region"][k, j] = quantum.number_conserving_entropy(quantum.partial_trace(rho, region(L, x)))
     return out
@@ -150,16 +157,18 @@ def dense_trace(rng, occupations, p1, p2, delta, times, half_widths=()):
 
 def gaussian_trace(rng, occupations, p1, delta, times, half_widths=()):
     """The same record as :func:`dense_trace` at p2 = 0, on the correlation matrix (large L)."""
-    occ = _check_occupations(occupations, "occupations", max_L=4000)
+    occ = _check_occupations(occupations, "occupations", max_L=MAX_L)
     t, widths = _check_times(times), _check_widths(len(occ), half_widths)
     _check_circuit(rng, p1, 0.0, delta)
-    C = np.diag(occ).astype(complex)
     L = len(occ)
+    _checks.work(f"gaussian_trace up to times[-1]={t[-1]:g} at L={L}",
+                 t[-1] * (L + 1) * L + t.size * L**3)
+    C = np.diag(occ).astype(complex)
     out = _empty_trace(t, L, widths)
     now = 0
     for k, target in enumerate(t.astype(int)):
         for _ in range(target - now):  # one time unit per call, as in dense_trace
-            C = freecircuit.evolve(C, L + 1, rng, p1, delta)
+            C = freecircuit._evolve(C, L + 1, rng, p1, delta)
         now = target
         out["S"][k] = gaussian.entropy(C)
         out["n"][k] = np.real(np.diag(C))
@@ -174,7 +183,7 @@ def local_equilibrium_deficit(n, S_region, half_widths):
     ``n`` (..., L) and ``S_region`` (..., len(half_widths)) as returned by the traces (leading
     axes: realizations and/or times). Non-negative by subadditivity.
     """
-    n, S_region = np.asarray(n, dtype=float), np.asarray(S_region, dtype=float)
+    n, S_region = _checks.array("n", n, -1e-9, 1 + 1e-9), _checks.array("S_region", S_region)
     widths = _check_widths(n.shape[-1], half_widths)
     if S_region.shape != n.shape[:-1] + (len(widths),):
         raise ValueError(f"S_region must have shape {n.shape[:-1] + (len(widths),)}, got {S_region.shape}")
@@ -190,8 +199,9 @@ def at_diffusion_length(times, half_widths, values, D=D_SPIN):
     [min(half_widths), max(half_widths)] give NaN.
     """
     t = _check_times(times)
-    x = np.asarray(half_widths, dtype=float)
-    values = np.asarray(values, dtype=float)
+    x = _checks.array("half_widths", half_widths)
+    values = _checks.array("values", values)
+    D = _checks.real("D", D, 0, open_low=True)
     if x.ndim != 1 or x.size < 2 or np.any(np.diff(x) <= 0):
         raise ValueError(f"half_widths must be at least two increasing numbers, got {half_widths!r}")
     if values.shape[-2:] != (t.size, x.size):
@@ -213,7 +223,8 @@ def growth_exponent(times, samples, t_min, t_max):
     a linear least-squares fit; alpha minimises the residual.
     """
     t = _check_times(times)
-    samples = np.asarray(samples, dtype=float)
+    samples = _checks.array("samples", samples)
+    t_min, t_max = _checks.real("t_min", t_min), _checks.real("t_max", t_max)
     if samples.ndim != 2 or samples.shape[1] != t.size:
         raise ValueError(f"samples must have shape (realizations, {t.size}), got {samples.shape}")
     window = (t >= t_min) & (t <= t_max) & (t > 0)
@@ -241,8 +252,9 @@ def crossing_time(times, values, level):
     NaN where the level is never reached; ``times[0]`` where it is reached at the start.
     """
     t = _check_times(times)
-    values = np.asarray(values, dtype=float)
-    if values.shape[-1] != t.size:
+    values = _checks.array("values", values)
+    level = _checks.real("level", level)
+    if values.ndim == 0 or values.shape[-1] != t.size:
         raise ValueError(f"values must end in an axis of len(times)={t.size}, got shape {values.shape}")
     above = values >= level
     k = np.argmax(above, axis=-1)
@@ -267,14 +279,14 @@ def _check_L(L):
 
 
 def _check_occupations(occupations, name, max_L):
-    occ = np.asarray(occupations, dtype=float)
-    if occ.ndim != 1 or not 2 <= occ.size <= max_L or not np.all((occ >= 0) & (occ <= 1)):
+    occ = _checks.array(name, occupations, 0, 1)
+    if occ.ndim != 1 or not 2 <= occ.size <= max_L:
         raise ValueError(f"{name} must be 2..{max_L} occupations in [0, 1], got {occupations!r}")
     return occ
 
 
 def _check_times(times):
-    t = np.atleast_1d(np.asarray(times, dtype=float))
+    t = np.atleast_1d(_checks.array("times", times))
     if (t.ndim != 1 or t.size == 0 or not np.all(np.isfinite(t)) or np.any(t < 0) or np.any(t != np.round(t))
             or np.any(np.diff(t) <= 0)):
         raise ValueError(f"times must be increasing non-negative integers (time units), got {times!r}")
@@ -282,13 +294,9 @@ def _check_times(times):
 
 
 def _check_widths(L, half_widths):
-    raw = np.atleast_1d(np.asarray(half_widths))
-    if raw.ndim != 1 or (raw.size and (raw.dtype.kind not in "iuf" or np.any(raw != np.round(raw)))):
-        raise ValueError(f"half_widths must be a list of integers, got {half_widths!r}")
-    widths = [int(x) for x in raw]
-    for x in widths:
-        region(L, x)
-    return widths
+    widest = min(L // 2, L - L // 2)
+    widths = _checks.indices("half_widths", half_widths, 1, widest, distinct=False, empty=True)
+    return widths.tolist()
 
 
 def _check_circuit(rng, p1, p2, delta):

@@ -121,6 +121,8 @@ def gate_quadrature(kind, n_phase=5, n_theta=3):
         raise ValueError(f"kind must be 0, 1 or 2 (ensembles mu_0, mu_1, mu_2), got kind={kind!r}")
     n_phase = _checks.integer("n_phase", n_phase, low=5)  # exact second moments need n_phase >= 5
     n_theta = _checks.integer("n_theta", n_theta, low=2)  # and n_theta >= 2
+    _checks.memory(f"gate_quadrature with n_phase={n_phase}, n_theta={n_theta}",
+                   800 * n_phase**3 * n_theta)
     if kind == 0:
         return np.array([0.5, 0.5]), np.array([_gates.ISWAP, _gates.IDENTITY])
     e = np.exp(2j * np.pi * np.arange(n_phase) / n_phase)
@@ -149,8 +151,8 @@ def heisenberg_matrix(U):
     Basis element (a, b) is f_a(site 1) f_b(site 2) with f in {1, Z, sqrt2 c^dagger, sqrt2 c} and
     c_2 = Z_1 sigma^-_2; R[s, t] = tr(B_s^dagger U^dagger B_t U) / 4.
     """
-    U = np.asarray(U, dtype=complex)
-    if U.shape != (4, 4) or not np.allclose(U.conj().T @ U, np.eye(4), atol=1e-10):
+    U = _checks.unitary("U", U)
+    if U.shape != (4, 4):
         raise ValueError(f"U must be a (4, 4) unitary, got shape {U.shape}")
     B = _two_site_basis()
     X = np.einsum("ji,tjk,kl->til", U.conj(), B, U)
@@ -198,6 +200,11 @@ def averaged_otoc(L, p1, p2, n_gates, site=None, coherent=True):
     L = _check_L(L, MAX_EXACT_L, minimum=2)
     site = L // 2 if site is None else _check_site(site, L)
     n_gates = _check_count(n_gates, "n_gates")
+    coherent = _checks.flag("coherent", coherent)
+    d = 6 if coherent else 4
+    what = f"averaged_otoc with n_gates={n_gates} at L={L}"
+    _checks.memory(what, 8 * (n_gates + 1) * L + 24 * d**L)
+    _checks.work(what, float(n_gates) * L * d ** (L + 2))
     if coherent:
         G, d, start, total, fermion = pair_map(p1, p2), 6, 4, [1, 1, 0, 0, 1, 1], [0, 0, 0, 0, 1, 1]
     else:
@@ -219,12 +226,12 @@ def poisson_clock(profiles, L, times):
     sum_n Poisson(n; (L - 1) t) profiles[n] for each t in ``times``. Raises if the Poisson tail
     beyond n_gates exceeds 1e-12.
     """
-    profiles = _checks.finite("profiles", np.asarray(profiles, dtype=float))
+    profiles = _checks.array("profiles", profiles)
     if profiles.ndim < 1 or len(profiles) < 1:
         raise ValueError(f"profiles must be an array (n_gates + 1, ...), got shape {profiles.shape}")
     L = _check_L(L, 10**6, minimum=2)
-    times = np.atleast_1d(np.asarray(times, dtype=float))
-    if times.ndim != 1 or not np.all(np.isfinite(times) & (times >= 0)):
+    times = np.atleast_1d(_checks.array("times", times))
+    if times.ndim != 1 or not np.all(times >= 0):
         raise ValueError(f"times must be finite times >= 0, got times={times!r}")
     n = np.arange(len(profiles))
     out = []
@@ -250,6 +257,9 @@ def dense_otoc(rng, L, p1, p2, n_records, gates_per_record, site=None):
     n_records = _check_count(n_records, "n_records")
     gates_per_record = _check_count(gates_per_record, "gates_per_record")
     _check_probabilities(p1, p2)
+    what = f"dense_otoc with n_records={n_records}, gates_per_record={gates_per_record} at L={L}"
+    _checks.memory(what, 8 * (n_records + 1) * L + 48 * 4**L)
+    _checks.work(what, float(n_records) * gates_per_record * 4.0**L * 8)
     O = np.array([[1.0]], dtype=complex)
     for i in range(L):
         O = np.kron(O, np.sqrt(2) * _SIGMA_PLUS if i == site else (_Z if i < site else np.eye(2)))
@@ -282,9 +292,8 @@ def sample_chain(rng, L, p1, p2, times, n_samples, site=None):
     L = _check_L(L, 10**6, minimum=3)
     site = L // 2 if site is None else _check_site(site, L)
     n_samples = ensemble.check_sample_count(n_samples)
-    times = np.asarray(times, dtype=float)
-    if times.ndim != 1 or times.size == 0 or not np.all(np.isfinite(times)) or np.any(np.diff(times) < 0) \
-            or times[0] < 0:
+    times = _checks.array("times", times)
+    if times.ndim != 1 or times.size == 0 or np.any(np.diff(times) < 0) or times[0] < 0:
         raise ValueError(f"times must be a non-empty increasing 1D array of finite t >= 0, got {times!r}")
     _check_probabilities(p1, p2)
     gates = (L - 1) * float(times[-1]) * n_samples
@@ -292,6 +301,8 @@ def sample_chain(rng, L, p1, p2, times, n_samples, site=None):
         raise ValueError(f"sample_chain would draw up to (L - 1) * times[-1] * n_samples = {gates:.3g} gates "
                          f"(L={L}, times[-1]={times[-1]:g}, n_samples={n_samples}), more than MAX_CHAIN_GATES = "
                          f"{MAX_CHAIN_GATES:.0e}; use fewer samples per call or shorter times")
+    _checks.memory(f"sample_chain with len(times)={times.size}, n_samples={n_samples} at L={L}",
+                   8 * times.size * (3 * n_samples + L))
     cdf = np.cumsum([_kind_chain(k) for k in range(3)], axis=1)
     seed = int(rng.integers(2**63 - 1))
     right, left, count, otoc, touched = _sample_kernel(L, float(p1), float(p2), cdf, times, int(n_samples), site, seed)
@@ -305,8 +316,8 @@ def front_velocity(times, right, t_min):
     approaches v as 1/t_min; compare two windows to see what is left. Returns (v, standard
     error) from the spread of the per-trajectory slopes (independent trajectories).
     """
-    times = np.asarray(times, dtype=float)
-    right = np.atleast_2d(np.asarray(right, dtype=float))
+    times = _checks.array("times", times)
+    right = np.atleast_2d(_checks.array("right", right))
     t_min = _checks.real("t_min", t_min)
     if times.ndim != 1 or not np.all(np.isfinite(times)) or not np.all(np.isfinite(right)):
         raise ValueError("times and right must hold finite numbers (times 1D), got NaN, inf or a wrong shape")
@@ -339,6 +350,8 @@ def butterfly_velocity(rng, p1, p2, n_samples, horizon=40.0, points=81):
         raise ValueError(f"v_B = 0 on the axes: need p1 > 0 and p2 > 0, got p1={p1}, p2={p2}")
     t_max = min(horizon / mu, 8000.0)
     L = int(2.4 * linear_front_speed(r1, r2, D) * t_max + 100) | 1
+    _checks.memory(f"butterfly_velocity with points={points}, n_samples={n_samples}",
+                   8 * points * (3 * n_samples + L))
     times = np.linspace(0.0, t_max, int(points))
     out = sample_chain(rng, L, p1, p2, times, n_samples)
     if out["reached_end"]:
@@ -373,6 +386,7 @@ def linear_front_speed(r1, r2, D=D_OPERATOR, lattice=True):
     :func:`solve_front_equations`): v = min_lambda [mu + 2 D (cosh lambda - 1)] / lambda.
     """
     r1, r2, D = _check_rates(r1, r2, D)
+    lattice = _checks.flag("lattice", lattice)
     mu = 0.5 * (-r1 + np.sqrt(r1 * r1 + 8 * r1 * r2))
     if mu <= 0:
         return 0.0
@@ -396,6 +410,7 @@ def solve_front_equations(r1, r2, t_max, num, L, D=D_OPERATOR, threshold=1.0):
     threshold = _checks.real("threshold", threshold, 0, open_low=True)
     L = _check_L(L, 10**6, minimum=2)
     size = 2 * L + 1
+    _checks.memory(f"solve_front_equations with num={num} at L={L}", 48 * num * size)
     one = sp.identity(size, format="csr")
     lap = sp.diags([np.ones(size - 1), -2 * np.ones(size), np.ones(size - 1)], [-1, 0, 1]) * D
     A = sp.bmat([[lap - r1 * one, 2 * r2 * one], [r1 * one, lap]]).tocsr()

@@ -77,6 +77,7 @@ def connected_two_point(L, delta):
     the diagonal it is the single-site variance ``rho_i (1 - rho_i)`` (occupations are 0 or 1).
     """
     L, delta = _check(L, delta)
+    _checks.memory(f"connected_two_point at L={L}", 32 * L**2)
     i = np.arange(1, L + 1)
     lo, hi = np.minimum.outer(i, i), np.maximum.outer(i, i)
     cov = -lo * (L + 1 - hi) * delta**2 / ((L + 1) ** 2 * L)
@@ -86,8 +87,12 @@ def connected_two_point(L, delta):
 
 
 def two_point_scaling(x, y, delta):
-    """Scaling function of the two-point function: L <tau_i tau_j>_c -> -delta^2 min(1-max)."""
-    x, y = np.asarray(x, float), np.asarray(y, float)
+    """Scaling function of the two-point function: L <tau_i tau_j>_c -> -delta^2 min(1-max).
+
+    ``x``, ``y``: scaled positions in [0, 1] (numbers or arrays that broadcast together).
+    """
+    x, y = _checks.array("x", x, 0, 1), _checks.array("y", y, 0, 1)
+    delta = _check_delta(delta)
     return -(delta**2) * np.minimum(x, y) * (1 - np.maximum(x, y))
 
 
@@ -96,7 +101,9 @@ def three_point_scaling(x, y, z, delta):
 
     ``a <= b <= c`` are the sorted scaled positions; the function is symmetric in its arguments.
     """
-    a, b, c = np.sort(np.broadcast_arrays(*(np.asarray(v, float) for v in (x, y, z))), axis=0)
+    positions = [_checks.array(name, v, 0, 1) for name, v in (("x", x), ("y", y), ("z", z))]
+    delta = _check_delta(delta)
+    a, b, c = np.sort(np.broadcast_arrays(*positions), axis=0)
     return -2 * delta**3 * a * (1 - 2 * b) * (1 - c)
 
 
@@ -261,9 +268,12 @@ def sample(L, delta, n_samples, *, rng, sweeps_between=1.0, burn_in=None):
     _checks.generator(rng)
     sweeps_between = _checks.real("sweeps_between", sweeps_between, 0, open_low=True)
     burn_in = float((L + 1) ** 2) if burn_in is None else _checks.real("burn_in", burn_in, 0)
+    steps_between = max(1, round(sweeps_between * (L + 1)))
+    _checks.memory(f"sample with n_samples={n_samples} at L={L}", n_samples * L + 8 * L)
+    _checks.work(f"sample with burn_in={burn_in}, n_samples={n_samples} at L={L}",
+                 burn_in * (L + 1) + float(n_samples) * steps_between)
     tau = (rng.random(L) < density(L, delta)).astype(np.uint8)
     rho_left, rho_right = (1 + delta) / 2, (1 - delta) / 2
-    steps_between = max(1, round(sweeps_between * (L + 1)))
     _advance(tau, round(burn_in * (L + 1)), rng, rho_left, rho_right)
     out = np.empty((n_samples, L), dtype=np.uint8)
     chunk = max(1, 2_000_000 // steps_between)  # samples per batch of random numbers
@@ -303,6 +313,11 @@ def cumulants_from_moments(sums):
 
     ``sums`` is a dict with the keys of :func:`monte_carlo_moments` (summed over chains).
     """
+    if not isinstance(sums, dict) or any(key not in sums for key in ("n", "s1", "s2", "b3")):
+        raise ValueError(f"sums must be a dict with keys 'n', 's1', 's2', 'b3' "
+                         f"(monte_carlo_moments), got sums={sums!r}")
+    for key in ("n", "s1", "s2", "b3"):
+        _checks.array(f"sums[{key!r}]", sums[key])
     n = sums["n"]
     mean = sums["s1"] / n
     cov = sums["s2"] / n - np.outer(mean, mean)
@@ -353,10 +368,17 @@ def _sample_kernel(tau, u, rho_left, rho_right, out):
 
 # --------------------------------------------------------------------------- validation
 def _check(L, delta):
+    """(L, delta) after checking them; refuses an L whose profile (L,) exceeds the memory budget."""
     L = _check_positive_int("L", L)
+    delta = _check_delta(delta)
+    _checks.memory(f"an SSEP profile at L={L}", 32 * L)
+    return L, delta
+
+
+def _check_delta(delta):
     if not isinstance(delta, (int, float, np.integer, np.floating)) or not -1 <= delta <= 1:
         raise ValueError(f"delta must be a real number in [-1, 1], got delta={delta!r}")
-    return L, float(delta)
+    return float(delta)
 
 
 def _check_size(L, max_L):

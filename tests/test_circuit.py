@@ -410,7 +410,7 @@ _ONE_GATE = ([0], [gates.ISWAP])
         (lambda: freecircuit.apply_gates(np.eye(4) / 2, [-1], [np.eye(2)], 0.1), r"bonds must be integers in \[0, 4\]"),
         (lambda: freecircuit.apply_gates(np.eye(4) / 2, [0, 1], [np.eye(2)], 0.1), r"us must have shape \(2, 2, 2\)"),
         (lambda: freecircuit.apply_gates(np.eye(1) / 2, [0], [np.eye(2)], 0.1), "C must be a square"),
-        (lambda: freecircuit.evolve(np.eye(4) / 2, -1, _rng(0), 0.5, 0.1), "steps must be a non-negative"),
+        (lambda: freecircuit.evolve(np.eye(4) / 2, -1, _rng(0), 0.5, 0.1), "steps must be an integer >= 0"),
         (lambda: freecircuit.evolve(np.eye(4) / 2, 10, _rng(0), 1.5, 0.1), "p1 must be a probability"),
         (
             lambda: freecircuit.single_particle_sequence(gates.sample_sequence(_rng(0), 20, 4, 0.0, 1.0)[1]),
@@ -468,7 +468,7 @@ def test_local_equilibrium_entropy_and_phase_one_deficit():
     [
         (lambda: circuit.time_traces(_rng(1), 4, 0.5, 0.0, 0.5, 0), "duration must be a positive integer"),
         (lambda: circuit.time_traces(_rng(1), 4, 0.5, 0.0, 0.5, 3, initial=circuit.product_state([1] * 3)), "initial must be a state on L=4"),
-        (lambda: circuit.time_traces(_rng(1), 3, 0.5, 0.0, 0.5, 3, other=circuit.product_state([1] * 4)), "other must have the shape"),
+        (lambda: circuit.time_traces(_rng(1), 3, 0.5, 0.0, 0.5, 3, other=circuit.product_state([1] * 4)), "other must be a state on L=3"),
         (lambda: circuit.neas_samples(_rng(1), 4, 0.5, 0.0, 0.5, 0), "n_samples must be a positive integer"),
         (lambda: freecircuit.neas_samples(_rng(1), 8, 0.5, 0.5, 3, sweeps_between=0), "sweeps_between must be a finite real number > 0"),
     ],

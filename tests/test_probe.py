@@ -210,5 +210,5 @@ def test_validation_of_the_device():
         probe.coherence_factor(0.3, 1.5)
     with pytest.raises(ValueError, match="eigenvalues of C"):
         probe.difference_variance(_two_site(1.2, 0.5, 0.0), 0, 1, S2, S2)
-    with pytest.raises(ValueError, match="phases must be finite"):
+    with pytest.raises(ValueError, match="phases must hold finite"):
         probe.fringe(C, 0, 1, [np.nan])

@@ -132,7 +132,7 @@ def test_imbalance_scaling_and_moment_recursion():
 
 
 def test_cyclic_cumulant_validation():
-    with pytest.raises(ValueError, match="positions must lie in"):
+    with pytest.raises(ValueError, match="xs must hold numbers in"):
         q.cyclic_cumulant([0.2, 1.3])
     with pytest.raises(ValueError, match="len\\(xs\\) must be"):
         q.cyclic_cumulant([0.5] * 11)

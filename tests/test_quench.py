@@ -560,9 +560,9 @@ OCC = [1.0, 0.0, 1.0, 0.0]
     (lambda: quench.gaussian_trace(_rng(0), [1.0, -0.1, 1.0, 0.0], 0.5, 0.3, [1]), "occupations"),
     (lambda: quench.gaussian_trace(_rng(0), [[1.0, 0.0], [1.0, 0.0]], 0.5, 0.3, [1]), "occupations"),
     (lambda: quench.dense_trace(_rng(0), [1.0] * 13, 0.5, 0.0, 0.3, [1]), "occupations"),
-    (lambda: quench.dense_trace(_rng(0), OCC, 0.5, 0.0, 0.3, [1], [3]), "half-width x"),
-    (lambda: quench.gaussian_trace(_rng(0), OCC, 0.5, 0.3, [1], [0]), "half-width x"),
-    (lambda: quench.local_equilibrium_deficit(np.zeros((2, 4)), np.zeros((2, 1)), [3]), "half-width x"),
+    (lambda: quench.dense_trace(_rng(0), OCC, 0.5, 0.0, 0.3, [1], [3]), "half_widths must be"),
+    (lambda: quench.gaussian_trace(_rng(0), OCC, 0.5, 0.3, [1], [0]), "half_widths must be"),
+    (lambda: quench.local_equilibrium_deficit(np.zeros((2, 4)), np.zeros((2, 1)), [3]), "half_widths must be"),
     (lambda: quench.dense_trace(_rng(0), OCC, 0.7, 0.5, 0.3, [1]), "p1 \\+ p2"),
     (lambda: quench.gaussian_trace(_rng(0), OCC, 0.5, 1.3, [1]), "delta"),
 ])

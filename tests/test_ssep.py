@@ -97,7 +97,7 @@ def test_three_point_function_scales_as_delta_cubed_and_converges_to_eq_C11():
 
 def test_scaling_functions_are_symmetric_and_have_the_right_values():
     assert ssep.two_point_scaling(0.25, 0.5, 1.0) == pytest.approx(-0.125)
-    assert ssep.two_point_scaling(0.5, 0.25, 2.0) == pytest.approx(-0.5)
+    assert ssep.two_point_scaling(0.5, 0.25, -0.5) == pytest.approx(-0.03125)
     assert ssep.three_point_scaling(0.1, 0.2, 0.6, 1.0) == pytest.approx(-2 * 0.1 * 0.6 * 0.4)
     assert ssep.three_point_scaling(0.6, 0.1, 0.2, 1.0) == pytest.approx(-2 * 0.1 * 0.6 * 0.4)
 

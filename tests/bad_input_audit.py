@@ -1,0 +1,1184 @@
+"""Bad-input audit (issue 18): every public function of every physics module, fed bad arguments.
+
+:data:`REGISTRY` holds, for every public function, one small and fast valid call (keyword
+arguments) and the kind of each argument (a size, a probability, a drive, an index set, a
+density matrix, ...). :func:`calls` derives the bad calls mechanically: for each argument, every
+bad value of its kind (:func:`bad_values`) replaces the valid one. Each call runs in a child
+worker process (one long-lived worker, restarted after a kill) under an address-space limit and
+a per-call timeout, and its outcome is classified:
+
+* ``clear``: ValueError or TypeError whose message names the argument;
+* ``deep``: any other exception, or a message that does not name the argument;
+* ``silent``: the call returned normally;
+* ``unguarded``: MemoryError, or more than :data:`SLOW_S` seconds before failing or returning;
+* ``hang``: killed at the timeout :data:`TIMEOUT_S`;
+* ``n/a``: the valid call of the function failed (e.g. on an older checkout), so its bad calls
+  cannot be judged.
+
+Run as a script, ``python tests/bad_input_audit.py [--repo PATH]`` prints the count table and
+every non-clear call; ``--repo`` audits another checkout (its path goes first on the worker's
+``sys.path``). Values are built with NumPy only, so the registry does not depend on the nqlib
+version it audits; the few valid values that need nqlib itself are built in the worker.
+``tests/test_bad_input_audit.py`` runs the same matrix under pytest.
+"""
+
+import argparse
+import importlib
+import inspect
+import json
+import os
+import re
+import select
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+MODULES = (
+    "abc",
+    "anderson",
+    "circuit",
+    "freecircuit",
+    "gates",
+    "gaussian",
+    "haarcircuit",
+    "probe",
+    "qssep",
+    "quantum",
+    "quench",
+    "spreading",
+    "ssep",
+)
+"""The physics modules audited (plotting and ensemble are not physics; circuitscattering and fits
+are new modules owned by other work and not part of this audit)."""
+
+EXCLUDED = {
+    "anderson.LeadModes": "a frozen record returned by lead_modes (no methods, built by nqlib)",
+    "anderson.Scattering": "a frozen record returned by scatter (no methods, built only by nqlib)",
+    "probe.Fringe": "a namedtuple record returned by fringe (no methods, built only by nqlib)",
+    "abc.SecondOrder": "a frozen record built by second_order; its public methods are audited",
+}
+"""Public names of the audited modules that are not functions to call, and why."""
+
+TIMEOUT_S = 20.0
+"""A call still running after this many seconds is killed and counted as a hang."""
+SLOW_S = 5.0
+"""A call taking longer than this (before failing or returning) is counted as unguarded."""
+MEMORY_LIMIT_GIB = 4
+"""Address-space limit of the worker (resource.RLIMIT_AS)."""
+BUDGET_GIB = "2"
+"""$NQLIB_MAX_GIB in the worker: the memory budget that size guards compare their estimate with."""
+
+OUTCOMES = ("clear", "silent", "deep", "unguarded", "hang", "n/a")
+HUGE = 10**18
+NAN, INF = float("nan"), float("inf")
+
+
+# --------------------------------------------------------------------------- valid values
+class Fresh:
+    """A valid value built anew for every call, in the worker (a random generator, or an object
+    that needs nqlib itself)."""
+
+    def __init__(self, make):
+        self.make = make
+
+
+def _rng():
+    return Fresh(lambda: np.random.default_rng(0))
+
+
+def _rho(L):
+    """A valid density matrix on L qubits: diagonal, with distinct weights."""
+    p = np.linspace(1.0, 2.0, 2**L)
+    return np.diag(p / p.sum()).astype(complex)
+
+
+def _corr(L):
+    """A Hermitian correlation matrix with eigenvalues in [0.2, 0.8] and complex off-diagonals."""
+    nu = np.linspace(0.2, 0.8, L)
+    X = np.arange(L * L).reshape(L, L) % 7 + 1j * (np.arange(L * L).reshape(L, L) % 5)
+    U, _ = np.linalg.qr(X + X.conj().T + 10 * np.eye(L))
+    return (U * nu) @ U.conj().T
+
+
+ISWAP = np.array([[1, 0, 0, 0], [0, 0, 1j, 0], [0, 1j, 0, 0], [0, 0, 0, 1]], dtype=complex)
+HALF = 2**-0.5
+
+
+def _psi(Nx=3, Ny=2, Nz=2, n=2):
+    k = np.arange(Nx * Ny * Nz * n).reshape(Nx, Ny, Nz, n)
+    return np.cos(k) + 1j * np.sin(2 * k)
+
+
+def _second_order():
+    from nqlib import abc
+
+    return abc.second_order(3, 0.5, 0.5)
+
+
+def _anderson_data():
+    from nqlib import ensemble, qssep
+
+    runs = [
+        qssep.anderson_loop_statistics(np.random.default_rng(s), 3, 2, 2, 1.0, pairs=[(1, 2)])
+        for s in (1, 2)
+    ]
+    return ensemble.stack(runs)
+
+
+# --------------------------------------------------------------------------- bad values
+def bad_values(kind, valid):
+    """Bad values ``[(label, value), ...]`` of an argument of ``kind`` with valid value ``valid``.
+
+    ``kind`` is a name or a tuple (name, parameters...); every kind starts with a wrong type, a
+    string.
+    """
+    name, *p = kind if isinstance(kind, tuple) else (kind,)
+    out = [("str", "oops")]
+
+    def entry(value, at=0):  # the valid array with one entry replaced
+        arr = np.array(valid, dtype=complex if np.iscomplexobj(valid) else float)
+        arr.flat[at % arr.size] = value
+        return arr
+
+    if name == "size":  # a positive integer that sets the memory or time a call needs
+        out += [("nan", NAN), ("inf", INF), ("-1", -1), ("0", 0), ("2.5", 2.5), ("huge", HUGE)]
+    elif name == "extent":  # a positive integer whose size costs nothing (a huge one is valid)
+        out += [("nan", NAN), ("inf", INF), ("-1", -1), ("0", 0), ("2.5", 2.5)]
+    elif name == "count":  # a non-negative integer
+        out += [("nan", NAN), ("inf", INF), ("-1", -1), ("2.5", 2.5), ("huge", HUGE)]
+    elif name == "time":  # a non-negative real that sets the amount of work
+        out += [("nan", NAN), ("inf", INF), ("-1", -1.0), ("huge", 1e18)]
+    elif name == "nonneg":  # a non-negative real
+        out += [("nan", NAN), ("inf", INF), ("-1", -1.0)]
+    elif name == "positive":  # a positive real
+        out += [("nan", NAN), ("inf", INF), ("-1", -1.0), ("0", 0.0)]
+    elif name == "prob":  # a probability (or occupation, position) in [0, 1]
+        out += [("nan", NAN), ("inf", INF), ("-0.1", -0.1), ("1.1", 1.1)]
+    elif name == "drive":  # delta in [-1, 1]
+        out += [("nan", NAN), ("inf", INF), ("-1.5", -1.5), ("1.5", 1.5)]
+    elif name == "real":
+        out += [("nan", NAN), ("inf", INF)]
+    elif name == "integer":  # any integer
+        out += [("nan", NAN), ("inf", INF), ("1.5", 1.5)]
+    elif name == "flag":
+        out += [("2", 2)]
+    elif name == "choice":
+        out += [("5", 5)]
+    elif name == "site":  # one integer in [low, high]
+        low, high = p
+        out += [("nan", NAN), ("1.5", 1.5), ("low-1", low - 1), ("high+5", high + 5)]
+    elif name == "indices":  # an index set in [low, high]
+        low, high, distinct = p
+        out += [
+            ("[1.5]", [1.5]),
+            ("[nan]", [NAN]),
+            ("[high+5]", [high + 5]),
+            ("[low-1]", [low - 1]),
+        ]
+        if distinct:
+            out.append(("repeat", [low, low]))
+    elif name == "reals":  # an array of finite reals
+        out += [("nan", entry(NAN)), ("inf", entry(INF))]
+    elif name == "nonneg_reals":
+        out += [("nan", entry(NAN)), ("inf", entry(INF)), ("-1", entry(-1.0, 1))]
+    elif name == "occupations":  # an array of numbers in [0, 1]
+        out += [
+            ("nan", entry(NAN)),
+            ("inf", entry(INF)),
+            ("-0.5", entry(-0.5)),
+            ("1.5", entry(1.5)),
+        ]
+    elif name in ("times", "sim_times"):  # increasing non-negative integers (time units)
+        out += [
+            ("nan", entry(NAN, -1)),
+            ("inf", entry(INF, -1)),
+            ("-1", entry(-1.0)),
+            ("2.5", entry(2.5, -1)),
+        ]
+        if name == "sim_times":  # a simulation: the last time sets the work
+            out.append(("huge", entry(1e18, -1)))
+    elif name == "matrix":  # a finite array of a given shape
+        out += [("nan", entry(NAN)), ("inf", entry(INF)), ("shape", np.ones(3))]
+    elif name == "shape":  # only the shape matters
+        out += [("shape", np.eye(3))]
+    elif name == "rho":  # a density matrix
+        d = len(valid)
+        nonherm = np.array(valid, dtype=complex)
+        nonherm[0, 1] += 0.1
+        negative = np.diag(np.r_[1.5, -0.5, np.zeros(d - 2)]).astype(complex)
+        out += [
+            ("nan", entry(NAN)),
+            ("non-hermitian", nonherm),
+            ("unnormalised", 2 * np.asarray(valid)),
+            ("non-positive", negative),
+            ("shape", np.ones((4, 2)) / 4),
+        ]
+    elif name == "corr":  # a correlation matrix: Hermitian, 0 <= C <= 1
+        nonherm = np.array(valid, dtype=complex)
+        nonherm[0, 1] += 0.1
+        eye = np.eye(len(valid))
+        out += [
+            ("nan", entry(NAN)),
+            ("non-hermitian", nonherm),
+            ("non-positive", valid - 0.5 * eye),
+            ("above-one", valid + 0.5 * eye),
+            ("shape", np.ones(3)),
+        ]
+    elif name == "trace_one":  # a Hermitian matrix of unit trace (positivity not required)
+        nonherm = np.array(valid, dtype=complex)
+        nonherm[0, 1] += 0.1
+        out += [
+            ("nan", entry(NAN)),
+            ("non-hermitian", nonherm),
+            ("unnormalised", 2 * np.asarray(valid)),
+            ("shape", np.ones((4, 2)) / 4),
+        ]
+    elif name == "hermitian":  # a Hermitian matrix (not necessarily a state)
+        nonherm = np.array(valid, dtype=complex)
+        nonherm[0, 1] += 0.1
+        out += [("nan", entry(NAN)), ("non-hermitian", nonherm), ("shape", np.ones(3))]
+    elif name == "gate":  # a (4, 4) S^z-conserving unitary
+        out += [("nan", entry(NAN)), ("non-unitary", 2 * np.asarray(valid)), ("shape", np.eye(3))]
+    elif name == "unitaries":  # a stack of unitaries
+        out += [("nan", entry(NAN)), ("non-unitary", 2 * np.asarray(valid)), ("shape", np.ones(3))]
+    elif name == "rng":
+        out += [("int", 0), ("RandomState", np.random.RandomState(0))]
+    elif name == "hoppings":
+        out += [
+            ("nan", (NAN, 1.0, 1.0)),
+            ("inf", (1.0, INF, 1.0)),
+            ("-1", (-1.0, 1.0, 1.0)),
+            ("short", (1.0, 1.0)),
+        ]
+    elif name == "potential":  # V (Nx, Ny, Nz)
+        out += [("nan", entry(NAN)), ("inf", entry(INF)), ("shape", np.ones((2, 2)))]
+    elif name == "states":  # psi (Nx, Ny, Nz, n)
+        out += [("nan", entry(NAN)), ("shape", np.ones((2, 2)))]
+    elif name == "splitter":  # r or t of a unitary beam splitter
+        out += [("nan", NAN), ("inf", INF), ("norm", 2.0)]
+    elif name == "gamma":  # tunnel coupling in (0, sqrt 2)
+        out += [("nan", NAN), ("inf", INF), ("0", 0.0), ("2", 2.0)]
+    elif name in ("lengths", "extents"):  # a pair of integers >= 1
+        out += [("nan", (NAN, 4)), ("0", (0, 4)), ("2.5", (2.5, 4))]
+        if name == "lengths":  # sites of a Hamiltonian: a huge one needs memory
+            out.append(("huge", (HUGE, 4)))
+    elif name == "loops":  # {name: (n_loops, n) site indices in [0, N - 1]}
+        (N,) = p
+        out += [
+            ("[1.5]", {"a": [[0, 1.5]]}),
+            ("[nan]", {"a": [[0, NAN]]}),
+            ("[N+5]", {"a": [[0, N + 5]]}),
+            ("[-1]", {"a": [[0, -1]]}),
+            ("empty", {}),
+        ]
+    elif name == "loop_array":  # (n_loops, n) site indices in [0, N - 1]
+        (N,) = p
+        out += [
+            ("[1.5]", [[0, 1.5]]),
+            ("[nan]", [[0, NAN]]),
+            ("[N+5]", [[0, N + 5]]),
+            ("[-1]", [[0, -1]]),
+        ]
+    elif name == "pairs":  # (b, c) slice pairs in [0, N - 1]
+        (N,) = p
+        out += [("[1.5]", [(1.5, 2)]), ("[N+5]", [(0, N + 5)]), ("odd", [0, 1, 2])]
+    elif name == "stochastic":  # a (4, 4) column-stochastic matrix
+        out += [("nan", entry(NAN)), ("negative", np.eye(4) * 2 - 0.25), ("shape", np.ones(3))]
+    elif name == "data":  # a dict of arrays
+        out += [("empty", {})]
+    else:
+        raise ValueError(f"unknown kind {kind!r}")
+    return out
+
+
+# --------------------------------------------------------------------------- the registry
+@dataclass
+class Entry:
+    """One public function: a valid call (keyword arguments) and the kind of each argument."""
+
+    kwargs: dict
+    kinds: dict
+    obj: object = None  # for a method: a callable returning the instance
+    args: tuple = field(default=())  # positional arguments (none needed so far)
+
+
+P = dict(p1="prob", p2="prob")
+PD = dict(p1="prob", p2="prob", delta="drive")
+T3 = (1.0, 1.0, 1.0)
+ANDERSON = dict(Nx="size", Ny="size", Nz="size", W="nonneg", t="hoppings", edge_tol="nonneg")
+_profiles = np.linspace(1.0, 0.0, 40)[:, None] * np.ones((1, 4))
+
+REGISTRY = {
+    # abc
+    "abc.two_copy_superoperator": Entry(dict(U=ISWAP), dict(U="gate")),
+    "abc.averaged_two_copy_gate": Entry(dict(p1=0.3, p2=0.2), P),
+    "abc.two_copy_channel": Entry(dict(L=2, p1=0.3, p2=0.2, delta=0.5), dict(L="size", **PD)),
+    "abc.steady_state": Entry(
+        dict(L=2, p1=0.3, p2=0.2, delta=0.5, full=False), dict(L="size", full="flag", **PD)
+    ),
+    "abc.average_purity": Entry(
+        dict(L=2, p1=0.3, p2=0.2, delta=0.5, sites=[0], full=False),
+        dict(L="size", sites=("indices", 0, 1, True), full="flag", **PD),
+    ),
+    "abc.reduced_gate": Entry(dict(p1=0.3, p2=0.2), P),
+    "abc.reduced_boundary": Entry(
+        dict(p1=0.3, p2=0.2, delta=0.5, side="left"), dict(side="choice", **PD)
+    ),
+    "abc.reduced_channel": Entry(dict(L=2, p1=0.3, p2=0.2, delta=0.5), dict(L="size", **PD)),
+    "abc.excitation_maps": Entry(dict(p1=0.3, p2=0.2, dephased=False), dict(dephased="flag", **P)),
+    "abc.second_order": Entry(
+        dict(L=3, p1=0.5, p2=0.5, max_excitations=2, dephased=False),
+        dict(L="size", max_excitations="size", dephased="flag", **P),
+    ),
+    "abc.SecondOrder.purity_excess": Entry(
+        dict(sites=[0, 1]), dict(sites=("indices", 0, 2, True)), obj=_second_order
+    ),
+    "abc.SecondOrder.entropy_deficit": Entry(
+        dict(sites=[1]), dict(sites=("indices", 0, 2, True)), obj=_second_order
+    ),
+    "abc.SecondOrder.mutual_information": Entry(
+        dict(cut=1), dict(cut=("site", 1, 2)), obj=_second_order
+    ),
+    # anderson
+    "anderson.potential": Entry(
+        dict(Nx=3, Ny=2, Nz=2, W=1.0, rng=_rng()),
+        dict(Nx="size", Ny="size", Nz="size", W="nonneg", rng="rng"),
+    ),
+    "anderson.hamiltonian": Entry(
+        dict(V=np.full((3, 2, 2), 0.1), t=T3), dict(V="potential", t="hoppings")
+    ),
+    "anderson.lead_modes": Entry(
+        dict(E=0.3, Ny=2, Nz=2, t=T3, edge_tol=1e-9),
+        dict(E="real", Ny="size", Nz="size", t="hoppings", edge_tol="nonneg"),
+    ),
+    **{
+        f"anderson.{name}": Entry(
+            dict(V=np.full((3, 2, 2), 0.1), E=0.3, t=T3, edge_tol=1e-9),
+            dict(V="potential", E="real", t="hoppings", edge_tol="nonneg"),
+        )
+        for name in ("scatter", "smatrix", "transmission")
+    },
+    **{
+        f"anderson.{name}": Entry(
+            dict(V=np.full((3, 2, 2), 0.1), E=0.3, lead="L", t=T3, edge_tol=1e-9),
+            dict(V="potential", E="real", lead="choice", t="hoppings", edge_tol="nonneg"),
+        )
+        for name in ("scattering_states", "G")
+    },
+    "anderson.slice_gram": Entry(dict(psi=_psi()), dict(psi="states")),
+    "anderson.slice_moments": Entry(
+        dict(psi=_psi(), weights=[1.0, -1.0]), dict(psi="states", weights="reals")
+    ),
+    "anderson.disorder_moments": Entry(
+        dict(
+            rng=_rng(),
+            Nx=3,
+            Ny=2,
+            Nz=2,
+            W=1.0,
+            t=T3,
+            leads="L",
+            energies=(0.0,),
+            weights=(1.0,),
+            edge_tol=1e-9,
+        ),
+        dict(rng="rng", leads="choice", energies="reals", weights="reals", **ANDERSON),
+    ),
+    "anderson.energy_correlation": Entry(
+        dict(
+            rng=_rng(), Nx=3, Ny=2, Nz=2, W=1.0, energies=(0.1, 0.3), t=T3, lead="L", edge_tol=1e-9
+        ),
+        dict(rng="rng", energies="reals", lead="choice", **ANDERSON),
+    ),
+    "anderson.u1_maps": Entry(
+        dict(
+            rng=_rng(),
+            Nx=3,
+            Ny=2,
+            Nz=2,
+            W=1.0,
+            j=1,
+            t=T3,
+            leads="RL",
+            energies=(0.2, -0.2),
+            weights=(1.0, -1.0),
+            edge_tol=1e-9,
+        ),
+        dict(
+            rng="rng",
+            j=("site", 0, 2),
+            leads="choice",
+            energies="reals",
+            weights="reals",
+            **ANDERSON,
+        ),
+    ),
+    # circuit
+    "circuit.local_equilibrium": Entry(dict(L=2, delta=0.5), dict(L="size", delta="drive")),
+    "circuit.product_state": Entry(dict(occupations=[0.2, 0.7]), dict(occupations="occupations")),
+    "circuit.apply_gates": Entry(
+        dict(rho=_rho(2), bonds=[0, 1, 2], gates=np.stack([ISWAP] * 3), delta=0.5),
+        # apply_gates leaves out the positivity check (a factorisation of rho)
+        dict(rho="trace_one", bonds=("indices", 0, 2, False), gates="unitaries", delta="drive"),
+    ),
+    "circuit.evolve": Entry(
+        dict(rho=_rho(2), steps=3, rng=_rng(), p1=0.3, p2=0.2, delta=0.5),
+        dict(rho="rho", steps="count", rng="rng", **PD),
+    ),
+    "circuit.trace_distance": Entry(
+        dict(rho=_rho(2), sigma=np.eye(4) / 4), dict(rho="rho", sigma="rho")
+    ),
+    "circuit.occupations": Entry(dict(rho=_rho(2)), dict(rho="rho")),
+    "circuit.neas_samples": Entry(
+        dict(
+            rng=_rng(), L=2, p1=0.3, p2=0.2, delta=0.5, n_samples=2, sweeps_between=1.0, burn_in=1.0
+        ),
+        dict(
+            rng="rng", L="size", n_samples="size", sweeps_between="positive", burn_in="time", **PD
+        ),
+    ),
+    "circuit.time_traces": Entry(
+        dict(
+            rng=_rng(),
+            L=2,
+            p1=0.3,
+            p2=0.2,
+            delta=0.5,
+            duration=2,
+            initial=_rho(2),
+            other=np.eye(4) / 4,
+        ),
+        dict(rng="rng", L="size", duration="size", initial="rho", other="rho", **PD),
+    ),
+    "circuit.phase_one_entropy_deficit": Entry(dict(L=3, delta=0.5), dict(L="size", delta="drive")),
+    "circuit.local_equilibrium_entropy": Entry(dict(L=3, delta=0.5), dict(L="size", delta="drive")),
+    # freecircuit
+    "freecircuit.local_equilibrium": Entry(dict(L=4, delta=0.5), dict(L="size", delta="drive")),
+    "freecircuit.evolve": Entry(
+        dict(C=_corr(4), steps=5, rng=_rng(), p1=0.5, delta=0.5),
+        dict(C="corr", steps="count", rng="rng", p1="prob", delta="drive"),
+    ),
+    "freecircuit.apply_gates": Entry(
+        dict(
+            C=_corr(4), bonds=[0, 2, 4], us=np.stack([[[0, 1j], [1j, 0]]] * 3), delta=0.5, copy=True
+        ),
+        # apply_gates leaves out the spectrum of C (a diagonalisation costs thousands of gates)
+        dict(
+            C="hermitian",
+            bonds=("indices", 0, 4, False),
+            us="unitaries",
+            delta="drive",
+            copy="flag",
+        ),
+    ),
+    "freecircuit.single_particle_sequence": Entry(
+        dict(us4=np.stack([ISWAP] * 2)), dict(us4="unitaries")
+    ),
+    "freecircuit.neas_samples": Entry(
+        dict(
+            rng=_rng(),
+            L=4,
+            p1=0.5,
+            delta=0.5,
+            n_samples=2,
+            sweeps_between=1.0,
+            burn_in=1.0,
+            cuts=[2],
+            negativity=False,
+        ),
+        dict(
+            rng="rng",
+            L="size",
+            p1="prob",
+            delta="drive",
+            n_samples="size",
+            sweeps_between="positive",
+            burn_in="time",
+            cuts=("indices", 1, 3, True),
+            negativity="flag",
+        ),
+    ),
+    "freecircuit.gaussian_model": Entry(
+        dict(
+            rng=_rng(),
+            L=4,
+            delta=0.5,
+            coherence=np.full((4, 4), 0.05),
+            fluctuation=np.full(4, 0.05),
+        ),
+        dict(
+            rng="rng", L="size", delta="drive", coherence="nonneg_reals", fluctuation="nonneg_reals"
+        ),
+    ),
+    "freecircuit.gaussian_model_negativity": Entry(
+        dict(
+            rng=_rng(),
+            L=4,
+            delta=0.5,
+            n_samples=2,
+            cuts=[2],
+            coherence=np.full((4, 4), 0.05),
+            fluctuation=np.full(4, 0.05),
+        ),
+        dict(
+            rng="rng",
+            L="size",
+            delta="drive",
+            n_samples="size",
+            cuts=("indices", 1, 3, True),
+            coherence="nonneg_reals",
+            fluctuation="nonneg_reals",
+        ),
+    ),
+    # gates
+    "gates.sample_gate": Entry(dict(rng=_rng(), p1=0.3, p2=0.2), dict(rng="rng", **P)),
+    "gates.sample_sequence": Entry(
+        dict(rng=_rng(), steps=3, L=3, p1=0.3, p2=0.2),
+        dict(rng="rng", steps="count", L="extent", **P),
+    ),
+    "gates.single_particle": Entry(dict(U=ISWAP), dict(U="gate")),
+    "gates.is_gaussian": Entry(dict(U=ISWAP, atol=1e-12), dict(U="gate", atol="nonneg")),
+    # gaussian
+    "gaussian.entropy": Entry(
+        dict(C=_corr(4), modes=[0, 2]), dict(C="corr", modes=("indices", 0, 3, True))
+    ),
+    "gaussian.mutual_information": Entry(
+        dict(C=_corr(4), cut=2), dict(C="corr", cut=("site", 1, 3))
+    ),
+    "gaussian.negativity": Entry(
+        dict(C=_corr(4), A=[0], B=[2]),
+        dict(C="corr", A=("indices", 0, 3, True), B=("indices", 0, 3, True)),
+    ),
+    "gaussian.negativity_lower_bound": Entry(
+        dict(C=_corr(4), A=[0], B=[2]),
+        dict(C="corr", A=("indices", 0, 3, True), B=("indices", 0, 3, True)),
+    ),
+    "gaussian.dense_state": Entry(dict(C=_corr(3)), dict(C="corr")),
+    "gaussian.binary_entropy": Entry(dict(nu=[0.2, 0.5]), dict(nu="occupations")),
+    "gaussian.check_correlation_matrix": Entry(dict(C=_corr(3)), dict(C="corr")),
+    # haarcircuit
+    "haarcircuit.haar_unitary": Entry(dict(rng=_rng(), d=4), dict(rng="rng", d="size")),
+    "haarcircuit.twirl": Entry(dict(X=np.eye(4)), dict(X="matrix")),
+    "haarcircuit.pattern_map": Entry({}, {}),
+    "haarcircuit.boundary_rates": Entry({}, {}),
+    "haarcircuit.averaged_map": Entry(
+        dict(L=3, bulk=np.full((4, 4), 0.25)), dict(L="size", bulk="stochastic")
+    ),
+    "haarcircuit.average_purity": Entry(
+        dict(L=3, bulk=np.full((4, 4), 0.25)), dict(L="size", bulk="stochastic")
+    ),
+    "haarcircuit.reduced_purity": Entry(
+        dict(L=10, site_one_fraction=0.75), dict(L="size", site_one_fraction="prob")
+    ),
+    "haarcircuit.neas_purity": Entry(
+        dict(rng=_rng(), L=2, n_samples=2, burn_in=2),
+        dict(rng="rng", L="size", n_samples="size", burn_in="count"),
+    ),
+    # probe
+    "probe.beam_splitter_currents": Entry(
+        dict(C=_corr(3), i=0, j=1, r=HALF, t=HALF),
+        dict(C="hermitian", i=("site", 0, 2), j=("site", 0, 2), r="splitter", t="splitter"),
+    ),
+    "probe.fringe": Entry(
+        dict(C=_corr(3), i=0, j=1, phases=[0.0, 1.0]),
+        dict(C="hermitian", i=("site", 0, 2), j=("site", 0, 2), phases="reals"),
+    ),
+    "probe.difference_variance": Entry(
+        dict(C=_corr(3), i=0, j=1, r=HALF, t=HALF),
+        dict(C="corr", i=("site", 0, 2), j=("site", 0, 2), r="splitter", t="splitter"),
+    ),
+    "probe.splitter_matrix": Entry(dict(r=HALF, t=HALF), dict(r="splitter", t="splitter")),
+    "probe.device_hamiltonian": Entry(
+        dict(gamma=0.5, r=HALF, t=HALF, arm_lengths=(4, 4), out_length=10),
+        dict(gamma="gamma", r="splitter", t="splitter", arm_lengths="lengths", out_length="size"),
+    ),
+    "probe.emitted_charges": Entry(
+        dict(
+            C=_corr(3),
+            i=0,
+            j=1,
+            gamma=0.5,
+            r=HALF,
+            t=HALF,
+            times=[0.0, 1.0],
+            arm_lengths=(4, 4),
+            out_length=10,
+        ),
+        dict(
+            C="hermitian",
+            i=("site", 0, 2),
+            j=("site", 0, 2),
+            gamma="gamma",
+            r="splitter",
+            t="splitter",
+            times="nonneg_reals",
+            arm_lengths="lengths",
+            out_length="size",
+        ),
+    ),
+    "probe.coherence_factor": Entry(
+        dict(gamma=0.5, path_difference=2), dict(gamma="gamma", path_difference="integer")
+    ),
+    "probe.detected_charges": Entry(
+        dict(C=_corr(3), i=0, j=1, gamma=0.5, r=HALF, t=HALF, arm_lengths=(4, 4)),
+        dict(
+            C="hermitian",
+            i=("site", 0, 2),
+            j=("site", 0, 2),
+            gamma="gamma",
+            r="splitter",
+            t="splitter",
+            arm_lengths="extents",
+        ),
+    ),
+    # qssep
+    "qssep.noncrossing_partitions": Entry(dict(n=3), dict(n="count")),
+    "qssep.set_partitions": Entry(dict(n=3), dict(n="count")),
+    "qssep.cyclic_cumulant": Entry(dict(xs=[0.2, 0.5], dn=1.0), dict(xs="occupations", dn="real")),
+    "qssep.coordinate": Entry(
+        dict(N=4, J=1.0, gamma_a=1.0, gamma_b=1.0),
+        dict(N="size", J="positive", gamma_a="positive", gamma_b="positive"),
+    ),
+    "qssep.exact_second_moments": Entry(
+        dict(N=3, J=1.0, gamma_a=1.0, gamma_b=1.0, n_a=0.0, n_b=1.0),
+        dict(
+            N="size", J="positive", gamma_a="positive", gamma_b="positive", n_a="prob", n_b="prob"
+        ),
+    ),
+    "qssep.evolve": Entry(
+        dict(
+            G=_corr(4),
+            time=0.1,
+            dt=0.05,
+            rng=_rng(),
+            J=1.0,
+            gamma_a=1.0,
+            gamma_b=1.0,
+            n_a=0.0,
+            n_b=1.0,
+        ),
+        dict(
+            G="corr",
+            time="time",
+            dt="positive",
+            rng="rng",
+            J="positive",
+            gamma_a="positive",
+            gamma_b="positive",
+            n_a="prob",
+            n_b="prob",
+        ),
+    ),
+    "qssep.qssep_loop_moments": Entry(
+        dict(
+            rng=_rng(),
+            N=4,
+            loops={"a": [[0, 1]]},
+            n_samples=2,
+            time_between=0.1,
+            burn_in=0.1,
+            dt=0.05,
+            J=1.0,
+            gamma_a=1.0,
+            gamma_b=1.0,
+            n_a=0.0,
+            n_b=1.0,
+        ),
+        dict(
+            rng="rng",
+            N="size",
+            loops=("loops", 4),
+            n_samples="size",
+            time_between="positive",
+            burn_in="time",
+            dt="positive",
+            J="positive",
+            gamma_a="positive",
+            gamma_b="positive",
+            n_a="prob",
+            n_b="prob",
+        ),
+    ),
+    "qssep.circuit_loop_moments": Entry(
+        dict(
+            rng=_rng(),
+            L=4,
+            p1=0.5,
+            delta=0.5,
+            loops={"a": [[0, 1]]},
+            n_samples=2,
+            sweeps_between=1.0,
+            burn_in=1.0,
+        ),
+        dict(
+            rng="rng",
+            L="size",
+            p1="prob",
+            delta="drive",
+            loops=("loops", 4),
+            n_samples="size",
+            sweeps_between="positive",
+            burn_in="time",
+        ),
+    ),
+    "qssep.loop_moments": Entry(
+        dict(G=_corr(4), loops=[[0, 1], [1, 2]]), dict(G="matrix", loops=("loop_array", 4))
+    ),
+    "qssep.loop_cumulants": Entry(
+        dict(moments=np.linspace(0.1, 0.8, 8).reshape(2, 4)), dict(moments="matrix")
+    ),
+    "qssep.cumulant_estimate": Entry(
+        dict(moments=np.linspace(0.1, 0.8, 24).reshape(3, 2, 4)), dict(moments="matrix")
+    ),
+    "qssep.anderson_loop_statistics": Entry(
+        dict(
+            rng=_rng(),
+            Nx=3,
+            Ny=2,
+            Nz=2,
+            W=1.0,
+            pairs=[(1, 2)],
+            t=T3,
+            leads="RL",
+            energies=(0.2, -0.2),
+            weights=(1.0, -1.0),
+            edge_tol=1e-9,
+        ),
+        dict(
+            rng="rng",
+            pairs=("pairs", 3),
+            leads="choice",
+            energies="reals",
+            weights="reals",
+            **ANDERSON,
+        ),
+    ),
+    "qssep.anderson_cumulants": Entry(
+        dict(data=Fresh(_anderson_data), pairs=[(1, 2)]), dict(data="data", pairs=("pairs", 3))
+    ),
+    # quantum
+    "quantum.n_sites": Entry(dict(rho=_rho(2)), dict(rho="shape")),
+    "quantum.entropy": Entry(dict(rho=_rho(2)), dict(rho="rho")),
+    "quantum.number_conserving_entropy": Entry(
+        dict(rho=_rho(2), atol=1e-10), dict(rho="rho", atol="nonneg")
+    ),
+    "quantum.purity": Entry(dict(rho=_rho(2)), dict(rho="rho")),
+    "quantum.partial_trace": Entry(
+        dict(rho=_rho(3), keep=[0, 2]), dict(rho="matrix", keep=("indices", 0, 2, True))
+    ),
+    "quantum.mutual_information": Entry(
+        dict(rho=_rho(3), cut=1), dict(rho="rho", cut=("site", 1, 2))
+    ),
+    "quantum.log_negativity": Entry(
+        dict(rho=_rho(3), A=[0]), dict(rho="rho", A=("indices", 0, 2, True))
+    ),
+    "quantum.correlation_matrix": Entry(dict(rho=_rho(2)), dict(rho="rho")),
+    # quench
+    "quench.mean_occupations": Entry(
+        dict(initial=[0.2, 0.8, 0.5], times=[0, 1, 2], left=0.7, right=0.3),
+        dict(initial="occupations", times="times", left="prob", right="prob"),
+    ),
+    "quench.phase_one_entropy": Entry(
+        dict(L=4, times=[0, 1], delta=0.5), dict(L="size", times="times", delta="drive")
+    ),
+    "quench.phase_one_asymptote": Entry(
+        dict(times=[0, 1], delta=0.5), dict(times="times", delta="drive")
+    ),
+    "quench.step_occupations": Entry(dict(L=4, delta=0.5), dict(L="size", delta="drive")),
+    "quench.region": Entry(dict(L=6, x=2), dict(L="extent", x=("site", 1, 3))),
+    "quench.dense_trace": Entry(
+        dict(
+            rng=_rng(),
+            occupations=[0.7, 0.7, 0.3, 0.3],
+            p1=0.3,
+            p2=0.2,
+            delta=0.5,
+            times=[0, 1],
+            half_widths=[1],
+        ),
+        dict(
+            rng="rng",
+            occupations="occupations",
+            times="sim_times",
+            half_widths=("indices", 1, 2, False),
+            **PD,
+        ),
+    ),
+    "quench.gaussian_trace": Entry(
+        dict(
+            rng=_rng(),
+            occupations=[0.7, 0.7, 0.3, 0.3],
+            p1=0.3,
+            delta=0.5,
+            times=[0, 1],
+            half_widths=[1],
+        ),
+        dict(
+            rng="rng",
+            occupations="occupations",
+            p1="prob",
+            delta="drive",
+            times="sim_times",
+            half_widths=("indices", 1, 2, False),
+        ),
+    ),
+    "quench.local_equilibrium_deficit": Entry(
+        dict(n=[0.7, 0.7, 0.3, 0.3], S_region=[0.5], half_widths=[1]),
+        dict(n="occupations", S_region="reals", half_widths=("indices", 1, 2, False)),
+    ),
+    "quench.at_diffusion_length": Entry(
+        dict(times=[0, 1, 2, 3], half_widths=[1, 2], values=np.arange(8.0).reshape(4, 2), D=0.5),
+        dict(times="times", half_widths="reals", values="reals", D="positive"),
+    ),
+    "quench.growth_exponent": Entry(
+        dict(
+            times=np.arange(10),
+            samples=np.sqrt(np.arange(10.0)) * [[1.0], [1.1], [0.9]],
+            t_min=1.0,
+            t_max=9.0,
+        ),
+        dict(times="times", samples="reals", t_min="real", t_max="real"),
+    ),
+    "quench.crossing_time": Entry(
+        dict(times=[0, 1, 2, 3], values=[0.0, 0.2, 0.6, 0.9], level=0.5),
+        dict(times="times", values="reals", level="real"),
+    ),
+    # spreading
+    "spreading.gate_quadrature": Entry(
+        dict(kind=1, n_phase=5, n_theta=3), dict(kind="choice", n_phase="size", n_theta="size")
+    ),
+    "spreading.heisenberg_matrix": Entry(dict(U=ISWAP), dict(U="gate")),
+    **{
+        f"spreading.{name}": Entry(dict(p1=0.3, p2=0.2), P)
+        for name in ("two_copy_map", "pair_map", "weight_chain", "chain_rates", "tau_in")
+    },
+    "spreading.averaged_otoc": Entry(
+        dict(L=3, p1=0.3, p2=0.2, n_gates=2, site=1, coherent=True),
+        dict(L="size", n_gates="count", site=("site", 0, 2), coherent="flag", **P),
+    ),
+    "spreading.poisson_clock": Entry(
+        dict(profiles=_profiles, L=4, times=[0.5]),
+        dict(profiles="reals", L="size", times="nonneg_reals"),
+    ),
+    "spreading.dense_otoc": Entry(
+        dict(rng=_rng(), L=3, p1=0.3, p2=0.2, n_records=2, gates_per_record=2, site=1),
+        dict(
+            rng="rng",
+            L="size",
+            n_records="count",
+            gates_per_record="count",
+            site=("site", 0, 2),
+            **P,
+        ),
+    ),
+    "spreading.sample_chain": Entry(
+        dict(rng=_rng(), L=11, p1=0.3, p2=0.2, times=[0.0, 1.0, 2.0], n_samples=2, site=5),
+        dict(
+            rng="rng", L="size", times="nonneg_reals", n_samples="size", site=("site", 0, 10), **P
+        ),
+    ),
+    "spreading.front_velocity": Entry(
+        dict(times=[0.0, 1.0, 2.0, 3.0], right=[[0.0, 1.0, 2.0, 3.0]] * 2, t_min=1.0),
+        dict(times="reals", right="reals", t_min="real"),
+    ),
+    "spreading.butterfly_velocity": Entry(
+        dict(rng=_rng(), p1=0.5, p2=0.5, n_samples=2, horizon=2.0, points=5),
+        dict(rng="rng", n_samples="size", horizon="positive", points="size", **P),
+    ),
+    "spreading.linear_front_speed": Entry(
+        dict(r1=0.3, r2=0.5, D=0.5, lattice=True),
+        dict(r1="nonneg", r2="nonneg", D="positive", lattice="flag"),
+    ),
+    "spreading.solve_front_equations": Entry(
+        dict(r1=0.3, r2=0.5, t_max=1.0, num=3, L=10, D=0.5, threshold=1.0),
+        dict(
+            r1="nonneg",
+            r2="nonneg",
+            t_max="positive",
+            num="size",
+            L="size",
+            D="positive",
+            threshold="positive",
+        ),
+    ),
+    # ssep
+    "ssep.density": Entry(dict(L=4, delta=0.5), dict(L="size", delta="drive")),
+    "ssep.connected_two_point": Entry(dict(L=4, delta=0.5), dict(L="size", delta="drive")),
+    "ssep.two_point_scaling": Entry(
+        dict(x=0.3, y=0.6, delta=0.5), dict(x="prob", y="prob", delta="drive")
+    ),
+    "ssep.three_point_scaling": Entry(
+        dict(x=0.3, y=0.6, z=0.8, delta=0.5), dict(x="prob", y="prob", z="prob", delta="drive")
+    ),
+    "ssep.configurations": Entry(dict(L=3), dict(L="size")),
+    "ssep.steady_state": Entry(dict(L=3, delta=0.5), dict(L="size", delta="drive")),
+    "ssep.product_moments": Entry(
+        dict(L=4, delta=0.5, order=2), dict(L="size", delta="drive", order=("site", 1, 3))
+    ),
+    "ssep.connected_three_point": Entry(dict(L=4, delta=0.5), dict(L="size", delta="drive")),
+    "ssep.sample": Entry(
+        dict(L=4, delta=0.5, n_samples=2, rng=_rng(), sweeps_between=1.0, burn_in=1.0),
+        dict(
+            L="size",
+            delta="drive",
+            n_samples="size",
+            rng="rng",
+            sweeps_between="positive",
+            burn_in="time",
+        ),
+    ),
+    "ssep.monte_carlo_moments": Entry(
+        dict(rng=_rng(), L=4, delta=0.5, n_samples=2, blocks=2, sweeps_between=1.0, burn_in=1.0),
+        dict(
+            rng="rng",
+            L="size",
+            delta="drive",
+            n_samples="size",
+            blocks="size",
+            sweeps_between="positive",
+            burn_in="time",
+        ),
+    ),
+    "ssep.cumulants_from_moments": Entry(
+        dict(sums={"n": 2.0, "s1": np.ones(4), "s2": np.ones((4, 4)), "b3": np.ones((2, 2, 2))}),
+        dict(sums="data"),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Call:
+    """One call of the matrix: ``arg`` is None for the valid call, else ``arg`` gets ``label``."""
+
+    function: str
+    arg: str = None
+    label: str = None
+
+    @property
+    def id(self):
+        return self.function if self.arg is None else f"{self.function}:{self.arg}={self.label}"
+
+
+def calls():
+    """Every call of the matrix, the valid call of each function first."""
+    out = []
+    for function, entry in REGISTRY.items():
+        out.append(Call(function))
+        for arg, kind in entry.kinds.items():
+            out += [Call(function, arg, label) for label, _ in bad_values(kind, entry.kwargs[arg])]
+    return out
+
+
+def public_functions():
+    """Names ``module.function`` (and ``module.Class.method``) of every public callable of the
+    audited modules, from ``__all__``; imports nqlib."""
+    out = []
+    for module in MODULES:
+        mod = importlib.import_module(f"nqlib.{module}")
+        for name in mod.__all__:
+            obj = getattr(mod, name)
+            if inspect.isclass(obj):
+                out.append(f"{module}.{name}")
+                out += [
+                    f"{module}.{name}.{m}"
+                    for m, f in vars(obj).items()
+                    if not m.startswith("_") and inspect.isfunction(f)
+                ]
+            elif callable(obj):
+                out.append(f"{module}.{name}")
+    return out
+
+
+# --------------------------------------------------------------------------- the worker
+def _resolve(value):
+    return value.make() if isinstance(value, Fresh) else value
+
+
+def _target(function, entry, objects):
+    module, *rest = function.split(".")
+    mod = importlib.import_module(f"nqlib.{module}")
+    if entry.obj is None:
+        return getattr(mod, rest[0])
+    if function not in objects:
+        objects[function] = entry.obj()
+    return getattr(objects[function], rest[-1])
+
+
+def run_one(call, objects):
+    """Run one call in this process and classify it (``clear``, ``deep``, ``silent``,
+    ``unguarded``); returns (outcome, detail)."""
+    entry = REGISTRY[call.function]
+    kwargs = {name: _resolve(value) for name, value in entry.kwargs.items()}
+    if call.arg is not None:
+        kwargs[call.arg] = dict(bad_values(entry.kinds[call.arg], entry.kwargs[call.arg]))[
+            call.label
+        ]
+    fn = _target(call.function, entry, objects)
+    start = time.perf_counter()
+    try:
+        fn(*entry.args, **kwargs)
+    except MemoryError as error:
+        return "unguarded", f"MemoryError {error}"[:300]
+    except Exception as error:  # noqa: BLE001 - classifying every failure is the point
+        seconds = time.perf_counter() - start
+        text = f"{type(error).__name__}: {error}"[:300]
+        if seconds > SLOW_S:
+            return "unguarded", f"{seconds:.1f} s, then {text}"
+        if call.arg is None:
+            return "deep", text
+        named = re.search(rf"(?<![A-Za-z0-9_]){re.escape(call.arg)}(?![A-Za-z0-9_])", str(error))
+        if isinstance(error, (ValueError, TypeError)) and named:
+            return "clear", text
+        return "deep", text
+    seconds = time.perf_counter() - start
+    if seconds > SLOW_S:
+        return "unguarded", f"{seconds:.1f} s, then returned"
+    return "silent", f"returned in {seconds:.2f} s"
+
+
+def _worker(repo):
+    """Serve calls read from stdin (one id per line), one JSON result per line on stdout."""
+    import resource
+
+    limit = MEMORY_LIMIT_GIB * 2**30
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    if repo:
+        sys.path.insert(0, repo)
+    import nqlib  # import once, before the first timed call
+
+    by_id = {call.id: call for call in calls()}
+    objects = {}
+    out = sys.stdout
+    sys.stdout = sys.stderr  # stray prints must not corrupt the protocol
+    print(json.dumps({"ready": nqlib.__file__}), file=out, flush=True)
+    for line in sys.stdin:
+        call = by_id[line.rstrip("\n")]
+        try:
+            outcome, detail = run_one(call, objects)
+        except Exception as error:  # noqa: BLE001 - building the call itself failed
+            outcome, detail = "deep", f"harness: {type(error).__name__}: {error}"[:300]
+        print(json.dumps({"outcome": outcome, "detail": detail}), file=out, flush=True)
+
+
+class Runner:
+    """A long-lived worker process; restarted after a call is killed at the timeout."""
+
+    def __init__(self, repo=None, timeout=TIMEOUT_S):
+        self.repo, self.timeout, self.proc = repo, timeout, None
+
+    def _start(self):
+        env = dict(
+            os.environ,
+            NQLIB_MAX_GIB=BUDGET_GIB,
+            OPENBLAS_NUM_THREADS="1",
+            OMP_NUM_THREADS="1",
+            MKL_NUM_THREADS="1",
+            NUMBA_NUM_THREADS="1",
+            PYTHONHASHSEED="0",
+        )
+        code = (
+            f"import sys; sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r}); "
+            f"import bad_input_audit as a; a._worker({self.repo!r})"
+        )
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", code],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env=env,
+            cwd=self.repo or os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+        )
+        if self._read(120.0) is None:
+            raise RuntimeError("the audit worker did not start")
+
+    def _read(self, timeout):
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        line = self.proc.stdout.readline() if ready else ""
+        return json.loads(line) if line else None
+
+    def run(self, call):
+        """(outcome, detail) of one call."""
+        if self.proc is None or self.proc.poll() is not None:
+            self._start()
+        self.proc.stdin.write(call.id + "\n")
+        self.proc.stdin.flush()
+        result = self._read(self.timeout)
+        if result is None:
+            dead = self.proc.poll() is not None
+            self.close()
+            return (
+                ("unguarded", "worker died (out of memory?)")
+                if dead
+                else ("hang", f"killed after {self.timeout:g} s")
+            )
+        return result["outcome"], result["detail"]
+
+    def close(self):
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+
+
+def audit(repo=None, progress=None, only=None):
+    """Run the whole matrix (or the functions whose name starts with ``only``); returns
+    {call id: (outcome, detail)} with valid calls as ``ok`` or ``n/a`` and the bad calls of a
+    function whose valid call failed as ``n/a``."""
+    runner, results, valid_ok = Runner(repo), {}, {}
+    try:
+        for call in calls():
+            if only and not call.function.startswith(only):
+                continue
+            if call.arg is None:
+                outcome, detail = runner.run(call)
+                valid_ok[call.function] = outcome == "silent"
+                results[call.id] = (
+                    ("ok", detail) if outcome == "silent" else ("n/a", f"valid call: {detail}")
+                )
+            elif not valid_ok[call.function]:
+                results[call.id] = ("n/a", "the valid call failed")
+            else:
+                results[call.id] = runner.run(call)
+            if progress:
+                progress(call, results[call.id])
+    finally:
+        runner.close()
+    return results
+
+
+def table(results):
+    """Counts of each outcome over the bad calls, as text."""
+    bad = [outcome for cid, (outcome, _) in results.items() if ":" in cid]
+    counts = {o: bad.count(o) for o in OUTCOMES}
+    head = " | ".join(f"{o:>9}" for o in (*OUTCOMES, "total"))
+    row = " | ".join(f"{counts[o]:>9}" for o in OUTCOMES) + f" | {len(bad):>9}"
+    return f"{head}\n{row}"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repo", help="checkout to audit (default: the nqlib this script finds)")
+    parser.add_argument(
+        "--only", help="audit only the functions whose name starts with this, e.g. ssep."
+    )
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    results = audit(os.path.abspath(args.repo) if args.repo else None, only=args.only)
+    n_valid = sum(":" not in cid for cid in results)
+    failed = [cid for cid, (o, _) in results.items() if ":" not in cid and o != "ok"]
+    print(
+        f"{n_valid} functions, {n_valid - len(failed)} valid calls ok, {len(failed)} n/a: {failed}"
+    )
+    for cid, (outcome, detail) in results.items():
+        if ":" in cid and outcome not in ("clear", "n/a"):
+            print(f"{outcome:>9}  {cid}  {detail}")
+    print(table(results))
+    print(f"({time.perf_counter() - start:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
