@@ -23,6 +23,7 @@ import sys
 import time
 
 import numpy as np
+from _timing import best_times
 
 SIZES = (8, 12, 16, 20)
 W, E, T = 5.0, 0.1, (1.0, 1.0, 1.0)
@@ -74,13 +75,9 @@ def child_time(N):
     V = _cube(N)
     states = {method: solve(method, V) for method in ("recursion", "splu")}  # warm-up
     gap = max(np.abs(a - b).max() for a, b in zip(states["recursion"], states["splu"]))
-    times = {"recursion": [], "splu": []}
-    for _ in range(REPEATS):
-        for method in times:
-            start = time.perf_counter()
-            solve(method, V)
-            times[method].append(time.perf_counter() - start)
-    return {"seconds": {m: min(t) for m, t in times.items()}, "max_gap": float(gap),
+    methods = ("recursion", "splu")
+    best = best_times([lambda m=m: solve(m, V) for m in methods], REPEATS)
+    return {"seconds": dict(zip(methods, best)), "max_gap": float(gap),
             "n_open": states["recursion"][0].shape[1]}
 
 

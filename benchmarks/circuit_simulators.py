@@ -12,12 +12,11 @@ Both routes start from the same state and apply the same gates; their results mu
 (checked). Time = minimum over REPEATS interleaved repeats (baseline, nqlib, baseline, ...).
 """
 
-import time
-
 import numpy as np
 from numba import njit
 from threadpoolctl import threadpool_limits
 
+from _timing import best_times
 from nqlib import circuit, freecircuit, gates
 
 REPEATS = 5
@@ -73,15 +72,9 @@ def numpy_dense_update(rho, L, bonds, us, delta):
     return rho
 
 
-def best_rates(pairs, n):
-    """Gates per second, min time over REPEATS interleaved runs of each function in ``pairs``."""
-    times = [[] for _ in pairs]
-    for _ in range(REPEATS):
-        for k, fn in enumerate(pairs):
-            start = time.perf_counter()
-            fn()
-            times[k].append(time.perf_counter() - start)
-    return [n / min(t) for t in times]
+def best_rates(functions, n):
+    """Gates per second of each function (min time of REPEATS interleaved repeats)."""
+    return [n / t for t in best_times(functions, REPEATS)]
 
 
 def main():

@@ -10,12 +10,12 @@ same run with one BLAS thread on both sides; time = minimum over REPEATS interle
 """
 
 import os
-import time
 
 import numpy as np
 from numba import njit
 from threadpoolctl import threadpool_limits
 
+from _timing import best_times
 from nqlib import ensemble, ssep
 
 L, DELTA = 50, 1.0
@@ -46,17 +46,6 @@ def nqlib_chain(steps, rng):
     return ssep.sample(L, DELTA, steps // (L + 1), rng=rng, sweeps_between=1.0, burn_in=0).mean(0)
 
 
-def best_times(functions):
-    """Min time over REPEATS interleaved runs of each function."""
-    times = [[] for _ in functions]
-    for _ in range(REPEATS):
-        for k, fn in enumerate(functions):
-            start = time.perf_counter()
-            fn()
-            times[k].append(time.perf_counter() - start)
-    return [min(t) for t in times]
-
-
 def check_profiles(steps):
     """Both chains reproduce the exact density profile (time averages, loose tolerance)."""
     exact = ssep.density(L, DELTA)
@@ -78,7 +67,7 @@ def main():
     t_plain, t_ours = best_times([
         lambda: plain_chain(np.zeros(L, np.uint8), steps, rho_left, rho_right, 1, np.zeros(L)),
         lambda: nqlib_chain(steps, np.random.default_rng(1)),
-    ])
+    ], REPEATS)
     rows = [("one chain, plain numba loop (own random numbers)", steps / t_plain, 1.0),
             ("one chain, nqlib (PCG64 chunks + numba kernel)", steps / t_ours, t_plain / t_ours)]
 
@@ -91,7 +80,7 @@ def main():
                  for i in range(chains)],
         lambda: ensemble.run_ensemble(ssep.monte_carlo_moments, chains, seed=1, progress=False,
                                       cache=False, executor=None, **kwargs),
-    ])
+    ], REPEATS)
     rows.append(("ensemble of chains, serial in-process", total / t_serial, 1.0))
     rows.append((f"ensemble of chains, run_ensemble ({workers} workers, pool start included)",
                  total / t_pool, t_serial / t_pool))
