@@ -16,6 +16,8 @@ One module per physical object (see the book's introduction for the conventions)
   their mode sums and pair correlations, exact averages of single-mode weights;
 * :mod:`nqlib.haarcircuit` — the open Haar circuit without conservation law: operator-weight
   chain, exact average purity, dense simulation;
+* :mod:`nqlib.quditcircuit` — the circuit's extensions (GH Sec. IV): a qudit on every site and a
+  two-leg ladder, dense simulation and exact two-copy (2-design) averages;
 * :mod:`nqlib.qssep` — QSSEP: non-crossing partitions, cyclic (free) cumulants, exact second
   moments, a simulator, cumulant estimators for QSSEP, the circuit and the Anderson model;
 * :mod:`nqlib.probe` — the interferometric probe: beam-splitter currents and a free-fermion
@@ -33,7 +35,7 @@ One module per physical object (see the book's introduction for the conventions)
 
 __version__ = "0.1.0"
 
-from nqlib import abc, anderson, circuit, circuitscattering, ensemble, fits, freecircuit, gates, gaussian, haarcircuit, plotting, probe, qssep, quantum, quench, spreading, ssep  # noqa: E402,I001
+from nqlib import abc, anderson, circuit, circuitscattering, ensemble, fits, freecircuit, gates, gaussian, haarcircuit, plotting, probe, qssep, quantum, quditcircuit, quench, spreading, ssep  # noqa: E402,I001
 
 __all__ = [
     "abc",
@@ -50,6 +52,7 @@ __all__ = [
     "probe",
     "qssep",
     "quantum",
+    "quditcircuit",
     "quench",
     "spreading",
     "ssep",
