@@ -3,7 +3,8 @@ measured in the same run with one BLAS thread on both sides.
 
 * freecircuit (numba; row operations at once, column operations queued and flushed row by
   row) against a plain numba kernel that applies each gate to two rows and two columns of C,
-  at L = 64, 256, 1024;
+  at L = 64, 256, 1024: the public ``apply_gates`` (which checks C and the gates, O(L^2 + n),
+  and copies C) and its private kernel alone (what ``evolve`` and ``neas_samples`` run);
 * circuit (dense density matrix, in-place numba kernels) against a NumPy superoperator code:
   a bulk gate as two batched matrix products (U on the rows, U^dagger on the columns of the
   reshaped density matrix), a boundary gate as the end site's 4 x 4 channel (reservoir traced out analytically, no kron embedding), at L = 8, 10.
@@ -90,11 +91,13 @@ def main():
         out = C0.copy()
         plain_free_kernel(out, bonds, us, rho_l, rho_r)
         assert np.abs(out - freecircuit.apply_gates(C0, bonds, us, 0.5)).max() < 1e-9
-        base, fast = best_rates(
+        base, fast, kernel = best_rates(
             [lambda: plain_free_kernel(C0.copy(), bonds, us, rho_l, rho_r),
-             lambda: freecircuit.apply_gates(C0, bonds, us, 0.5)], n)
+             lambda: freecircuit.apply_gates(C0, bonds, us, 0.5),
+             lambda: freecircuit._apply_kernel(C0.copy(), bonds, us, rho_l, rho_r)], n)
         rows.append((f"freecircuit L={L}: plain numba kernel", base, 1.0))
-        rows.append((f"freecircuit L={L}: nqlib", fast, fast / base))
+        rows.append((f"freecircuit L={L}: nqlib apply_gates", fast, fast / base))
+        rows.append((f"freecircuit L={L}: nqlib kernel, unchecked", kernel, kernel / base))
     for L, n in ((8, 400), (10, 60)):
         bonds, us = gates.sample_sequence(rng, n, L, 0.3, 0.3)
         rho0 = circuit.local_equilibrium(L, 0.5)
@@ -108,9 +111,9 @@ def main():
         rows.append((f"circuit (dense) L={L}: NumPy superoperator", base, 1.0))
         rows.append((f"circuit (dense) L={L}: nqlib", fast, fast / base))
     print(f"random-circuit simulators, one BLAS thread, min of {REPEATS} interleaved repeats")
-    print(f"{'simulator':<46} {'gates/s':>12} {'ratio':>8}")
+    print(f"{'simulator':<50} {'gates/s':>12} {'ratio':>8}")
     for name, r, ratio in rows:
-        print(f"{name:<46} {r:12.4g} {ratio:8.2f}")
+        print(f"{name:<50} {r:12.4g} {ratio:8.2f}")
 
 
 if __name__ == "__main__":

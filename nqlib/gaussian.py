@@ -164,12 +164,7 @@ def _check_and_diagonalise(C, name="C"):
 
 def _check_hermitian(C, name="C"):
     """C as a complex array after checking it is finite, square and Hermitian (O(size of C))."""
-    C = _checks.array(name, C, dtype=complex)
-    if C.ndim != 2 or C.shape[0] != C.shape[1]:
-        raise ValueError(f"{name} must be a square matrix, got shape {C.shape}")
-    if not np.allclose(C, C.conj().T, atol=_TOL):
-        raise ValueError(f"{name} must be Hermitian: {name}[i, j] = conj({name}[j, i])")
-    return C
+    return _checks.hermitian(name, C, _TOL)
 
 
 def _entropy_of(nu):

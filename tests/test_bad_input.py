@@ -220,3 +220,37 @@ def test_memory_budget_is_the_machine_or_the_variable(monkeypatch):
         monkeypatch.setenv(_checks.MEMORY_VARIABLE, bad)
         with pytest.raises(ValueError, match=f"NQLIB_MAX_GIB must be a positive number of GiB, got.*{bad}"):
             _checks.memory_budget()
+
+
+def test_one_pass_hermitian_check_is_at_least_as_strict_as_allclose():
+    """_checks.hermitian (numba, no temporaries) never accepts what allclose(C, C^H) refuses,
+    refuses a perturbation above atol, and names NaN as non-finite."""
+    rng = np.random.default_rng(5)
+    atol = 1e-9
+    for L in (1, 2, 63, 64, 65, 130):
+        X = rng.normal(size=(L, L)) + 1j * rng.normal(size=(L, L))
+        H = X + X.conj().T
+        assert _checks.hermitian("C", H, atol) is H
+        for f in (0.0, 0.5, 0.9, 1.1, 3.0):  # perturbation in units of the entry's tolerance
+            P = H.copy()
+            i, j = rng.integers(0, L, size=2)
+            P[i, j] += f * (atol + 1e-5 * abs(H[i, j]))
+            try:
+                accepted = _checks.hermitian("C", P, atol) is P
+            except ValueError as error:
+                assert "C must be Hermitian" in str(error)
+                accepted = False
+            assert accepted == (f < 1 or i == j and abs(P[i, i].imag) <= atol), (L, f, i, j)
+            assert not accepted or np.allclose(P, P.conj().T, atol=atol)
+        N = H.copy()
+        N[-1, 0] = np.nan
+        with pytest.raises(ValueError, match="C must hold finite numbers"):
+            _checks.hermitian("C", N, atol)
+
+
+def test_unitarity_deviation_matches_the_matrix_product():
+    rng = np.random.default_rng(6)
+    for n in (1, 2, 4):
+        U = rng.normal(size=(7, n, n)) + 1j * rng.normal(size=(7, n, n))
+        direct = np.abs(np.swapaxes(U.conj(), -1, -2) @ U - np.eye(n)).max(axis=(-1, -2))
+        assert np.allclose(_checks._unitarity_deviation(U), direct, rtol=1e-12, atol=1e-12)
