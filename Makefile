@@ -15,7 +15,7 @@ BOOK_ENSEMBLES  := $${NQLIB_CACHE:-$(CURDIR)/_build/ensemble-cache}
 QUICK_ENSEMBLES := $${NQLIB_CACHE:-$(CURDIR)/$(QUICK)/ensemble-cache}
 SOLUTIONS ?= show
 
-.PHONY: book pdf test check-html check-pdf bench clean
+.PHONY: book pdf test check-html check-pdf bench paper-data clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -82,6 +82,13 @@ check-pdf: $(TEST_STAMP)
 ## bench: throughput tables (ratios against a baseline measured in the same run)
 bench: $(BOOK_STAMP)
 	@for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+## paper-data: the paper-scale archives data/*.npz (about an hour of one core per WORKERS; resumable:
+##             realizations are kept in _build/paper-cache). Not part of make test or make book
+PAPER_DATA := anderson-w6
+WORKERS ?= 1
+paper-data: $(BOOK_STAMP)
+	@for name in $(PAPER_DATA); do $(BIN)/python -m nqlib.paper $$name --workers $(WORKERS) || exit 1; done
 
 clean:
 	rm -rf _build $(VENV) .pytest_cache

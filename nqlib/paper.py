@@ -1,0 +1,338 @@
+"""Paper-scale data sets shipped with the book (``data/<name>.npz``), and the script that makes them.
+
+Run ``python -m nqlib.paper NAME [--workers K] [--dry-run]`` (``make paper-data`` runs every
+registered data set). Each data set is a disorder ensemble computed with
+:func:`nqlib.ensemble.run_ensemble` on a library realization function, size by size, and
+reduced to a small archive:
+
+* per-realization scalars (realization ``i`` of size ``N`` is a function of its seed alone:
+  ``numpy.random.SeedSequence(seed_N).spawn(n)[i]``, the seeding contract of
+  :mod:`nqlib.ensemble`), so that a test can recompute a few of them and compare;
+* summary statistics (fitted imbalances with error bars, cumulant arrays);
+* ``provenance``: a JSON string with the nqlib version, git commit and dirty flag, a SHA-256 of
+  nqlib's sources, the parameters, seeds, realization counts, wall times, machine and date.
+
+Realizations are cached under ``_build/paper-cache/<name>/N<size>`` (git-ignored), so an
+interrupted run resumes where it stopped; the archive is rewritten after each finished size, so
+it always holds the sizes done so far (``provenance["complete"]`` says whether all are).
+Every realization runs with one BLAS thread; ``--workers K`` runs K at a time in local
+processes, and with ``NQLIB_EXECUTOR=tcp://scheduler:8786`` they go to a Dask cluster instead.
+
+Registered data sets
+--------------------
+``anderson-w6``: Hruza-Jin's :math:`G^{\\rm neq} = G^R(0.2) - G^L(-0.2)` on :math:`N^3` cubes,
+``W = 6``, hoppings ``(1, 0.4, 0.4)``, realization function
+:func:`nqlib.qssep.anderson_loop_statistics` with the parameters of the QSSEP chapter; reduced
+to :math:`\\Delta n^{(1)}` (slope of :math:`g_1`), :math:`\\Delta n^{(2)}` (amplitude of
+:math:`g_2` on slice pairs at least two apart) and :math:`\\Delta n^{(3)}` (amplitude of
+:math:`g_3` on HJ's cut y = 0.78, z = 0.23) per size, exactly as that chapter fits them.
+"""
+
+import argparse
+import concurrent.futures
+import dataclasses
+import datetime
+import hashlib
+import json
+import multiprocessing
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+import nqlib
+from nqlib import ensemble, fits
+from nqlib import qssep as q
+
+__all__ = ["DATASETS", "load", "realization_seed"]
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "data"
+CACHE = ROOT / "_build" / "paper-cache"
+_FORMAT = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class _Dataset:
+    description: str
+    fn: object  # the library realization function
+    sizes: tuple
+    runs: tuple
+    seed: tuple  # entropy prefix; size N uses seed + (N,)
+    params: object  # N -> dict of keyword arguments of fn
+    scalar_names: tuple
+    scalars: object  # (one realization's output, N) -> 1D array of len(scalar_names)
+    summary: object  # (stacked outputs, N) -> dict of arrays
+
+
+# --- anderson-w6 ------------------------------------------------------------
+
+_HJ_T = (1.0, 0.4, 0.4)
+_HJ_W = 6.0
+_CUT_YZ = ((0.78, 0.23), (0.23, 0.23))  # HJ's (y, z) cuts of g3, as in the QSSEP chapter
+
+
+def _anderson_cuts(N):
+    """Slice pairs (j_x, k_x) nearest to HJ's (y, z) cuts for x = (i_x + 1/2) / N."""
+    return [[int(np.clip(round(v * N - 0.5), 0, N - 1)) for v in cut] for cut in _CUT_YZ]
+
+
+def _anderson_params(N):
+    return dict(Nx=N, Ny=N, Nz=N, W=_HJ_W, pairs=_anderson_cuts(N), t=_HJ_T, leads="RL",
+                energies=(0.2, -0.2), weights=(1.0, -1.0))
+
+
+def _anderson_scalars(out, N):
+    """dn1: least-squares slope of g_1(x) = Re tr G_aa / N^2 in x = (a + 1/2)/N; density: mean of
+    g_1; tr_G2 = sum_ab tr G_ab G_ba; tr_G3 = tr G^3 (one realization; plain sums, no LAPACK)."""
+    g1 = np.einsum("aaq->a", np.asarray(out["mean"])).real / N**2
+    x = (np.arange(N) + 0.5) / N
+    dx = x - x.mean()
+    slope = np.sum(dx * (g1 - g1.mean())) / np.sum(dx**2)
+    return np.array([slope, g1.mean(), np.sum(out["pair"]), float(out["cube"])])
+
+
+def _root(A, dA, n):
+    """Delta n = sign(A) |A|^(1/n) and its propagated error."""
+    value = np.sign(A) * abs(A) ** (1 / n)
+    return value, abs(value) * dA / (n * abs(A))
+
+
+def _anderson_summary(data, N):
+    """The QSSEP chapter's fits on stacked anderson_loop_statistics of an N^3 cube."""
+    pairs = _anderson_cuts(N)
+    M = N * N
+    cum = q.anderson_cumulants(data, pairs)
+    x = (np.arange(N) + 0.5) / N
+    g2, e2 = N * cum["pair"][0] / M**2, N * cum["pair"][1] / M**2
+    g3, e3 = N**2 * cum["triple"][0] / M**3, N**2 * cum["triple"][1] / M**3
+    far = np.abs(np.subtract.outer(np.arange(N), np.arange(N))) >= 2
+    f2 = fits.amplitude(g2[far], e2[far], q.cyclic_cumulant([x[:, None], x[None, :]])[far])
+    j, k = pairs[0]
+    keep = (np.abs(np.arange(N) - j) >= 2) & (np.abs(np.arange(N) - k) >= 2)
+    f3 = fits.amplitude(g3[0][keep], e3[0][keep], q.cyclic_cumulant([x[keep], x[j], x[k]]))
+    A2 = np.array([f2.params[0], f2.errors[0], f2.chi2_dof])
+    A3 = np.array([f3.params[0], f3.errors[0], f3.chi2_dof])
+    return dict(A2=A2, A3=A3, dn2=np.array(_root(*A2[:2], 2)), dn3=np.array(_root(*A3[:2], 3)),
+                g1=cum["g1"][0] / M, g1_err=cum["g1"][1] / M, g2=g2, g2_err=e2, g3=g3, g3_err=e3,
+                m2=np.array([cum["m2"][0], cum["m2"][1]]) / M**2,
+                m3=np.array([cum["m3"][0], cum["m3"][1]]) / M**3)
+
+
+DATASETS = {
+    "anderson-w6": _Dataset(
+        description=("Hruza-Jin G^neq = G^R(0.2) - G^L(-0.2) on N^3 cubes, W = 6, t = (1, 0.4, 0.4): "
+                     "Delta n^(1,2,3) per size as the QSSEP chapter fits them"),
+        fn=q.anderson_loop_statistics,
+        # sizes and counts: ~60 min of one core (README, "Paper-scale data")
+        sizes=(8, 10, 12, 16, 20, 24),
+        runs=(400, 400, 400, 300, 200, 48),
+        seed=(2026, 19),
+        params=_anderson_params,
+        scalar_names=("dn1", "density", "tr_G2", "tr_G3"),
+        scalars=_anderson_scalars,
+        summary=_anderson_summary,
+    ),
+}
+"""The registered data sets, by name."""
+
+
+def load(name):
+    """Return ``(arrays, provenance)`` of the shipped archive ``data/<name>.npz``.
+
+    ``arrays`` is a dict of NumPy arrays (no pickle), ``provenance`` the decoded JSON record.
+    """
+    if not isinstance(name, str) or name not in DATASETS:
+        raise ValueError(f"name must be one of {sorted(DATASETS)}, got {name!r}")
+    path = DATA / f"{name}.npz"
+    if not path.exists():
+        raise ValueError(f"name={name!r}: no archive at {path}; make it with python -m nqlib.paper {name}")
+    with np.load(path, allow_pickle=False) as archive:
+        arrays = {key: archive[key] for key in archive.files}
+    return arrays, json.loads(str(arrays.pop("provenance")))
+
+
+def realization_seed(provenance, N, index):
+    """The SeedSequence of realization ``index`` at size ``N`` of an archive (its provenance)."""
+    sizes = provenance["sizes_done"]
+    if N not in sizes:
+        raise ValueError(f"N must be one of the archive's sizes {sizes}, got {N!r}")
+    entry = provenance["per_size"][str(N)]
+    if not isinstance(index, (int, np.integer)) or not 0 <= index < entry["runs"]:
+        raise ValueError(f"index must be an int in [0, {entry['runs'] - 1}], got {index!r}")
+    return np.random.SeedSequence(entry["seed"]).spawn(int(index) + 1)[int(index)]
+
+
+# --- production -------------------------------------------------------------
+
+
+def _produce(name, workers=1, dry_run=False, out=None, cache=None):
+    spec = DATASETS[name]
+    out = DATA / f"{name}.npz" if out is None else Path(out)
+    cache = CACHE / name if cache is None else Path(cache)
+    address = os.environ.get(ensemble.EXECUTOR_VARIABLE, "").strip()
+    dask = address not in ("", "local")
+    print(f"{name}: {spec.description}")
+    for N, runs in zip(spec.sizes, spec.runs):
+        found = len(list((cache / f"N{N}").glob("*/r*.npz")))
+        print(f"  N = {N:3d}: {runs:5d} realizations, seed {[*spec.seed, N]}, {found} files in the cache")
+    print(f"  executor: {address if dask else f'{workers} local worker(s)'}; cache {cache}; output {out}")
+    if dry_run:
+        return None
+    started = time.time()
+    done, per_size, scalars, summaries = [], {}, {}, {}
+    for N, runs in zip(spec.sizes, spec.runs):
+        folder = cache / f"N{N}"
+        found = len(list(folder.glob("*/r*.npz")))
+        seed = [*spec.seed, N]
+        tick = time.time()
+        with _executor(workers, dask) as executor:
+            results = ensemble.run_ensemble(spec.fn, runs, seed=seed, executor=executor, cache=folder,
+                                            progress=True, **spec.params(N))
+        wall = time.time() - tick
+        log = _log_time(folder, wall, runs, found)
+        scalars[N] = np.array([spec.scalars(r, N) for r in results])
+        summaries[N] = spec.summary(ensemble.stack(results), N)
+        del results
+        done.append(N)
+        per_size[str(N)] = dict(runs=runs, seed=seed, params=_plain(spec.params(N)), wall_s=round(wall, 1),
+                                compute_log=log)
+        _write(out, name, spec, done, per_size, scalars, summaries, workers, dask, address, started)
+        print(f"  N = {N}: {runs} realizations in {wall:.0f} s; archive {out} updated", flush=True)
+    return out
+
+
+@dataclasses.dataclass
+class _NoExecutor:
+    """Stands for 'let run_ensemble choose' (a Dask scheduler named by NQLIB_EXECUTOR)."""
+
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _executor(workers, dask):
+    if dask:
+        return _NoExecutor()
+    if workers == 1:  # in this process (run_ensemble sets one BLAS thread around the run)
+        return concurrent.futures.ThreadPoolExecutor(1)
+    return concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver"))
+
+
+def _log_time(folder, wall, runs, found):
+    """Append this invocation to folder/timings.json and return the whole log (every invocation
+    that computed realizations of this size: seconds, realizations asked, files found before)."""
+    path = folder / "timings.json"
+    log = json.loads(path.read_text()) if path.exists() else []
+    log.append(dict(date=_now(), wall_s=round(wall, 2), runs=runs, cached_before=found))
+    path.write_text(json.dumps(log, indent=1) + "\n")
+    return log
+
+
+def _write(out, name, spec, done, per_size, scalars, summaries, workers, dask, address, started):
+    width = max(spec.runs[spec.sizes.index(N)] for N in done)
+    table = np.full((len(done), width, len(spec.scalar_names)), np.nan)
+    for s, N in enumerate(done):
+        table[s, : len(scalars[N])] = scalars[N]
+    arrays = dict(sizes=np.array(done), runs=np.array([per_size[str(N)]["runs"] for N in done]),
+                  scalar_names=np.array(spec.scalar_names), scalars=table,
+                  scalar_mean=np.array([scalars[N].mean(axis=0) for N in done]),
+                  scalar_sem=np.array([scalars[N].std(axis=0, ddof=1) / np.sqrt(len(scalars[N]))
+                                       for N in done]))
+    for key in summaries[done[0]]:
+        values = [np.asarray(summaries[N][key]) for N in done]
+        if all(v.shape == values[0].shape for v in values):
+            arrays[key] = np.stack(values)
+        else:  # shapes that depend on N: one entry per size
+            arrays.update({f"{key}_N{N}": v for N, v in zip(done, values)})
+    provenance = dict(
+        format=_FORMAT, name=name, description=spec.description,
+        function=f"{spec.fn.__module__}.{spec.fn.__qualname__}",
+        nqlib_version=nqlib.__version__, **_git(), nqlib_source_sha256=_source_hash(),
+        seeding="realization i of size N: numpy.random.SeedSequence(per_size[N].seed).spawn(runs)[i] "
+                "(nqlib.ensemble's contract)",
+        sizes_planned=list(spec.sizes), runs_planned=list(spec.runs), sizes_done=list(done),
+        complete=list(done) == list(spec.sizes), per_size=per_size,
+        wall_s=round(time.time() - started, 1),
+        wall_s_note="wall_s: this invocation (realizations found in the cache are loaded, not "
+                    "recomputed); per_size[N].compute_log: every invocation that ran that size",
+        executor=address if dask else f"{workers} local worker(s), one BLAS thread each",
+        machine=_machine(), versions=_versions(), date=_now(), command=" ".join(sys.argv),
+    )
+    arrays["provenance"] = np.array(json.dumps(provenance, sort_keys=True))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    temporary = out.with_name(f".{out.name}.tmp")
+    with open(temporary, "wb") as file:
+        np.savez_compressed(file, **arrays)
+    os.replace(temporary, out)
+
+
+def _plain(value):
+    return json.loads(json.dumps(value))
+
+
+def _now():
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def _git():
+    def git(*args):
+        try:
+            return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True,
+                                  check=True, timeout=30).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return None
+
+    status = git("status", "--porcelain", "--", "nqlib")
+    return dict(git_commit=git("rev-parse", "HEAD"),
+                git_nqlib_dirty=None if status is None else bool(status))
+
+
+def _source_hash():
+    """SHA-256 over the names and bytes of nqlib/*.py, sorted by name."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(nqlib.__file__).parent.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _machine():
+    model = platform.processor() or None
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    return dict(platform=platform.platform(), cpu_model=model, cpu_count=os.cpu_count(),
+                usable_cores=usable, python=platform.python_version())
+
+
+def _versions():
+    import numba
+    import scipy
+
+    return dict(numpy=np.__version__, scipy=scipy.__version__, numba=numba.__version__)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m nqlib.paper", description=__doc__.split("\n")[0])
+    parser.add_argument("name", choices=sorted(DATASETS), help="the data set to make")
+    parser.add_argument("--workers", type=int, default=1, help="local worker processes (default 1)")
+    parser.add_argument("--dry-run", action="store_true", help="print the plan, compute nothing")
+    args = parser.parse_args(argv)
+    if args.workers < 1:
+        parser.error(f"--workers must be >= 1, got {args.workers}")
+    _produce(args.name, workers=args.workers, dry_run=args.dry_run)
+
+
+if __name__ == "__main__":
+    main()
