@@ -26,29 +26,31 @@ One module per physical object (see the book's introduction for the conventions)
   maps, OTOCs, the weight chain, butterfly velocity and the linear front equations;
 * :mod:`nqlib.quench` — the circuit in time: exact averaged densities, phase I exactly, entropy
   production from a pure state and the deviation from local equilibrium after a density step;
-* :mod:`nqlib.ensemble` — reproducible ensembles of random realizations, the ``NQLIB_SCALE``
-  knob, jackknife error bars;
+* :mod:`nqlib.ensemble` — reproducible ensembles of random realizations (local pool or Dask,
+  cache), the ``NQLIB_SCALE`` knob;
+* :mod:`nqlib.stats` — realizations stacked, jackknife error bars (no multiprocessing: physics
+  modules import this, never :mod:`nqlib.ensemble`);
 * :mod:`nqlib.fits` — weighted least-squares fits with error bars (lines, amplitudes, finite-size
   extrapolations, power laws): every fit a chapter shows;
 * :mod:`nqlib.plotting` — the book's figure style.
+
+Submodules are imported on first use (``nqlib.anderson`` or ``from nqlib import anderson``).
 """
 
 __version__ = "0.1.0"
 
-from nqlib import abc, anderson, circuit, circuitscattering, ensemble, fits, freecircuit, gates, gaussian, haarcircuit, plotting, probe, qssep, quantum, quditcircuit, quench, spreading, ssep  # noqa: E402,I001
+import importlib  # noqa: E402
 
-__all__ = [
+PHYSICS = (
     "abc",
     "anderson",
     "circuit",
     "circuitscattering",
-    "ensemble",
     "fits",
     "freecircuit",
     "gates",
     "gaussian",
     "haarcircuit",
-    "plotting",
     "probe",
     "qssep",
     "quantum",
@@ -56,5 +58,20 @@ __all__ = [
     "quench",
     "spreading",
     "ssep",
-    "__version__",
-]
+    "stats",
+)
+"""The modules that compute (what the ensemble's worker processes preload)."""
+
+__all__ = sorted([*PHYSICS, "ensemble", "plotting"]) + ["__version__"]
+
+
+def __getattr__(name):
+    """Import a submodule on first use: ``import nqlib.anderson`` loads anderson and what it
+    needs, not the whole package (no multiprocessing, no matplotlib)."""
+    if name in __all__ and name != "__version__":
+        return importlib.import_module(f"nqlib.{name}")
+    raise AttributeError(f"module 'nqlib' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -118,6 +118,13 @@ def integer(name, value, low=0, high=None):
     return int(value)
 
 
+def sample_count(n_samples):
+    """Return ``n_samples`` as an int after checking it is a positive integer."""
+    if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
+        raise ValueError(f"n_samples must be a positive integer, got n_samples={n_samples!r}")
+    return int(n_samples)
+
+
 def flag(name, value):
     """Return ``value`` as a bool after checking it is True or False (Python or NumPy bool).
 

@@ -21,7 +21,7 @@ import numpy as np
 from numba import njit
 
 from nqlib import gates as _gates
-from nqlib import _checks, ensemble, gaussian, quantum, ssep
+from nqlib import _checks, gaussian, quantum, ssep
 
 __all__ = [
     "local_equilibrium",
@@ -133,7 +133,7 @@ def neas_samples(rng, L, p1, p2, delta, n_samples, sweeps_between=1.0, burn_in=N
     """
     _check_L(L)
     _check_rng_and_gates(rng, p1, p2, delta)
-    ensemble.check_sample_count(n_samples)
+    _checks.sample_count(n_samples)
     sweeps_between = _checks.real("sweeps_between", sweeps_between, 0, open_low=True)
     burn_in = 4.0 * (L + 1) ** 2 if burn_in is None else _checks.real("burn_in", burn_in, 0)
     steps = max(1, round(sweeps_between * (L + 1)))

@@ -29,7 +29,7 @@ import numpy as np
 from numba import njit
 
 from nqlib import gates as _gates
-from nqlib import _checks, ensemble, gaussian, ssep
+from nqlib import _checks, gaussian, ssep
 
 __all__ = [
     "local_equilibrium",
@@ -119,7 +119,7 @@ def neas_samples(rng, L, p1, delta, n_samples, sweeps_between=1.0, burn_in=None,
     """
     L = _check_L(L)
     _check_rng_and_gates(rng, p1, delta)
-    ensemble.check_sample_count(n_samples)
+    _checks.sample_count(n_samples)
     cuts = [L // 2] if cuts is None else _checks.indices("cuts", cuts, 1, L - 1, empty=True).tolist()
     sweeps_between = _checks.real("sweeps_between", sweeps_between, 0, open_low=True)
     burn_in = float((L + 1) ** 2) if burn_in is None else _checks.real("burn_in", burn_in, 0)
@@ -135,8 +135,8 @@ def neas_samples(rng, L, p1, delta, n_samples, sweeps_between=1.0, burn_in=None,
     n, abs2 = np.zeros(L), np.zeros((L, L))
     for k in range(n_samples):
         C = _evolve(C, steps, rng, p1, delta)
-        S[k] = gaussian.entropy(C)
-        I[k] = [gaussian.mutual_information(C, cut) for cut in cuts]
+        S[k] = gaussian._entropy_of(np.linalg.eigvalsh(C))  # C is a state of our own evolution:
+        I[k] = [gaussian._mutual_information_of(C, cut, S[k]) for cut in cuts]  # no checks
         if negativity:
             Ef[k] = [gaussian.negativity(C, cut) for cut in cuts]
         n += np.real(np.diag(C))
@@ -184,7 +184,7 @@ def gaussian_model_negativity(rng, L, delta, n_samples, cuts=None, coherence=Non
     """
     L = _check_model(rng, L, delta, coherence, fluctuation)[0]
     cuts = [L // 2] if cuts is None else _checks.indices("cuts", cuts, 1, L - 1).tolist()
-    ensemble.check_sample_count(n_samples)
+    _checks.sample_count(n_samples)
     _checks.memory(f"gaussian_model_negativity at L={L}, n_samples={n_samples}",
                    15 * _matrix_bytes(L) + 8 * n_samples * (1 + len(cuts)))
     _checks.work(f"gaussian_model_negativity with n_samples={n_samples} at L={L}",

@@ -38,7 +38,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from nqlib import _checks, ensemble
+from nqlib import _checks
 
 __all__ = [
     "haar_unitary",
@@ -182,7 +182,7 @@ def neas_purity(rng, L, n_samples, burn_in=None):
     """
     _checks.generator(rng)
     L = _check_L(L, MAX_DENSE_L)
-    ensemble.check_sample_count(n_samples)
+    _checks.sample_count(n_samples)
     burn_in = 20 * L if burn_in is None else _checks.integer("burn_in", burn_in, low=0)
     _checks.memory(f"neas_purity with n_samples={n_samples}", 8 * n_samples)
     _checks.work(f"neas_purity with burn_in={burn_in}, n_samples={n_samples} at L={L}",

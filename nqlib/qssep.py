@@ -101,7 +101,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from numba import njit
 
-from nqlib import _checks, anderson, ensemble, freecircuit, gaussian
+from nqlib import _checks, anderson, freecircuit, gaussian, stats
 
 __all__ = [
     "noncrossing_partitions",
@@ -281,7 +281,7 @@ def qssep_loop_moments(rng, N, loops, n_samples, time_between, burn_in=None, dt=
     """
     _checks.generator(rng)
     N = _check_sites(N)
-    ensemble.check_sample_count(n_samples)
+    _checks.sample_count(n_samples)
     loops = _check_loops(loops, N)
     x = coordinate(N, J, gamma_a, gamma_b)
     burn_in = N**2 / J if burn_in is None else _checks.real("burn_in", burn_in, 0)
@@ -309,7 +309,7 @@ def circuit_loop_moments(rng, L, p1, delta, loops, n_samples, sweeps_between=1.0
     """
     freecircuit._check_rng_and_gates(rng, p1, delta)
     _check_sites(L, "L")
-    ensemble.check_sample_count(n_samples)
+    _checks.sample_count(n_samples)
     loops = _check_loops(loops, L)
     burn_in = float((L + 1) ** 2) if burn_in is None else _checks.real("burn_in", burn_in, 0)
     sweeps_between = _checks.real("sweeps_between", sweeps_between, 0, open_low=True)
@@ -386,7 +386,7 @@ def cumulant_estimate(moments):
         k = loop_cumulants(m.mean(axis=0))
         return np.stack([k.real, k.imag])
 
-    est, err = ensemble.jackknife(parts, moments)
+    est, err = stats.jackknife(parts, moments)
     return est[0] + 1j * est[1], err[0] + 1j * err[1]
 
 

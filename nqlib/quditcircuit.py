@@ -69,7 +69,7 @@ import scipy.sparse as sp
 from numba import njit
 import scipy.sparse.linalg as spla
 
-from nqlib import _checks, abc, circuit, ensemble, gaussian, haarcircuit, quantum, ssep
+from nqlib import _checks, abc, circuit, gaussian, haarcircuit, quantum, ssep
 from nqlib import gates as _gates
 
 __all__ = [
@@ -200,7 +200,7 @@ def neas_samples(rng, L, q, p1, delta, n_samples, sweeps_between=1.0, burn_in=No
     L, q = _check_chain(L, q)
     p1 = _check_p1(p1)
     _check_delta(delta)
-    n_samples = ensemble.check_sample_count(n_samples)
+    n_samples = _checks.sample_count(n_samples)
     sweeps_between = _checks.real("sweeps_between", sweeps_between, 0, open_low=True)
     burn_in = 4.0 * (L + 1) ** 2 if burn_in is None else _checks.real("burn_in", burn_in, 0)
     rho = evolve(local_equilibrium(L, q, delta), round(burn_in * (L + 1)), rng, q, p1, delta)
@@ -280,7 +280,7 @@ def ladder_neas_samples(rng, L, p1, p2, delta, n_samples, sweeps_between=1.0, bu
     L = _check_ladder_L(L)
     _gates._check_probabilities(p1, p2)
     _check_delta(delta)
-    n_samples = ensemble.check_sample_count(n_samples)
+    n_samples = _checks.sample_count(n_samples)
     sweeps_between = _checks.real("sweeps_between", sweeps_between, 0, open_low=True)
     burn_in = 4.0 * (L + 1) ** 2 if burn_in is None else _checks.real("burn_in", burn_in, 0)
     n_bonds = 3 * L + 2

@@ -43,7 +43,7 @@ the diffusion length :math:`l_D = \sqrt{D t}` by :func:`at_diffusion_length`.
 import numpy as np
 from scipy import optimize
 
-from nqlib import _checks, circuit, ensemble, freecircuit, gaussian, quantum
+from nqlib import _checks, circuit, freecircuit, gaussian, quantum, stats
 from nqlib import gates as _gates
 
 __all__ = [
@@ -242,7 +242,7 @@ def growth_exponent(times, samples, t_min, t_max):
                                           options={"xatol": 1e-7})
         return result.x
 
-    alpha, error = ensemble.jackknife(fit, samples)
+    alpha, error = stats.jackknife(fit, samples)
     return float(alpha), float(error)
 
 

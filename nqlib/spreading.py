@@ -67,7 +67,7 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import expm_multiply
 from scipy.stats import poisson
 
-from nqlib import _checks, ensemble
+from nqlib import _checks
 from nqlib import gates as _gates
 
 __all__ = [
@@ -291,7 +291,7 @@ def sample_chain(rng, L, p1, p2, times, n_samples, site=None):
     _checks.generator(rng)
     L = _check_L(L, 10**6, minimum=3)
     site = L // 2 if site is None else _check_site(site, L)
-    n_samples = ensemble.check_sample_count(n_samples)
+    n_samples = _checks.sample_count(n_samples)
     times = _checks.array("times", times)
     if times.ndim != 1 or times.size == 0 or np.any(np.diff(times) < 0) or times[0] < 0:
         raise ValueError(f"times must be a non-empty increasing 1D array of finite t >= 0, got {times!r}")
