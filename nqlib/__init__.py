@@ -32,7 +32,8 @@ One module per physical object (see the book's introduction for the conventions)
   modules import this, never :mod:`nqlib.ensemble`);
 * :mod:`nqlib.fits` — weighted least-squares fits with error bars (lines, amplitudes, finite-size
   extrapolations, power laws): every fit a chapter shows;
-* :mod:`nqlib.plotting` — the book's figure style.
+* :mod:`nqlib.plotting` — the book's figure style;
+* :mod:`nqlib.paper` — paper-scale result archives with provenance (``python -m nqlib.paper``).
 
 Submodules are imported on first use (``nqlib.anderson`` or ``from nqlib import anderson``).
 """
@@ -62,7 +63,7 @@ PHYSICS = (
 )
 """The modules that compute (what the ensemble's worker processes preload)."""
 
-__all__ = sorted([*PHYSICS, "ensemble", "plotting"]) + ["__version__"]
+__all__ = sorted([*PHYSICS, "ensemble", "paper", "plotting"]) + ["__version__"]
 
 
 def __getattr__(name):
