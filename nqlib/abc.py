@@ -53,8 +53,6 @@ __all__ = [
     "second_order",
 ]
 
-_PHASES = 2 * np.pi * np.arange(5) / 5  # exact for trigonometric polynomials of degree <= 4
-_THETA_NODES = 24
 MAX_L = 5
 MAX_REDUCED_L = 8
 #: the six site states of the abc model (GH App. E): pairs (copy-1 operator, copy-2 operator) with
@@ -82,10 +80,9 @@ def two_copy_superoperator(U):
 
 
 def averaged_two_copy_gate(p1, p2):
-    """Exact E_mu[T(U)] over the gate measure dmu(p1, p2) of GH Eq. 12: a (256, 256) array."""
-    _gates._check_probabilities(p1, p2)
-    parts = [(1 - p1 - p2, _mu0()), (p1, _mu1()), (p2, _mu2())]
-    return sum(weight * average for weight, average in parts if weight > 0)
+    """Exact E_mu[T(U)] over the gate measure dmu(p1, p2) of GH Eq. 12: a (256, 256) array
+    (:func:`nqlib.gates.second_moment`, in the layout of :func:`two_copy_superoperator`)."""
+    return _gates.second_moment(p1, p2)
 
 
 def two_copy_channel(L, p1, p2, delta):
@@ -219,46 +216,6 @@ def _product(vectors):
     for v in vectors:
         out = np.kron(out, v)
     return out
-
-
-def _weighted_average(gate_list, weights):
-    """sum_n w_n T(U_n) without forming the n tensors: a Gram product of single-copy maps."""
-    U = np.asarray(gate_list, dtype=complex)
-    single = np.einsum("nab,ncd->nacbd", U, U.conj()).reshape(len(U), 256)
-    pair = (single.T * np.asarray(weights)) @ single  # [(i, j), (k, l)] = sum_n w A_n[i,j] A_n[k,l]
-    return pair.reshape(16, 16, 16, 16).transpose(0, 2, 1, 3).reshape(256, 256)
-
-
-def _mu0():
-    return _weighted_average([_gates.IDENTITY, _gates.ISWAP], [0.5, 0.5])
-
-
-def _mu1():
-    x, w = np.polynomial.legendre.leggauss(_THETA_NODES)
-    theta = np.pi * (x + 1) / 2
-    weight_theta = w * (np.pi / 2) * np.sin(theta) / 2  # density sin(theta)/2 on [0, pi]
-    phi0, phi1, phi2, th = np.meshgrid(_PHASES, _PHASES, _PHASES, np.arange(_THETA_NODES), indexing="ij")
-    phi0, phi1, phi2, th = (a.ravel() for a in (phi0, phi1, phi2, th))
-    c, s = np.cos(theta[th] / 2), np.sin(theta[th] / 2)
-    U = np.zeros((phi0.size, 4, 4), dtype=complex)
-    U[:, 0, 0] = np.exp(1j * phi0)
-    U[:, 3, 3] = np.exp(-1j * phi0)
-    U[:, 1, 1] = np.exp(1j * phi1) * c
-    U[:, 1, 2] = np.exp(1j * phi2) * s
-    U[:, 2, 1] = -np.exp(-1j * phi2) * s
-    U[:, 2, 2] = np.exp(-1j * phi1) * c
-    weights = weight_theta[th] / len(_PHASES) ** 3
-    return _weighted_average(U, weights)
-
-
-def _mu2():
-    a, b, c = (x.ravel() for x in np.meshgrid(_PHASES, _PHASES, _PHASES, indexing="ij"))
-    n = a.size
-    U1 = np.zeros((n, 4, 4), dtype=complex)
-    U1[:, 0, 0], U1[:, 1, 1], U1[:, 2, 2], U1[:, 3, 3] = np.exp(1j * a), np.exp(1j * b), np.exp(1j * c), 1
-    U2 = np.zeros((n, 4, 4), dtype=complex)
-    U2[:, 0, 0], U2[:, 1, 2], U2[:, 2, 1], U2[:, 3, 3] = np.exp(1j * a), np.exp(1j * b), np.exp(1j * c), 1
-    return _weighted_average(np.concatenate([U1, U2]), np.full(2 * n, 0.5 / n))
 
 
 # --------------------------------------------------------------------------------------------

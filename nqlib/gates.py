@@ -32,6 +32,8 @@ determinant of the central block: then :math:`e^{i\alpha} = U_-` (vacuum phase),
 :math:`\psi \to u\psi`.
 """
 
+import functools
+
 import numpy as np
 
 from nqlib import _checks
@@ -43,6 +45,9 @@ __all__ = [
     "sample_sequence",
     "single_particle",
     "is_gaussian",
+    "check_probabilities",
+    "quadrature",
+    "second_moment",
 ]
 
 ISWAP = np.array([[1, 0, 0, 0], [0, 0, 1j, 0], [0, 1j, 0, 0], [0, 0, 0, 1]], dtype=complex)
@@ -97,6 +102,66 @@ def single_particle(U):
             f"the central block, got {U[0, 0] * U[3, 3]:.6g} vs {np.linalg.det(U[1:3, 1:3]):.6g}"
         )
     return U[1:3, 1:3] / U[3, 3]
+
+
+def check_probabilities(p1, p2):
+    """Check that (p1, p2) define a gate measure: both in [0, 1] and p1 + p2 <= 1 (ValueError)."""
+    _check_probabilities(p1, p2)
+
+
+def quadrature(kind, n_phase=5, n_theta=3):
+    """Exact finite quadrature of ensemble mu_kind (kind = 0, 1, 2): (weights (n,), gates (n, 4, 4)).
+
+    The one definition of the gate measure's parametrisation used by every exact average
+    (:func:`second_moment`, :mod:`nqlib.abc`, :mod:`nqlib.spreading`); :func:`sample_gate` draws
+    from the same parametrisation.
+
+    Integrates exactly every polynomial of degree <= 2 in U and <= 2 in U^* (the second moments)
+    when ``n_phase`` >= 5 (phases enter as e^{ik phi}, |k| <= 4) and ``n_theta`` >= 2 (after the
+    phase average only even powers of cos(theta/2), sin(theta/2) survive: a polynomial of degree
+    <= 2 in cos(theta), which is uniform in [-1, 1]).
+    """
+    if kind not in (0, 1, 2):
+        raise ValueError(f"kind must be 0, 1 or 2 (ensembles mu_0, mu_1, mu_2), got kind={kind!r}")
+    n_phase = _checks.integer("n_phase", n_phase, low=5)  # exact second moments need n_phase >= 5
+    n_theta = _checks.integer("n_theta", n_theta, low=2)  # and n_theta >= 2
+    _checks.memory(f"quadrature with n_phase={n_phase}, n_theta={n_theta}",
+                   800 * n_phase**3 * n_theta)
+    if kind == 0:
+        return np.array([0.5, 0.5]), np.array([ISWAP, IDENTITY])
+    e = np.exp(2j * np.pi * np.arange(n_phase) / n_phase)
+    a, b, c = (x.ravel() for x in np.meshgrid(e, e, e, indexing="ij"))
+    if kind == 1:
+        u, w = np.polynomial.legendre.leggauss(int(n_theta))
+        cos, sin = np.sqrt((1 + u) / 2), np.sqrt((1 - u) / 2)
+        a, b, c = (np.repeat(x, len(u)) for x in (a, b, c))
+        cos, sin, w = (np.tile(x, n_phase**3) for x in (cos, sin, w / 2))
+        U = np.zeros((len(a), 4, 4), dtype=complex)
+        U[:, 0, 0], U[:, 3, 3] = a, a.conj()
+        U[:, 1, 1], U[:, 1, 2] = b * cos, c * sin
+        U[:, 2, 1], U[:, 2, 2] = -c.conj() * sin, b.conj() * cos
+        return w / n_phase**3, U
+    U = np.zeros((2 * len(a), 4, 4), dtype=complex)
+    U[:, 0, 0], U[:, 3, 3] = np.tile(a, 2), 1.0
+    n = len(a)
+    U[:n, 1, 1], U[:n, 2, 2] = b, c  # U1, GH Eq. 14
+    U[n:, 1, 2], U[n:, 2, 1] = b, c  # U2, GH Eq. 15
+    return np.full(2 * n, 0.5 / n), U
+
+
+def second_moment(p1, p2):
+    r"""Exact second moment :math:`\mathbb{E}[U\otimes U^*\otimes U\otimes U^*]` over dmu(p1, p2).
+
+    A (256, 256) array: entry [(a, c, e, g), (b, d, f, h)] is
+    :math:`\mathbb{E}\,U_{ab}U^*_{cd}U_{ef}U^*_{gh}` (the layout of
+    ``kron(kron(U, U.conj()), kron(U, U.conj()))``, basis (uu, ud, du, dd)). The one owner of this
+    tensor: :func:`nqlib.abc.averaged_two_copy_gate` is this array and
+    :func:`nqlib.spreading.two_copy_map` its change of basis to operator strings. Exact: the
+    quadrature of :func:`quadrature` integrates every entry exactly.
+    """
+    _check_probabilities(p1, p2)
+    parts = zip((1 - p1 - p2, p1, p2), _kind_moments())
+    return sum(weight * moment for weight, moment in parts if weight > 0)
 
 
 # --------------------------------------------------------------------------- private helpers
@@ -163,3 +228,17 @@ def _check_gate(U):
     if np.abs(U[outside]).max() > 1e-12:
         raise ValueError("U must conserve S^z: only U[0,0], U[3,3] and the central block may be nonzero")
     return _checks.unitary("U", U)
+
+
+@functools.cache
+def _kind_moments():
+    """second_moment of mu_0, mu_1, mu_2 alone, from :func:`quadrature` (computed once)."""
+    out = []
+    for kind in range(3):
+        weights, U = quadrature(kind)
+        single = np.einsum("nab,ncd->nacbd", U, U.conj()).reshape(len(U), 256)  # kron(U, U*)
+        pair = (single.T * weights) @ single  # [(i, j), (k, l)] = sum_n w A_n[i, j] A_n[k, l]
+        moment = pair.reshape(16, 16, 16, 16).transpose(0, 2, 1, 3).reshape(256, 256)
+        moment.flags.writeable = False
+        out.append(moment)
+    return tuple(out)

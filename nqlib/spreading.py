@@ -18,10 +18,10 @@ moment :math:`M_{SS'} = \mathbb{E}\,a_S a_{S'}^*` evolves linearly,
     M \to \sum_{\rm bonds}\frac{1}{L-1}\,\mathbb{E}_U\,(R_U \otimes R_U^*)\,M ,\qquad
     (R_U)_{ST} = 2^{-2}\,\mathrm{tr}\big(S^\dagger U^\dagger T U\big)\ \text{on the bond},
 
-and :func:`two_copy_map` computes the 256 x 256 average exactly from a finite quadrature of each
-ensemble (:func:`gate_quadrature`: every entry of :math:`R\otimes R^*` is a trigonometric polynomial
-of degree <= 4 in each phase and a polynomial of degree <= 2 in :math:`\cos\theta` after the phase
-average, so equally spaced phases and Gauss-Legendre nodes integrate it exactly).
+and :func:`two_copy_map` is the 256 x 256 average, exactly: a change of basis of the gate's second
+moment :func:`nqlib.gates.second_moment` (every entry of :math:`R\otimes R^*` is one of its
+entries, summed against the operator basis; the moment itself comes from the exact quadrature
+:func:`nqlib.gates.quadrature`).
 
 **Closure.** The averaged weights :math:`w_S = M_{SS}` do *not* close: the partial swaps of
 :math:`\mu_1` move a density :math:`Z_1 \to \cos^2\!\tfrac\theta2 Z_1 + \sin^2\!\tfrac\theta2 Z_2 + \dots`
@@ -59,6 +59,8 @@ density gives :math:`D = 1/2`, :math:`r_1 = 2p_1/3` (per density, two bonds, con
 two fermion operators) and :math:`r_2 = p_2` (the same growth rate in GH's form), see
 :func:`chain_rates`. :func:`solve_front_equations` integrates the lattice version numerically.
 """
+
+import warnings
 
 import numpy as np
 from numba import njit
@@ -110,39 +112,9 @@ _DIAGONAL = [0, 1, 4, 5]  # pair states that are weights
 
 
 def gate_quadrature(kind, n_phase=5, n_theta=3):
-    """Exact finite quadrature of ensemble mu_kind (kind = 0, 1, 2): (weights (n,), gates (n, 4, 4)).
-
-    Integrates exactly every polynomial of degree <= 2 in U and <= 2 in U^* (the second moments)
-    when ``n_phase`` >= 5 (phases enter as e^{ik phi}, |k| <= 4) and ``n_theta`` >= 2 (after the
-    phase average only even powers of cos(theta/2), sin(theta/2) survive: a polynomial of degree
-    <= 2 in cos(theta), which is uniform in [-1, 1]).
-    """
-    if kind not in (0, 1, 2):
-        raise ValueError(f"kind must be 0, 1 or 2 (ensembles mu_0, mu_1, mu_2), got kind={kind!r}")
-    n_phase = _checks.integer("n_phase", n_phase, low=5)  # exact second moments need n_phase >= 5
-    n_theta = _checks.integer("n_theta", n_theta, low=2)  # and n_theta >= 2
-    _checks.memory(f"gate_quadrature with n_phase={n_phase}, n_theta={n_theta}",
-                   800 * n_phase**3 * n_theta)
-    if kind == 0:
-        return np.array([0.5, 0.5]), np.array([_gates.ISWAP, _gates.IDENTITY])
-    e = np.exp(2j * np.pi * np.arange(n_phase) / n_phase)
-    a, b, c = (x.ravel() for x in np.meshgrid(e, e, e, indexing="ij"))
-    if kind == 1:
-        u, w = np.polynomial.legendre.leggauss(int(n_theta))
-        cos, sin = np.sqrt((1 + u) / 2), np.sqrt((1 - u) / 2)
-        a, b, c = (np.repeat(x, len(u)) for x in (a, b, c))
-        cos, sin, w = (np.tile(x, n_phase**3) for x in (cos, sin, w / 2))
-        U = np.zeros((len(a), 4, 4), dtype=complex)
-        U[:, 0, 0], U[:, 3, 3] = a, a.conj()
-        U[:, 1, 1], U[:, 1, 2] = b * cos, c * sin
-        U[:, 2, 1], U[:, 2, 2] = -c.conj() * sin, b.conj() * cos
-        return w / n_phase**3, U
-    U = np.zeros((2 * len(a), 4, 4), dtype=complex)
-    U[:, 0, 0], U[:, 3, 3] = np.tile(a, 2), 1.0
-    n = len(a)
-    U[:n, 1, 1], U[:n, 2, 2] = b, c  # U1, GH Eq. 14
-    U[n:, 1, 2], U[n:, 2, 1] = b, c  # U2, GH Eq. 15
-    return np.full(2 * n, 0.5 / n), U
+    """Deprecated: :func:`nqlib.gates.quadrature` (the gate measure's owner); kept for one release."""
+    warnings.warn("spreading.gate_quadrature moved to nqlib.gates.quadrature", DeprecationWarning, stacklevel=2)
+    return _gates.quadrature(kind, n_phase, n_theta)
 
 
 def heisenberg_matrix(U):
@@ -451,14 +423,23 @@ _MAPS = {}
 
 
 def _ensemble_maps():
+    """E[R (x) R^*] of mu_0, mu_1, mu_2 alone: the basis change of :func:`nqlib.gates.second_moment`.
+
+    R[s, t] = tr(B_s^dagger U^dagger B_t U) / 4 = sum conj(B_s[j, i]) B_t[k, l] U*[k, j] U[l, i] / 4,
+    so R[s, t] R*[s', t'] holds U[l, i] U*[k, j] U[k', j'] U*[l', i']: the entry
+    [(l, k, k', l'), (i, j, j', i')] of U (x) U* (x) U (x) U*.
+    """
     if not _MAPS:
-        for kind in range(3):
-            weights, gates = gate_quadrature(kind)
-            T = np.zeros((256, 256), dtype=complex)
-            for w, U in zip(weights, gates):
-                R = heisenberg_matrix(U)
-                T += w * np.kron(R, R.conj())
-            _MAPS[kind] = T
+        B = _two_site_basis()
+        for kind, pp in enumerate(((0.0, 0.0), (1.0, 0.0), (0.0, 1.0))):
+            E = _gates.second_moment(*pp).reshape((4,) * 8)  # [a, c, e, g, b, d, f, h]
+            T = np.einsum("sji,tkl,uJI,vKL,lkKLijJI->sutv", B.conj(), B, B, B.conj(), E,
+                          optimize=True) / 16
+            # the exact entries are 0 or simple fractions (1/2, 1/6, ...): remove the rounding
+            # of the basis change, so that exact zeros (e.g. of the weight chain) stay zeros
+            T.real[np.abs(T.real) < 1e-13] = 0.0
+            T.imag[np.abs(T.imag) < 1e-13] = 0.0
+            _MAPS[kind] = T.reshape(256, 256)
     return _MAPS
 
 

@@ -541,6 +541,11 @@ REGISTRY = {
     ),
     "gates.single_particle": Entry(dict(U=ISWAP), dict(U="gate")),
     "gates.is_gaussian": Entry(dict(U=ISWAP, atol=1e-12), dict(U="gate", atol="nonneg")),
+    "gates.check_probabilities": Entry(dict(p1=0.3, p2=0.2), P),
+    "gates.quadrature": Entry(
+        dict(kind=1, n_phase=5, n_theta=3), dict(kind="choice", n_phase="size", n_theta="size")
+    ),
+    "gates.second_moment": Entry(dict(p1=0.3, p2=0.2), P),
     # gaussian
     "gaussian.entropy": Entry(
         dict(C=_corr(4), modes=[0, 2]), dict(C="corr", modes=("indices", 0, 3, True))

@@ -7,7 +7,7 @@ value. Realization functions must refuse before any work: the random stream is l
 import numpy as np
 import pytest
 
-from nqlib import _checks, abc, anderson, circuit, freecircuit, gaussian, haarcircuit, probe, qssep, quantum, quench, spreading, ssep
+from nqlib import _checks, abc, anderson, circuit, freecircuit, gates, gaussian, haarcircuit, probe, qssep, quantum, quench, spreading, ssep
 
 NAN, INF = float("nan"), float("inf")
 
@@ -41,7 +41,7 @@ CASES = {
     "solve_front_equations t_max inf": (lambda: spreading.solve_front_equations(0.3, 0.5, INF, 4, 10), r"t_max.*inf"),
     "butterfly_velocity horizon nan": (lambda: spreading.butterfly_velocity(_rng(), 0.5, 0.5, 2, horizon=NAN),
                                        r"horizon.*nan"),
-    "gate_quadrature n_phase 5.5": (lambda: spreading.gate_quadrature(1, n_phase=5.5), r"n_phase.*5\.5"),
+    "gate_quadrature n_phase 5.5": (lambda: gates.quadrature(1, n_phase=5.5), r"n_phase.*5\.5"),
     "front_velocity t_min nan": (lambda: spreading.front_velocity([0.0, 1.0, 2.0], [[0.0, 1.0, 2.0]], NAN), r"t_min.*nan"),
     # 2. haarcircuit: burn_in and site_one_fraction
     "neas_purity burn_in -5": (lambda: haarcircuit.neas_purity(_rng(), 3, 8, burn_in=-5), r"burn_in.*-5"),

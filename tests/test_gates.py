@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from nqlib import gates
+from nqlib import gates, spreading
 
 N_MC = 200_000  # gates per Monte Carlo estimate: SE of a [0, 1] variable <= 0.5 / sqrt(N) ~ 1.1e-3
 
@@ -292,3 +292,29 @@ def test_same_seed_same_sequence():
 def test_invalid_input_is_rejected(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+@pytest.mark.parametrize("p1, p2", [(0.0, 0.0), (1.0, 0.0), (0.0, 1.0), (0.3, 0.45)])
+def test_second_moment_is_exact_and_is_the_sampled_average(p1, p2):
+    """The quadrature is exact (a finer rule gives the same tensor) and the tensor is the Monte
+    Carlo average of U (x) U* (x) U (x) U* over sample_gate, entry by entry within 5 sigma."""
+    finer = []
+    for kind, w in zip(range(3), (1 - p1 - p2, p1, p2)):
+        weights, U = gates.quadrature(kind, n_phase=7, n_theta=5)
+        A = np.einsum("nab,ncd->nacbd", U, U.conj()).reshape(len(U), 16, 16)
+        finer.append(w * np.einsum("n,nij,nkl->ikjl", weights, A, A).reshape(256, 256))
+    exact = gates.second_moment(p1, p2)
+    np.testing.assert_allclose(exact, sum(finer), atol=1e-14)
+    U = gates.sample_sequence(np.random.default_rng(8), 4000, 2, p1, p2)[1]
+    A = np.einsum("nab,ncd->nacbd", U, U.conj()).reshape(len(U), 256)
+    n = len(U)
+    mean = A.T @ A / n  # [i, k] = mean of A_i A_k
+    se = np.sqrt(np.maximum((np.abs(A) ** 2).T @ np.abs(A) ** 2 / n - np.abs(mean) ** 2, 0) / n)
+    layout = exact.reshape(16, 16, 16, 16).transpose(0, 2, 1, 3).reshape(256, 256)
+    assert np.all(np.abs(mean - layout) <= 5 * se + 1e-12)
+
+
+def test_the_old_quadrature_name_still_works_with_a_warning():
+    with pytest.warns(DeprecationWarning, match="gates.quadrature"):
+        weights, U = spreading.gate_quadrature(1)
+    np.testing.assert_array_equal(U, gates.quadrature(1)[1])

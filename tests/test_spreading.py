@@ -14,7 +14,7 @@ KINDS = {0: (0.0, 0.0), 1: (1.0, 0.0), 2: (0.0, 1.0)}  # (p1, p2) selecting one 
 def test_quadrature_is_exact_for_second_moments():
     for kind, (p1, p2) in KINDS.items():
         reference = spreading.two_copy_map(p1, p2)
-        weights, us = spreading.gate_quadrature(kind, n_phase=7, n_theta=5)
+        weights, us = gates.quadrature(kind, n_phase=7, n_theta=5)
         finer = sum(w * np.kron(R, R.conj()) for w, R in zip(weights, map(spreading.heisenberg_matrix, us)))
         assert np.abs(finer - reference).max() < 1e-13, kind
 
@@ -65,7 +65,7 @@ def test_one_gate_average_equals_dense_evolution_over_the_quadrature():
     O = np.kron(np.kron(Z, sp_), np.eye(2))  # sqrt2 c^dagger on site 1
     zs = [np.diag(_on_site(Z, x, L)) for x in range(L)]
     for kind, (p1, p2) in KINDS.items():
-        weights, us = spreading.gate_quadrature(kind)
+        weights, us = gates.quadrature(kind)
         dense = np.zeros(L)
         for bond in range(L - 1):
             for w, U in zip(weights, us):
@@ -176,7 +176,7 @@ def _argmin_lambda(mu, D):
 
 def test_input_validation():
     with pytest.raises(ValueError, match="kind"):
-        spreading.gate_quadrature(3)
+        gates.quadrature(3)
     with pytest.raises(ValueError, match="p1 \\+ p2"):
         spreading.two_copy_map(0.7, 0.5)
     with pytest.raises(ValueError, match="L must"):
