@@ -105,10 +105,14 @@ precision ``np.float32(1.0)`` is not ``1.0``), tuples and arrays become lists.
 The code hash is coarse on purpose: any edit of what it covers gives a new
 key, not only an edit that matters. It covers the function's module and qualified
 name, its default arguments (normalised like the parameters, so a new
-``burn_in`` default recomputes), the source of every module of nqlib
-(``nqlib/*.py``: any change of the library, even of a comment, recomputes
-every cached ensemble, as ``make book`` re-executes every chapter), and, for a
-function defined outside nqlib, the source file of its module (any edit of it,
+``burn_in`` default recomputes), and the source of nqlib modules: for a
+function of nqlib, its module and every nqlib module that it imports,
+directly or through others (found from the ``import`` statements of the
+sources), plus ``ensemble.py`` and ``__init__.py``, so that an edit of, say,
+``plotting.py`` does not throw away a paper-scale archive of Anderson
+realizations, while any edit of the code they run (even of a comment)
+recomputes them; for a function defined outside nqlib, every module of nqlib
+(``nqlib/*.py``), and the source file of its module (any edit of it,
 comments and docstrings included) or, for one without a source file (defined
 in a notebook or interactively), its bytecode, names and constants (its
 docstring aside) and those of the functions nested in it. It is made of bytes
@@ -131,6 +135,7 @@ temporary name and renamed, so a crash never leaves a half-written ``.npz``.
 No pickle is used on disk.
 """
 
+import ast
 import concurrent.futures
 import contextlib
 import dataclasses
@@ -672,16 +677,21 @@ def _code_hash(fn) -> str:
         digest.update(_dumps([label, len(data)]).encode())
         digest.update(data)
 
-    library = _library_sources()
-    if library != _LIBRARY_AT_IMPORT:
-        raise RuntimeError("nqlib's source files changed after this process imported nqlib: the code "
-                           "that would run is not the code the cache key describes. Restart the kernel "
-                           "(or Python) before using cache=.")
+    library = dict(_library_sources())
+    names = sorted(library)
+    if fn.__module__.startswith("nqlib."):
+        names = sorted(_nqlib_closure(fn.__module__.split(".")[1], library) | {"ensemble.py", "__init__.py"})
+    at_import = dict(_LIBRARY_AT_IMPORT)
+    changed = [name for name in names if library.get(name) != at_import.get(name)]
+    if changed:
+        raise RuntimeError(f"nqlib's source files changed after this process imported nqlib ({', '.join(changed)}): "
+                           "the code that would run is not the code the cache key describes. Restart the "
+                           "kernel (or Python) before using cache=.")
     add("function", _function_name(fn))
     parameters = inspect.signature(fn).parameters.values()
     add("defaults", {p.name: _default(p.default) for p in parameters if p.default is not p.empty})
-    for name, data in library:
-        add(f"nqlib/{name}", data)
+    for name in names:
+        add(f"nqlib/{name}", library[name])
     if fn.__module__ != "nqlib" and not fn.__module__.startswith("nqlib."):
         function = inspect.unwrap(fn)
         try:
@@ -705,6 +715,25 @@ def _library_files():
 def _library_sources():
     """(name, bytes) of every source file of nqlib."""
     return [(path.name, path.read_bytes()) for path in _library_files()]
+
+
+def _nqlib_closure(module, library):
+    """File names of the nqlib module ``module`` and of every nqlib module it imports, directly or
+    through others (from the import statements of the sources in ``library``: name -> bytes)."""
+    found, todo = set(), [module]
+    while todo:
+        name = f"{todo.pop()}.py"
+        if name in found or name not in library:
+            continue
+        found.add(name)
+        for node in ast.walk(ast.parse(library[name])):
+            if isinstance(node, ast.ImportFrom) and node.module == "nqlib":
+                todo += [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("nqlib."):
+                todo.append(node.module.split(".")[1])
+            elif isinstance(node, ast.Import):
+                todo += [a.name.split(".")[1] for a in node.names if a.name.startswith("nqlib.")]
+    return found
 
 
 _LIBRARY_AT_IMPORT = _library_sources()  # what this process imported (approximately: nqlib's import)

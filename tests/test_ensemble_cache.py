@@ -382,10 +382,10 @@ def test_changing_a_default_changes_the_key_whatever_the_source():
         logged.__defaults__ = defaults
 
 
-def test_editing_an_nqlib_source_file_changes_every_key(tmp_path, monkeypatch):
-    """The key covers the bytes of every nqlib/*.py file: a change anywhere in the library (here
-    in copies of the files; the real ones are not touched) recomputes every cached ensemble,
-    of nqlib's functions and of others."""
+def test_editing_an_nqlib_source_file_changes_the_keys_that_cover_it(tmp_path, monkeypatch):
+    """The key of an nqlib function covers the bytes of its module and of every nqlib module it
+    imports (plus ensemble.py, __init__.py); the key of any other function covers every
+    nqlib/*.py file. Edits here are made in copies of the files; the real ones are not touched."""
     from nqlib import circuit
 
     real = ensemble._library_files()
@@ -398,16 +398,21 @@ def test_editing_an_nqlib_source_file_changes_every_key(tmp_path, monkeypatch):
         shutil.copyfile(path, copies / path.name)
     monkeypatch.setattr(ensemble, "_library_files", lambda: sorted(copies.glob("*.py")))
     assert [ensemble._code_hash(fn) for fn in functions] == before  # same bytes, same hash
-    for name in ("gates.py", "plotting.py"):  # a module neas_samples uses, and one it does not
+    # circuit imports gates and ssep; neither circuit nor what it imports imports plotting
+    for name, covers_circuit in (("gates.py", True), ("ssep.py", True), ("plotting.py", False)):
         edited = copies / name
         original = edited.read_bytes()
         edited.write_bytes(original + b"\n# a comment\n")
-        with pytest.raises(RuntimeError, match="changed after this process imported nqlib"):
-            ensemble._code_hash(functions[0])  # this process still runs the old code
+        for fn, covered in ((functions[0], covers_circuit), (functions[1], True)):
+            if covered:  # this process still runs the old code
+                with pytest.raises(RuntimeError, match=f"changed after this process imported nqlib.*{name}"):
+                    ensemble._code_hash(fn)
+            else:
+                assert ensemble._code_hash(fn) == before[0]
         # a fresh process would import the edited files
         monkeypatch.setattr(ensemble, "_LIBRARY_AT_IMPORT", ensemble._library_sources())
         after = [ensemble._code_hash(fn) for fn in functions]
-        assert after[0] != before[0] and after[1] != before[1], name
+        assert (after[0] != before[0]) == covers_circuit and after[1] != before[1], name
         edited.write_bytes(original)
         monkeypatch.setattr(ensemble, "_LIBRARY_AT_IMPORT", ensemble._library_sources())
     assert [ensemble._code_hash(fn) for fn in functions] == before
@@ -783,3 +788,17 @@ def test_executor_variable_without_dask_says_what_to_install(tmp_path, monkeypat
     with pytest.raises(ImportError, match=r"NQLIB_EXECUTOR='tcp://127.0.0.1:1' needs Dask.*"
                                           r"\[cluster\]"):
         run_ensemble(logged, 2, seed=1, progress=False, log=str(tmp_path / "log"))
+
+
+def test_the_code_hash_covers_every_nqlib_module_a_function_loads():
+    """The import closure read from the sources contains every nqlib module that importing the
+    function's module really loads (no import hidden from the parser), for every physics module."""
+    import nqlib
+
+    library = dict(ensemble._library_sources())
+    for module in nqlib.PHYSICS:
+        code = f"import sys, nqlib.{module}; print(sorted(m for m in sys.modules if m.startswith('nqlib.')))"
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        loaded = {name.split(".")[1] + ".py" for name in eval(out.stdout)}
+        assert loaded <= ensemble._nqlib_closure(module, library), (module, loaded)
+
