@@ -66,13 +66,13 @@ def weighted_least_squares(design, y, sigma=None) -> Fit:
     """
     design = _finite("design", design, ndim=2)
     n, k = design.shape
-    y = _finite("y", y, ndim=1, length=n)
+    y = _finite("y", y, ndim=1, length=n, per="row of design")
     if n < k:
         raise ValueError(f"need at least as many points as parameters, got {n} points for {k}")
     scale_by_residuals = sigma is None
     if scale_by_residuals:
         sigma = np.ones(n)
-    sigma = _finite("sigma", sigma, ndim=1, length=n)
+    sigma = _finite("sigma", sigma, ndim=1, length=n, per="row of design")
     if np.any(sigma <= 0):
         raise ValueError(f"sigma must be > 0 everywhere, got min(sigma)={sigma.min()!r}")
     whitened = design / sigma[:, None]
@@ -91,6 +91,9 @@ def weighted_least_squares(design, y, sigma=None) -> Fit:
 def line(x, y, sigma=None) -> Fit:
     """Straight line y = a + b x; params (a, b)."""
     x = _finite("x", x, ndim=1)
+    y = _finite("y", y, ndim=1, length=len(x), per="point of x")
+    if sigma is not None:
+        sigma = _finite("sigma", sigma, ndim=1, length=len(x), per="point of x")
     return weighted_least_squares(np.column_stack([np.ones_like(x), x]), y, sigma)
 
 
@@ -111,6 +114,7 @@ def amplitude(y, sigma, shape) -> Fit:
     shape = _finite("shape", shape, ndim=1)
     if not np.any(shape):
         raise ValueError("shape must not be zero everywhere")
+    y = _finite("y", y, ndim=1, length=len(shape), per="point of shape")
     fit = weighted_least_squares(shape[:, None], y, sigma)
     scale = max(1.0, fit.chi2_dof) if np.isfinite(fit.chi2_dof) else 1.0
     return Fit(fit.params, fit.cov * scale, fit.chi2_dof)
@@ -124,6 +128,7 @@ def extrapolate(sizes, y, sigma=None, powers=(1,)) -> Fit:
     sizes = _finite("sizes", sizes, ndim=1)
     if np.any(sizes <= 0):
         raise ValueError(f"sizes must be > 0, got {sizes.tolist()}")
+    y = _finite("y", y, ndim=1, length=len(sizes), per="entry of sizes")
     powers = _finite("powers", powers, ndim=1)
     if len(powers) == 0 or np.any(powers <= 0) or len(set(powers.tolist())) < len(powers):
         raise ValueError(f"powers must be distinct positive numbers, got {powers.tolist()}")
@@ -133,16 +138,18 @@ def extrapolate(sizes, y, sigma=None, powers=(1,)) -> Fit:
 
 def power_law(x, y, sigma=None) -> Fit:
     """y = c x^alpha as log y = log c + alpha log x; params (log c, alpha). Needs x, y > 0."""
-    x, y = _finite("x", x, ndim=1), _finite("y", y, ndim=1)
+    x = _finite("x", x, ndim=1)
+    y = _finite("y", y, ndim=1, length=len(x), per="point of x")
     for name, values in (("x", x), ("y", y)):
         if np.any(values <= 0):
             raise ValueError(f"{name} must be > 0 for a power law, got min({name})={values.min()!r}")
-    log_sigma = None if sigma is None else _finite("sigma", sigma, ndim=1, length=len(y)) / y
+    log_sigma = None if sigma is None else _finite("sigma", sigma, ndim=1, length=len(y), per="point of y") / y
     return line(np.log(x), np.log(y), log_sigma)
 
 
-def _finite(name, values, ndim, length=None):
-    """``values`` as a finite float array with ``ndim`` dimensions (and ``length`` rows)."""
+def _finite(name, values, ndim, length=None, per="data point"):
+    """``values`` as a finite float array with ``ndim`` dimensions (and ``length`` rows, one
+    ``per`` row or entry of the argument that sets the number of points, named in the message)."""
     try:
         array = np.asarray(values, dtype=float)
     except (TypeError, ValueError):
@@ -150,7 +157,7 @@ def _finite(name, values, ndim, length=None):
     if array.ndim != ndim:
         raise ValueError(f"{name} must have {ndim} dimension(s), got shape {array.shape}")
     if length is not None and len(array) != length:
-        raise ValueError(f"{name} must have {length} entries (one per data point), got {len(array)}")
+        raise ValueError(f"{name} must have {length} entries (one per {per}), got {len(array)}")
     if not np.all(np.isfinite(array)):
         raise ValueError(f"{name} must be finite, got {values!r}")
     return array

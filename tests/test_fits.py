@@ -122,3 +122,23 @@ def test_bad_input_is_refused_with_its_name(call, message):
 def test_non_numbers_are_a_type_error():
     with pytest.raises(TypeError, match="x must be an array of real numbers"):
         fits.line(["a", "b"], [1, 2])
+
+
+@pytest.mark.parametrize(
+    "call, names",
+    [
+        (lambda: fits.line([0, 1, 2], [0, 1, 2, 3]), ("y", "x")),
+        (lambda: fits.line([0, 1, 2], [0, 1, 2], [1, 1]), ("sigma", "x")),
+        (lambda: fits.amplitude([1, 2, 3, 4], [1, 1, 1, 1], [1, 2, 3]), ("y", "shape")),
+        (lambda: fits.extrapolate([8, 16, 32], [1, 2, 3, 4]), ("y", "sizes")),
+        (lambda: fits.power_law([1, 2, 3], [1, 4, 9, 16]), ("y", "x")),
+        (lambda: fits.power_law([1, 2, 3, 4], [1, 4, 9], [1, 1, 1, 1]), ("y", "x")),
+        (lambda: fits.weighted_least_squares(np.ones((3, 1)), [1, 2]), ("y", "design")),
+    ],
+)
+def test_mismatched_lengths_name_both_arguments(call, names):
+    """A short x (or shape, sizes) is named too, not only the y it disagrees with (audit)."""
+    with pytest.raises(ValueError) as error:
+        call()
+    for name in names:
+        assert f" {name} " in f" {error.value} ".replace("(", " ").replace(")", " ")
