@@ -21,14 +21,33 @@ def stack(results):
     if not isinstance(first, dict):
         if any(isinstance(result, dict) for result in results):
             raise ValueError("results mixes dicts with numbers or arrays; expected one kind")
-        return np.stack(results)
+        return _stack(results, "results[i]")
     for index, result in enumerate(results):
         if not isinstance(result, dict) or result.keys() != first.keys():
             keys = sorted(result) if isinstance(result, dict) else type(result).__name__
             raise ValueError(
                 f"results[{index}] has keys {keys}, expected a dict with keys {sorted(first)}"
             )
-    return {key: np.stack([result[key] for result in results]) for key in first}
+    return {key: _stack([result[key] for result in results], f"results[i][{key!r}]")
+            for key in first}
+
+
+def _stack(values, name):
+    """np.stack(values), with a ValueError naming ``name`` if their shapes differ."""
+    try:
+        return np.stack(values)
+    except ValueError as error:
+        shapes = []
+        for value in values:
+            try:
+                shapes.append(np.shape(value))
+            except ValueError:  # a ragged nested list
+                shapes.append("ragged")
+        differ = [i for i, shape in enumerate(shapes) if shape != shapes[0]]
+        if not differ:
+            raise ValueError(f"{name} cannot be stacked: {error}") from None
+        raise ValueError(f"{name} must all have the same shape, got {shapes[0]} for i = 0 "
+                         f"and {shapes[differ[0]]} for i = {differ[0]}") from None
 
 
 def jackknife(estimator, data):
@@ -43,6 +62,9 @@ def jackknife(estimator, data):
     if not callable(estimator):
         raise ValueError(f"estimator must be callable, got {estimator!r}")
     arrays = data if isinstance(data, dict) else {None: data}
+    if any(np.ndim(value) == 0 for value in arrays.values()):
+        raise ValueError(f"data must be an array with realizations along axis 0 (or a dict of "
+                         f"them), got data={data!r}")
     sizes = {len(np.asarray(value)) for value in arrays.values()}
     if len(sizes) != 1 or min(sizes) < 2:
         raise ValueError(f"data must hold >= 2 realizations along axis 0 (same for every key), got {sorted(sizes)}")
