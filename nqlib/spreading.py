@@ -308,8 +308,10 @@ def butterfly_velocity(rng, p1, p2, n_samples, horizon=40.0, points=81):
     Runs to t_max = horizon / mu (mu the growth rate of the linear front equations at
     :func:`chain_rates`; capped at 8000) on a chain long enough that no front reaches an end, and
     fits :func:`front_velocity` over [t_max / 2, t_max]. Returns a dict with ``v``, ``err``
-    (standard error), ``t_max`` and ``L``. Zero on the axes p1 = 0 or p2 = 0 is not returned:
-    there the front is diffusive and this raises ValueError.
+    (standard error), ``t_max`` and ``L``, the same fit over the first half of the run
+    (``v_half``, ``err_half``: over [t_max / 4, t_max / 2], a convergence check) and the speed
+    of the linear front equations ``v_linear`` (:func:`linear_front_speed`). Zero on the axes
+    p1 = 0 or p2 = 0 is not returned: there the front is diffusive and this raises ValueError.
     """
     _checks.generator(rng)
     if _check_count(n_samples, "n_samples") < 2:
@@ -329,7 +331,10 @@ def butterfly_velocity(rng, p1, p2, n_samples, horizon=40.0, points=81):
     if out["reached_end"]:
         raise RuntimeError(f"a front reached the end of the chain (L={L}); lower horizon")
     v, err = front_velocity(times, out["right"], t_max / 2)
-    return {"v": v, "err": err, "t_max": float(t_max), "L": L}
+    half = times <= t_max / 2
+    v_half, err_half = front_velocity(times[half], out["right"][:, half], t_max / 4)
+    return {"v": v, "err": err, "t_max": float(t_max), "L": L, "v_half": v_half, "err_half": err_half,
+            "v_linear": float(linear_front_speed(r1, r2, D))}
 
 
 def chain_rates(p1, p2):

@@ -195,6 +195,11 @@ def test_butterfly_velocity_wraps_the_sampled_front():
     times = np.linspace(0.0, out["t_max"], 81)
     direct = spreading.sample_chain(np.random.default_rng(5), out["L"], 0.5, 0.5, times, 20)
     assert spreading.front_velocity(times, direct["right"], out["t_max"] / 2) == (out["v"], out["err"])
+    half = times <= out["t_max"] / 2
+    early = spreading.front_velocity(times[half], direct["right"][:, half], out["t_max"] / 4)
+    assert early == (out["v_half"], out["err_half"])
+    D, r1, r2 = spreading.chain_rates(0.5, 0.5)
+    assert out["v_linear"] == spreading.linear_front_speed(r1, r2, D)
     # v_B grows with p2 at fixed p1 (GH Eq. 26); the gap is many standard errors at 40 trajectories
     slow = spreading.butterfly_velocity(np.random.default_rng(6), 0.5, 0.02, 40, horizon=20.0)
     fast = spreading.butterfly_velocity(np.random.default_rng(7), 0.5, 0.5, 40, horizon=20.0)
