@@ -64,6 +64,7 @@ from numba import njit
 
 from nqlib import _checks
 from nqlib import freecircuit as _freecircuit
+from nqlib import gaussian as _gaussian
 from nqlib import gates as _gates
 
 __all__ = [
@@ -112,14 +113,15 @@ def propagate(bonds, us, L, sides="LR", initial=True):
     """
     L = _checks.integer("L", L, 2)
     bonds = _checks.indices("bonds", bonds, 0, L, distinct=False, empty=True)
-    us = np.ascontiguousarray(us, dtype=complex)
+    us = np.ascontiguousarray(_checks.array("us", us, dtype=complex))
     if us.shape != (len(bonds), 2, 2):
         raise ValueError(f"us must have shape ({len(bonds)}, 2, 2), got {us.shape}")
-    _checks.finite("us", us)
     if sides not in ("L", "R", "LR"):
         raise ValueError(f"sides must be 'L', 'R' or 'LR', got sides={sides!r}")
     if initial not in (True, False):
         raise ValueError(f"initial must be True or False, got initial={initial!r}")
+    if us.size:
+        _checks.unitary("us", us)
     left, right = "L" in sides, "R" in sides
     n_new = int(np.sum(bonds == 0)) * left + int(np.sum(bonds == L)) * right
     n0 = L if initial else 0
@@ -162,10 +164,10 @@ def correlation(modes, delta, C0=None):
     if C0 is not None:
         if modes.initial is None:
             raise ValueError("C0 needs the initial sites propagated: call propagate(..., initial=True)")
-        C0 = np.asarray(C0, dtype=complex)
+        C0 = _checks.array("C0", C0, dtype=complex)
         if C0.shape != (modes.L, modes.L):
             raise ValueError(f"C0 must have shape ({modes.L}, {modes.L}), got {C0.shape}")
-        _checks.finite("C0", C0)
+        C0 = _gaussian.check_correlation_matrix(C0, "C0")  # O(L^3), as the products below
         R = modes.initial
         C = C + R.conj().T @ C0 @ R
     return C
@@ -250,8 +252,7 @@ def mean_profile(L, ages):
     age counts the gates after the injecting one, ``round(age (L+1))`` of them.
     """
     L = _checks.integer("L", L, 2)
-    ages = np.atleast_1d(np.asarray(ages, dtype=float))
-    _checks.finite("ages", ages)
+    ages = np.atleast_1d(_checks.array("ages", ages))
     if ages.ndim != 1 or np.any(ages < 0):
         raise ValueError(f"ages must be non-negative finite numbers, got {ages!r}")
     _checks.memory(f"mean_profile at L={L}", 64 * L**2)

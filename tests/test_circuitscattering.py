@@ -156,6 +156,14 @@ def test_naive_coherence_limits():
     (lambda: cs.mean_profile(4, [np.inf]), "ages"),
     (lambda: cs.naive_coherence(1, 1.0), "L must be"),
     (lambda: cs.naive_coherence(4, -0.1), "p1"),
+    # found by the bad-input audit (tests/bad_input_audit.py)
+    (lambda: cs.propagate([0], "oops", 2), "us must be an array"),
+    (lambda: cs.propagate([0, 1], 2 * np.stack([np.eye(2)] * 2), 2), "us must be unitary"),
+    (lambda: cs.correlation(cs.propagate([], np.zeros((0, 2, 2)), 2), 0.1, "oops"), "C0 must be an array"),
+    (lambda: cs.correlation(cs.propagate([], np.zeros((0, 2, 2)), 2), 0.1, [[0.5, 0.1], [0, 0.5]]), "C0 must be Hermitian"),
+    (lambda: cs.correlation(cs.propagate([], np.zeros((0, 2, 2)), 2), 0.1, 2 * np.eye(2)), "C0"),
+    (lambda: cs.correlation(cs.propagate([], np.zeros((0, 2, 2)), 2), 0.1, -np.eye(2)), "C0"),
+    (lambda: cs.mean_profile(4, "oops"), "ages must be an array"),
 ])
 def test_bad_input_is_refused(call, match):
     with pytest.raises(ValueError, match=match):
