@@ -102,6 +102,8 @@ __all__ = [
 
 MAX_DIM = 4096
 """Largest Hilbert-space dimension (2q)**L or 4**L of the dense simulators (256 MiB per state)."""
+_MAX_SITES = MAX_DIM.bit_length() - 1
+"""Most sites of a dense state: (2q)**L <= MAX_DIM needs L <= log2(MAX_DIM) = 12 (q = 1)."""
 MAX_TWO_COPY_L = 6
 MAX_LADDER_TWO_COPY_L = 4
 
@@ -118,6 +120,7 @@ def sample_gate(rng, q, p1):
     """One gate of dmu_q(p1) (module docstring): (4q^2, 4q^2), site basis (s1, n1, s2, n2)."""
     _checks.generator(rng)
     q, p1 = _check_q(q), _check_p1(p1)
+    _checks.memory(f"sample_gate at q={q}", 4 * 16 * (4 * q * q) ** 2)
     return _to_site_basis(_sector_gate(rng, q, p1), q)
 
 
@@ -131,6 +134,13 @@ def sample_sequence(rng, steps, L, q, p1):
     q, p1 = _check_q(q), _check_p1(p1)
     L = _checks.integer("L", L, low=2)
     steps = _checks.integer("steps", steps, low=0)
+    _checks.memory(f"sample_sequence with steps={steps} at q={q}",
+                   16 * (steps + 3) * (4 * q * q) ** 2 + 8 * steps)
+    return _sample_sequence(rng, steps, L, q, p1)
+
+
+def _sample_sequence(rng, steps, L, q, p1):
+    """:func:`sample_sequence` without the checks."""
     bonds = rng.integers(0, L + 1, size=steps)
     gates = np.empty((steps, 4 * q * q, 4 * q * q), dtype=complex)
     for k in range(steps):
@@ -162,13 +172,18 @@ def apply_gates(rho, bonds, gates, delta, q):
     [0, L]. rho is not modified.
     """
     q = _check_q(q)
-    L = _check_state(rho, 2 * q)
-    _check_delta(delta)
+    L = _check_state(rho, 2 * q, positive=False, q=q)
+    delta = _check_delta(delta)
     bonds = _checks.indices("bonds", bonds, 0, L, distinct=False, empty=True)
     gates = _check_gates(gates, len(bonds), q)
+    charge = _check_commutes(rho, _charges(L, q))
+    return _apply(rho, L, q, bonds, gates, delta, charge)
+
+
+def _apply(rho, L, q, bonds, gates, delta, charge):
+    """:func:`apply_gates` without the checks (``charge``: :func:`_charges` of the chain)."""
     weights = {0: _reservoir_weights((1 + delta) / 2, q), L: _reservoir_weights((1 - delta) / 2, q)}
     d = 2 * q
-    charge = _check_commutes(rho, _charges(L, q))
     local = _charges(2, q)
     rho = np.array(rho, dtype=complex)
     for bond, U in zip(bonds, gates):
@@ -180,11 +195,26 @@ def apply_gates(rho, bonds, gates, delta, q):
 
 
 def evolve(rho, steps, rng, q, p1, delta):
-    """State after ``steps`` random gates of dmu_q(p1) with drive delta."""
+    """State after ``steps`` random gates of dmu_q(p1) with drive delta.
+
+    rho must be a density matrix (finite, Hermitian, unit trace, positive) that commutes with
+    the number of up spins; ``steps`` beyond the time budget of :func:`nqlib._checks.work` are
+    refused.
+    """
     q = _check_q(q)
-    L = _check_state(rho, 2 * q)
-    bonds, gates = sample_sequence(rng, steps, L, q, p1)
-    return apply_gates(rho, bonds, gates, delta, q)
+    L = _check_state(rho, 2 * q, positive=True, q=q)
+    _checks.generator(rng)
+    p1, delta = _check_p1(p1), _check_delta(delta)
+    steps = _checks.integer("steps", steps, low=0)
+    _checks.work(f"evolve with steps={steps} at L={L}, q={q}", _gate_work(steps, (2 * q) ** L))
+    _checks.memory(f"evolve with steps={steps} at q={q}", 16 * (steps + 3) * (4 * q * q) ** 2)
+    return _evolve(rho, L, q, steps, rng, p1, delta, _check_commutes(rho, _charges(L, q)))
+
+
+def _evolve(rho, L, q, steps, rng, p1, delta, charge):
+    """:func:`evolve` without the checks."""
+    bonds, gates = _sample_sequence(rng, steps, L, q, p1)
+    return _apply(rho, L, q, bonds, gates, delta, charge)
 
 
 def neas_samples(rng, L, q, p1, delta, n_samples, sweeps_between=1.0, burn_in=None):
@@ -203,12 +233,16 @@ def neas_samples(rng, L, q, p1, delta, n_samples, sweeps_between=1.0, burn_in=No
     n_samples = _checks.sample_count(n_samples)
     sweeps_between = _checks.real("sweeps_between", sweeps_between, 0, open_low=True)
     burn_in = 4.0 * (L + 1) ** 2 if burn_in is None else _checks.real("burn_in", burn_in, 0)
-    rho = evolve(local_equilibrium(L, q, delta), round(burn_in * (L + 1)), rng, q, p1, delta)
     steps = max(1, round(sweeps_between * (L + 1)))
+    what = (f"neas_samples with burn_in={burn_in:g}, sweeps_between={sweeps_between:g}, "
+            f"n_samples={n_samples} at L={L}, q={q}")
+    _guard_samples(what, n_samples, L, burn_in * (L + 1), steps, (2 * q) ** L, 4 * q * q)
     charge = _charges(L, q)
+    rho = _evolve(local_equilibrium(L, q, delta), L, q, round(burn_in * (L + 1)), rng, p1, delta,
+                  charge)
     out = _empty_record(n_samples, L)
     for k in range(n_samples):
-        rho = evolve(rho, steps, rng, q, p1, delta)
+        rho = _evolve(rho, L, q, steps, rng, p1, delta, charge)
         _record(out, k, rho, (2 * q) ** (L // 2), _qubit_occupations(rho, L, q), charge)
     return out
 
@@ -239,13 +273,18 @@ def ladder_apply_gates(rho, bonds, gates, delta):
     """Apply qubit gates (n, 4, 4) of :mod:`nqlib.gates` on ladder bonds (indices into
     :func:`ladder_bonds`) to the 2L-qubit state rho (qubit (j, l) = 2j + l). rho is not modified.
     """
-    L = _check_state(rho, 4)
-    _check_delta(delta)
-    table = ladder_bonds(L)
-    bonds = _checks.indices("bonds", bonds, 0, len(table) - 1, distinct=False, empty=True)
+    L = _check_state(rho, 4, positive=False)
+    delta = _check_delta(delta)
+    bonds = _checks.indices("bonds", bonds, 0, 3 * L + 1, distinct=False, empty=True)
     gates = _check_gates(gates, len(bonds), 1)
-    left, right = _reservoir_weights((1 + delta) / 2, 1), _reservoir_weights((1 - delta) / 2, 1)
     charge = _check_commutes(rho, _charges(2 * L, 1))
+    return _ladder_apply(rho, L, bonds, gates, delta, charge)
+
+
+def _ladder_apply(rho, L, bonds, gates, delta, charge):
+    """:func:`ladder_apply_gates` without the checks."""
+    table = ladder_bonds(L)
+    left, right = _reservoir_weights((1 + delta) / 2, 1), _reservoir_weights((1 - delta) / 2, 1)
     rung, pair = _charges(2, 1), _charges(4, 1)
     rho = np.array(rho, dtype=complex)
     for bond, U in zip(bonds, gates):
@@ -263,12 +302,25 @@ def ladder_apply_gates(rho, bonds, gates, delta):
 
 
 def ladder_evolve(rho, steps, rng, p1, p2, delta):
-    """Ladder state after ``steps`` gates of dmu(p1, p2) (GH Eq. 12) on uniformly chosen bonds."""
-    L = _check_state(rho, 4)
-    n_bonds = 3 * L + 2
+    """Ladder state after ``steps`` gates of dmu(p1, p2) (GH Eq. 12) on uniformly chosen bonds.
+
+    rho must be a density matrix that commutes with the number of up spins; ``steps`` beyond
+    the time budget of :func:`nqlib._checks.work` are refused.
+    """
+    L = _check_state(rho, 4, positive=True)
+    _checks.generator(rng)
+    _gates._check_probabilities(p1, p2)
+    delta = _check_delta(delta)
+    steps = _checks.integer("steps", steps, low=0)
+    _checks.work(f"ladder_evolve with steps={steps} at L={L}", _gate_work(steps, 4**L))
+    return _ladder_evolve(rho, L, steps, rng, p1, p2, delta, _check_commutes(rho, _charges(2 * L, 1)))
+
+
+def _ladder_evolve(rho, L, steps, rng, p1, p2, delta, charge):
+    """:func:`ladder_evolve` without the checks."""
     # the gate stream of the chain with n_bonds - 1 sites draws bonds uniformly in [0, n_bonds - 1]
-    bonds, gates = _gates.sample_sequence(rng, steps, n_bonds - 1, p1, p2)
-    return ladder_apply_gates(rho, bonds, gates, delta)
+    bonds, gates = _gates.sample_sequence(rng, steps, 3 * L + 1, p1, p2)
+    return _ladder_apply(rho, L, bonds, gates, delta, charge)
 
 
 def ladder_neas_samples(rng, L, p1, p2, delta, n_samples, sweeps_between=1.0, burn_in=None):
@@ -284,12 +336,16 @@ def ladder_neas_samples(rng, L, p1, p2, delta, n_samples, sweeps_between=1.0, bu
     sweeps_between = _checks.real("sweeps_between", sweeps_between, 0, open_low=True)
     burn_in = 4.0 * (L + 1) ** 2 if burn_in is None else _checks.real("burn_in", burn_in, 0)
     n_bonds = 3 * L + 2
-    rho = ladder_evolve(ladder_local_equilibrium(L, delta), round(burn_in * n_bonds), rng, p1, p2, delta)
     steps = max(1, round(sweeps_between * n_bonds))
+    what = (f"ladder_neas_samples with burn_in={burn_in:g}, sweeps_between={sweeps_between:g}, "
+            f"n_samples={n_samples} at L={L}")
+    _guard_samples(what, n_samples, 2 * L, burn_in * n_bonds, steps, 4**L, 4)
     charge = _charges(2 * L, 1)
+    rho = _ladder_evolve(ladder_local_equilibrium(L, delta), L, round(burn_in * n_bonds), rng, p1, p2,
+                         delta, charge)
     out = _empty_record(n_samples, 2 * L)
     for k in range(n_samples):
-        rho = ladder_evolve(rho, steps, rng, p1, p2, delta)
+        rho = _ladder_evolve(rho, L, steps, rng, p1, p2, delta, charge)
         _record(out, k, rho, 4 ** (L // 2), _qubit_occupations(rho, 2 * L, 1), charge)
     return out
 
@@ -303,10 +359,9 @@ def gate_twirl(X, q, p1):
     """
     q, p1 = _check_q(q), _check_p1(p1)
     D = 4 * q * q
-    X = np.asarray(X, dtype=complex)
+    X = _checks.array("X", X, dtype=complex)
     if X.shape != (D * D, D * D):
         raise ValueError(f"X must be a ({D * D}, {D * D}) two-copy operator for q={q}, got shape {X.shape}")
-    _checks.finite("X", X)
     perm = _sector_order(q)  # sector index -> site index
     Xs = X.reshape(D, D, D, D)[np.ix_(perm, perm, perm, perm)]
     block = q * q
@@ -793,39 +848,60 @@ def _check_delta(delta):
 def _check_chain(L, q):
     q = _check_q(q)
     L = _checks.integer("L", L, low=2)
-    if (2 * q) ** L > MAX_DIM:
-        raise ValueError(f"(2q)**L must be <= {MAX_DIM} for the dense simulator, got L={L}, q={q}: {(2 * q) ** L}")
+    # 2q >= 2: beyond _MAX_SITES sites (2q)**L exceeds MAX_DIM (and is not computed: L may be huge)
+    if L > _MAX_SITES or (2 * q) ** L > MAX_DIM:
+        raise ValueError(f"(2q)**L must be <= {MAX_DIM} for the dense simulator, got L={L}, q={q}")
     _checks.memory(f"quditcircuit at L={L}, q={q}", 6 * 16 * (2 * q) ** (2 * L))
     return L, q
 
 
 def _check_ladder_L(L):
     L = _checks.integer("L", L, low=2)
-    if 4**L > MAX_DIM:
+    if L > _MAX_SITES // 2 or 4**L > MAX_DIM:
         raise ValueError(f"L must be an integer in [2, 6] for the dense ladder (4**L <= {MAX_DIM}), got L={L}")
     _checks.memory(f"ladder at L={L}", 6 * 16 * 4 ** (2 * L))
     return L
 
 
-def _check_state(rho, d):
-    """Number of sites of a (d**L, d**L) state (ValueError otherwise)."""
+def _check_state(rho, d, positive, q=None):
+    """Number of sites of a (d**L, d**L) state (ValueError otherwise): finite, Hermitian, of unit
+    trace and, with ``positive``, positive semidefinite (a factorisation of rho). ``q``: the qudit
+    dimension, d = 2q, named in the message."""
     rho = np.asarray(rho)
     L = int(round(np.log(rho.shape[0]) / np.log(d))) if rho.ndim == 2 and rho.shape[0] > 1 else 0
     if rho.ndim != 2 or rho.shape[0] != rho.shape[1] or L < 2 or d**L != rho.shape[0] or d**L > MAX_DIM:
-        raise ValueError(f"rho must be a (d**L, d**L) state with d={d}, L >= 2 and d**L <= {MAX_DIM}, got shape {rho.shape}")
+        what = f"d={d}" if q is None else f"d=2q={d} (q={q})"
+        raise ValueError(f"rho must be a (d**L, d**L) state with {what}, L >= 2 and d**L <= {MAX_DIM}, got shape {rho.shape}")
+    if positive:
+        quantum._check_density_matrix(rho)
+    else:
+        quantum._check_hermitian_unit_trace(rho)
     return L
+
+
+def _gate_work(n_gates, dim):
+    """Elementary steps of n_gates gates on a dense (dim, dim) state: each touches every entry."""
+    return float(n_gates) * float(dim) ** 2
+
+
+def _guard_samples(what, n_samples, n_qubits, burn_in_gates, steps, dim, gate_dim):
+    """Memory of the records and of the burn-in gates (``gate_dim`` square each) and work of all
+    gates of a sampling run, checked before it starts; ``what`` names the call and arguments."""
+    _checks.memory(what, 8 * n_samples * (n_qubits + 5) + (16 * gate_dim**2 + 8) * (burn_in_gates + steps))
+    _checks.work(what, _gate_work(burn_in_gates + n_samples * steps, dim))
 
 
 def _check_gates(gates, n, q):
     """(n, 4q^2, 4q^2) gates that conserve the number of up spins (site basis (s1, n1, s2, n2))."""
     D = 4 * q * q
-    gates = np.asarray(gates, dtype=complex)
+    gates = _checks.array("gates", gates, dtype=complex)
     if gates.shape != (n, D, D):
         raise ValueError(f"gates must have shape ({n}, {D}, {D}) to match bonds, got {gates.shape}")
-    _checks.finite("gates", gates)
     s1, _, s2, _ = np.unravel_index(np.arange(D), (2, q, 2, q))
     charge = 2 - s1 - s2
     outside = charge[:, None] != charge[None, :]
     if gates.size and np.abs(gates[:, outside]).max() > 1e-12:
         raise ValueError("gates must conserve the number of up spins: entries between sectors must vanish")
+    if gates.size:
+        _checks.unitary("gates", gates)
     return gates
