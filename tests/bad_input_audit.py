@@ -1,4 +1,4 @@
-"""Bad-input audit (issue 18): every public function of every physics module, fed bad arguments.
+"""Bad-input audit (issue 18): every public function of the audited modules, fed bad arguments.
 
 :data:`REGISTRY` holds, for every public function, one small and fast valid call (keyword
 arguments) and the kind of each argument (a size, a probability, a drive, an index set, a
@@ -40,6 +40,8 @@ MODULES = (
     "abc",
     "anderson",
     "circuit",
+    "circuitscattering",
+    "fits",
     "freecircuit",
     "gates",
     "gaussian",
@@ -47,18 +49,23 @@ MODULES = (
     "probe",
     "qssep",
     "quantum",
+    "quditcircuit",
     "quench",
     "spreading",
     "ssep",
+    "stats",
 )
-"""The physics modules audited (plotting and ensemble are not physics; circuitscattering and fits
-are new modules owned by other work and not part of this audit)."""
+"""The modules audited: the physics modules and the analysis helpers that the chapters call with
+their data (fits, stats); plotting and ensemble are not audited."""
 
 EXCLUDED = {
     "anderson.LeadModes": "a frozen record returned by lead_modes (no methods, built by nqlib)",
     "anderson.Scattering": "a frozen record returned by scatter (no methods, built only by nqlib)",
     "probe.Fringe": "a namedtuple record returned by fringe (no methods, built only by nqlib)",
     "abc.SecondOrder": "a frozen record built by second_order; its public methods are audited",
+    "circuitscattering.InjectedModes": "a frozen record built by propagate; its method is audited",
+    "fits.Fit": "a frozen record returned by every fit (a property, no methods, built by nqlib)",
+    "quditcircuit.TwoCopyAverage": "a frozen record returned by the two-copy averages (no methods)",
 }
 """Public names of the audited modules that are not functions to call, and why."""
 
@@ -126,6 +133,47 @@ def _anderson_data():
         for s in (1, 2)
     ]
     return ensemble.stack(runs)
+
+
+def _qudit_rho(L, q):
+    """A valid qudit-chain state on L sites of dimension 2q: diagonal (so it commutes with the
+    number of up spins), with distinct weights."""
+    p = np.linspace(1.0, 2.0, (2 * q) ** L)
+    return np.diag(p / p.sum()).astype(complex)
+
+
+def _qudit_gate(q, k=0):
+    """A unitary (4q^2, 4q^2) gate that conserves the number of up spins: a discrete Fourier
+    transform (times a phase) in each sector of the site basis (s1, n1, s2, n2)."""
+    D = 4 * q * q
+    s1, _, s2, _ = np.unravel_index(np.arange(D), (2, q, 2, q))
+    U = np.zeros((D, D), dtype=complex)
+    for charge in (0, 1, 2):
+        idx = np.flatnonzero(2 - s1 - s2 == charge)
+        n = len(idx)
+        F = np.exp(2j * np.pi * np.outer(np.arange(n), np.arange(n)) / n) / np.sqrt(n)
+        U[np.ix_(idx, idx)] = F * np.exp(1j * (k + charge))
+    return U
+
+
+def _us(n):
+    """n unitary (2, 2) single-particle gates."""
+    return np.stack([[[np.cos(k), 1j * np.sin(k)], [1j * np.sin(k), np.cos(k)]] for k in range(n)])
+
+
+def _modes():
+    from nqlib import circuitscattering
+
+    return circuitscattering.propagate([0, 1, 2, 3, 0, 2], _us(6), 3)
+
+
+X4, Y4, SIGMA4 = np.arange(4.0), np.array([0.1, 1.2, 1.9, 3.1]), np.full(4, 0.1)
+
+
+def _line_fit():
+    from nqlib import fits
+
+    return fits.line(X4, Y4, SIGMA4)
 
 
 # --------------------------------------------------------------------------- bad values
@@ -289,6 +337,59 @@ def bad_values(kind, valid):
         out += [("nan", entry(NAN)), ("negative", np.eye(4) * 2 - 0.25), ("shape", np.ones(3))]
     elif name == "data":  # a dict of arrays
         out += [("empty", {})]
+    elif name == "record":  # an object built by nqlib (InjectedModes, Fit)
+        out += [("dict", {}), ("None", None)]
+    elif name == "qudit_rho":  # a chain state that commutes with the number of up spins
+        (positive,) = p
+        d = len(valid)
+        nonherm = np.array(valid, dtype=complex)
+        nonherm[0, 1] += 0.1
+        mixing = np.array(valid, dtype=complex)  # Hermitian, unit trace, mixes charge sectors
+        mixing[0, d - 1] = mixing[d - 1, 0] = 0.01
+        out += [
+            ("nan", entry(NAN)),
+            ("non-hermitian", nonherm),
+            ("unnormalised", 2 * np.asarray(valid)),
+            ("mixes-charges", mixing),
+            ("shape", np.ones((4, 2)) / 4),
+        ]
+        if positive:
+            out.append(("non-positive", np.diag(np.r_[1.5, -0.5, np.zeros(d - 2)]).astype(complex)))
+    elif name == "qudit_gates":  # a stack of unitaries that conserve the number of up spins
+        mixing = np.array(valid, dtype=complex)
+        mixing[0, 0, -1] = 0.1
+        out += [
+            ("nan", entry(NAN)),
+            ("non-unitary", 2 * np.asarray(valid)),
+            ("mixes-charges", mixing),
+            ("shape", np.eye(3)),
+        ]
+    elif name in ("points", "positive_points"):  # 1D data of a fit, one entry per point
+        out += [
+            ("nan", entry(NAN)),
+            ("inf", entry(INF)),
+            ("short", np.asarray(valid, dtype=float)[:-1]),
+            ("2d", np.atleast_2d(np.asarray(valid, dtype=float))),
+        ]
+        if name == "positive_points":
+            out += [("-1", entry(-1.0)), ("0", entry(0.0))]
+    elif name == "results":  # a non-empty list of realizations of one structure
+        out += [
+            ("empty", []),
+            ("mixed", [{"a": 1.0}, 1.0]),
+            ("keys", [{"a": 1.0}, {"b": 1.0}]),
+            ("ragged", [np.ones(2), np.ones(3)]),
+            ("ragged-dict", [{"a": np.ones(2)}, {"a": np.ones(3)}]),
+        ]
+    elif name == "realizations":  # an array (or dict of arrays) with >= 2 rows
+        out += [
+            ("scalar", 1.0),
+            ("one", np.asarray(valid)[:1]),
+            ("empty", {}),
+            ("ragged", {"a": np.ones(3), "b": np.ones(2)}),
+        ]
+    elif name == "callable":
+        out += [("int", 3)]
     else:
         raise ValueError(f"unknown kind {kind!r}")
     return out
@@ -455,6 +556,65 @@ REGISTRY = {
     ),
     "circuit.phase_one_entropy_deficit": Entry(dict(L=3, delta=0.5), dict(L="size", delta="drive")),
     "circuit.local_equilibrium_entropy": Entry(dict(L=3, delta=0.5), dict(L="size", delta="drive")),
+    # circuitscattering
+    "circuitscattering.InjectedModes.times": Entry({}, {}, obj=_modes),
+    "circuitscattering.propagate": Entry(
+        dict(bonds=[0, 1, 2, 3, 0], us=_us(5), L=3, sides="LR", initial=True),
+        dict(
+            bonds=("indices", 0, 3, False),
+            us="unitaries",
+            L="size",
+            sides="choice",
+            initial="flag",
+        ),
+    ),
+    "circuitscattering.mode_sums": Entry(dict(modes=Fresh(_modes)), dict(modes="record")),
+    "circuitscattering.correlation": Entry(
+        dict(modes=Fresh(_modes), delta=0.5, C0=_corr(3)),
+        dict(modes="record", delta="drive", C0="corr"),
+    ),
+    "circuitscattering.pair_function": Entry(
+        dict(modes=Fresh(_modes), A=[0], B=[2]),
+        dict(modes="record", A=("indices", 0, 2, True), B=("indices", 0, 2, True)),
+    ),
+    "circuitscattering.pair_statistics": Entry(
+        dict(rng=_rng(), L=4, p1=0.5, window=0.5, n_bins=5, cut=2),
+        dict(
+            rng="rng",
+            L="size",
+            p1="prob",
+            window="positive",
+            n_bins="size",
+            cut=("site", 1, 3),
+        ),
+    ),
+    "circuitscattering.mean_profile": Entry(
+        dict(L=4, ages=[0.0, 1.0]), dict(L="size", ages="nonneg_reals")
+    ),
+    "circuitscattering.naive_coherence": Entry(dict(L=4, p1=0.5), dict(L="size", p1="prob")),
+    # fits
+    "fits.weighted_least_squares": Entry(
+        dict(design=np.column_stack([np.ones(4), X4]), y=Y4, sigma=SIGMA4),
+        dict(design="matrix", y="points", sigma="positive_points"),
+    ),
+    "fits.line": Entry(
+        dict(x=X4, y=Y4, sigma=SIGMA4), dict(x="points", y="points", sigma="positive_points")
+    ),
+    "fits.zero_crossing": Entry(dict(fit=Fresh(_line_fit)), dict(fit="record")),
+    "fits.amplitude": Entry(
+        dict(y=Y4, sigma=SIGMA4, shape=X4 + 1),
+        dict(y="points", sigma="positive_points", shape="points"),
+    ),
+    "fits.extrapolate": Entry(
+        dict(sizes=[8.0, 16.0, 32.0, 64.0], y=Y4, sigma=SIGMA4, powers=(1.0,)),
+        dict(
+            sizes="positive_points", y="points", sigma="positive_points", powers="positive_points"
+        ),
+    ),
+    "fits.power_law": Entry(
+        dict(x=X4 + 1, y=(X4 + 1) ** 2, sigma=SIGMA4),
+        dict(x="positive_points", y="positive_points", sigma="positive_points"),
+    ),
     # freecircuit
     "freecircuit.local_equilibrium": Entry(dict(L=4, delta=0.5), dict(L="size", delta="drive")),
     "freecircuit.evolve": Entry(
@@ -781,6 +941,118 @@ REGISTRY = {
         dict(rho=_rho(3), A=[0]), dict(rho="rho", A=("indices", 0, 2, True))
     ),
     "quantum.correlation_matrix": Entry(dict(rho=_rho(2)), dict(rho="rho")),
+    # quditcircuit
+    "quditcircuit.sample_gate": Entry(
+        dict(rng=_rng(), q=2, p1=0.5), dict(rng="rng", q="size", p1="prob")
+    ),
+    "quditcircuit.sample_sequence": Entry(
+        dict(rng=_rng(), steps=3, L=2, q=2, p1=0.5),
+        dict(rng="rng", steps="count", L="extent", q="size", p1="prob"),
+    ),
+    **{
+        f"quditcircuit.{name}": Entry(
+            dict(L=2, q=2, delta=0.5), dict(L="size", q="size", delta="drive")
+        )
+        for name in ("local_equilibrium", "local_equilibrium_entropy")
+    },
+    "quditcircuit.apply_gates": Entry(
+        dict(
+            rho=_qudit_rho(2, 2),
+            bonds=[0, 1, 2],
+            gates=np.stack([_qudit_gate(2, k) for k in range(3)]),
+            delta=0.5,
+            q=2,
+        ),
+        # as circuit.apply_gates: no positivity check (a factorisation of rho)
+        dict(
+            rho=("qudit_rho", False),
+            bonds=("indices", 0, 2, False),
+            gates="qudit_gates",
+            delta="drive",
+            q="size",
+        ),
+    ),
+    "quditcircuit.evolve": Entry(
+        dict(rho=_qudit_rho(2, 2), steps=3, rng=_rng(), q=2, p1=0.5, delta=0.5),
+        dict(rho=("qudit_rho", True), steps="count", rng="rng", q="size", p1="prob", delta="drive"),
+    ),
+    "quditcircuit.neas_samples": Entry(
+        dict(rng=_rng(), L=2, q=2, p1=0.5, delta=0.5, n_samples=2, sweeps_between=1.0, burn_in=1.0),
+        dict(
+            rng="rng",
+            L="size",
+            q="size",
+            p1="prob",
+            delta="drive",
+            n_samples="size",
+            sweeps_between="positive",
+            burn_in="time",
+        ),
+    ),
+    "quditcircuit.ladder_bonds": Entry(dict(L=2), dict(L="size")),
+    "quditcircuit.ladder_local_equilibrium": Entry(
+        dict(L=2, delta=0.5), dict(L="size", delta="drive")
+    ),
+    "quditcircuit.ladder_apply_gates": Entry(
+        dict(rho=_rho(4), bonds=[0, 2, 4, 7], gates=np.stack([ISWAP] * 4), delta=0.5),
+        dict(
+            rho=("qudit_rho", False),
+            bonds=("indices", 0, 7, False),
+            gates="qudit_gates",
+            delta="drive",
+        ),
+    ),
+    "quditcircuit.ladder_evolve": Entry(
+        dict(rho=_rho(4), steps=3, rng=_rng(), p1=0.5, p2=0.2, delta=0.5),
+        dict(rho=("qudit_rho", True), steps="count", rng="rng", **PD),
+    ),
+    "quditcircuit.ladder_neas_samples": Entry(
+        dict(
+            rng=_rng(),
+            L=2,
+            p1=0.5,
+            p2=0.2,
+            delta=0.5,
+            n_samples=2,
+            sweeps_between=1.0,
+            burn_in=1.0,
+        ),
+        dict(
+            rng="rng",
+            L="size",
+            n_samples="size",
+            sweeps_between="positive",
+            burn_in="time",
+            **PD,
+        ),
+    ),
+    "quditcircuit.gate_twirl": Entry(
+        dict(X=np.eye(16), q=1, p1=0.5), dict(X="matrix", q="size", p1="prob")
+    ),
+    "quditcircuit.sampled_gate_twirl": Entry(
+        dict(rng=_rng(), A=np.diag([1.0, 0.0, 0.0, 1.0]), B=np.eye(4), q=1, p1=0.5, n_gates=2),
+        dict(rng="rng", A="matrix", B="matrix", q="size", p1="prob", n_gates="size"),
+    ),
+    "quditcircuit.reduced_gate": Entry(dict(q=2, p1=0.5), dict(q="size", p1="prob")),
+    "quditcircuit.reduced_boundary": Entry(
+        dict(q=2, p1=0.5, delta=0.5, side="left"),
+        dict(q="size", p1="prob", delta="drive", side="choice"),
+    ),
+    **{
+        f"quditcircuit.{name}": Entry(
+            dict(L=2, q=2, p1=0.5, delta=0.5),
+            dict(L="size", q="size", p1="prob", delta="drive"),
+        )
+        for name in ("reduced_channel", "two_copy_average")
+    },
+    "quditcircuit.ladder_two_copy_average": Entry(
+        dict(L=2, p1=0.5, p2=0.2, delta=0.5), dict(L="size", **PD)
+    ),
+    "quditcircuit.renyi2_local_equilibrium": Entry(
+        dict(L=2, q=2, delta=0.5, legs=1),
+        # a closed form: a huge q is valid (L ln q)
+        dict(L="size", q="extent", delta="drive", legs=("site", 1, 2)),
+    ),
     # quench
     "quench.mean_occupations": Entry(
         dict(initial=[0.2, 0.8, 0.5], times=[0, 1, 2], left=0.7, right=0.3),
@@ -950,6 +1222,12 @@ REGISTRY = {
     "ssep.cumulants_from_moments": Entry(
         dict(sums={"n": 2.0, "s1": np.ones(4), "s2": np.ones((4, 4)), "b3": np.ones((2, 2, 2))}),
         dict(sums="data"),
+    ),
+    # stats
+    "stats.stack": Entry(dict(results=[np.ones(2), np.zeros(2)]), dict(results="results")),
+    "stats.jackknife": Entry(
+        dict(estimator=np.mean, data=np.arange(5.0)),
+        dict(estimator="callable", data="realizations"),
     ),
 }
 

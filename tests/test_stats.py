@@ -25,16 +25,22 @@ def test_jackknife_of_the_mean_is_the_standard_error():
     [
         (lambda: stats.stack([]), r"results must be a non-empty list"),
         (lambda: stats.stack([{"a": 1.0}, 1.0]), r"results\[1\] has keys"),
-        (lambda: stats.stack([np.ones(2), np.ones(3)]),
-         r"results\[i\] must all have the same shape, got \(2,\) for i = 0 and \(3,\) for i = 1"),
-        (lambda: stats.stack([{"a": np.ones(2)}, {"a": np.ones(3)}]),
-         r"results\[i\]\['a'\] must all have the same shape"),
+        (
+            lambda: stats.stack([np.ones(2), np.ones(3)]),
+            r"results\[i\] must all have the same shape, got \(2,\) for i = 0 and \(3,\) for i = 1",
+        ),
+        (
+            lambda: stats.stack([{"a": np.ones(2)}, {"a": np.ones(3)}]),
+            r"results\[i\]\['a'\] must all have the same shape",
+        ),
         (lambda: stats.jackknife("mean", np.ones(3)), r"estimator must be callable"),
         (lambda: stats.jackknife(np.mean, "oops"), r"data must be an array with realizations"),
         (lambda: stats.jackknife(np.mean, 1.0), r"data must be an array with realizations"),
         (lambda: stats.jackknife(np.mean, [1.0]), r"data must hold >= 2 realizations"),
-        (lambda: stats.jackknife(np.mean, {"a": np.ones(3), "b": np.ones(2)}),
-         r"data must hold >= 2 realizations"),
+        (
+            lambda: stats.jackknife(np.mean, {"a": np.ones(3), "b": np.ones(2)}),
+            r"data must hold >= 2 realizations",
+        ),
     ],
 )
 def test_bad_input_is_refused_with_its_name(call, message):
