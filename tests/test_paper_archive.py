@@ -1,0 +1,118 @@
+"""The shipped paper-scale archive (data/anderson-w6.npz) cannot drift from the code.
+
+Checks the provenance record and the shapes, then recomputes a few realizations at the smallest
+stored size from their seeds alone (the seeding contract of nqlib.ensemble) with the realization
+function and parameters the provenance names, and requires the stored per-realization numbers to
+1e-12 relative. A last test shows that this comparison fails when a stored value is perturbed.
+"""
+
+import importlib
+import re
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_limits
+
+from nqlib import paper
+
+NAME = "anderson-w6"
+RTOL = 1e-12
+
+
+@pytest.fixture(scope="module")
+def archive():
+    return paper.load(NAME)
+
+
+def _function(provenance):
+    module, _, qualname = provenance["function"].rpartition(".")
+    return getattr(importlib.import_module(module), qualname)
+
+
+def _recompute(provenance, N, index):
+    """The per-realization scalars of realization ``index`` at size ``N``, from its seed alone."""
+    rng = np.random.Generator(np.random.PCG64(paper.realization_seed(provenance, N, index)))
+    with threadpool_limits(limits=1):  # as run_ensemble runs every realization
+        out = _function(provenance)(rng=rng, **provenance["per_size"][str(N)]["params"])
+    return paper.DATASETS[provenance["name"]].scalars(out, N)
+
+
+def _mismatch(stored, recomputed):
+    """Largest relative difference, entry by entry."""
+    stored, recomputed = np.asarray(stored), np.asarray(recomputed)
+    return float(np.max(np.abs(stored - recomputed) / np.abs(recomputed)))
+
+
+def test_provenance_is_complete_and_consistent(archive):
+    arrays, prov = archive
+    assert prov["name"] == NAME and prov["format"] == 1
+    assert prov["function"] == "nqlib.qssep.anderson_loop_statistics"
+    assert re.fullmatch(r"\d+\.\d+\.\d+.*", prov["nqlib_version"])
+    assert re.fullmatch(r"[0-9a-f]{40}", prov["git_commit"])
+    assert prov["git_nqlib_dirty"] is False  # produced from a committed library
+    assert re.fullmatch(r"[0-9a-f]{64}", prov["nqlib_source_sha256"])
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", prov["date"])
+    assert {"platform", "cpu_model", "cpu_count"} <= set(prov["machine"])
+    assert prov["machine"]["cpu_count"] >= 1 and prov["wall_s"] > 0
+    assert prov["complete"] and prov["sizes_done"] == prov["sizes_planned"]
+    assert arrays["sizes"].tolist() == prov["sizes_done"]
+    assert arrays["runs"].tolist() == [prov["per_size"][str(N)]["runs"] for N in prov["sizes_done"]]
+    for N in prov["sizes_done"]:
+        entry = prov["per_size"][str(N)]
+        assert entry["seed"] == [2026, 19, N]
+        assert entry["params"]["Nx"] == entry["params"]["Ny"] == entry["params"]["Nz"] == N
+        assert entry["params"]["W"] == 6.0 and entry["params"]["t"] == [1.0, 0.4, 0.4]
+        assert sum(run["wall_s"] for run in entry["compute_log"]) > 0
+    assert min(arrays["runs"][:-1]) >= 200  # the target of issue 19 at all but the largest size
+
+
+def test_shapes_and_summaries(archive):
+    arrays, prov = archive
+    S, R, K = len(arrays["sizes"]), int(arrays["runs"].max()), len(arrays["scalar_names"])
+    assert arrays["scalar_names"].tolist() == ["dn1", "density", "tr_G2", "tr_G3"]
+    assert arrays["scalars"].shape == (S, R, K)
+    for s, runs in enumerate(arrays["runs"]):
+        assert np.all(np.isfinite(arrays["scalars"][s, :runs]))
+        assert np.all(np.isnan(arrays["scalars"][s, runs:]))  # padding only
+        mean = arrays["scalars"][s, :runs].mean(axis=0)
+        assert np.allclose(arrays["scalar_mean"][s], mean, rtol=1e-12, atol=0)
+    for key, shape in (("dn2", (S, 2)), ("dn3", (S, 2)), ("A2", (S, 3)), ("A3", (S, 3)), ("m2", (S, 2))):
+        assert arrays[key].shape == shape, key
+        assert np.all(np.isfinite(arrays[key])), key
+    for N in arrays["sizes"]:
+        assert arrays[f"g2_N{N}"].shape == arrays[f"g2_err_N{N}"].shape == (N, N)
+        assert arrays[f"g3_N{N}"].shape == (2, N)
+    # Delta n^(n) = sign(A) |A|^(1/n)
+    assert np.allclose(arrays["dn2"][:, 0], np.sqrt(arrays["A2"][:, 0]), rtol=1e-12)
+    assert np.allclose(arrays["dn3"][:, 0], np.cbrt(arrays["A3"][:, 0]), rtol=1e-12)
+
+
+@pytest.mark.parametrize("which", ["first", "second", "last"])
+def test_stored_realizations_are_recomputed_from_their_seeds(archive, which):
+    arrays, prov = archive
+    N, runs = int(arrays["sizes"][0]), int(arrays["runs"][0])
+    index = {"first": 0, "second": 1, "last": runs - 1}[which]
+    stored = arrays["scalars"][0, index]
+    assert _mismatch(stored, _recompute(prov, N, index)) < RTOL
+
+
+def test_the_spot_check_fails_for_a_perturbed_value(archive):
+    arrays, prov = archive
+    N = int(arrays["sizes"][0])
+    recomputed = _recompute(prov, N, 0)
+    for k in range(len(recomputed)):
+        perturbed = arrays["scalars"][0, 0].copy()
+        perturbed[k] *= 1 + 1e-10
+        assert _mismatch(perturbed, recomputed) > RTOL, k
+    # and another realization's numbers are not this one's
+    assert _mismatch(arrays["scalars"][0, 1], recomputed) > RTOL
+
+
+def test_load_refuses_unknown_names_and_seeds_out_of_range(archive):
+    _, prov = archive
+    with pytest.raises(ValueError, match="name must be one of"):
+        paper.load("no-such-data")
+    with pytest.raises(ValueError, match="N must be one of"):
+        paper.realization_seed(prov, 7, 0)
+    with pytest.raises(ValueError, match="index must be an int"):
+        paper.realization_seed(prov, prov["sizes_done"][0], prov["per_size"][str(prov["sizes_done"][0])]["runs"])
