@@ -6,7 +6,9 @@ function and parameters the provenance names, and requires the stored per-realiz
 1e-12 relative. A last test shows that this comparison fails when a stored value is perturbed.
 """
 
+import dataclasses
 import importlib
+import json
 import re
 
 import numpy as np
@@ -116,3 +118,24 @@ def test_load_refuses_unknown_names_and_seeds_out_of_range(archive):
         paper.realization_seed(prov, 7, 0)
     with pytest.raises(ValueError, match="index must be an int"):
         paper.realization_seed(prov, prov["sizes_done"][0], prov["per_size"][str(prov["sizes_done"][0])]["runs"])
+
+
+def test_production_resumes_from_the_cache_and_records_it(tmp_path):
+    """A tiny data set made twice: the second run loads every realization from the cache, writes
+    the same numbers, and its provenance logs both invocations."""
+    spec = dataclasses.replace(paper.DATASETS[NAME], sizes=(8,), runs=(3,))
+    paper.DATASETS["tiny-test"] = spec
+    try:
+        out, cache = tmp_path / "tiny.npz", tmp_path / "cache"
+        paper._produce("tiny-test", out=out, cache=cache)
+        with np.load(out) as first:
+            scalars = first["scalars"].copy()
+        paper._produce("tiny-test", out=out, cache=cache)
+        with np.load(out) as second:
+            assert np.array_equal(second["scalars"], scalars)
+            prov = json.loads(str(second["provenance"]))
+    finally:
+        del paper.DATASETS["tiny-test"]
+    log = prov["per_size"]["8"]["compute_log"]
+    assert [entry["cached_before"] for entry in log] == [0, 3]
+    assert prov["complete"] and prov["sizes_done"] == [8]
