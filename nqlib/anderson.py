@@ -106,6 +106,11 @@ so the mirrored bar ``V[::-1]`` has the mirrored S). For V = 0: r = 0, :math:`t 
 and the steady state is :math:`\langle c_j^\dagger c_i\rangle = \sum_\alpha\int\frac{dE}{2\pi}
 f_\alpha(E)\,G^\alpha(E)_{ij}`: the papers write :math:`\int dE` for operators normalised to
 :math:`\delta(E-E')`, which with unit-current states is the measure dE/(2π) (ħ = 1).
+In the book's convention :math:`C_{ij} = \langle c_i^\dagger c_j\rangle` this is
+:math:`C = \sum_\alpha\int\frac{dE}{2\pi} f_\alpha(E)\,G^\alpha(E)^T`. :func:`mode_sum` returns
+:math:`G^\alpha(E)` densely (small bars), :func:`correlation_matrix` a weighted sum of them as C
+(transposed, divided by 2π), and :func:`dense_green` the reference route :math:`G^r`,
+:math:`\Gamma_\alpha` by one dense inversion.
 For a bar that is too large for the dense :math:`N\times N` matrix, per-slice statistics follow
 from the channel-space Gram matrices :math:`M_a = \psi_a^\dagger\psi_a` (:math:`\psi_a` the
 :math:`N_yN_z\times n` block of slice a). For :math:`G = \sum_k w_k\psi_k\psi_k^\dagger`
@@ -123,6 +128,10 @@ combination of mode sums, e.g. HJ's :math:`G^{\rm neq}`), :func:`energy_correlat
 cross-energy sums behind GH's :math:`i_{AB}`, Eqs. 65 and 70) and :func:`u1_maps` (HJ Fig. 2) each
 draw one potential from ``rng`` and return a dict of arrays: they are the ``fn`` of
 ``ensemble.run_ensemble``.
+Their stacked results are reduced by :func:`density_profile` (HJ's :math:`g_1` and
+:math:`\Delta n^{(1)}`), :func:`f_ab` (GH's volume-law coefficient, Eq. 72, on the halves of
+:func:`central_halves`) and :func:`i_ab` (GH's energy correlation, Eq. 69, with jackknife errors);
+:func:`delta_phi` is GH's channel sum Eq. 65 done literally, the reference route for both.
 
 **Bipartite symmetry.** For even :math:`N_y, N_z`, :math:`P = {\rm diag}((-1)^{x+y+z})` gives
 :math:`PH(V)P = -H(-V)`, and :math:`P\bar\psi` maps incoming states at E for -V onto incoming states
@@ -131,28 +140,42 @@ at -E for V, so :math:`G^\alpha(-E; V) = P\,\overline{G^\alpha(E; -V)}\,P`.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 
-from nqlib import _checks
+from nqlib import _checks, stats
 
 __all__ = [
     "potential",
     "hamiltonian",
     "LeadModes",
     "lead_modes",
+    "off_edge_energy",
     "Scattering",
     "scatter",
     "scattering_states",
     "smatrix",
     "transmission",
+    "mode_sum",
     "G",
+    "correlation_matrix",
+    "DenseGreen",
+    "dense_green",
+    "bond_currents",
     "slice_gram",
     "slice_moments",
     "disorder_moments",
+    "DensityProfile",
+    "density_profile",
     "energy_correlation",
+    "central_halves",
+    "f_ab",
+    "delta_phi",
+    "EnergyCorrelationFit",
+    "i_ab",
     "u1_maps",
     "EDGE_TOL",
     "MAX_DENSE_SITES",
@@ -166,7 +189,8 @@ classified by rounding; and nearby energies stay usable: the S-matrix error grow
 ~eps/sqrt(gap) (measured 7e-14 at a relative gap of 5e-11)."""
 
 MAX_DENSE_SITES = 4096
-"""Largest Nx * Ny * Nz for which :func:`G` builds the dense (N, N) matrix (256 MiB complex)."""
+"""Largest Nx * Ny * Nz for which :func:`mode_sum`, :func:`correlation_matrix` and
+:func:`dense_green` build the dense (N, N) matrix (256 MiB complex)."""
 
 _LEADS = ("L", "R")
 
@@ -261,6 +285,51 @@ def lead_modes(E, Ny, Nz, t=(1.0, 1.0, 1.0), edge_tol=EDGE_TOL):
     return LeadModes(E=E, t=(tx, ty, tz), U=U, labels=labels, eps=eps, lam=lam, is_open=is_open)
 
 
+def off_edge_energy(E, Ny, Nz, t=(1.0, 1.0, 1.0), shift=1e-7, edge_tol=EDGE_TOL):
+    """``E``, or ``E + shift`` where ``E`` puts a channel of the Ny x Nz lead at its band edge.
+
+    At a band edge (:func:`lead_modes` refuses it) a disordered bar's mode sums are continuous:
+    the barely open channel enters with amplitude ~ v^(1/2) (chapter {doc}`anderson`, "The band
+    edge"), so a small shift approximates the limit. The shifted energy is not checked again.
+
+    Parameters
+    ----------
+    E : float
+        Energy.
+    Ny, Nz : int
+        Cross-section of the lead.
+    t : tuple of three floats, optional
+        Hoppings (tx, ty, tz), tx > 0.
+    shift : float, optional
+        Nonzero finite shift applied at a band edge (default 1e-7).
+    edge_tol : float, optional
+        Relative band-edge tolerance (:data:`EDGE_TOL`).
+
+    Returns
+    -------
+    float
+
+    References
+    ----------
+    GH Sec. V A (E = mu_R = 0 on L x L leads); module docstring ("Transverse channels");
+    chapter {doc}`anderson`.
+    """
+    E = _check_energy(E)
+    _check_size("Ny", Ny)
+    _check_size("Nz", Nz)
+    t = _check_hoppings(t)
+    shift = _checks.real("shift", shift)
+    if shift == 0:
+        raise ValueError(f"shift must be a nonzero finite real number, got shift={shift!r}")
+    _check_edge_tol(edge_tol)
+    _checks.memory(f"off_edge_energy at Ny={Ny}, Nz={Nz}", 16 * Ny * Nz)
+    try:
+        _channels(E, Ny, Nz, t, edge_tol)
+    except ValueError:
+        return E + shift
+    return E
+
+
 # --------------------------------------------------------------------------- scattering
 @dataclass(frozen=True, eq=False)
 class Scattering:
@@ -321,16 +390,189 @@ def transmission(V, E, t=(1.0, 1.0, 1.0), edge_tol=EDGE_TOL):
     return scatter(V, E, t, edge_tol).transmission
 
 
-def G(V, E, lead, t=(1.0, 1.0, 1.0), edge_tol=EDGE_TOL):
-    """Dense mode sum G^lead(E)_ij = sum_c psi_c(i) psi_c(j)^* (N, N), N = Nx Ny Nz <= MAX_DENSE_SITES."""
+def mode_sum(V, E, lead, t=(1.0, 1.0, 1.0), edge_tol=EDGE_TOL):
+    r"""Dense mode sum :math:`G^{\rm lead}(E)_{ij} = \sum_c \psi_c(i)\,\psi_c(j)^*` of one lead.
+
+    Parameters
+    ----------
+    V : ndarray (Nx, Ny, Nz)
+        On-site potential; ``Nx * Ny * Nz <= MAX_DENSE_SITES`` (the result is dense (N, N)).
+    E : float
+        Energy, away from every transverse band edge and with at least one open channel.
+    lead : {'L', 'R'}
+        The lead whose incoming states are summed.
+    t : tuple of three floats, optional
+        Hoppings (tx, ty, tz), tx > 0.
+    edge_tol : float, optional
+        Relative band-edge tolerance (:data:`EDGE_TOL`).
+
+    Returns
+    -------
+    ndarray (N, N) complex
+        :math:`G^{\rm lead}(E)` in Hruza-Jin's orientation (site order ``V.ravel()``): the
+        steady state is :math:`\langle c_j^\dagger c_i\rangle = \sum_\alpha\int\frac{dE}{2\pi}
+        f_\alpha(E)\,G^\alpha(E)_{ij}`. For the house convention
+        :math:`C_{ij} = \langle c_i^\dagger c_j\rangle` use :func:`correlation_matrix`.
+
+    References
+    ----------
+    HJ SM Eqs. 28-30; GH Eq. 62; module docstring ("Mode sums"); chapter {doc}`anderson`.
+    """
     V = _check_potential(V)
-    if V.size > MAX_DENSE_SITES:
-        raise ValueError(
-            f"G builds a dense (N, N) matrix: Nx * Ny * Nz must be <= {MAX_DENSE_SITES}, got {V.size} "
-            f"for V.shape={V.shape}; use slice_gram / slice_moments for larger bars"
-        )
+    _check_dense(V, "mode_sum")
     psi = scattering_states(V, E, lead, t, edge_tol).reshape(V.size, -1)
     return psi @ psi.conj().T
+
+
+def G(V, E, lead, t=(1.0, 1.0, 1.0), edge_tol=EDGE_TOL):
+    """Deprecated alias of :func:`mode_sum` (same arguments, same result); removed in the next release."""
+    warnings.warn("anderson.G is deprecated: use anderson.mode_sum (same arguments and result), or "
+                  "anderson.correlation_matrix for C[i, j] = <c_i^dag c_j>", DeprecationWarning, stacklevel=2)
+    return mode_sum(V, E, lead, t, edge_tol)
+
+
+def correlation_matrix(V, t=(1.0, 1.0, 1.0), leads="L", energies=(0.0,), weights=(1.0,), edge_tol=EDGE_TOL):
+    r"""Correlation matrix :math:`C_{ij} = \langle c_i^\dagger c_j\rangle` of a weighted sum of mode sums.
+
+    Returns :math:`C = \sum_m w_m\,G^{\ell_m}(E_m)^T/2\pi`, the house convention of the book
+    (:math:`C_{ij} = \langle c_i^\dagger c_j\rangle`, Gullans-Huse's :math:`G_{ij}`; the
+    transpose of the mode sums of :func:`mode_sum`, which follow Hruza-Jin) with the measure
+    :math:`dE/2\pi` of unit-current states (module docstring). The terms follow
+    :func:`disorder_moments`: with quadrature nodes and weights :math:`w_m = f(E_m)\,\Delta E_m`
+    it is :math:`\sum_\alpha\int\frac{dE}{2\pi}f_\alpha G^{\alpha T}`; with ``leads="RL",
+    energies=(0.2, -0.2), weights=(1, -1)`` it is the linear response per unit
+    :math:`\delta\mu`, :math:`\partial C/\partial(\delta\mu) = G^{{\rm neq}\,T}/2\pi`
+    (HJ Eq. 7); ``leads="L"`` at one energy :math:`\mu_R` is GH's
+    :math:`(\mu_L - \mu_R)\,G^{L}(\mu_R)^T/2\pi` per unit bias (GH Eqs. 62-63).
+
+    Parameters
+    ----------
+    V : ndarray (Nx, Ny, Nz)
+        On-site potential; ``Nx * Ny * Nz <= MAX_DENSE_SITES``.
+    t : tuple of three floats, optional
+        Hoppings (tx, ty, tz), tx > 0.
+    leads : str
+        One lead 'L' or 'R' per term.
+    energies, weights : sequences of float
+        One finite energy (away from band edges, with open channels) and one finite real weight
+        per term.
+    edge_tol : float, optional
+        Relative band-edge tolerance (:data:`EDGE_TOL`).
+
+    Returns
+    -------
+    ndarray (N, N) complex
+        C in site order ``V.ravel()``; Hermitian (real weights).
+
+    References
+    ----------
+    HJ Eq. 7 and SM Eqs. 28-30; GH Eqs. 62-63; module docstring; chapters {doc}`anderson`,
+    {doc}`probe`.
+    """
+    V = _check_potential(V)
+    Nx, Ny, Nz = V.shape
+    energies, weights = _check_terms(Nx, Ny, Nz, t, leads, energies, weights, edge_tol)
+    _check_dense(V, "correlation_matrix")
+    G_sum = sum(w * mode_sum(V, E, lead, t, edge_tol) for lead, E, w in zip(leads, energies, weights))
+    return G_sum.T / (2 * np.pi)
+
+
+@dataclass(frozen=True, eq=False)
+class DenseGreen:
+    r"""Dense retarded Green's function of the bar with both leads and the lead broadenings.
+
+    ``retarded`` (N, N): :math:`G^r = (E - H - \Sigma_L - \Sigma_R)^{-1}`; ``gamma_L``,
+    ``gamma_R`` (N, N): :math:`\Gamma_\alpha = i(\Sigma_\alpha - \Sigma_\alpha^\dagger)`, embedded
+    on slice 0 (L) and slice Nx - 1 (R). Site order ``V.ravel()``.
+    """
+
+    retarded: np.ndarray
+    gamma_L: np.ndarray
+    gamma_R: np.ndarray
+
+    def mode_sum(self, lead):
+        r""":math:`G^r\,\Gamma_{\rm lead}\,G^a`, the dense-route value of :func:`mode_sum` (lead 'L' or 'R')."""
+        gamma = self.gamma_L if _check_lead(lead) == "L" else self.gamma_R
+        return self.retarded @ gamma @ self.retarded.conj().T
+
+
+def dense_green(V, E, t=(1.0, 1.0, 1.0), edge_tol=EDGE_TOL):
+    r"""Reference route: dense :math:`G^r` and :math:`\Gamma_{L,R}` of the bar (:class:`DenseGreen`).
+
+    Builds the (N, N) matrix :math:`E - H - \Sigma_L - \Sigma_R` from :func:`hamiltonian` and the
+    lead self-energy :attr:`LeadModes.self_energy` and inverts it: :math:`O(N^3)` work and
+    :math:`O(N^2)` memory, for small bars only (``Nx * Ny * Nz <= MAX_DENSE_SITES``). Exact
+    identities against the slice recursion (module docstring): :math:`G^\alpha = G^r\Gamma_\alpha
+    G^a` (:meth:`DenseGreen.mode_sum`), the sum rule :math:`G^L + G^R = i(G^r - G^a)` and the
+    Caroli transmission :math:`{\rm tr}(\Gamma_L G^r\Gamma_R G^a)`.
+
+    Parameters
+    ----------
+    V : ndarray (Nx, Ny, Nz)
+        On-site potential.
+    E : float
+        Energy, away from every transverse band edge (at least one open channel is not needed).
+    t : tuple of three floats, optional
+        Hoppings (tx, ty, tz), tx > 0.
+    edge_tol : float, optional
+        Relative band-edge tolerance (:data:`EDGE_TOL`).
+
+    References
+    ----------
+    HJ SM Eqs. 19-24 (the matching it replaces); module docstring ("Mode sums"); chapter
+    {doc}`anderson`.
+    """
+    V = _check_potential(V)
+    E = _check_energy(E)
+    t = _check_hoppings(t)
+    _check_dense(V, "dense_green")
+    n, M = V.size, V.shape[1] * V.shape[2]
+    Sigma = lead_modes(E, V.shape[1], V.shape[2], t, edge_tol).self_energy
+    SL = np.zeros((n, n), complex)
+    SR = np.zeros((n, n), complex)
+    SL[:M, :M], SR[-M:, -M:] = Sigma, Sigma
+    Gr = np.linalg.inv(E * np.eye(n) - hamiltonian(V, t).toarray() - SL - SR)
+    return DenseGreen(retarded=Gr, gamma_L=1j * (SL - SL.conj().T), gamma_R=1j * (SR - SR.conj().T))
+
+
+def bond_currents(G, shape, t=(1.0, 1.0, 1.0)):
+    r"""Particle current of a mode sum through the Nx - 1 bonds x -> x + 1 of the bar.
+
+    :math:`J_x = 2t_x\,{\rm Im}\sum_\perp G_{(x+1,\perp),(x,\perp)}` for a dense matrix ``G`` in the
+    orientation of :func:`mode_sum` (:math:`G_{ij}` multiplies :math:`\langle c_j^\dagger c_i\rangle`).
+    For :math:`G^L(E)` every bond carries the Landauer transmission :math:`T(E)`, for
+    :math:`G^R(E)` it carries :math:`-T(E)` (current conservation).
+
+    Parameters
+    ----------
+    G : ndarray (N, N)
+        Dense matrix on the bar, N = Nx * Ny * Nz.
+    shape : tuple (Nx, Ny, Nz)
+        Shape of the bar (``V.shape``).
+    t : tuple of three floats, optional
+        Hoppings (tx, ty, tz); only tx enters.
+
+    Returns
+    -------
+    ndarray (Nx - 1,)
+
+    References
+    ----------
+    Module docstring ("Mode sums"); chapter {doc}`anderson` (Sec. 1, fact iii).
+    """
+    shape = tuple(shape) if isinstance(shape, (tuple, list)) else shape
+    if not isinstance(shape, tuple) or len(shape) != 3:
+        raise ValueError(f"shape must be a tuple (Nx, Ny, Nz), got shape={shape!r}")
+    for name, size in zip(("Nx", "Ny", "Nz"), shape):
+        _check_size(f"shape {name}", size)
+    tx = _check_hoppings(t)[0]
+    Nx, M = shape[0], shape[1] * shape[2]
+    G = _checks.array("G", G, dtype=complex, ndim=2)
+    if G.shape != (Nx * M, Nx * M):
+        raise ValueError(f"G must have shape (N, N) with N = Nx * Ny * Nz = {Nx * M} for shape={shape}, "
+                         f"got G.shape={G.shape}")
+    blocks = G.reshape(Nx, M, Nx, M)
+    return np.array([2 * tx * np.trace(blocks[x + 1, :, x, :]).imag for x in range(Nx - 1)])
 
 
 # --------------------------------------------------------------------------- slice statistics
@@ -396,6 +638,79 @@ def disorder_moments(rng, Nx, Ny, Nz, W, t=(1.0, 1.0, 1.0), leads="L", energies=
             "V_mean": float(V.mean())}
 
 
+@dataclass(frozen=True, eq=False)
+class DensityProfile:
+    r"""Hruza-Jin's density profile :math:`g_1(x)` and its slope over disorder realizations.
+
+    ``x`` (Nx,): :math:`i_x/N_x`; ``g1`` (runs, Nx): :math:`[G^{\rm neq}_{ii}]_\perp` per
+    realization; ``terms`` (runs, n_terms, Nx): the same for each term of the mode sum;
+    ``slopes`` (runs,): least-squares slope of ``g1`` in x per realization; ``slope``,
+    ``slope_err``: their mean and its standard error (:math:`\Delta n^{(1)}`); ``nu``: bulk
+    density of states per site, :math:`\sum_m [G^{(m)}_{ii}]_\perp/2\pi` averaged over
+    realizations and the central half of the slices (x in [Nx/4, Nx - Nx/4)).
+    """
+
+    x: np.ndarray
+    g1: np.ndarray
+    terms: np.ndarray
+    slopes: np.ndarray
+    slope: float
+    slope_err: float
+    nu: float
+
+    @property
+    def four_pi_nu(self):
+        r""":math:`4\pi\nu`, the large-N limit of the slope (chapter {doc}`anderson`)."""
+        return 4 * np.pi * self.nu
+
+
+def density_profile(trace, term_traces, n_perp):
+    r"""Hruza-Jin's :math:`g_1(x)`, its slope :math:`\Delta n^{(1)}` and the bulk density of states.
+
+    From stacked :func:`disorder_moments` of :math:`G^{\rm neq} = G^R(0^+) - G^L(0^-)` (``leads="RL",
+    energies=(0.2, -0.2), weights=(1, -1)``): :math:`g_1 = {\rm trace}/N_\perp` is the
+    cross-section average of the diagonal (HJ Eqs. 9-10 at n = 1); the slope of
+    :math:`g_1 = \Delta n\,x + {\rm const}` in :math:`x = i_x/N_x` is fitted by least squares in
+    every realization, and its mean and standard error over realizations are
+    :math:`\Delta n^{(1)}`. By the sum rule :math:`G^L + G^R = i(G^r - G^a)` the sum of the two
+    terms' diagonals is :math:`2\pi` times the local density of states (at the two energies), so
+    ``nu`` is the bulk density of states per site.
+
+    Parameters
+    ----------
+    trace : ndarray (runs, Nx)
+        Slice traces of the signed mode sum, one row per realization (runs >= 2).
+    term_traces : ndarray (runs, n_terms, Nx)
+        Unweighted slice traces of each term.
+    n_perp : int
+        Sites per slice, Ny * Nz.
+
+    Returns
+    -------
+    DensityProfile
+
+    References
+    ----------
+    HJ Eqs. 7, 9-10 and Fig. 3a; chapter {doc}`anderson` (Sec. 2).
+    """
+    trace = _checks.array("trace", trace, ndim=2)
+    runs, Nx = trace.shape
+    if runs < 2 or Nx < 2:
+        raise ValueError(f"trace must have shape (runs, Nx) with runs >= 2 and Nx >= 2, got shape {trace.shape}")
+    term_traces = _checks.array("term_traces", term_traces, ndim=3)
+    if term_traces.shape[0] != runs or term_traces.shape[2] != Nx or term_traces.shape[1] < 1:
+        raise ValueError(f"term_traces must have shape (runs, n_terms, Nx) = ({runs}, n_terms, {Nx}), "
+                         f"got shape {term_traces.shape}")
+    n_perp = _checks.integer("n_perp", n_perp, 1)
+    g1 = trace / n_perp
+    terms = term_traces / n_perp
+    x = np.arange(Nx) / Nx
+    slopes = np.polyfit(x, g1.T, 1)[0]
+    nu = terms.sum(axis=1)[:, Nx // 4: Nx - Nx // 4].mean() / (2 * np.pi)
+    return DensityProfile(x=x, g1=g1, terms=terms, slopes=slopes, slope=float(slopes.mean()),
+                          slope_err=float(slopes.std(ddof=1) / np.sqrt(runs)), nu=float(nu))
+
+
 def energy_correlation(rng, Nx, Ny, Nz, W, energies, t=(1.0, 1.0, 1.0), lead="L", edge_tol=EDGE_TOL):
     r"""One disorder realization: slice sums of :math:`G(E_k)_{xy}\overline{G(E_0)_{xy}}` (GH Eqs. 65, 70).
 
@@ -423,6 +738,191 @@ def energy_correlation(rng, Nx, Ny, Nz, W, energies, t=(1.0, 1.0, 1.0), lead="L"
         K = np.einsum("aim,ain->amn", ref.conj(), psi, optimize=True).reshape(Nx, -1)
         cross[k] = (K @ K.conj().T).real
     return {"cross": cross}
+
+
+def central_halves(L):
+    """Slices of A and B: the left and right halves of the central L^3 cube of the (L + 2)-slice wire.
+
+    Gullans-Huse's wire has slices 0..L+1; A = slices 1..L/2 and B = slices L+1-L/2..L (for odd L
+    the middle slice belongs to neither). Returns the two index arrays.
+
+    References
+    ----------
+    GH Sec. V A and Fig. 7; chapter {doc}`anderson` (Sec. 4).
+    """
+    L = _checks.integer("L", L, 2)
+    return np.arange(1, L // 2 + 1), np.arange(L + 1 - L // 2, L + 1)
+
+
+def f_ab(frobenius, L):
+    r"""Gullans-Huse's volume-law coefficient :math:`f_{AB} = \frac{4}{L_x^2L^2}\sum_{a\in A,b\in B}{\rm frobenius}[a, b]`.
+
+    With ``frobenius`` the slice sums :math:`\sum_{x\in a,y\in b}|G^L_{xy}|^2` of
+    :func:`slice_moments` (or :func:`disorder_moments`) on the :math:`(L+2)\times L\times L` wire,
+    :math:`L_x = L + 2` and A, B of :func:`central_halves`, this is GH's
+    :math:`f_{AB} = \frac{2}{L_x^2L^2}\sum_{nm}\Delta\Phi^{nm}_{AB}` (Eqs. 65 and 72, with
+    :math:`\sum_{nm}\Delta\Phi^{nm}_{AB} = 2\sum_{x\in A,y\in B}|G_{xy}|^2`; see
+    :func:`delta_phi`). A stack (..., Lx, Lx), e.g. the ``cross`` of :func:`energy_correlation`,
+    gives one value per leading index.
+
+    Parameters
+    ----------
+    frobenius : ndarray (..., L + 2, L + 2)
+        Finite real slice sums.
+    L : int
+        Cross-section and cube size, >= 2.
+
+    Returns
+    -------
+    float or ndarray (...)
+
+    References
+    ----------
+    GH Eqs. 65, 69-73; chapter {doc}`anderson` (Sec. 4, the normalisation derived there).
+    """
+    A, B = central_halves(L)
+    frobenius = _checks.array("frobenius", frobenius)
+    if frobenius.ndim < 2 or frobenius.shape[-2:] != (L + 2, L + 2):
+        raise ValueError(f"frobenius must have shape (..., L + 2, L + 2) = (..., {L + 2}, {L + 2}) for "
+                         f"L={L}, got shape {frobenius.shape}")
+    norm = (L + 2) ** 2 * L**2
+    if frobenius.ndim == 2:
+        return 4 * frobenius[np.ix_(A, B)].sum() / norm
+    return 4 * frobenius[..., A, :][..., B].sum(axis=(-2, -1)) / norm
+
+
+def delta_phi(psi, A, B, psi_shifted=None):
+    r"""Reference route: :math:`\sum_{nm}\Delta\Phi^{nm}_{AB}(E, \Delta)` of GH Eq. 65, by explicit loops.
+
+    :math:`\Delta\Phi_{AB} = \Phi_{A\cup B} - \Phi_A - \Phi_B` with, for a set S of sites,
+
+    .. math::
+
+        \Phi^{nm}_S = \Bigl|\sum_{x\in S}\phi^{n*}(x,E)\,\phi^m(x,E')\Bigr|^2
+                    - \sum_{x\in S}|\phi^n(x,E)|^2\,|\phi^m(x,E')|^2,
+
+    summed over channel pairs (n, m) in a Python loop: :math:`O(n^2 N)` work, for small bars.
+    It equals :math:`2\,{\rm Re}\sum_{x\in A,y\in B}G_{xy}(E')\overline{G_{xy}(E)}`, which
+    :func:`energy_correlation` and :func:`f_ab` compute from slice Gram matrices.
+
+    Parameters
+    ----------
+    psi : ndarray (Nx, Ny, Nz, n)
+        Scattering states at E (the :math:`\phi^n`).
+    A, B : sequences of int
+        Disjoint slice index sets in [0, Nx).
+    psi_shifted : ndarray (Nx, Ny, Nz, n'), optional
+        States at :math:`E' = E + \Delta` (the :math:`\phi^m`); default ``psi`` (:math:`\Delta = 0`).
+
+    Returns
+    -------
+    float
+
+    References
+    ----------
+    GH Eq. 65 (Eqs. 66-70 for Delta != 0); chapter {doc}`anderson` (Sec. 4, Exercise 2).
+    """
+    psi = _check_states(psi)
+    other = psi if psi_shifted is None else _check_states(psi_shifted)
+    Nx = psi.shape[0]
+    if other.shape[:3] != psi.shape[:3]:
+        raise ValueError(f"psi_shifted must have the bar shape of psi, {psi.shape[:3]}, got {other.shape[:3]}")
+    A = _checks.indices("A", A, 0, Nx - 1)
+    B = _checks.indices("B", B, 0, Nx - 1)
+    if np.intersect1d(A, B).size:
+        raise ValueError(f"A and B must be disjoint slice sets, got common slices {np.intersect1d(A, B).tolist()}")
+    _checks.work(f"delta_phi with {psi.shape[-1]} x {other.shape[-1]} channel pairs",
+                 psi.shape[-1] * other.shape[-1] * psi[0, ..., 0].size * (len(A) + len(B)))
+    p = psi.reshape(Nx, -1, psi.shape[-1])
+    q = other.reshape(Nx, -1, other.shape[-1])
+
+    def phi(slices):
+        a, b = p[slices].reshape(-1, p.shape[-1]), q[slices].reshape(-1, q.shape[-1])
+        total = 0.0
+        for n in range(a.shape[1]):
+            for m in range(b.shape[1]):
+                u = a[:, n].conj() * b[:, m]  # phi^n*(x) phi^m(x)
+                total += abs(u.sum()) ** 2 - np.sum(np.abs(a[:, n]) ** 2 * np.abs(b[:, m]) ** 2)
+        return total
+
+    return float(phi(np.concatenate([A, B])) - phi(A) - phi(B))
+
+
+@dataclass(frozen=True, eq=False)
+class EnergyCorrelationFit:
+    r"""Gullans-Huse's :math:`i_{AB}(0, \epsilon)` with jackknife errors, and its shape.
+
+    ``eps`` (n_eps,) as given (0 first); ``i``, ``i_err`` (n_eps,); ``sigma``, ``sigma_err``: width of
+    the Gaussian :math:`e^{-\epsilon^2/2\sigma^2}` fitted on the window; ``integral``,
+    ``integral_err``: :math:`\int i\,d\epsilon` over the non-negative ``eps`` (trapezoid);
+    ``first_negative``: the smallest non-negative :math:`\epsilon` with :math:`i < 0` (NaN if none).
+    """
+
+    eps: np.ndarray
+    i: np.ndarray
+    i_err: np.ndarray
+    sigma: float
+    sigma_err: float
+    integral: float
+    integral_err: float
+    first_negative: float
+
+
+def i_ab(cross_sums, eps, fit_max=8.0):
+    r"""Gullans-Huse's energy correlation :math:`i_{AB}(0, \epsilon)`, its width and integral.
+
+    From per-realization inter-half sums :math:`c_r(\epsilon) = \sum_{a\in A,b\in B}{\rm cross}[\epsilon, a, b]`
+    (:func:`energy_correlation` at :math:`E_k = \epsilon_k t/L_x^2`), :math:`i(\epsilon) =
+    \overline{c(\epsilon)}/\overline{c(0)}` (a ratio of disorder averages, GH Eq. 69); the width
+    :math:`\sigma` from the least-squares slope of :math:`\ln i = -\epsilon^2/2\sigma^2` (no
+    intercept, :math:`0 < \epsilon \le` ``fit_max``, where i must be > 0) and :math:`\int i\,d\epsilon`
+    over the non-negative ``eps`` by the trapezoid rule. All errors are jackknife errors over
+    realizations (:func:`nqlib.stats.jackknife`), which keep the correlations between energies.
+
+    Parameters
+    ----------
+    cross_sums : ndarray (runs, n_eps)
+        Finite real sums, runs >= 2, one column per entry of ``eps``.
+    eps : sequence of float (n_eps,)
+        Scaled energy differences, distinct, ``eps[0] == 0``; negative entries are kept in ``i``
+        (e.g. for the symmetry :math:`i(-\epsilon) = i(\epsilon)`) but not fitted or integrated.
+    fit_max : float, optional
+        Upper end of the Gaussian window (> 0; the window must hold a positive ``eps``).
+
+    Returns
+    -------
+    EnergyCorrelationFit
+
+    References
+    ----------
+    GH Eqs. 66-70 and Fig. 8c; chapter {doc}`anderson` (Sec. 5).
+    """
+    eps = _checks.array("eps", eps, ndim=1)
+    if eps.size < 2 or eps[0] != 0 or np.unique(eps).size != eps.size:
+        raise ValueError(f"eps must hold >= 2 distinct energies with eps[0] = 0, got eps={eps.tolist()}")
+    cross_sums = _checks.array("cross_sums", cross_sums, ndim=2)
+    if cross_sums.shape[1] != eps.size or cross_sums.shape[0] < 2:
+        raise ValueError(f"cross_sums must have shape (runs >= 2, len(eps) = {eps.size}), got shape {cross_sums.shape}")
+    fit_max = _checks.real("fit_max", fit_max, 0.0, open_low=True)
+    pos = eps >= 0
+    order = np.argsort(eps[pos])
+    eps_pos = eps[pos][order]
+    window = (eps_pos > 0) & (eps_pos <= fit_max)
+    if not window.any():
+        raise ValueError(f"fit_max must leave a positive eps in (0, fit_max], got fit_max={fit_max!r}")
+
+    def estimates(c):
+        i = c.mean(axis=0) / c[:, 0].mean()
+        ip = i[pos][order]
+        slope = np.sum(np.log(ip[window]) * eps_pos[window] ** 2) / np.sum(eps_pos[window] ** 4)
+        return np.concatenate([i, [1 / np.sqrt(-2 * slope), np.trapezoid(ip, eps_pos)]])
+
+    est, err = stats.jackknife(estimates, cross_sums)
+    i = est[:-2]
+    negative = i[pos][order] < 0
+    first = float(eps_pos[np.argmax(negative)]) if negative.any() else float("nan")
+    return EnergyCorrelationFit(eps=eps, i=i, i_err=err[:-2], sigma=float(est[-2]), sigma_err=float(err[-2]),
+                                integral=float(est[-1]), integral_err=float(err[-1]), first_negative=first)
 
 
 def u1_maps(rng, Nx, Ny, Nz, W, j, t=(1.0, 1.0, 1.0), leads="RL", energies=(0.2, -0.2), weights=(1.0, -1.0),
@@ -686,6 +1186,14 @@ def _check_lead(lead):
     if lead not in _LEADS:
         raise ValueError(f"lead must be 'L' or 'R', got lead={lead!r}")
     return lead
+
+
+def _check_dense(V, name):
+    if V.size > MAX_DENSE_SITES:
+        raise ValueError(
+            f"{name} builds a dense (N, N) matrix: Nx * Ny * Nz must be <= {MAX_DENSE_SITES}, got {V.size} "
+            f"for V.shape={V.shape}; use slice_gram / slice_moments for larger bars"
+        )
 
 
 def _check_states(psi):
