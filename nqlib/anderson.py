@@ -751,6 +751,7 @@ def central_halves(L):
     GH Sec. V A and Fig. 7; chapter {doc}`anderson` (Sec. 4).
     """
     L = _checks.integer("L", L, 2)
+    _checks.memory(f"central_halves at L={L}", 8 * L)
     return np.arange(1, L // 2 + 1), np.arange(L + 1 - L // 2, L + 1)
 
 
@@ -780,11 +781,12 @@ def f_ab(frobenius, L):
     ----------
     GH Eqs. 65, 69-73; chapter {doc}`anderson` (Sec. 4, the normalisation derived there).
     """
-    A, B = central_halves(L)
+    L = _checks.integer("L", L, 2)
     frobenius = _checks.array("frobenius", frobenius)
     if frobenius.ndim < 2 or frobenius.shape[-2:] != (L + 2, L + 2):
         raise ValueError(f"frobenius must have shape (..., L + 2, L + 2) = (..., {L + 2}, {L + 2}) for "
                          f"L={L}, got shape {frobenius.shape}")
+    A, B = central_halves(L)
     norm = (L + 2) ** 2 * L**2
     if frobenius.ndim == 2:
         return 4 * frobenius[np.ix_(A, B)].sum() / norm
@@ -823,7 +825,7 @@ def delta_phi(psi, A, B, psi_shifted=None):
     GH Eq. 65 (Eqs. 66-70 for Delta != 0); chapter {doc}`anderson` (Sec. 4, Exercise 2).
     """
     psi = _check_states(psi)
-    other = psi if psi_shifted is None else _check_states(psi_shifted)
+    other = psi if psi_shifted is None else _check_states(psi_shifted, "psi_shifted")
     Nx = psi.shape[0]
     if other.shape[:3] != psi.shape[:3]:
         raise ValueError(f"psi_shifted must have the bar shape of psi, {psi.shape[:3]}, got {other.shape[:3]}")
@@ -1196,8 +1198,8 @@ def _check_dense(V, name):
         )
 
 
-def _check_states(psi):
-    psi = _checks.array("psi", psi, dtype=complex)
+def _check_states(psi, name="psi"):
+    psi = _checks.array(name, psi, dtype=complex)
     if psi.ndim != 4 or min(psi.shape) < 1:
-        raise ValueError(f"psi must have shape (Nx, Ny, Nz, n_states) with all sizes >= 1, got shape {psi.shape}")
+        raise ValueError(f"{name} must have shape (Nx, Ny, Nz, n_states) with all sizes >= 1, got shape {psi.shape}")
     return psi

@@ -61,6 +61,9 @@ their data (fits, stats); plotting and ensemble are not audited."""
 EXCLUDED = {
     "anderson.LeadModes": "a frozen record returned by lead_modes (no methods, built by nqlib)",
     "anderson.Scattering": "a frozen record returned by scatter (no methods, built only by nqlib)",
+    "anderson.DenseGreen": "a frozen record built by dense_green; its public method is audited",
+    "anderson.DensityProfile": "a frozen record returned by density_profile (a property, no methods)",
+    "anderson.EnergyCorrelationFit": "a frozen record returned by i_ab (no methods, built only by nqlib)",
     "probe.Fringe": "a namedtuple record returned by fringe (no methods, built only by nqlib)",
     "abc.SecondOrder": "a frozen record built by second_order; its public methods are audited",
     "circuitscattering.InjectedModes": "a frozen record built by propagate; its method is audited",
@@ -133,6 +136,12 @@ def _anderson_data():
         for s in (1, 2)
     ]
     return ensemble.stack(runs)
+
+
+def _dense_green():
+    from nqlib import anderson
+
+    return anderson.dense_green(np.full((3, 2, 2), 0.1), 0.3)
 
 
 def _qudit_rho(L, q):
@@ -467,8 +476,42 @@ REGISTRY = {
             dict(V=np.full((3, 2, 2), 0.1), E=0.3, lead="L", t=T3, edge_tol=1e-9),
             dict(V="potential", E="real", lead="choice", t="hoppings", edge_tol="nonneg"),
         )
-        for name in ("scattering_states", "G")
+        for name in ("scattering_states", "mode_sum", "G")
     },
+    "anderson.off_edge_energy": Entry(
+        dict(E=0.0, Ny=4, Nz=4, t=T3, shift=1e-7, edge_tol=1e-9),
+        dict(E="real", Ny="size", Nz="size", t="hoppings", shift="real", edge_tol="nonneg"),
+    ),
+    "anderson.correlation_matrix": Entry(
+        dict(V=np.full((3, 2, 2), 0.1), t=T3, leads="RL", energies=(0.3, -0.3), weights=(1.0, -1.0),
+             edge_tol=1e-9),
+        dict(V="potential", t="hoppings", leads="choice", energies="reals", weights="reals",
+             edge_tol="nonneg"),
+    ),
+    "anderson.dense_green": Entry(
+        dict(V=np.full((3, 2, 2), 0.1), E=0.3, t=T3, edge_tol=1e-9),
+        dict(V="potential", E="real", t="hoppings", edge_tol="nonneg"),
+    ),
+    "anderson.DenseGreen.mode_sum": Entry(dict(lead="R"), dict(lead="choice"), obj=_dense_green),
+    "anderson.bond_currents": Entry(
+        dict(G=np.eye(12, dtype=complex), shape=(3, 2, 2), t=T3),
+        dict(G="matrix", shape="shape", t="hoppings"),
+    ),
+    "anderson.density_profile": Entry(
+        dict(trace=np.arange(12.0).reshape(3, 4), term_traces=np.arange(24.0).reshape(3, 2, 4), n_perp=4),
+        dict(trace="matrix", term_traces="matrix", n_perp="extent"),
+    ),
+    "anderson.central_halves": Entry(dict(L=4), dict(L="size")),
+    "anderson.f_ab": Entry(dict(frobenius=np.ones((6, 6)), L=4), dict(frobenius="matrix", L="size")),
+    "anderson.delta_phi": Entry(
+        dict(psi=_psi(), A=[0], B=[2], psi_shifted=_psi()),
+        dict(psi="states", A=("indices", 0, 2, True), B=("indices", 0, 2, True), psi_shifted="states"),
+    ),
+    "anderson.i_ab": Entry(
+        dict(cross_sums=np.exp(-np.arange(3.0)[None, :] ** 2 / 8) * np.array([[1.0], [2.0], [1.5]]),
+             eps=[0.0, 1.0, 2.0], fit_max=8.0),
+        dict(cross_sums="matrix", eps="reals", fit_max="positive"),
+    ),
     "anderson.slice_gram": Entry(dict(psi=_psi()), dict(psi="states")),
     "anderson.slice_moments": Entry(
         dict(psi=_psi(), weights=[1.0, -1.0]), dict(psi="states", weights="reals")

@@ -5,7 +5,9 @@ validation.
 
 Independent pieces built here, not taken from nqlib.anderson: the dense Hamiltonian (explicit
 loops over bonds), the lead self-energies (complex plane-wave transverse basis and the exact
-surface Green's function of a semi-infinite chain), and the naive transfer-matrix product.
+surface Green's function of a semi-infinite chain), and the naive transfer-matrix product. The
+library's own dense route, ``anderson.dense_green``, is checked against them and against the
+analytic Green's function of the clean chain, and then serves as the reference for the mode sums.
 Everything is exact up to rounding for the sizes used (at most a few hundred sites), hence the
 1e-10 tolerances; the long-bar stability test uses the 1e-8 the method is meant to guarantee.
 """
@@ -200,14 +202,16 @@ def test_unitarity_and_reciprocity(shape, E, t, W, seed):
 
 @pytest.mark.parametrize("shape,E,t,W,seed", CASES, ids=IDS)
 def test_mode_sums_equal_dense_green_function(shape, E, t, W, seed):
-    """sum_c psi_c psi_c^dagger = G^r Gamma_alpha G^a with constant exactly 1 (not 1/2pi), from an
-    independently built H and Sigma; Caroli transmission; Ward identity sum_alpha = -2 Im G^r."""
+    """sum_c psi_c psi_c^dagger = G^r Gamma_alpha G^a with constant exactly 1 (not 1/2pi), from the
+    dense route (checked against an independently built H and Sigma below); Caroli transmission;
+    Ward identity sum_alpha = -2 Im G^r."""
     V = an.potential(*shape, W, np.random.default_rng(seed))
-    Gr, GamL, GamR = dense_route(V, E, t)
+    dense = an.dense_green(V, E, t)
+    Gr, GamL, GamR = dense.retarded, dense.gamma_L, dense.gamma_R
     Ga = Gr.conj().T
-    GL, GR = an.G(V, E, "L", t), an.G(V, E, "R", t)
-    assert close(GL, Gr @ GamL @ Ga, 1e-10)
-    assert close(GR, Gr @ GamR @ Ga, 1e-10)
+    GL, GR = an.mode_sum(V, E, "L", t), an.mode_sum(V, E, "R", t)
+    assert close(GL, dense.mode_sum("L"), 1e-10)
+    assert close(GR, dense.mode_sum("R"), 1e-10)
     assert close(GL + GR, 1j * (Gr - Ga), 1e-10)
     caroli = np.trace(GamL @ Gr @ GamR @ Ga).real
     assert an.transmission(V, E, t) == pytest.approx(caroli, abs=1e-10 * max(1, caroli))
@@ -250,8 +254,8 @@ def test_bipartite_symmetry():
     x, y, z = np.indices(shape)
     P = ((-1.0) ** (x + y + z)).ravel()
     for lead in "LR":
-        lhs = an.G(V, -E, lead, ISO)
-        rhs = P[:, None] * an.G(-V, E, lead, ISO).conj() * P[None, :]
+        lhs = an.mode_sum(V, -E, lead, ISO)
+        rhs = P[:, None] * an.mode_sum(-V, E, lead, ISO).conj() * P[None, :]
         assert close(lhs, rhs, 1e-10)
 
 
@@ -268,7 +272,7 @@ def test_band_edge_channel_is_refused(shape, E, t, label):
         an.scatter(V, E, t)
     msg = str(err.value)
     assert f"channel (qy, qz)={label}" in msg and "Shift the energy" in msg
-    for fn in (an.scattering_states, an.G):
+    for fn in (an.scattering_states, an.mode_sum):
         with pytest.raises(ValueError, match="band edge"):
             fn(V, E, "L", t)
     # the suggested shift works and gives a unitary S
@@ -294,8 +298,8 @@ def test_slice_statistics_equal_sums_over_dense_G():
     psi = np.concatenate([psi_R, psi_L], axis=-1)
     w = np.concatenate([np.ones(psi_R.shape[-1]), -np.ones(psi_L.shape[-1])])
     for states, weights, dense in [
-        (psi_R, None, an.G(V, 0.2, "R", ANISO)),
-        (psi, w, an.G(V, 0.2, "R", ANISO) - an.G(V, -0.2, "L", ANISO)),  # G^R(0+) - G^L(0-)
+        (psi_R, None, an.mode_sum(V, 0.2, "R", ANISO)),
+        (psi, w, an.mode_sum(V, 0.2, "R", ANISO) - an.mode_sum(V, -0.2, "L", ANISO)),  # G^R(0+) - G^L(0-)
     ]:
         trace, frob = an.slice_moments(states, weights)
         blocks = dense.reshape(Nx, M, Nx, M)
@@ -376,7 +380,7 @@ V0 = np.zeros((3, 2, 2))
     (lambda: an.scatter(V0, np.nan, ISO), "E must be a finite real number"),
     (lambda: an.scatter(V0, 1j, ISO), "E must be a finite real number"),
     (lambda: an.scattering_states(V0, 0.3, "left", ISO), "lead must be 'L' or 'R', got lead='left'"),
-    (lambda: an.G(V0, 0.3, "X", ISO), "lead must be 'L' or 'R'"),
+    (lambda: an.mode_sum(V0, 0.3, "X", ISO), "lead must be 'L' or 'R'"),
     (lambda: an.scatter(np.zeros((3, 2)), 0.3, ISO), r"V must be a 3D array .* got shape \(3, 2\)"),
     (lambda: an.scatter(np.zeros((0, 2, 2)), 0.3, ISO), r"all sizes >= 1, got shape \(0, 2, 2\)"),
     (lambda: an.scatter(V0 + 1j, 0.3, ISO), "V must hold finite real"),
@@ -388,7 +392,7 @@ V0 = np.zeros((3, 2, 2))
     (lambda: an.scatter(V0, 0.3, 1.0), "t must be three finite hoppings"),
     (lambda: an.scatter(V0, 0.3, ISO, edge_tol=-1), "edge_tol must be a real number in"),
     (lambda: an.lead_modes(0.3, 0, 2, ISO), "Ny must be a positive integer"),
-    (lambda: an.G(np.zeros((17, 16, 16)), 0.3, "L", ISO), r"Nx \* Ny \* Nz must be <= 4096, got 4352"),
+    (lambda: an.mode_sum(np.zeros((17, 16, 16)), 0.3, "L", ISO), r"Nx \* Ny \* Nz must be <= 4096, got 4352"),
     (lambda: an.slice_moments(np.zeros((3, 2, 2))), r"psi must have shape \(Nx, Ny, Nz, n_states\)"),
     (lambda: an.slice_moments(np.zeros((3, 2, 2, 4)), np.ones(3)), "weights must be 4 finite real numbers"),
     (lambda: an.slice_gram(np.zeros((3, 2, 2, 0))), "psi must have shape"),
@@ -410,14 +414,14 @@ def test_disorder_moments_equal_dense_sums_on_the_same_realization():
     out = an.disorder_moments(np.random.default_rng(17), *shape, W, t=ANISO, leads="RL", energies=(0.2, -0.2),
                               weights=(1.0, -1.0))
     V = an.potential(*shape, W, np.random.default_rng(17))
-    Gneq = an.G(V, 0.2, "R", ANISO) - an.G(V, -0.2, "L", ANISO)
+    Gneq = an.mode_sum(V, 0.2, "R", ANISO) - an.mode_sum(V, -0.2, "L", ANISO)
     Nx, M = shape[0], shape[1] * shape[2]
     blocks = Gneq.reshape(Nx, M, Nx, M)
     assert close(out["trace"], np.einsum("aiai->a", blocks).real, 1e-10)
     assert close(out["frobenius"], np.einsum("aibj->ab", np.abs(blocks) ** 2), 1e-10)
     assert out["V_mean"] == pytest.approx(V.mean(), abs=1e-15)
     for k, (lead, E) in enumerate((("R", 0.2), ("L", -0.2))):
-        own = an.G(V, E, lead, ANISO).reshape(Nx, M, Nx, M)
+        own = an.mode_sum(V, E, lead, ANISO).reshape(Nx, M, Nx, M)
         assert close(out["term_traces"][k], np.einsum("aiai->a", own).real, 1e-10)
     assert close(out["term_traces"][0] - out["term_traces"][1], out["trace"], 1e-12)
     assert list(out["n_open"]) == [an.lead_modes(E, 4, 2, ANISO).n_open for E in (0.2, -0.2)]
@@ -460,22 +464,12 @@ def test_energy_correlation_equals_dense_cross_sums():
     out = an.energy_correlation(np.random.default_rng(3), *shape, W, Es, t=ANISO)["cross"]
     V = an.potential(*shape, W, np.random.default_rng(3))
     Nx, M = shape[0], shape[1] * shape[2]
-    G0, G1 = (an.G(V, E, "L", ANISO).reshape(Nx, M, Nx, M) for E in Es)
+    G0, G1 = (an.mode_sum(V, E, "L", ANISO).reshape(Nx, M, Nx, M) for E in Es)
     assert close(out[1], np.einsum("aibj,aibj->ab", G1, G0.conj()).real, 1e-10)
     assert close(out[0], an.slice_moments(an.scattering_states(V, Es[0], "L", ANISO))[1], 1e-10)
-    p0, p1 = (an.scattering_states(V, E, "L", ANISO).reshape(Nx, M, -1) for E in Es)
+    p0, p1 = (an.scattering_states(V, E, "L", ANISO) for E in Es)
     A, B = [0, 1], [3, 4]
-
-    def Phi(slices):
-        a, b = p0[slices].reshape(-1, p0.shape[-1]), p1[slices].reshape(-1, p1.shape[-1])
-        total = 0.0
-        for n in range(a.shape[1]):
-            for m in range(b.shape[1]):
-                u = a[:, n].conj() * b[:, m]
-                total += (abs(u.sum()) ** 2 - np.sum(np.abs(u) ** 2))
-        return total
-
-    dPhi = Phi(A + B) - Phi(A) - Phi(B)
+    dPhi = an.delta_phi(p0, A, B, p1)
     assert abs(dPhi - 2 * out[1][np.ix_(A, B)].sum()) < 1e-10 * abs(dPhi)
 
 
@@ -484,7 +478,7 @@ def test_u1_maps_equal_dense_sums():
     out = an.u1_maps(np.random.default_rng(4), *shape, W, j, t=ANISO)
     V = an.potential(*shape, W, np.random.default_rng(4))
     Nx, M = shape[0], shape[1] * shape[2]
-    G = (an.G(V, 0.2, "R", ANISO) - an.G(V, -0.2, "L", ANISO)).reshape(Nx, M, Nx, M)
+    G = (an.mode_sum(V, 0.2, "R", ANISO) - an.mode_sum(V, -0.2, "L", ANISO)).reshape(Nx, M, Nx, M)
     assert close(out["pair"], np.einsum("aibi->ab", G), 1e-10)
     triple = np.einsum("aik,kci->ac", G[:, :, j, :], G[j])  # sum over i_perp, j_perp of G_(a,i)(j,k) G_(j,k)(c,i)
     assert close(out["triple"], triple, 1e-10)
@@ -498,5 +492,224 @@ def test_u1_maps_equal_dense_sums():
     (lambda: an.u1_maps(np.random.default_rng(0), 3, 2, 2, 1.0, 1, leads="L"), "one entry per term"),
 ])
 def test_correlation_validation(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+# --------------------------------------------------------------------------- dense route, C, currents
+@pytest.mark.parametrize("shape,E,t,W,seed", CASES[:4], ids=IDS[:4])
+def test_dense_green_equals_the_independent_construction(shape, E, t, W, seed):
+    """anderson.dense_green (library H and self-energy) against dense_route (H by explicit bond
+    loops, Sigma from complex plane waves and the semi-infinite-chain surface Green's function)."""
+    V = an.potential(*shape, W, np.random.default_rng(seed))
+    dense = an.dense_green(V, E, t)
+    Gr, GamL, GamR = dense_route(V, E, t)
+    assert close(dense.retarded, Gr, 1e-12)
+    assert close(dense.gamma_L, GamL, 1e-12) and close(dense.gamma_R, GamR, 1e-12)
+    assert close(dense.mode_sum("L"), Gr @ GamL @ Gr.conj().T, 1e-10)
+
+
+def test_dense_green_of_the_clean_chain_is_analytic():
+    """W = 0 chain: the bar between its leads is the infinite chain, G^r_xy = -i e^{ik|x-y|} / v with
+    E = -2 cos k and v = 2 sin k; Gamma_L = v on site 0."""
+    E, Nx = 0.7, 6
+    dense = an.dense_green(np.zeros((Nx, 1, 1)), E, (1.0, 0.0, 0.0))
+    k = np.arccos(-E / 2)
+    v = 2 * np.sin(k)
+    x = np.arange(Nx)
+    np.testing.assert_allclose(dense.retarded, -1j * np.exp(1j * k * np.abs(x[:, None] - x[None, :])) / v,
+                               atol=1e-13)
+    assert dense.gamma_L[0, 0] == pytest.approx(v, abs=1e-13) and np.count_nonzero(dense.gamma_L) == 1
+
+
+def test_mode_sum_alias_G_warns_and_gives_the_same_result():
+    V = an.potential(3, 2, 2, 3.0, np.random.default_rng(1))
+    with pytest.warns(DeprecationWarning, match="anderson.mode_sum"):
+        old = an.G(V, 0.3, "R", ANISO)
+    np.testing.assert_array_equal(old, an.mode_sum(V, 0.3, "R", ANISO))
+
+
+@pytest.mark.parametrize("shape,E,t,W,seed", CASES[:4], ids=IDS[:4])
+def test_bond_currents_carry_the_landauer_transmission(shape, E, t, W, seed):
+    """Current conservation: every bond of G^L(E) carries T(E) (Landauer), of G^R(E) -T(E); and
+    the transmission itself from the Caroli formula of the dense route."""
+    V = an.potential(*shape, W, np.random.default_rng(seed))
+    T = an.transmission(V, E, t)
+    dense = an.dense_green(V, E, t)
+    caroli = np.trace(dense.gamma_L @ dense.retarded @ dense.gamma_R @ dense.retarded.conj().T).real
+    assert T == pytest.approx(caroli, abs=1e-10 * max(1, caroli))
+    J_L = an.bond_currents(an.mode_sum(V, E, "L", t), shape, t)
+    J_R = an.bond_currents(an.mode_sum(V, E, "R", t), shape, t)
+    assert J_L.shape == (shape[0] - 1,)
+    np.testing.assert_allclose(J_L, T, atol=1e-10)
+    np.testing.assert_allclose(J_R, -T, atol=1e-10)
+
+
+def test_bond_currents_of_the_clean_bar_count_open_channels():
+    shape, E = (5, 4, 3), 0.3
+    n_open = an.lead_modes(E, 4, 3, ANISO).n_open
+    J = an.bond_currents(an.mode_sum(np.zeros(shape), E, "L", ANISO), shape, ANISO)
+    np.testing.assert_allclose(J, n_open, atol=1e-11)
+
+
+def test_correlation_matrix_is_the_transposed_mode_sum_over_2pi():
+    """C[i, j] = <c_i^dag c_j>: on a disordered bar, the current 2 tx Im sum_perp C[(x, p), (x+1, p)]
+    of lead L's states at one energy is T / 2pi per unit energy (orientation and 2pi), C is
+    Hermitian, and HJ's pair gives (G^R(0+) - G^L(0-))^T / 2pi."""
+    shape, t = (4, 3, 2), ANISO
+    V = an.potential(*shape, 4.0, np.random.default_rng(5))
+    C = an.correlation_matrix(V, t, leads="L", energies=(0.3,), weights=(1.0,))
+    Nx, M = shape[0], shape[1] * shape[2]
+    blocks = C.reshape(Nx, M, Nx, M)
+    J = [2 * t[0] * np.trace(blocks[x, :, x + 1, :]).imag for x in range(Nx - 1)]
+    np.testing.assert_allclose(J, an.transmission(V, 0.3, t) / (2 * np.pi), atol=1e-11)
+    np.testing.assert_allclose(C, C.conj().T, atol=1e-13)
+    C_neq = an.correlation_matrix(V, t, leads="RL", energies=(0.2, -0.2), weights=(1.0, -1.0))
+    dense_R, dense_L = an.dense_green(V, 0.2, t).mode_sum("R"), an.dense_green(V, -0.2, t).mode_sum("L")
+    assert close(C_neq, (dense_R - dense_L).T / (2 * np.pi), 1e-10)
+
+
+def test_correlation_matrix_filled_band_of_the_clean_chain_is_the_identity():
+    """Completeness: filling both leads over the whole band of the clean chain gives C = 1 on the
+    bar (no bound states). With E = -2 cos k, int dE/2pi = int dk sin k / pi; Gauss-Legendre in k."""
+    nodes, w = np.polynomial.legendre.leggauss(40)
+    k = np.pi * (nodes + 1) / 2
+    weights = tuple(np.tile(w * np.pi / 2 * 2 * np.sin(k), 2))
+    energies = tuple(np.tile(-2 * np.cos(k), 2))
+    C = an.correlation_matrix(np.zeros((5, 1, 1)), (1.0, 0.0, 0.0), leads="L" * 40 + "R" * 40,
+                              energies=energies, weights=weights)
+    np.testing.assert_allclose(C, np.eye(5), atol=1e-12)
+
+
+def test_dense_routes_refuse_large_bars():
+    big = np.zeros((17, 16, 16))
+    for call in (lambda: an.mode_sum(big, 0.3, "L", ISO), lambda: an.dense_green(big, 0.3, ISO),
+                 lambda: an.correlation_matrix(big, ISO, energies=(0.3,))):
+        with pytest.raises(ValueError, match=r"Nx \* Ny \* Nz must be <= 4096, got 4352"):
+            call()
+
+
+# --------------------------------------------------------------------------- band edge shift
+@pytest.mark.parametrize("L", range(2, 17))
+def test_off_edge_energy_shifts_exactly_at_isotropic_band_edges(L):
+    """Isotropic L x L lead at E = 0: a channel has |eps_perp| = 2 iff cos(2 pi qy/L) + cos(2 pi qz/L)
+    = +-1, i.e. iff L is a multiple of 3 or 4 (the shift is needed); and the same as lead_modes
+    refusing E = 0."""
+    E = an.off_edge_energy(0.0, L, L, ISO)
+    edge = L % 3 == 0 or L % 4 == 0
+    assert E == (1e-7 if edge else 0.0)
+    try:
+        an.lead_modes(0.0, L, L, ISO)
+        refused = False
+    except ValueError:
+        refused = True
+    assert refused == edge
+    assert an.off_edge_energy(0.5, L, L, ISO, shift=-1e-6) in (0.5, 0.5 - 1e-6)
+
+
+# --------------------------------------------------------------------------- estimators
+def test_density_profile_recovers_known_slopes_and_density_of_states():
+    """Synthetic profiles g1 = s_r x + c_r: the slope is mean(s_r) with its standard error; flat
+    term traces 2 pi nu n_perp / 2 (each) give nu."""
+    rng = np.random.default_rng(0)
+    runs, Nx, n_perp, nu = 7, 10, 9, 0.13
+    s, c = rng.normal(1.7, 0.1, runs), rng.normal(0, 0.5, runs)
+    x = np.arange(Nx) / Nx
+    trace = n_perp * (s[:, None] * x + c[:, None])
+    terms = np.full((runs, 2, Nx), np.pi * nu * n_perp)
+    prof = an.density_profile(trace, terms, n_perp)
+    np.testing.assert_allclose(prof.slopes, s, atol=1e-12)
+    assert prof.slope == pytest.approx(s.mean(), abs=1e-12)
+    assert prof.slope_err == pytest.approx(s.std(ddof=1) / np.sqrt(runs), abs=1e-12)
+    assert prof.nu == pytest.approx(nu, rel=1e-12) and prof.four_pi_nu == pytest.approx(4 * np.pi * nu)
+    np.testing.assert_allclose(prof.g1, trace / n_perp)
+
+
+def test_density_profile_of_the_clean_bar_is_flat_with_the_lead_density_of_states():
+    """W = 0: each term's slice trace is sum_c 1/v_c (plane waves), so g1 is flat (slope 0) and
+    nu = (sum 1/v(0.2) + sum 1/v(-0.2)) / (2 pi n_perp), the clean density of states."""
+    shape = (6, 4, 4)
+    runs = [an.disorder_moments(np.random.default_rng(s), *shape, 0.0, t=ANISO, leads="RL",
+                                energies=(0.2, -0.2), weights=(1.0, -1.0)) for s in (0, 1)]
+    prof = an.density_profile(np.array([r["trace"] for r in runs]), np.array([r["term_traces"] for r in runs]), 16)
+    assert abs(prof.slope) < 1e-10 and prof.slope_err < 1e-10
+    inv_v = sum(np.sum(1 / an.lead_modes(E, 4, 4, ANISO).velocity) for E in (0.2, -0.2))
+    assert prof.nu == pytest.approx(inv_v / (2 * np.pi * 16), rel=1e-10)
+
+
+def test_f_ab_equals_the_dense_sum_and_the_clean_formula():
+    """f_AB = 4 / (Lx^2 L^2) sum_{x in A, y in B} |G^L_xy|^2 from the dense mode sum; at W = 0 every
+    slice pair carries sum_c 1/v_c^2, so f_AB = sum_c v_c^-2 / Lx^2 for even L; stacks reduce entry
+    by entry; and delta_phi (GH Eq. 65 literally) is half of Lx^2 L^2 f_AB / 2."""
+    L, E = 4, 0.3
+    assert [list(h) for h in an.central_halves(L)] == [[1, 2], [3, 4]]
+    assert [list(h) for h in an.central_halves(5)] == [[1, 2], [4, 5]]
+    V = an.potential(L + 2, L, L, 6.0, np.random.default_rng(8))
+    psi = an.scattering_states(V, E, "L", ISO)
+    frob = an.slice_moments(psi)[1]
+    A, B = an.central_halves(L)
+    G = an.mode_sum(V, E, "L", ISO).reshape(L + 2, L * L, L + 2, L * L)
+    dense = 4 * np.sum(np.abs(G[A][:, :, B]) ** 2) / ((L + 2) ** 2 * L**2)
+    assert an.f_ab(frob, L) == pytest.approx(dense, rel=1e-10)
+    assert an.delta_phi(psi, A, B) == pytest.approx(an.f_ab(frob, L) * (L + 2) ** 2 * L**2 / 2, rel=1e-10)
+    np.testing.assert_allclose(an.f_ab(np.stack([frob, 2 * frob]), L), [dense, 2 * dense], rtol=1e-10)
+    clean = an.slice_moments(an.scattering_states(np.zeros((L + 2, L, L)), E, "L", ISO))[1]
+    v = an.lead_modes(E, L, L, ISO).velocity
+    assert an.f_ab(clean, L) == pytest.approx(np.sum(v**-2.0) / (L + 2) ** 2, rel=1e-10)
+
+
+def test_delta_phi_refuses_overlapping_sets_and_mismatched_states():
+    psi = an.scattering_states(np.zeros((4, 2, 2)), 0.3, "L", ISO)
+    with pytest.raises(ValueError, match="A and B must be disjoint"):
+        an.delta_phi(psi, [0, 1], [1, 2])
+    with pytest.raises(ValueError, match="psi_shifted must have the bar shape"):
+        an.delta_phi(psi, [0], [2], psi[:3])
+
+
+def test_i_ab_is_exact_for_a_gaussian_and_matches_an_explicit_jackknife():
+    """(a) Cross sums proportional to exp(-eps^2 / 2 sigma^2) in every realization give i exactly,
+    sigma exactly, the trapezoid integral and zero errors. (b) Noisy data: the errors equal a
+    leave-one-out loop written out here."""
+    eps = np.array([0.0, 2.0, 4.0, 6.0, 8.0, 12.0, -6.0])
+    shape = np.exp(-(eps**2) / (2 * 4.5**2))
+    amplitudes = np.array([1.0, 2.0, 0.5, 1.3])
+    fit = an.i_ab(amplitudes[:, None] * shape, eps)
+    np.testing.assert_allclose(fit.i, shape, atol=1e-14)
+    assert fit.sigma == pytest.approx(4.5, rel=1e-12) and fit.sigma_err < 1e-12
+    assert fit.integral == pytest.approx(np.trapezoid(shape[:6], eps[:6]), rel=1e-12)
+    assert np.isnan(fit.first_negative)
+
+    rng = np.random.default_rng(3)
+    c = amplitudes[:, None] * (shape - 0.05) + rng.normal(0, 0.02, (4, eps.size))
+    c[:, 0] = amplitudes * 0.95 + rng.normal(0, 0.02, 4)
+    fit = an.i_ab(c, eps, fit_max=6.0)
+    loo = []
+    for r in range(len(c)):
+        d = np.delete(c, r, axis=0)
+        i = d.mean(axis=0) / d[:, 0].mean()
+        loo.append(i)
+    loo = np.array(loo)
+    err = np.sqrt((len(c) - 1) / len(c) * np.sum((loo - loo.mean(axis=0)) ** 2, axis=0))
+    np.testing.assert_allclose(fit.i_err, err, atol=1e-14)
+    np.testing.assert_allclose(fit.i, c.mean(axis=0) / c[:, 0].mean(), atol=1e-14)
+    assert fit.first_negative == 12.0 and fit.i[5] < 0
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda: an.i_ab(np.ones((3, 2)), [1.0, 0.0]), r"eps\[0\] = 0"),
+    (lambda: an.i_ab(np.ones((3, 2)), [0.0, 0.0]), "distinct"),
+    (lambda: an.i_ab(np.ones((3, 3)), [0.0, 1.0]), r"cross_sums must have shape"),
+    (lambda: an.i_ab(np.ones((3, 2)), [0.0, 9.0], fit_max=8.0), "fit_max must leave a positive eps"),
+    (lambda: an.density_profile(np.ones((1, 4)), np.ones((1, 2, 4)), 4), "runs >= 2"),
+    (lambda: an.density_profile(np.ones((2, 4)), np.ones((2, 2, 3)), 4), "term_traces must have shape"),
+    (lambda: an.f_ab(np.ones((5, 5)), 4), r"frobenius must have shape \(\.\.\., L \+ 2, L \+ 2\)"),
+    (lambda: an.central_halves(1), "L must be an integer >= 2"),
+    (lambda: an.bond_currents(np.eye(5), (3, 2, 2)), "G must have shape"),
+    (lambda: an.bond_currents(np.eye(12), (3, 2)), "shape must be a tuple"),
+    (lambda: an.off_edge_energy(0.0, 4, 4, ISO, shift=0.0), "shift must be a nonzero"),
+    (lambda: an.dense_green(np.zeros((2, 3, 3)), -6.0, ISO), "band edge"),
+    (lambda: an.correlation_matrix(V0, ISO, leads="LR", energies=(0.3,), weights=(1.0, 1.0)), "one entry per term"),
+])
+def test_estimator_validation(call, match):
     with pytest.raises(ValueError, match=match):
         call()

@@ -310,7 +310,7 @@ def test_anderson_estimator_matches_dense_site_space_computation():
     Gs = []
     for r in range(R):
         V = anderson.potential(Nx, Ny, Nz, W, np.random.default_rng([7, r]))
-        Gs.append((anderson.G(V, 0.2, "R", t) - anderson.G(V, -0.2, "L", t)).reshape(Nx, Ny * Nz, Nx, Ny * Nz))
+        Gs.append((anderson.mode_sum(V, 0.2, "R", t) - anderson.mode_sum(V, -0.2, "L", t)).reshape(Nx, Ny * Nz, Nx, Ny * Nz))
     Gs = np.array(Gs)
 
     def mean_block(f):
