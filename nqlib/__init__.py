@@ -11,7 +11,9 @@ One module per physical object (see the book's introduction for the conventions)
   matrices of dense and of Gaussian states;
 * :mod:`nqlib.abc` — exact averages of the two-copy gate channel (the replicated density matrix);
 * :mod:`nqlib.anderson` — the 3D Anderson bar between leads: lead modes, scattering states by a
-  stable slice recursion, S matrix, mode sums and per-slice statistics;
+  stable slice recursion, S matrix, mode sums (``mode_sum``; ``correlation_matrix`` in the book's
+  convention C[i, j] = <c_i^dag c_j>), a dense reference route, per-slice statistics and the
+  Hruza-Jin / Gullans-Huse estimators (``density_profile``, ``f_ab``, ``i_ab``);
 * :mod:`nqlib.circuitscattering` — the p2 = 0 circuit as scattering: injected reservoir modes,
   their mode sums and pair correlations, exact averages of single-mode weights;
 * :mod:`nqlib.haarcircuit` — the open Haar circuit without conservation law: operator-weight
