@@ -136,7 +136,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from nqlib import _checks
+from nqlib import _checks, stats
 
 __all__ = [
     "potential",
@@ -154,6 +154,8 @@ __all__ = [
     "disorder_moments",
     "energy_correlation",
     "u1_maps",
+    "loop_statistics",
+    "loop_cumulants",
     "EDGE_TOL",
     "MAX_DENSE_SITES",
 ]
@@ -450,6 +452,154 @@ def u1_maps(rng, Nx, Ny, Nz, W, j, t=(1.0, 1.0, 1.0), leads="RL", energies=(0.2,
     X = np.einsum("aik,kl->ail", psi, (w[:, None] * Mj) * w[None, :], optimize=True)
     triple = np.einsum("ail,cil->ac", X, psi.conj(), optimize=True)
     return {"pair": pair, "triple": triple}
+
+
+# --------------------------------------------------------------------------- loop cumulants (HJ)
+# moved here from nqlib.qssep (issue 17); the QSSEP shapes they are compared with are
+# nqlib.cumulants.cyclic_cumulant
+def loop_statistics(rng, Nx, Ny, Nz, W, pairs=(), t=(1.0, 1.0, 1.0), leads="RL", energies=(0.2, -0.2),
+                    weights=(1.0, -1.0), edge_tol=EDGE_TOL):
+    r"""One disorder realization: the per-realization sums behind :func:`loop_cumulants`.
+
+    Draws ``V = potential(Nx, Ny, Nz, W, rng)`` and forms
+    :math:`G = \sum_m w_m G^{\ell_m}(E_m)` (conventions of :func:`disorder_moments`;
+    the default is HJ's :math:`G^{\rm neq}`; its G_ij = sum_k psi_k(i) psi_k(j)^* is already in HJ
+    convention). ``pairs`` lists slice pairs (b, c) at which the third-order cut
+    :math:`i\in a \to j\in b\to k\in c\to i` is wanted for every slice a. Returns a dict:
+
+    - ``mean`` (Nx, Nx, M): momentum diagonals of the blocks :math:`G_{ab}` (M = Ny Nz),
+    - ``pair`` (Nx, Nx): :math:`{\rm tr}\,G_{ab}G_{ba}`,
+    - ``square_mean`` (Nx, Nx, M): momentum diagonals of :math:`(G^2)_{ac}`, ``cube``: tr G^3,
+    - ``triple`` (n_pairs, Nx): :math:`{\rm tr}\,G_{ab}G_{bc}G_{ca}`, and ``path_ab_bc``,
+      ``path_bc_ca``, ``path_ca_ab`` (n_pairs, Nx, M): momentum diagonals of the two-edge products.
+
+    A module-level function of ``rng`` and plain parameters, for :func:`nqlib.ensemble.run_ensemble`;
+    formerly ``nqlib.qssep.anderson_loop_statistics`` (the name the shipped archive
+    ``data/anderson-w6.npz`` records, :func:`nqlib.paper.realization_function`).
+
+    References
+    ----------
+    HJ Eqs. 7, 9-10; chapter {doc}`qssep`.
+    """
+    energies, weights = _check_terms(Nx, Ny, Nz, t, leads, energies, weights, edge_tol)
+    pairs = _check_pairs(pairs, Nx)
+    V = potential(Nx, Ny, Nz, W, rng)
+    blocks, w = [], []
+    for lead, E, weight in zip(leads, energies, weights):
+        psi = scattering_states(V, E, lead, t, edge_tol)
+        blocks.append(psi)
+        w.append(np.full(psi.shape[-1], float(weight)))
+    psi, w = np.concatenate(blocks, axis=-1), np.concatenate(w)
+    M = Ny * Nz
+    phi = np.fft.fft2(psi, axes=(1, 2), norm="ortho").reshape(Nx, M, -1)  # transverse momentum
+    gram = np.einsum("aqk,aql->akl", phi.conj(), phi, optimize=True)  # M_a (unitary F drops out)
+    wgw = gram * np.outer(w, w)  # W M_a W
+    total = wgw.sum(axis=0)
+    A = gram * w[:, None]  # W M_a
+    pwc = phi * w  # phi_a W
+    out = {
+        "mean": np.einsum("aqk,bqk->abq", pwc, phi.conj(), optimize=True),
+        "pair": np.einsum("akl,blk->ab", A, A, optimize=True).real,
+        "square_mean": np.einsum("aqk,cqk->acq", phi @ total, phi.conj(), optimize=True),
+        "cube": np.trace(np.linalg.matrix_power(A.sum(axis=0), 3)).real,
+    }
+    triple, ab_bc, bc_ca, ca_ab = [], [], [], []
+    for b, c in pairs:
+        triple.append(np.einsum("akl,lk->a", A, A[b] @ A[c], optimize=True))
+        ab_bc.append(np.einsum("aqk,kq->aq", phi, wgw[b] @ phi[c].conj().T, optimize=True))
+        bc_ca.append(np.einsum("ql,aql->aq", phi[b] @ wgw[c], phi.conj(), optimize=True))
+        ca_ab.append(np.einsum("akl,qk,ql->aq", gram, pwc[c], pwc[b].conj(), optimize=True))
+    shape = (len(pairs), Nx, M)
+    out["triple"] = np.array(triple).reshape(len(pairs), Nx)
+    out["path_ab_bc"] = np.array(ab_bc).reshape(shape)
+    out["path_bc_ca"] = np.array(bc_ca).reshape(shape)
+    out["path_ca_ab"] = np.array(ca_ab).reshape(shape)
+    return out
+
+
+def loop_cumulants(data, pairs=()):
+    r"""Transverse sums of the disorder cumulants of loop variables from stacked :func:`loop_statistics`.
+
+    For :math:`G = \sum_k w_k\psi_k\psi_k^\dagger` built from scattering states (HJ's
+    :math:`G^{\rm neq} = G^R(0^+) - G^L(0^-)` has weights +1, -1) the transverse sums of the
+    disorder cumulants of the loop variables follow from per-realization sums. With slices a, b, c,
+    blocks :math:`G_{ab}` (:math:`N_yN_z` square) and :math:`\Sigma_\perp` the sum over all
+    transverse positions,
+
+    .. math::
+
+        \Sigma_\perp\kappa(G_{ij}, G_{ji}) = \overline{{\rm tr}\,G_{ab}G_{ba}}
+            - {\rm tr}\,\overline{G_{ab}}\,\overline{G_{ba}}, \qquad
+        \Sigma_\perp\kappa(G_{ij}, G_{jk}, G_{ki}) = \overline{{\rm tr}\,G_{ab}G_{bc}G_{ca}}
+            - {\rm tr}\,\overline{G_{ab}G_{bc}}\,\overline{G_{ca}} - (2\ {\rm cyclic})
+            + 2\,{\rm tr}\,\overline{G_{ab}}\,\overline{G_{bc}}\,\overline{G_{ca}} .
+
+    The disorder averages are translation invariant in the (periodic) transverse directions, hence
+    diagonal in transverse momentum q: only the momentum diagonals :math:`(FXF^\dagger)_{qq}` of
+    the blocks (F the unitary 2D Fourier transform) are kept per realization. Traces of products
+    use the channel-space Gram matrices :math:`M_a = \psi_a^\dagger\psi_a`:
+    :math:`{\rm tr}\,G_{ab}G_{bc}G_{ca} = {\rm tr}(WM_bWM_cWM_a)`.
+
+    ``data``: dict of arrays with realizations along axis 0 (:func:`nqlib.ensemble.stack`);
+    ``pairs`` as passed to the realization function. Returns a dict of ``(estimate, error)``
+    (jackknife over realizations): ``g1`` (Nx,) = :math:`\Sigma_\perp \overline{G_{ii}}`;
+    ``pair`` (Nx, Nx) = :math:`\Sigma_\perp\kappa(G_{ij},G_{ji})`, real;
+    ``triple`` (n_pairs, Nx) = :math:`\Sigma_\perp\kappa(G_{ij},G_{jk},G_{ki})` (real part);
+    ``m2`` and ``m3``: the sums of the second and third loop cumulants over all sites.
+    Divide by :math:`(N_yN_z)^n` for HJ's transverse average :math:`[\cdot]_\perp` (Eq. 10).
+    The errors are :func:`nqlib.stats.jackknife` of the statistic of the realization means.
+    Formerly ``nqlib.qssep.anderson_cumulants``.
+
+    References
+    ----------
+    HJ Eqs. 4, 9-10; chapter {doc}`qssep`.
+    """
+    need = ("mean", "pair", "square_mean", "cube", "triple", "path_ab_bc", "path_bc_ca", "path_ca_ab")
+    if not isinstance(data, dict) or any(k not in data for k in need):
+        raise ValueError(f"data must be a dict with keys {need} (stacked loop_statistics), got "
+                         f"{sorted(data) if isinstance(data, dict) else type(data).__name__}")
+    pairs = _check_pairs(pairs, np.shape(data["mean"])[1])
+    if np.shape(data["triple"])[1] != len(pairs):
+        raise ValueError(f"pairs has {len(pairs)} entries but data holds {np.shape(data['triple'])[1]} cuts")
+    b, c = pairs[:, 0], pairs[:, 1]
+
+    def statistic(m):
+        E = m["mean"]  # (Nx, Nx, M): mean blocks, momentum-diagonal
+        Nx = E.shape[0]
+        ET = np.swapaxes(E, 0, 1)
+        pair = m["pair"] - np.einsum("abq,abq->ab", E, ET).real
+        Eq = np.moveaxis(E, 2, 0)  # (M, Nx, Nx)
+        m2 = m["pair"].sum() - np.einsum("abq,baq->", E, E).real
+        m3 = m["cube"] - 3 * np.einsum("acq,caq->", m["square_mean"], E).real \
+            + 2 * np.trace(Eq @ Eq @ Eq, axis1=1, axis2=2).sum().real
+        a = np.arange(Nx)
+        E_ab = E[a[None, :], b[:, None]]  # (n_pairs, Nx, M): mean G_ab
+        E_bc = E[b, c][:, None, :]
+        E_ca = E[c[:, None], a[None, :]]
+        triple = (m["triple"] - np.sum(m["path_ab_bc"] * E_ca + m["path_bc_ca"] * E_ab + m["path_ca_ab"] * E_bc, axis=-1)
+                  + 2 * np.sum(E_ab * E_bc * E_ca, axis=-1)).real
+        g1 = np.einsum("aaq->a", E).real
+        return {"g1": g1, "pair": pair, "triple": triple, "m2": m2, "m3": m3}
+
+    keys, shapes = ("g1", "pair", "triple", "m2", "m3"), {}
+
+    def flat(d):  # the statistic of the realization means, as one vector for the jackknife
+        out = statistic({k: v.mean(axis=0) for k, v in d.items()})
+        shapes.update({k: np.shape(out[k]) for k in keys})
+        return np.concatenate([np.ravel(out[k]) for k in keys])
+
+    est, err = stats.jackknife(flat, {k: np.asarray(data[k]) for k in need})
+    ends = np.cumsum([int(np.prod(shapes[k])) for k in keys])[:-1]
+    return {k: (e.reshape(shapes[k]), d.reshape(shapes[k]))
+            for k, e, d in zip(keys, np.split(est, ends), np.split(err, ends))}
+
+
+def _check_pairs(pairs, Nx):
+    """Slice pairs (b, c) as an (n_pairs, 2) int64 array of integers in [0, Nx - 1]."""
+    flat = _checks.indices("pairs", np.reshape(pairs, -1), 0, Nx - 1, distinct=False, empty=True)
+    if flat.size % 2:
+        raise ValueError(f"pairs must be (b, c) slice pairs, got an odd number {flat.size} of entries")
+    return flat.reshape(-1, 2)
 
 
 # --------------------------------------------------------------------------- private helpers

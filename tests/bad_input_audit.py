@@ -41,6 +41,7 @@ MODULES = (
     "anderson",
     "circuit",
     "circuitscattering",
+    "cumulants",
     "fits",
     "freecircuit",
     "gates",
@@ -126,10 +127,10 @@ def _second_order():
 
 
 def _anderson_data():
-    from nqlib import ensemble, qssep
+    from nqlib import anderson, ensemble
 
     runs = [
-        qssep.anderson_loop_statistics(np.random.default_rng(s), 3, 2, 2, 1.0, pairs=[(1, 2)])
+        anderson.loop_statistics(np.random.default_rng(s), 3, 2, 2, 1.0, pairs=[(1, 2)])
         for s in (1, 2)
     ]
     return ensemble.stack(runs)
@@ -517,6 +518,32 @@ REGISTRY = {
             **ANDERSON,
         ),
     ),
+    "anderson.loop_statistics": Entry(
+        dict(
+            rng=_rng(),
+            Nx=3,
+            Ny=2,
+            Nz=2,
+            W=1.0,
+            pairs=[(1, 2)],
+            t=T3,
+            leads="RL",
+            energies=(0.2, -0.2),
+            weights=(1.0, -1.0),
+            edge_tol=1e-9,
+        ),
+        dict(
+            rng="rng",
+            pairs=("pairs", 3),
+            leads="choice",
+            energies="reals",
+            weights="reals",
+            **ANDERSON,
+        ),
+    ),
+    "anderson.loop_cumulants": Entry(
+        dict(data=Fresh(_anderson_data), pairs=[(1, 2)]), dict(data="data", pairs=("pairs", 3))
+    ),
     # circuit
     "circuit.local_equilibrium": Entry(dict(L=2, delta=0.5), dict(L="size", delta="drive")),
     "circuit.product_state": Entry(dict(occupations=[0.2, 0.7]), dict(occupations="occupations")),
@@ -592,6 +619,20 @@ REGISTRY = {
         dict(L=4, ages=[0.0, 1.0]), dict(L="size", ages="nonneg_reals")
     ),
     "circuitscattering.naive_coherence": Entry(dict(L=4, p1=0.5), dict(L="size", p1="prob")),
+    # cumulants
+    "cumulants.noncrossing_partitions": Entry(dict(n=3), dict(n="count")),
+    "cumulants.set_partitions": Entry(dict(n=3), dict(n="count")),
+    "cumulants.free_cumulants": Entry(dict(moments=[0.5, 0.3, 0.2]), dict(moments="reals")),
+    "cumulants.cyclic_cumulant": Entry(dict(xs=[0.2, 0.5], dn=1.0), dict(xs="occupations", dn="real")),
+    "cumulants.loop_moments": Entry(
+        dict(G=_corr(4), loops=[[0, 1], [1, 2]]), dict(G="matrix", loops=("loop_array", 4))
+    ),
+    "cumulants.loop_cumulants": Entry(
+        dict(moments=np.linspace(0.1, 0.8, 8).reshape(2, 4)), dict(moments="matrix")
+    ),
+    "cumulants.cumulant_estimate": Entry(
+        dict(moments=np.linspace(0.1, 0.8, 24).reshape(3, 2, 4)), dict(moments="matrix")
+    ),
     # fits
     "fits.weighted_least_squares": Entry(
         dict(design=np.column_stack([np.ones(4), X4]), y=Y4, sigma=SIGMA4),
@@ -659,6 +700,28 @@ REGISTRY = {
             burn_in="time",
             cuts=("indices", 1, 3, True),
             negativity="flag",
+        ),
+    ),
+    "freecircuit.loop_moments": Entry(
+        dict(
+            rng=_rng(),
+            L=4,
+            p1=0.5,
+            delta=0.5,
+            loops={"a": [[0, 1]]},
+            n_samples=2,
+            sweeps_between=1.0,
+            burn_in=1.0,
+        ),
+        dict(
+            rng="rng",
+            L="size",
+            p1="prob",
+            delta="drive",
+            loops=("loops", 4),
+            n_samples="size",
+            sweeps_between="positive",
+            burn_in="time",
         ),
     ),
     "freecircuit.gaussian_model": Entry(
@@ -800,9 +863,6 @@ REGISTRY = {
         ),
     ),
     # qssep
-    "qssep.noncrossing_partitions": Entry(dict(n=3), dict(n="count")),
-    "qssep.set_partitions": Entry(dict(n=3), dict(n="count")),
-    "qssep.cyclic_cumulant": Entry(dict(xs=[0.2, 0.5], dn=1.0), dict(xs="occupations", dn="real")),
     "qssep.coordinate": Entry(
         dict(N=4, J=1.0, gamma_a=1.0, gamma_b=1.0),
         dict(N="size", J="positive", gamma_a="positive", gamma_b="positive"),
@@ -866,63 +926,6 @@ REGISTRY = {
             n_a="prob",
             n_b="prob",
         ),
-    ),
-    "qssep.circuit_loop_moments": Entry(
-        dict(
-            rng=_rng(),
-            L=4,
-            p1=0.5,
-            delta=0.5,
-            loops={"a": [[0, 1]]},
-            n_samples=2,
-            sweeps_between=1.0,
-            burn_in=1.0,
-        ),
-        dict(
-            rng="rng",
-            L="size",
-            p1="prob",
-            delta="drive",
-            loops=("loops", 4),
-            n_samples="size",
-            sweeps_between="positive",
-            burn_in="time",
-        ),
-    ),
-    "qssep.loop_moments": Entry(
-        dict(G=_corr(4), loops=[[0, 1], [1, 2]]), dict(G="matrix", loops=("loop_array", 4))
-    ),
-    "qssep.loop_cumulants": Entry(
-        dict(moments=np.linspace(0.1, 0.8, 8).reshape(2, 4)), dict(moments="matrix")
-    ),
-    "qssep.cumulant_estimate": Entry(
-        dict(moments=np.linspace(0.1, 0.8, 24).reshape(3, 2, 4)), dict(moments="matrix")
-    ),
-    "qssep.anderson_loop_statistics": Entry(
-        dict(
-            rng=_rng(),
-            Nx=3,
-            Ny=2,
-            Nz=2,
-            W=1.0,
-            pairs=[(1, 2)],
-            t=T3,
-            leads="RL",
-            energies=(0.2, -0.2),
-            weights=(1.0, -1.0),
-            edge_tol=1e-9,
-        ),
-        dict(
-            rng="rng",
-            pairs=("pairs", 3),
-            leads="choice",
-            energies="reals",
-            weights="reals",
-            **ANDERSON,
-        ),
-    ),
-    "qssep.anderson_cumulants": Entry(
-        dict(data=Fresh(_anderson_data), pairs=[(1, 2)]), dict(data="data", pairs=("pairs", 3))
     ),
     # quantum
     "quantum.n_sites": Entry(dict(rho=_rho(2)), dict(rho="shape")),
