@@ -136,7 +136,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from nqlib import _checks, stats
+from nqlib import _checks, cumulants, qssep, stats
 
 __all__ = [
     "potential",
@@ -156,6 +156,9 @@ __all__ = [
     "u1_maps",
     "loop_statistics",
     "loop_cumulants",
+    "cut_pairs",
+    "Imbalances",
+    "imbalances",
     "EDGE_TOL",
     "MAX_DENSE_SITES",
 ]
@@ -592,6 +595,122 @@ def loop_cumulants(data, pairs=()):
     ends = np.cumsum([int(np.prod(shapes[k])) for k in keys])[:-1]
     return {k: (e.reshape(shapes[k]), d.reshape(shapes[k]))
             for k, e, d in zip(keys, np.split(est, ends), np.split(err, ends))}
+
+def cut_pairs(Nx, cuts):
+    """Slice pairs (j, k) nearest to the (y, z) cuts of g3, for slice coordinates x = (a + 1/2) / Nx.
+
+    Parameters
+    ----------
+    Nx : int
+        Number of slices.
+    cuts : array_like, shape (n_cuts, 2)
+        Points (y, z) in [0, 1].
+
+    Returns
+    -------
+    list of tuple
+        (j, k) per cut, the ``pairs`` argument of :func:`loop_statistics`.
+
+    References
+    ----------
+    HJ Fig. 3e, f; chapter {doc}`qssep`.
+    """
+    _check_size("Nx", Nx)
+    Nx = int(Nx)
+    cuts = _checks.array("cuts", cuts, 0, 1, ndim=2)
+    if cuts.shape[1] != 2:
+        raise ValueError(f"cuts must have shape (n_cuts, 2), got {cuts.shape}")
+    near = lambda v: int(np.clip(round(v * Nx - 0.5), 0, Nx - 1))  # noqa: E731
+    return [(near(y), near(z)) for (y, z) in cuts.tolist()]
+
+
+@dataclass(frozen=True)
+class Imbalances:
+    r"""The Anderson loop cumulants in HJ's scaling and the QSSEP imbalances fitted to them.
+
+    Attributes
+    ----------
+    x : ndarray (Nx,)
+        Slice coordinates (a + 1/2) / Nx.
+    g1, g1_err : ndarray (Nx,)
+        :math:`g_1` = transverse mean of :math:`G_{ii}` per slice, mean and standard error.
+    dn1 : tuple
+        :math:`\Delta n^{(1)}`: the mean over realizations of the least-squares slope of
+        :math:`g_1`, and its standard error.
+    A2, A3 : nqlib.qssep.Amplitude
+        Amplitudes of :math:`g_2^Q` (slice pairs at least two apart) and :math:`g_3^Q` (first cut,
+        slices at least two from both cut slices; NaN where none is).
+    dn2, dn3 : tuple
+        :math:`\Delta n^{(2,3)}` from them (:func:`nqlib.qssep.imbalance`).
+    g2, g2_err : ndarray (Nx, Nx); g3, g3_err : ndarray (n_cuts, Nx)
+        Scaled cumulants :math:`s^{n-1}\Sigma_\perp\kappa / M^n` (M = Ny Nz, s = Nx**length_power).
+    m2, m3 : tuple
+        Sums of the second and third loop cumulants over all sites / M^n, with errors.
+    runs : int
+        Number of realizations.
+    """
+
+    x: np.ndarray
+    g1: np.ndarray
+    g1_err: np.ndarray
+    dn1: tuple
+    A2: tuple
+    A3: tuple
+    dn2: tuple
+    dn3: tuple
+    g2: np.ndarray
+    g2_err: np.ndarray
+    g3: np.ndarray
+    g3_err: np.ndarray
+    m2: tuple
+    m3: tuple
+    runs: int
+
+
+def imbalances(data, pairs, length_power=1):
+    r"""Fit the QSSEP shapes to the Anderson loop cumulants of stacked :func:`loop_statistics`.
+
+    Parameters
+    ----------
+    data : dict
+        Stacked outputs of :func:`loop_statistics` (realizations along axis 0).
+    pairs : sequence of (j, k)
+        The slice pairs they were computed with (:func:`cut_pairs`); the first is fitted.
+    length_power : {1, -1}
+        +1 for HJ's cube scaling :math:`N^{n-1}`, -1 for the quasi-1d :math:`N_x^{-(n-1)}`.
+
+    Returns
+    -------
+    Imbalances
+
+    References
+    ----------
+    HJ Eqs. 4-10, Figs. 3-4 and SM Figs. 5-7; chapter {doc}`qssep`.
+    """
+    if length_power not in (1, -1) or isinstance(length_power, bool):
+        raise ValueError(f"length_power must be 1 or -1, got length_power={length_power!r}")
+    cum = loop_cumulants(data, pairs)
+    R, Nx, _, M = np.shape(data["mean"])
+    x = (np.arange(Nx) + 0.5) / Nx
+    g1_real = np.einsum("raaq->ra", data["mean"]).real / M  # per realization
+    slopes = np.polyfit(x, g1_real.T, 1)[0]
+    s = float(Nx) ** length_power
+    g2, e2 = s * cum["pair"][0] / M**2, s * cum["pair"][1] / M**2
+    g3, e3 = s**2 * cum["triple"][0] / M**3, s**2 * cum["triple"][1] / M**3
+    far = np.abs(np.subtract.outer(np.arange(Nx), np.arange(Nx))) >= 2
+    A2 = qssep.amplitude(g2[far], e2[far], cumulants.cyclic_cumulant([x[:, None], x[None, :]])[far])
+    j, k = _check_pairs(pairs, Nx)[0]
+    keep = (np.abs(np.arange(Nx) - j) >= 2) & (np.abs(np.arange(Nx) - k) >= 2)
+    # cubes below N = 8 leave no slice far from both cut slices
+    A3 = (qssep.amplitude(g3[0][keep], e3[0][keep], cumulants.cyclic_cumulant([x[keep], x[j], x[k]]))
+          if keep.sum() >= 2 else qssep.Amplitude(np.nan, np.nan, np.nan))
+    return Imbalances(
+        x=x, g1=g1_real.mean(0), g1_err=g1_real.std(0, ddof=1) / np.sqrt(len(g1_real)),
+        dn1=(slopes.mean(), slopes.std(ddof=1) / np.sqrt(len(slopes))), A2=A2, A3=A3,
+        dn2=qssep.imbalance(A2, 2), dn3=qssep.imbalance(A3, 3), g2=g2, g2_err=e2, g3=g3, g3_err=e3,
+        m2=(cum["m2"][0] / M**2, cum["m2"][1] / M**2), m3=(cum["m3"][0] / M**3, cum["m3"][1] / M**3),
+        runs=R)
+
 
 
 def _check_pairs(pairs, Nx):

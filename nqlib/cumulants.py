@@ -46,6 +46,7 @@ functions return them and :func:`cumulant_estimate` gives the cumulants with jac
 over realizations (:func:`nqlib.stats.jackknife`, the library's one jackknife).
 """
 
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -60,6 +61,10 @@ __all__ = [
     "loop_moments",
     "loop_cumulants",
     "cumulant_estimate",
+    "cut_loops",
+    "distinct_sites",
+    "CutCumulants",
+    "cut_cumulants",
     "MAX_ORDER",
 ]
 
@@ -216,6 +221,121 @@ def cumulant_estimate(moments):
 
     est, err = stats.jackknife(parts, moments)
     return est[0] + 1j * est[1], err[0] + 1j * err[1]
+
+
+# --------------------------------------------------------------------------- cuts: a g2 map and g3 cuts
+def cut_loops(x, cuts):
+    r"""Loops for a map of the second cumulant and cuts of the third (HJ Fig. 3).
+
+    Parameters
+    ----------
+    x : array_like, shape (N,)
+        The coordinates in [0, 1] of the N sites.
+    cuts : array_like, shape (n_cuts, 2)
+        Points (y, z) in [0, 1]; each is mapped to the site whose coordinate is nearest.
+
+    Returns
+    -------
+    dict
+        ``pair`` (N*N, 2): every loop (i, j), row-major; ``triple`` (n_cuts*N, 3): the loops
+        (i, j_y, k_z) for every cut (y, z) and every site i, cut-major. Loop arrays for
+        :func:`loop_moments` and the realization functions built on it.
+
+    References
+    ----------
+    HJ Fig. 3; chapter {doc}`qssep`.
+    """
+    x = _checks.array("x", x, 0, 1, ndim=1)
+    cuts = _checks.array("cuts", cuts, 0, 1, ndim=2)
+    if len(x) < 1 or cuts.shape[1] != 2:
+        raise ValueError(f"x must hold >= 1 site and cuts must have shape (n_cuts, 2), got x of shape "
+                         f"{x.shape} and cuts of shape {cuts.shape}")
+    near = [int(np.argmin(np.abs(x - v))) for v in cuts.ravel()]
+    N = len(x)
+    pair = np.array([(i, j) for i in range(N) for j in range(N)])
+    triple = np.array([(i, near[2 * c], near[2 * c + 1]) for c in range(len(cuts)) for i in range(N)])
+    return {"pair": pair, "triple": triple.reshape(-1, 3)}
+
+
+def distinct_sites(loops):
+    """Mask (n_loops,) of the loops (n_loops, n) whose n sites are all different.
+
+    References
+    ----------
+    HJ Eq. 4 (g_n is the cumulant at distinct points); chapter {doc}`qssep`.
+    """
+    loops = _check_loop_array(loops, np.iinfo(np.int64).max, "loops")
+    n = loops.shape[1]
+    same = [loops[:, a] == loops[:, b] for a in range(n) for b in range(a + 1, n)]
+    return ~np.any(same, axis=0) if same else np.ones(len(loops), bool)
+
+
+@dataclass(frozen=True)
+class CutCumulants:
+    r"""Scaled loop cumulants on the loops of :func:`cut_loops`, with jackknife errors.
+
+    Attributes
+    ----------
+    g2, g2_err : ndarray (N, N)
+        ``scale`` times the real part of the second cumulant :math:`\mathbb E[G_{ij}G_{ji}]^c`.
+    g2_imag, g2_imag_err : ndarray (N*N,)
+        ``scale`` times its imaginary part (zero on average).
+    g3, g3_err : ndarray (n_cuts, N)
+        ``scale**2`` times the real part of :math:`\mathbb E[G_{ij}G_{jk}G_{ki}]^c` on the cuts.
+    density : ndarray (R, N)
+        The realizations' time-averaged densities, as stored.
+    """
+
+    g2: np.ndarray
+    g2_err: np.ndarray
+    g2_imag: np.ndarray
+    g2_imag_err: np.ndarray
+    g3: np.ndarray
+    g3_err: np.ndarray
+    density: np.ndarray
+
+
+def cut_cumulants(data, scale):
+    """The g2 map and g3 cuts from stacked realizations on the loops of :func:`cut_loops`.
+
+    Parameters
+    ----------
+    data : dict
+        Stacked outputs (:func:`nqlib.stats.stack`) of a realization function run with the loops
+        of :func:`cut_loops`: ``pair`` (R, N*N, 4), ``triple`` (R, n_cuts*N, 8), ``density`` (R, N).
+    scale : float
+        The factor :math:`N^{n-1}` scaling applies per order above one (HJ Eq. 4), e.g. N + 1.
+
+    Returns
+    -------
+    CutCumulants
+        The scaled cumulants (:func:`cumulant_estimate`) reshaped to the map and the cuts.
+
+    References
+    ----------
+    HJ Eqs. 4-6, Fig. 3; chapter {doc}`qssep`.
+    """
+    if not isinstance(data, dict) or any(k not in data for k in ("pair", "triple", "density")):
+        raise ValueError(f"data must be a dict with keys 'pair', 'triple', 'density' (stacked realizations), "
+                         f"got {sorted(data) if isinstance(data, dict) else type(data).__name__}")
+    scale = _checks.real("scale", scale, 0, open_low=True)
+    N = int(round(np.sqrt(np.shape(data["pair"])[1]))) if np.ndim(data["pair"]) == 3 else 0
+    if N < 1 or np.shape(data["pair"])[1] != N * N or np.ndim(data["triple"]) != 3 \
+            or np.shape(data["triple"])[1] % N:
+        raise ValueError(f"data['pair'] must have shape (R, N*N, 4) and data['triple'] (R, n_cuts*N, 8), "
+                         f"got {np.shape(data['pair'])} and {np.shape(data['triple'])}")
+    k2, e2 = cumulant_estimate(data["pair"])
+    k3, e3 = cumulant_estimate(data["triple"])
+    n_cuts = len(k3) // N
+    return CutCumulants(
+        g2=scale * k2.real.reshape(N, N),
+        g2_err=scale * e2.real.reshape(N, N),
+        g2_imag=scale * k2.imag,
+        g2_imag_err=scale * e2.imag,
+        g3=scale**2 * k3.real.reshape(n_cuts, N),
+        g3_err=scale**2 * e3.real.reshape(n_cuts, N),
+        density=np.asarray(data["density"]),
+    )
 
 
 # --------------------------------------------------------------------------- private helpers

@@ -61,13 +61,14 @@ counterpart is :func:`nqlib.freecircuit.loop_moments`, the Anderson model's
 
 import importlib
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from numba import njit
 
-from nqlib import _checks, gaussian
+from nqlib import _checks, cumulants, fits, gaussian
 from nqlib.cumulants import _check_loops, _sample_bytes, _sample_moments
 
 __all__ = [
@@ -75,6 +76,11 @@ __all__ = [
     "exact_second_moments",
     "evolve",
     "qssep_loop_moments",
+    "Amplitude",
+    "amplitude",
+    "g3_amplitude",
+    "extrapolate_amplitude",
+    "imbalance",
 ]
 
 _CHUNK = 4096
@@ -199,6 +205,113 @@ def qssep_loop_moments(rng, N, loops, n_samples, time_between, burn_in=None, dt=
     G = _evolve(G, burn_in, dt, rng, J, gamma_a, gamma_b, n_a, n_b)
     return _sample_moments(lambda G: _evolve(G, time_between, dt, rng, J, gamma_a, gamma_b, n_a, n_b), G,
                            n_samples, loops)
+
+
+# --------------------------------------------------------------------------- measured cumulants vs QSSEP
+class Amplitude(NamedTuple):
+    r"""A fitted amplitude A of a QSSEP shape, :math:`A = (\Delta n)^n` for :math:`g_n`."""
+
+    value: float
+    error: float
+    chi2_dof: float
+
+
+def amplitude(values, errors, shape):
+    """Amplitude A of values = A * shape (:func:`nqlib.fits.amplitude`), as an :class:`Amplitude`.
+
+    When chi2/dof > 1 the shape does not describe the data within errors, and the error is scaled
+    by sqrt(chi2/dof) to cover the misfit.
+
+    References
+    ----------
+    HJ Eqs. 4-6; chapter {doc}`qssep`.
+    """
+    fit = fits.amplitude(values, errors, shape)
+    return Amplitude(fit.params[0], fit.errors[0], fit.chi2_dof)
+
+
+def g3_amplitude(cut, loops, x):
+    r"""Amplitude of :math:`g_3` fitted to the measured third cumulant at loops of distinct sites.
+
+    Parameters
+    ----------
+    cut : nqlib.cumulants.CutCumulants
+        Measured cumulants on ``loops`` (:func:`nqlib.cumulants.cut_cumulants`).
+    loops : dict
+        The loops of :func:`nqlib.cumulants.cut_loops` (its ``triple`` entry is used).
+    x : array_like, shape (N,)
+        Site coordinates in [0, 1] at which :func:`nqlib.cumulants.cyclic_cumulant` is evaluated.
+
+    Returns
+    -------
+    Amplitude
+        :math:`(\Delta n)^3` with its error and chi2/dof (:func:`amplitude`).
+
+    References
+    ----------
+    HJ Eqs. 5-6; chapter {doc}`qssep`.
+    """
+    if not isinstance(cut, cumulants.CutCumulants):
+        raise ValueError(f"cut must be a CutCumulants (nqlib.cumulants.cut_cumulants), got {type(cut).__name__}")
+    x = _checks.array("x", x, 0, 1, ndim=1)
+    triple = loops.get("triple") if isinstance(loops, dict) else None
+    if triple is None or np.shape(triple) != (cut.g3.size, 3) or len(x) != cut.g3.shape[1]:
+        raise ValueError(f"loops must be the cut_loops of cut (triple of shape ({cut.g3.size}, 3)) and x must "
+                         f"have length {cut.g3.shape[1]}, got {np.shape(triple)} and {x.shape}")
+    mask = cumulants.distinct_sites(triple).reshape(cut.g3.shape)
+    shape = cumulants.cyclic_cumulant([x[triple[:, k]] for k in range(3)]).reshape(cut.g3.shape)
+    return amplitude(cut.g3[mask], cut.g3_err[mask], shape[mask])
+
+
+def extrapolate_amplitude(sizes, amplitudes):
+    """Weighted fit A(N) = A_inf + beta / N of fitted amplitudes (:func:`nqlib.fits.extrapolate`).
+
+    Parameters
+    ----------
+    sizes : array_like
+        The sizes N (any common unit: [1, 2] for N and N/2 gives A_inf = 2 A(N) - A(N/2)).
+    amplitudes : sequence of Amplitude or (value, error, ...) tuples
+
+    Returns
+    -------
+    Amplitude
+        A_inf, its error and chi2/dof (NaN for two sizes).
+
+    References
+    ----------
+    HJ Fig. 4 (finite-size extrapolation); chapter {doc}`qssep`.
+    """
+    table = _checks.array("amplitudes", [tuple(a)[:2] for a in amplitudes], ndim=2)
+    fit = fits.extrapolate(sizes, table[:, 0], table[:, 1])
+    return Amplitude(fit.params[0], fit.errors[0], fit.chi2_dof)
+
+
+def imbalance(A, n):
+    r""":math:`\Delta n = {\rm sign}(A)|A|^{1/n}` and its propagated error from an amplitude of :math:`g_n`.
+
+    Parameters
+    ----------
+    A : Amplitude or (value, error, ...) tuple
+        A fitted amplitude :math:`A = (\Delta n)^n`.
+    n : int
+        The order, 1..MAX_ORDER.
+
+    Returns
+    -------
+    tuple
+        (Delta n, error).
+
+    References
+    ----------
+    HJ Eq. 6; chapter {doc}`qssep`.
+    """
+    try:
+        value, error = float(A[0]), float(A[1])
+    except (TypeError, ValueError, IndexError):
+        raise ValueError(f"A must be an amplitude (value, error, ...), got A={A!r}") from None
+    n = _checks.integer("n", n, 1, cumulants.MAX_ORDER)
+    root = np.sign(value) * abs(value) ** (1 / n)
+    return root, abs(root) * error / (n * abs(value))
 
 
 # --------------------------------------------------------------------------- private helpers

@@ -254,3 +254,56 @@ def test_cumulant_estimate_jackknife_equals_an_explicit_leave_one_out():
     np.testing.assert_allclose(err.real, err_re, rtol=1e-10)
     np.testing.assert_allclose(err.imag, err_im, rtol=1e-10)
     assert np.all(err_re > 0) and np.all(err_im > 0)
+
+
+# --------------------------------------------------------------------------- cuts
+def test_cut_loops_map_cuts_to_the_nearest_sites():
+    x = (np.arange(7) + 1) / 8
+    cuts = [(0.78, 0.23), (0.23, 0.23), (0.0, 1.0)]
+    loops = cu.cut_loops(x, cuts)
+    assert loops["pair"].tolist() == [[i, j] for i in range(7) for j in range(7)]
+    assert loops["triple"].shape == (3 * 7, 3)
+    for c, (y, z) in enumerate(cuts):
+        j = min(range(7), key=lambda s: abs(x[s] - y))
+        k = min(range(7), key=lambda s: abs(x[s] - z))
+        assert loops["triple"][c * 7:(c + 1) * 7].tolist() == [[i, j, k] for i in range(7)]
+    with pytest.raises(ValueError, match="cuts must"):
+        cu.cut_loops(x, [(0.2, 0.3, 0.4)])
+    with pytest.raises(ValueError, match="x must hold numbers in"):
+        cu.cut_loops([0.2, 1.5], cuts)
+
+
+def test_distinct_sites_against_sets():
+    rng = np.random.default_rng(8)
+    for n in (1, 2, 3, 4):
+        loops = rng.integers(0, 4, size=(50, n))
+        assert cu.distinct_sites(loops).tolist() == [len(set(row)) == n for row in loops.tolist()]
+
+
+def test_cut_cumulants_reshape_and_scale_the_cumulant_estimates():
+    rng = np.random.default_rng(9)
+    N, R = 3, 5
+    x = (np.arange(N) + 1) / (N + 1)
+    loops = cu.cut_loops(x, [(0.3, 0.7), (0.5, 0.5)])
+    G = rng.normal(size=(R, 20, N, N)) + 1j * rng.normal(size=(R, 20, N, N))
+    data = {"pair": np.array([cu.loop_moments(g, loops["pair"]) for g in G]),
+            "triple": np.array([cu.loop_moments(g, loops["triple"]) for g in G]),
+            "density": rng.uniform(size=(R, N))}
+    res = cu.cut_cumulants(data, 4.0)
+    k2, e2 = cu.cumulant_estimate(data["pair"])
+    k3, e3 = cu.cumulant_estimate(data["triple"])
+    np.testing.assert_array_equal(res.g2, 4 * k2.real.reshape(N, N))
+    np.testing.assert_array_equal(res.g2_err.ravel(), 4 * e2.real)
+    np.testing.assert_array_equal(res.g2_imag, 4 * k2.imag)
+    np.testing.assert_array_equal(res.g3, 16 * k3.real.reshape(2, N))
+    np.testing.assert_array_equal(res.g3_err, 16 * e3.real.reshape(2, N))
+    # an entry by hand: loop (1, 2) is row 1 * N + 2; kappa_2 = E[X Y] - E[X] E[Y] over all samples
+    X, Y = G[:, :, 1, 2].ravel(), G[:, :, 2, 1].ravel()
+    assert res.g2[1, 2] == pytest.approx(4 * (np.mean(X * Y) - X.mean() * Y.mean()).real, abs=1e-12)
+    np.testing.assert_array_equal(res.density, data["density"])
+    with pytest.raises(ValueError, match="data must be a dict"):
+        cu.cut_cumulants({"pair": data["pair"]}, 4.0)
+    with pytest.raises(ValueError, match=r"data\['pair'\] must have shape"):
+        cu.cut_cumulants({**data, "pair": data["pair"][:, :5]}, 4.0)
+    with pytest.raises(ValueError, match="scale must be"):
+        cu.cut_cumulants(data, 0.0)

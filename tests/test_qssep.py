@@ -182,11 +182,90 @@ def test_anderson_estimator_matches_dense_site_space_computation():
                                    rtol=1e-8, atol=1e-12)
 
 
+def test_cut_pairs_are_the_nearest_slices():
+    for Nx in (1, 5, 8, 13):
+        xs = (np.arange(Nx) + 0.5) / Nx
+        cuts = [(0.78, 0.23), (0.23, 0.23), (0.0, 1.0)]
+        expected = [tuple(int(np.argmin(np.abs(xs - v))) for v in cut) for cut in cuts]
+        assert anderson.cut_pairs(Nx, cuts) == expected
+    with pytest.raises(ValueError, match="cuts must"):
+        anderson.cut_pairs(4, [(0.2,)])
+
+
+def test_imbalances_agree_with_the_paper_reduction_and_direct_fits():
+    """anderson.imbalances against the independent reduction of nqlib.paper (the archive's code
+    path) on a small cube, and the slope Delta n^(1) against numpy.polyfit of each realization."""
+    from nqlib import paper
+
+    N, R = 8, 4
+    params = paper._anderson_params(N)
+    data = ensemble.stack([anderson.loop_statistics(np.random.default_rng([3, r]), **params) for r in range(R)])
+    f = anderson.imbalances(data, params["pairs"])
+    ref = paper._anderson_summary(data, N)
+    np.testing.assert_allclose([f.A2.value, f.A2.error, f.A2.chi2_dof], ref["A2"], rtol=1e-12)
+    np.testing.assert_allclose([f.A3.value, f.A3.error, f.A3.chi2_dof], ref["A3"], rtol=1e-12)
+    np.testing.assert_allclose(f.dn2, ref["dn2"], rtol=1e-12)
+    np.testing.assert_allclose(f.dn3, ref["dn3"], rtol=1e-12)
+    np.testing.assert_allclose(f.g2, ref["g2"], rtol=1e-12)
+    np.testing.assert_allclose(f.g1, ref["g1"], rtol=1e-10)
+    np.testing.assert_allclose(f.m2, ref["m2"], rtol=1e-12)
+    g1 = [np.einsum("aaq->a", m).real / N**2 for m in data["mean"]]
+    slopes = [np.polyfit(f.x, g, 1)[0] for g in g1]
+    assert f.dn1[0] == pytest.approx(np.mean(slopes), rel=1e-12)
+    assert f.dn1[1] == pytest.approx(np.std(slopes, ddof=1) / np.sqrt(R), rel=1e-10)
+    assert f.m2[0] == pytest.approx(f.g2.sum() / N, rel=1e-10) and f.runs == R
+    quasi = anderson.imbalances(data, params["pairs"], length_power=-1)  # g_n scaled by N^-(n-1)
+    np.testing.assert_allclose(quasi.g2, f.g2 / N**2, rtol=1e-12)
+    np.testing.assert_allclose(quasi.g3, f.g3 / N**4, rtol=1e-12)
+    with pytest.raises(ValueError, match="length_power must be 1 or -1"):
+        anderson.imbalances(data, params["pairs"], length_power=2)
+
+
 def test_anderson_validation():
     with pytest.raises(ValueError, match=r"pairs must be integers in \[0, 2\]"):
         anderson.loop_statistics(np.random.default_rng(0), 3, 2, 2, 1.0, pairs=[(0, 3)])
     with pytest.raises(ValueError, match="data must be a dict"):
         anderson.loop_cumulants({"mean": np.zeros((2, 3, 3, 4))})
+
+
+# --------------------------------------------------------------------------- fits to the QSSEP shapes
+def test_amplitude_extrapolation_and_imbalance_closed_forms():
+    shape = np.array([0.1, 0.3, -0.2, 0.4])
+    A = q.amplitude(2.5 * shape, np.full(4, 0.01), shape)
+    assert A.value == pytest.approx(2.5, rel=1e-12) and A.chi2_dof == pytest.approx(0, abs=1e-20)
+    assert A.error == pytest.approx(0.01 / np.sqrt(np.sum(shape**2)), rel=1e-12)  # sigma / |shape|
+    big, small = q.Amplitude(0.9, 0.03, 1.0), q.Amplitude(0.8, 0.04, 1.0)
+    inf = q.extrapolate_amplitude([1, 2], [small, big])  # A(N) = A_inf + c / N at N and N/2
+    assert inf.value == pytest.approx(2 * 0.9 - 0.8, abs=1e-12)
+    assert inf.error == pytest.approx(np.hypot(2 * 0.03, 0.04), rel=1e-12) and np.isnan(inf.chi2_dof)
+    for value, n in ((0.7, 2), (-0.4, 3), (1.3, 3)):
+        dn, err = q.imbalance((value, 0.01), n)
+        assert dn**n == pytest.approx(value, rel=1e-12) and np.sign(dn) == np.sign(value)
+        h = 1e-6  # the propagated error is |d(Delta n)/dA| * error
+        slope = (q.imbalance((value + h, 0), n)[0] - q.imbalance((value - h, 0), n)[0]) / (2 * h)
+        assert err == pytest.approx(abs(slope) * 0.01, rel=1e-6)
+    with pytest.raises(ValueError, match="A must be an amplitude"):
+        q.imbalance(0.5, 2)
+    with pytest.raises(ValueError, match="n must be an integer"):
+        q.imbalance((0.5, 0.1), 0)
+
+
+def test_g3_amplitude_recovers_the_amplitude_at_distinct_points_only():
+    N = 9
+    x = (np.arange(N) + 1) / (N + 1)
+    loops = cu.cut_loops(x, [(0.78, 0.23), (0.23, 0.23)])
+    shape = cu.cyclic_cumulant([x[loops["triple"][:, k]] for k in range(3)]).reshape(2, N)
+    distinct = cu.distinct_sites(loops["triple"]).reshape(2, N)
+    g3 = np.where(distinct, -0.6 * shape, 5.0)  # junk at coinciding sites must be ignored
+    cut = cu.CutCumulants(np.zeros((N, N)), np.ones((N, N)), np.zeros(N * N), np.ones(N * N), g3,
+                          np.full((2, N), 0.01), np.zeros((1, N)))
+    A = q.g3_amplitude(cut, loops, x)
+    assert A.value == pytest.approx(-0.6, rel=1e-10) and A.chi2_dof == pytest.approx(0, abs=1e-12)
+    assert 0 < distinct.sum() < 2 * N
+    with pytest.raises(ValueError, match="cut must be a CutCumulants"):
+        q.g3_amplitude({"g3": g3}, loops, x)
+    with pytest.raises(ValueError, match="loops must be the cut_loops"):
+        q.g3_amplitude(cut, loops, x[:-1])
 
 
 # --------------------------------------------------------------------------- deprecated aliases
