@@ -666,6 +666,16 @@ class Imbalances:
     m3: tuple
     runs: int
 
+    def summary(self, chi2=False):
+        """One line: the three imbalances with errors; with ``chi2`` the chi2/dof of the fits of
+        A2 and A3 (and Delta n^(3) without a forced sign)."""
+        (d1, e1), (d2, e2), (d3, e3) = self.dn1, self.dn2, self.dn3
+        if _checks.flag("chi2", chi2):
+            return (f"Delta n^(1) = {d1:.3f} +- {e1:.3f}, Delta n^(2) = {d2:.3f} +- {e2:.3f} "
+                    f"(chi2/dof {self.A2[2]:.1f}), Delta n^(3) = {d3:.3f} +- {e3:.3f} "
+                    f"(chi2/dof {self.A3[2]:.1f})")
+        return f"Delta n^(1) = {d1:.3f} +- {e1:.3f}, Delta n^(2) = {d2:.3f} +- {e2:.3f}, Delta n^(3) = {d3:+.3f} +- {e3:.3f}"
+
 
 def imbalances(data, pairs, length_power=1):
     r"""Fit the QSSEP shapes to the Anderson loop cumulants of stacked :func:`loop_statistics`.
@@ -702,12 +712,15 @@ def imbalances(data, pairs, length_power=1):
     j, k = _check_pairs(pairs, Nx)[0]
     keep = (np.abs(np.arange(Nx) - j) >= 2) & (np.abs(np.arange(Nx) - k) >= 2)
     # cubes below N = 8 leave no slice far from both cut slices
-    A3 = (qssep.amplitude(g3[0][keep], e3[0][keep], cumulants.cyclic_cumulant([x[keep], x[j], x[k]]))
-          if keep.sum() >= 2 else qssep.Amplitude(np.nan, np.nan, np.nan))
+    if keep.sum() >= 2:
+        A3 = qssep.amplitude(g3[0][keep], e3[0][keep], cumulants.cyclic_cumulant([x[keep], x[j], x[k]]))
+        dn3 = qssep.imbalance(A3, 3)
+    else:
+        A3, dn3 = qssep.Amplitude(np.nan, np.nan, np.nan), (np.nan, np.nan)
     return Imbalances(
         x=x, g1=g1_real.mean(0), g1_err=g1_real.std(0, ddof=1) / np.sqrt(len(g1_real)),
         dn1=(slopes.mean(), slopes.std(ddof=1) / np.sqrt(len(slopes))), A2=A2, A3=A3,
-        dn2=qssep.imbalance(A2, 2), dn3=qssep.imbalance(A3, 3), g2=g2, g2_err=e2, g3=g3, g3_err=e3,
+        dn2=qssep.imbalance(A2, 2), dn3=dn3, g2=g2, g2_err=e2, g3=g3, g3_err=e3,
         m2=(cum["m2"][0] / M**2, cum["m2"][1] / M**2), m3=(cum["m3"][0] / M**3, cum["m3"][1] / M**3),
         runs=R)
 

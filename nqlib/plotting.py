@@ -69,7 +69,8 @@ def figsize(columns=1, aspect=0.62):
 def loop_cuts(cut, x, title, cuts_y2, cuts_yz, dn3=1.0, exact_pair=None):
     """Measured g2 cuts at y in ``cuts_y2`` and g3 cuts at (y, z) in ``cuts_yz`` with error bars,
     against QSSEP's g2 and g3 (imbalance ``dn3`` for g3); crosses: ``(N+1) exact_pair`` if given.
-    ``cut`` is a :class:`nqlib.cumulants.CutCumulants`, ``x`` the site coordinates."""
+    ``cut`` is a :class:`nqlib.cumulants.CutCumulants`, ``x`` the site coordinates. Returns
+    (fig, axes); the chapter shows it."""
     N = len(x)
     fig, axes = plt.subplots(1, 2, figsize=figsize(2, 0.8))
     xx = np.linspace(0, 1, 200)
@@ -86,13 +87,14 @@ def loop_cuts(cut, x, title, cuts_y2, cuts_yz, dn3=1.0, exact_pair=None):
     axes[1].set(xlabel="$x$", ylabel=r"$(N+1)^2\,\mathbb{E}[G_{ij}G_{jk}G_{ki}]^c$", title=f"{title}: $g_3$")
     for ax in axes:
         ax.legend(fontsize=8)
-    plt.show()
+    return fig, axes
 
 
 def anderson_imbalances(fitted, title, cuts_y2, cuts_yz, dn=None):
     """g1 profiles, g2 cuts at y in ``cuts_y2`` and the first g3 cut of ``cuts_yz`` for every size
     of ``fitted`` ({N: :class:`nqlib.anderson.Imbalances`}), with QSSEP curves at the imbalances
-    fitted at the largest size (or those given in ``dn``, {order: value}, for orders 1 and 2)."""
+    fitted at the largest size (or those given in ``dn``, {order: value}, for orders 1 and 2).
+    Returns (fig, axes); the chapter shows it."""
     fig, axes = plt.subplots(1, 3, figsize=figsize(3, 1.2))
     N_big = max(fitted)
     xx = np.linspace(0, 1, 200)
@@ -122,4 +124,4 @@ def anderson_imbalances(fitted, title, cuts_y2, cuts_yz, dn=None):
                 title=f"$g_3^A(x, y, z)$, $y = {cuts_yz[0][0]}$, $z = {cuts_yz[0][1]}$")
     for ax in axes:
         ax.legend(fontsize=7)
-    plt.show()
+    return fig, axes

@@ -216,8 +216,8 @@ class Amplitude(NamedTuple):
     chi2_dof: float
 
 
-def amplitude(values, errors, shape):
-    """Amplitude A of values = A * shape (:func:`nqlib.fits.amplitude`), as an :class:`Amplitude`.
+def amplitude(y, sigma, shape):
+    """Amplitude A of y = A * shape (errors ``sigma``; :func:`nqlib.fits.amplitude`), as an :class:`Amplitude`.
 
     When chi2/dof > 1 the shape does not describe the data within errors, and the error is scaled
     by sqrt(chi2/dof) to cover the misfit.
@@ -226,7 +226,7 @@ def amplitude(values, errors, shape):
     ----------
     HJ Eqs. 4-6; chapter {doc}`qssep`.
     """
-    fit = fits.amplitude(values, errors, shape)
+    fit = fits.amplitude(y, sigma, shape)
     return Amplitude(fit.params[0], fit.errors[0], fit.chi2_dof)
 
 
@@ -281,7 +281,12 @@ def extrapolate_amplitude(sizes, amplitudes):
     ----------
     HJ Fig. 4 (finite-size extrapolation); chapter {doc}`qssep`.
     """
-    table = _checks.array("amplitudes", [tuple(a)[:2] for a in amplitudes], ndim=2)
+    try:
+        table = np.array([tuple(a)[:2] for a in amplitudes], dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"amplitudes must be a sequence of (value, error, ...) amplitudes, got "
+                         f"amplitudes={amplitudes!r}") from None
+    table = _checks.array("amplitudes", table, ndim=2)
     fit = fits.extrapolate(sizes, table[:, 0], table[:, 1])
     return Amplitude(fit.params[0], fit.errors[0], fit.chi2_dof)
 
@@ -309,6 +314,8 @@ def imbalance(A, n):
         value, error = float(A[0]), float(A[1])
     except (TypeError, ValueError, IndexError):
         raise ValueError(f"A must be an amplitude (value, error, ...), got A={A!r}") from None
+    if not (np.isfinite(value) and value != 0 and np.isfinite(error) and error >= 0):
+        raise ValueError(f"A must hold a finite nonzero value and a finite error >= 0, got A={A!r}")
     n = _checks.integer("n", n, 1, cumulants.MAX_ORDER)
     root = np.sign(value) * abs(value) ** (1 / n)
     return root, abs(root) * error / (n * abs(value))

@@ -65,6 +65,9 @@ EXCLUDED = {
     "probe.Fringe": "a namedtuple record returned by fringe (no methods, built only by nqlib)",
     "abc.SecondOrder": "a frozen record built by second_order; its public methods are audited",
     "circuitscattering.InjectedModes": "a frozen record built by propagate; its method is audited",
+    "cumulants.CutCumulants": "a frozen record returned by cut_cumulants (no methods)",
+    "qssep.Amplitude": "a namedtuple record returned by the amplitude fits (no methods)",
+    "anderson.Imbalances": "a frozen record returned by imbalances; its method is audited",
     "fits.Fit": "a frozen record returned by every fit (a property, no methods, built by nqlib)",
     "quditcircuit.TwoCopyAverage": "a frozen record returned by the two-copy averages (no methods)",
 }
@@ -134,6 +137,36 @@ def _anderson_data():
         for s in (1, 2)
     ]
     return ensemble.stack(runs)
+
+
+def _imbalances():
+    from nqlib import anderson
+
+    return anderson.imbalances(_anderson_data(), [(1, 2)])
+
+
+def _cut_data():
+    """Stacked loop moments of two realizations of 3 (4, 4) samples on _cut_loops()."""
+    from nqlib import cumulants
+
+    loops = _cut_loops()
+    k = np.arange(2 * 3 * 16)
+    G = (np.cos(k) + 0.5j * np.sin(2 * k)).reshape(2, 3, 4, 4)
+    return {"pair": np.array([cumulants.loop_moments(g, loops["pair"]) for g in G]),
+            "triple": np.array([cumulants.loop_moments(g, loops["triple"]) for g in G]),
+            "density": np.full((2, 4), 0.5)}
+
+
+def _cut():
+    from nqlib import cumulants
+
+    return cumulants.cut_cumulants(_cut_data(), 3.0)
+
+
+def _cut_loops():
+    from nqlib import cumulants
+
+    return cumulants.cut_loops([0.2, 0.4, 0.6, 0.8], [(0.6, 0.8)])
 
 
 def _qudit_rho(L, q):
@@ -544,6 +577,12 @@ REGISTRY = {
     "anderson.loop_cumulants": Entry(
         dict(data=Fresh(_anderson_data), pairs=[(1, 2)]), dict(data="data", pairs=("pairs", 3))
     ),
+    "anderson.cut_pairs": Entry(dict(Nx=4, cuts=[(0.78, 0.23)]), dict(Nx="extent", cuts="matrix")),
+    "anderson.imbalances": Entry(
+        dict(data=Fresh(_anderson_data), pairs=[(1, 2)], length_power=1),
+        dict(data="data", pairs=("pairs", 3), length_power="choice"),
+    ),
+    "anderson.Imbalances.summary": Entry(dict(chi2=True), dict(chi2="flag"), obj=_imbalances),
     # circuit
     "circuit.local_equilibrium": Entry(dict(L=2, delta=0.5), dict(L="size", delta="drive")),
     "circuit.product_state": Entry(dict(occupations=[0.2, 0.7]), dict(occupations="occupations")),
@@ -632,6 +671,13 @@ REGISTRY = {
     ),
     "cumulants.cumulant_estimate": Entry(
         dict(moments=np.linspace(0.1, 0.8, 24).reshape(3, 2, 4)), dict(moments="matrix")
+    ),
+    "cumulants.cut_loops": Entry(
+        dict(x=[0.2, 0.5, 0.8], cuts=[(0.3, 0.7)]), dict(x="occupations", cuts="matrix")
+    ),
+    "cumulants.distinct_sites": Entry(dict(loops=[[0, 1], [1, 1]]), dict(loops="matrix")),
+    "cumulants.cut_cumulants": Entry(
+        dict(data=Fresh(_cut_data), scale=3.0), dict(data="data", scale="positive")
     ),
     # fits
     "fits.weighted_least_squares": Entry(
@@ -927,6 +973,19 @@ REGISTRY = {
             n_b="prob",
         ),
     ),
+    "qssep.amplitude": Entry(
+        dict(y=Y4, sigma=SIGMA4, shape=X4 + 1),
+        dict(y="points", sigma="positive_points", shape="points"),
+    ),
+    "qssep.g3_amplitude": Entry(
+        dict(cut=Fresh(_cut), loops=Fresh(_cut_loops), x=[0.2, 0.4, 0.6, 0.8]),
+        dict(cut="record", loops="data", x="occupations"),
+    ),
+    "qssep.extrapolate_amplitude": Entry(
+        dict(sizes=[1.0, 2.0, 4.0], amplitudes=[(0.8, 0.04), (0.9, 0.03), (0.95, 0.02)]),
+        dict(sizes="positive_points", amplitudes="matrix"),
+    ),
+    "qssep.imbalance": Entry(dict(A=(0.7, 0.01, 1.0), n=2), dict(A="reals", n="size")),
     # quantum
     "quantum.n_sites": Entry(dict(rho=_rho(2)), dict(rho="shape")),
     "quantum.entropy": Entry(dict(rho=_rho(2)), dict(rho="rho")),

@@ -304,3 +304,12 @@ def test_aliases_give_the_same_results():
     assert all(np.array_equal(old[k], new[k]) for k in new)
     with pytest.raises(AttributeError, match="no attribute 'not_a_name'"):
         q.not_a_name
+
+
+def test_imbalance_summary_lines():
+    f = anderson.Imbalances(x=None, g1=None, g1_err=None, dn1=(1.7234, 0.0123), A2=q.Amplitude(1.9, 0.1, 1.25),
+                            A3=q.Amplitude(-0.3, 0.05, 0.84), dn2=(1.3784, 0.0363), dn3=(-0.6694, 0.0372), g2=None,
+                            g2_err=None, g3=None, g3_err=None, m2=None, m3=None, runs=3)
+    assert f.summary() == "Delta n^(1) = 1.723 +- 0.012, Delta n^(2) = 1.378 +- 0.036, Delta n^(3) = -0.669 +- 0.037"
+    assert f.summary(chi2=True) == ("Delta n^(1) = 1.723 +- 0.012, Delta n^(2) = 1.378 +- 0.036 (chi2/dof 1.2), "
+                                    "Delta n^(3) = -0.669 +- 0.037 (chi2/dof 0.8)")
