@@ -79,6 +79,8 @@ __all__ = [
     "Amplitude",
     "amplitude",
     "g3_amplitude",
+    "Coinciding",
+    "coinciding",
     "extrapolate_amplitude",
     "imbalance",
 ]
@@ -251,6 +253,41 @@ def g3_amplitude(cut, loops, x):
     ----------
     HJ Eqs. 5-6; chapter {doc}`qssep`.
     """
+    _, mask, shape = _g3_cuts(cut, loops, x)
+    return amplitude(cut.g3.ravel()[mask], cut.g3_err.ravel()[mask], shape[mask])
+
+
+class Coinciding(NamedTuple):
+    """The cut loops with coinciding sites: ``sites`` (n, 3), the measured third cumulant ``g3`` and
+    ``g3_err`` (n,), and QSSEP's ``g3_qssep`` (n,) at Delta n = 1 (the free-cumulant recursion)."""
+
+    sites: np.ndarray
+    g3: np.ndarray
+    g3_err: np.ndarray
+    g3_qssep: np.ndarray
+
+
+def coinciding(cut, loops, x):
+    r"""The measured third cumulant on the cut loops whose sites coincide, next to QSSEP's value.
+
+    Arguments as in :func:`g3_amplitude`. At coinciding points the measured cumulants need not
+    follow :math:`g_3` (the O(1/N) corrections are not uniform there).
+
+    Returns
+    -------
+    Coinciding
+        In the order of the loops (cut by cut, site by site).
+
+    References
+    ----------
+    HJ Eq. 4 and Fig. 3f; chapter {doc}`qssep`.
+    """
+    triple, mask, shape = _g3_cuts(cut, loops, x)
+    return Coinciding(triple[~mask], cut.g3.ravel()[~mask], cut.g3_err.ravel()[~mask], shape[~mask])
+
+
+def _g3_cuts(cut, loops, x):
+    """(triple, distinct-site mask, QSSEP g3 at Delta n = 1) of cut loops, flat, after the checks."""
     if not isinstance(cut, cumulants.CutCumulants):
         raise ValueError(f"cut must be a CutCumulants (nqlib.cumulants.cut_cumulants), got {type(cut).__name__}")
     x = _checks.array("x", x, 0, 1, ndim=1)
@@ -258,9 +295,9 @@ def g3_amplitude(cut, loops, x):
     if triple is None or np.shape(triple) != (cut.g3.size, 3) or len(x) != cut.g3.shape[1]:
         raise ValueError(f"loops must be the cut_loops of cut (triple of shape ({cut.g3.size}, 3)) and x must "
                          f"have length {cut.g3.shape[1]}, got {np.shape(triple)} and {x.shape}")
-    mask = cumulants.distinct_sites(triple).reshape(cut.g3.shape)
-    shape = cumulants.cyclic_cumulant([x[triple[:, k]] for k in range(3)]).reshape(cut.g3.shape)
-    return amplitude(cut.g3[mask], cut.g3_err[mask], shape[mask])
+    triple = np.asarray(triple)
+    shape = cumulants.cyclic_cumulant([x[triple[:, k]] for k in range(3)])
+    return triple, cumulants.distinct_sites(triple), shape
 
 
 def extrapolate_amplitude(sizes, amplitudes):

@@ -67,6 +67,7 @@ EXCLUDED = {
     "circuitscattering.InjectedModes": "a frozen record built by propagate; its method is audited",
     "cumulants.CutCumulants": "a frozen record returned by cut_cumulants (no methods)",
     "qssep.Amplitude": "a namedtuple record returned by the amplitude fits (no methods)",
+    "qssep.Coinciding": "a namedtuple record returned by coinciding (no methods)",
     "anderson.Imbalances": "a frozen record returned by imbalances; its method is audited",
     "fits.Fit": "a frozen record returned by every fit (a property, no methods, built by nqlib)",
     "quditcircuit.TwoCopyAverage": "a frozen record returned by the two-copy averages (no methods)",
@@ -978,6 +979,10 @@ REGISTRY = {
         dict(y="points", sigma="positive_points", shape="points"),
     ),
     "qssep.g3_amplitude": Entry(
+        dict(cut=Fresh(_cut), loops=Fresh(_cut_loops), x=[0.2, 0.4, 0.6, 0.8]),
+        dict(cut="record", loops="data", x="occupations"),
+    ),
+    "qssep.coinciding": Entry(
         dict(cut=Fresh(_cut), loops=Fresh(_cut_loops), x=[0.2, 0.4, 0.6, 0.8]),
         dict(cut="record", loops="data", x="occupations"),
     ),

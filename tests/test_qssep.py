@@ -262,6 +262,11 @@ def test_g3_amplitude_recovers_the_amplitude_at_distinct_points_only():
     A = q.g3_amplitude(cut, loops, x)
     assert A.value == pytest.approx(-0.6, rel=1e-10) and A.chi2_dof == pytest.approx(0, abs=1e-12)
     assert 0 < distinct.sum() < 2 * N
+    co = q.coinciding(cut, loops, x)  # exactly the loops left out, with their g3 and QSSEP's value
+    assert len(co.sites) == (~distinct).sum() and np.all(co.g3 == 5.0)
+    for sites, g3_q in zip(co.sites, co.g3_qssep):
+        assert len(set(sites.tolist())) < 3
+        assert g3_q == pytest.approx(cu.cyclic_cumulant([x[i] for i in sites]), abs=1e-14)
     with pytest.raises(ValueError, match="cut must be a CutCumulants"):
         q.g3_amplitude({"g3": g3}, loops, x)
     with pytest.raises(ValueError, match="loops must be the cut_loops"):
@@ -313,3 +318,27 @@ def test_imbalance_summary_lines():
     assert f.summary() == "Delta n^(1) = 1.723 +- 0.012, Delta n^(2) = 1.378 +- 0.036, Delta n^(3) = -0.669 +- 0.037"
     assert f.summary(chi2=True) == ("Delta n^(1) = 1.723 +- 0.012, Delta n^(2) = 1.378 +- 0.036 (chi2/dof 1.2), "
                                     "Delta n^(3) = -0.669 +- 0.037 (chi2/dof 0.8)")
+
+
+def test_chapter_figures_draw_the_data_and_the_qssep_curves():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from nqlib import plotting
+
+    N = 6
+    x = (np.arange(N) + 1) / (N + 1)
+    g3 = np.ones((2, N))
+    cut = cu.CutCumulants(np.ones((N, N)), np.ones((N, N)), np.zeros(N * N), np.ones(N * N), g3, g3,
+                          np.zeros((1, N)))
+    fig, axes = plotting.loop_cuts(cut, x, "t", (0.2, 0.6), ((0.78, 0.23), (0.23, 0.23)), exact_pair=np.ones((N, N)))
+    assert len(axes[0].lines) >= 2 * 2 and len(axes[1].containers) == 2  # curves + crosses; error bars
+    plt.close(fig)
+    f = anderson.Imbalances(x=x, g1=x, g1_err=0 * x, dn1=(1.0, 0.1), A2=q.Amplitude(1.0, 0.1, 1.0),
+                            A3=q.Amplitude(1.0, 0.1, 1.0), dn2=(1.0, 0.1), dn3=(1.0, 0.1), g2=np.ones((N, N)),
+                            g2_err=np.ones((N, N)), g3=g3, g3_err=g3, m2=(1.0, 0.1), m3=(0.0, 0.1), runs=2)
+    fig, axes = plotting.anderson_imbalances({N: f}, "t", (0.2, 0.6), ((0.78, 0.23),))
+    assert [len(ax.containers) for ax in axes] == [1, 2, 1]  # g1, the two g2 cuts, the g3 cut
+    plt.close(fig)
