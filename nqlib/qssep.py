@@ -57,6 +57,12 @@ stationary averages carry an O(J dt) bias.
 turns those of independent trajectories into cumulants with jackknife errors. The circuit's
 counterpart is :func:`nqlib.freecircuit.loop_moments`, the Anderson model's
 :func:`nqlib.anderson.loop_statistics` and :func:`nqlib.anderson.loop_cumulants`.
+
+**Fits to the QSSEP shapes.** A model with QSSEP's cumulants up to imbalances has
+:math:`g_n = (\Delta n^{(n)})^n g_n^Q`: :func:`amplitude` and :func:`g3_amplitude` fit the
+amplitude :math:`A = (\Delta n^{(n)})^n` (loops of distinct sites only; :func:`coinciding` lists
+the others), :func:`extrapolate_amplitude` takes it to :math:`N\to\infty` and
+:func:`imbalance` gives :math:`\Delta n^{(n)}`.
 """
 
 import importlib
