@@ -115,7 +115,7 @@ def anderson_imbalances(fitted, title, cuts_y2, cuts_yz, dn=None):
     axes[2].plot(xx, cyclic_cumulant([xx, f.x[j], f.x[k]], dn=d3), color=COLORS[7], lw=1,
                  label=rf"$g_3^Q$, $\Delta n = {d3:.2f}$")
     axes[2].plot(xx, cyclic_cumulant([xx, f.x[j], f.x[k]], dn=d2), color=COLORS[7], lw=1, ls=":",
-                 label=rf"$g_3^Q$, $\Delta n = \Delta n^{{(2)}}$")
+                 label=r"$g_3^Q$, $\Delta n = \Delta n^{(2)}$")
     span = max(np.abs(f.g3[0]).max() for f in fitted.values())
     axes[2].set_ylim(-2.5 * span, 2.5 * span)
     axes[0].set(xlabel="$x$", ylabel="$g_1^A$", title=f"{title}: density")

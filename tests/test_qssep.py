@@ -5,7 +5,9 @@ Independent routes used here, not taken from nqlib.qssep:
 - the exact stationary moments of continuous-time QSSEP (sparse linear solve) against the
   linear profile formula, a finite-N closed form, and the Monte Carlo simulator;
 - the circuit's exact second moments from nqlib.abc (an independent two-copy calculation);
-- a dense site-space implementation of the Anderson cumulant estimator.
+- a dense site-space implementation of the Anderson cumulant estimator, and the jackknife written out;
+- anderson.imbalances against nqlib.paper's independent reduction of the same data, amplitude fits on
+  exact shapes, the N, N/2 extrapolation and the imbalance root against closed forms.
 Exact identities use 1e-10; Monte Carlo comparisons use k standard errors with k stated.
 """
 
