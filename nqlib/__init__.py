@@ -20,8 +20,11 @@ One module per physical object (see the book's introduction for the conventions)
   chain, exact average purity, dense simulation;
 * :mod:`nqlib.quditcircuit` — the circuit's extensions (GH Sec. IV): a qudit on every site and a
   two-leg ladder, dense simulation and exact two-copy (2-design) averages;
-* :mod:`nqlib.qssep` — QSSEP: non-crossing partitions, cyclic (free) cumulants, exact second
-  moments, a simulator, cumulant estimators for QSSEP, the circuit and the Anderson model;
+* :mod:`nqlib.cumulants` — set and non-crossing partitions, free and cyclic cumulants, loop
+  moments and loop cumulants of random correlation matrices with jackknife errors, the loops and
+  cumulants of HJ's cuts (model-free);
+* :mod:`nqlib.qssep` — QSSEP: exact second moments, a simulator, loop moments of its trajectories,
+  and the fits of measured cumulants to QSSEP's shapes (amplitudes, imbalances);
 * :mod:`nqlib.probe` — the interferometric probe: beam-splitter currents and a free-fermion
   simulation of the device;
 * :mod:`nqlib.spreading` — operator spreading on the closed circuit: exact gate-averaged two-copy
@@ -49,6 +52,7 @@ PHYSICS = (
     "anderson",
     "circuit",
     "circuitscattering",
+    "cumulants",
     "fits",
     "freecircuit",
     "gates",

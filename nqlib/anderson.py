@@ -146,7 +146,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from nqlib import _checks, stats
+from nqlib import _checks, cumulants, qssep, stats
 
 __all__ = [
     "potential",
@@ -177,6 +177,11 @@ __all__ = [
     "EnergyCorrelationFit",
     "i_ab",
     "u1_maps",
+    "loop_statistics",
+    "loop_cumulants",
+    "cut_pairs",
+    "Imbalances",
+    "imbalances",
     "EDGE_TOL",
     "MAX_DENSE_SITES",
 ]
@@ -952,6 +957,283 @@ def u1_maps(rng, Nx, Ny, Nz, W, j, t=(1.0, 1.0, 1.0), leads="RL", energies=(0.2,
     X = np.einsum("aik,kl->ail", psi, (w[:, None] * Mj) * w[None, :], optimize=True)
     triple = np.einsum("ail,cil->ac", X, psi.conj(), optimize=True)
     return {"pair": pair, "triple": triple}
+
+
+# --------------------------------------------------------------------------- loop cumulants (HJ)
+# moved here from nqlib.qssep (issue 17); the QSSEP shapes they are compared with are
+# nqlib.cumulants.cyclic_cumulant
+def loop_statistics(rng, Nx, Ny, Nz, W, pairs=(), t=(1.0, 1.0, 1.0), leads="RL", energies=(0.2, -0.2),
+                    weights=(1.0, -1.0), edge_tol=EDGE_TOL):
+    r"""One disorder realization: the per-realization sums behind :func:`loop_cumulants`.
+
+    Draws ``V = potential(Nx, Ny, Nz, W, rng)`` and forms
+    :math:`G = \sum_m w_m G^{\ell_m}(E_m)` (conventions of :func:`disorder_moments`;
+    the default is HJ's :math:`G^{\rm neq}`; its G_ij = sum_k psi_k(i) psi_k(j)^* is already in HJ
+    convention). ``pairs`` lists slice pairs (b, c) at which the third-order cut
+    :math:`i\in a \to j\in b\to k\in c\to i` is wanted for every slice a. Returns a dict:
+
+    - ``mean`` (Nx, Nx, M): momentum diagonals of the blocks :math:`G_{ab}` (M = Ny Nz),
+    - ``pair`` (Nx, Nx): :math:`{\rm tr}\,G_{ab}G_{ba}`,
+    - ``square_mean`` (Nx, Nx, M): momentum diagonals of :math:`(G^2)_{ac}`, ``cube``: tr G^3,
+    - ``triple`` (n_pairs, Nx): :math:`{\rm tr}\,G_{ab}G_{bc}G_{ca}`, and ``path_ab_bc``,
+      ``path_bc_ca``, ``path_ca_ab`` (n_pairs, Nx, M): momentum diagonals of the two-edge products.
+
+    A module-level function of ``rng`` and plain parameters, for :func:`nqlib.ensemble.run_ensemble`;
+    formerly ``nqlib.qssep.anderson_loop_statistics`` (the name the shipped archive
+    ``data/anderson-w6.npz`` records, :func:`nqlib.paper.realization_function`).
+
+    References
+    ----------
+    HJ Eqs. 7, 9-10; chapter {doc}`qssep`.
+    """
+    energies, weights = _check_terms(Nx, Ny, Nz, t, leads, energies, weights, edge_tol)
+    pairs = _check_pairs(pairs, Nx)
+    V = potential(Nx, Ny, Nz, W, rng)
+    blocks, w = [], []
+    for lead, E, weight in zip(leads, energies, weights):
+        psi = scattering_states(V, E, lead, t, edge_tol)
+        blocks.append(psi)
+        w.append(np.full(psi.shape[-1], float(weight)))
+    psi, w = np.concatenate(blocks, axis=-1), np.concatenate(w)
+    M = Ny * Nz
+    phi = np.fft.fft2(psi, axes=(1, 2), norm="ortho").reshape(Nx, M, -1)  # transverse momentum
+    gram = np.einsum("aqk,aql->akl", phi.conj(), phi, optimize=True)  # M_a (unitary F drops out)
+    wgw = gram * np.outer(w, w)  # W M_a W
+    total = wgw.sum(axis=0)
+    A = gram * w[:, None]  # W M_a
+    pwc = phi * w  # phi_a W
+    out = {
+        "mean": np.einsum("aqk,bqk->abq", pwc, phi.conj(), optimize=True),
+        "pair": np.einsum("akl,blk->ab", A, A, optimize=True).real,
+        "square_mean": np.einsum("aqk,cqk->acq", phi @ total, phi.conj(), optimize=True),
+        "cube": np.trace(np.linalg.matrix_power(A.sum(axis=0), 3)).real,
+    }
+    triple, ab_bc, bc_ca, ca_ab = [], [], [], []
+    for b, c in pairs:
+        triple.append(np.einsum("akl,lk->a", A, A[b] @ A[c], optimize=True))
+        ab_bc.append(np.einsum("aqk,kq->aq", phi, wgw[b] @ phi[c].conj().T, optimize=True))
+        bc_ca.append(np.einsum("ql,aql->aq", phi[b] @ wgw[c], phi.conj(), optimize=True))
+        ca_ab.append(np.einsum("akl,qk,ql->aq", gram, pwc[c], pwc[b].conj(), optimize=True))
+    shape = (len(pairs), Nx, M)
+    out["triple"] = np.array(triple).reshape(len(pairs), Nx)
+    out["path_ab_bc"] = np.array(ab_bc).reshape(shape)
+    out["path_bc_ca"] = np.array(bc_ca).reshape(shape)
+    out["path_ca_ab"] = np.array(ca_ab).reshape(shape)
+    return out
+
+
+def loop_cumulants(data, pairs=()):
+    r"""Transverse sums of the disorder cumulants of loop variables from stacked :func:`loop_statistics`.
+
+    For :math:`G = \sum_k w_k\psi_k\psi_k^\dagger` built from scattering states (HJ's
+    :math:`G^{\rm neq} = G^R(0^+) - G^L(0^-)` has weights +1, -1) the transverse sums of the
+    disorder cumulants of the loop variables follow from per-realization sums. With slices a, b, c,
+    blocks :math:`G_{ab}` (:math:`N_yN_z` square) and :math:`\Sigma_\perp` the sum over all
+    transverse positions,
+
+    .. math::
+
+        \Sigma_\perp\kappa(G_{ij}, G_{ji}) = \overline{{\rm tr}\,G_{ab}G_{ba}}
+            - {\rm tr}\,\overline{G_{ab}}\,\overline{G_{ba}}, \qquad
+        \Sigma_\perp\kappa(G_{ij}, G_{jk}, G_{ki}) = \overline{{\rm tr}\,G_{ab}G_{bc}G_{ca}}
+            - {\rm tr}\,\overline{G_{ab}G_{bc}}\,\overline{G_{ca}} - (2\ {\rm cyclic})
+            + 2\,{\rm tr}\,\overline{G_{ab}}\,\overline{G_{bc}}\,\overline{G_{ca}} .
+
+    The disorder averages are translation invariant in the (periodic) transverse directions, hence
+    diagonal in transverse momentum q: only the momentum diagonals :math:`(FXF^\dagger)_{qq}` of
+    the blocks (F the unitary 2D Fourier transform) are kept per realization. Traces of products
+    use the channel-space Gram matrices :math:`M_a = \psi_a^\dagger\psi_a`:
+    :math:`{\rm tr}\,G_{ab}G_{bc}G_{ca} = {\rm tr}(WM_bWM_cWM_a)`.
+
+    ``data``: dict of arrays with realizations along axis 0 (:func:`nqlib.ensemble.stack`);
+    ``pairs`` as passed to the realization function. Returns a dict of ``(estimate, error)``
+    (jackknife over realizations): ``g1`` (Nx,) = :math:`\Sigma_\perp \overline{G_{ii}}`;
+    ``pair`` (Nx, Nx) = :math:`\Sigma_\perp\kappa(G_{ij},G_{ji})`, real;
+    ``triple`` (n_pairs, Nx) = :math:`\Sigma_\perp\kappa(G_{ij},G_{jk},G_{ki})` (real part);
+    ``m2`` and ``m3``: the sums of the second and third loop cumulants over all sites.
+    Divide by :math:`(N_yN_z)^n` for HJ's transverse average :math:`[\cdot]_\perp` (Eq. 10).
+    The errors are :func:`nqlib.stats.jackknife` of the statistic of the realization means.
+    Formerly ``nqlib.qssep.anderson_cumulants``.
+
+    References
+    ----------
+    HJ Eqs. 4, 9-10; chapter {doc}`qssep`.
+    """
+    need = ("mean", "pair", "square_mean", "cube", "triple", "path_ab_bc", "path_bc_ca", "path_ca_ab")
+    if not isinstance(data, dict) or any(k not in data for k in need):
+        raise ValueError(f"data must be a dict with keys {need} (stacked loop_statistics), got "
+                         f"{sorted(data) if isinstance(data, dict) else type(data).__name__}")
+    pairs = _check_pairs(pairs, np.shape(data["mean"])[1])
+    if np.shape(data["triple"])[1] != len(pairs):
+        raise ValueError(f"pairs has {len(pairs)} entries but data holds {np.shape(data['triple'])[1]} cuts")
+    b, c = pairs[:, 0], pairs[:, 1]
+
+    def statistic(m):
+        E = m["mean"]  # (Nx, Nx, M): mean blocks, momentum-diagonal
+        Nx = E.shape[0]
+        ET = np.swapaxes(E, 0, 1)
+        pair = m["pair"] - np.einsum("abq,abq->ab", E, ET).real
+        Eq = np.moveaxis(E, 2, 0)  # (M, Nx, Nx)
+        m2 = m["pair"].sum() - np.einsum("abq,baq->", E, E).real
+        m3 = m["cube"] - 3 * np.einsum("acq,caq->", m["square_mean"], E).real \
+            + 2 * np.trace(Eq @ Eq @ Eq, axis1=1, axis2=2).sum().real
+        a = np.arange(Nx)
+        E_ab = E[a[None, :], b[:, None]]  # (n_pairs, Nx, M): mean G_ab
+        E_bc = E[b, c][:, None, :]
+        E_ca = E[c[:, None], a[None, :]]
+        triple = (m["triple"] - np.sum(m["path_ab_bc"] * E_ca + m["path_bc_ca"] * E_ab + m["path_ca_ab"] * E_bc, axis=-1)
+                  + 2 * np.sum(E_ab * E_bc * E_ca, axis=-1)).real
+        g1 = np.einsum("aaq->a", E).real
+        return {"g1": g1, "pair": pair, "triple": triple, "m2": m2, "m3": m3}
+
+    keys, shapes = ("g1", "pair", "triple", "m2", "m3"), {}
+
+    def flat(d):  # the statistic of the realization means, as one vector for the jackknife
+        out = statistic({k: v.mean(axis=0) for k, v in d.items()})
+        shapes.update({k: np.shape(out[k]) for k in keys})
+        return np.concatenate([np.ravel(out[k]) for k in keys])
+
+    est, err = stats.jackknife(flat, {k: np.asarray(data[k]) for k in need})
+    ends = np.cumsum([int(np.prod(shapes[k])) for k in keys])[:-1]
+    return {k: (e.reshape(shapes[k]), d.reshape(shapes[k]))
+            for k, e, d in zip(keys, np.split(est, ends), np.split(err, ends))}
+
+def cut_pairs(Nx, cuts):
+    """Slice pairs (j, k) nearest to the (y, z) cuts of g3, for slice coordinates x = (a + 1/2) / Nx.
+
+    Parameters
+    ----------
+    Nx : int
+        Number of slices.
+    cuts : array_like, shape (n_cuts, 2)
+        Points (y, z) in [0, 1].
+
+    Returns
+    -------
+    list of tuple
+        (j, k) per cut, the ``pairs`` argument of :func:`loop_statistics`.
+
+    References
+    ----------
+    HJ Fig. 3e, f; chapter {doc}`qssep`.
+    """
+    _check_size("Nx", Nx)
+    Nx = int(Nx)
+    cuts = _checks.array("cuts", cuts, 0, 1, ndim=2)
+    if cuts.shape[1] != 2:
+        raise ValueError(f"cuts must have shape (n_cuts, 2), got {cuts.shape}")
+    near = lambda v: int(np.clip(round(v * Nx - 0.5), 0, Nx - 1))  # noqa: E731
+    return [(near(y), near(z)) for (y, z) in cuts.tolist()]
+
+
+@dataclass(frozen=True)
+class Imbalances:
+    r"""The Anderson loop cumulants in HJ's scaling and the QSSEP imbalances fitted to them.
+
+    Attributes
+    ----------
+    x : ndarray (Nx,)
+        Slice coordinates (a + 1/2) / Nx.
+    g1, g1_err : ndarray (Nx,)
+        :math:`g_1` = transverse mean of :math:`G_{ii}` per slice, mean and standard error.
+    dn1 : tuple
+        :math:`\Delta n^{(1)}`: the mean over realizations of the least-squares slope of
+        :math:`g_1`, and its standard error.
+    A2, A3 : nqlib.qssep.Amplitude
+        Amplitudes of :math:`g_2^Q` (slice pairs at least two apart) and :math:`g_3^Q` (first cut,
+        slices at least two from both cut slices; NaN where none is).
+    dn2, dn3 : tuple
+        :math:`\Delta n^{(2,3)}` from them (:func:`nqlib.qssep.imbalance`).
+    g2, g2_err : ndarray (Nx, Nx); g3, g3_err : ndarray (n_cuts, Nx)
+        Scaled cumulants :math:`s^{n-1}\Sigma_\perp\kappa / M^n` (M = Ny Nz, s = Nx**length_power).
+    m2, m3 : tuple
+        Sums of the second and third loop cumulants over all sites / M^n, with errors.
+    runs : int
+        Number of realizations.
+    """
+
+    x: np.ndarray
+    g1: np.ndarray
+    g1_err: np.ndarray
+    dn1: tuple
+    A2: tuple
+    A3: tuple
+    dn2: tuple
+    dn3: tuple
+    g2: np.ndarray
+    g2_err: np.ndarray
+    g3: np.ndarray
+    g3_err: np.ndarray
+    m2: tuple
+    m3: tuple
+    runs: int
+
+    def summary(self, chi2=False):
+        """One line: the three imbalances with errors; with ``chi2`` the chi2/dof of the fits of
+        A2 and A3 (and Delta n^(3) without a forced sign)."""
+        (d1, e1), (d2, e2), (d3, e3) = self.dn1, self.dn2, self.dn3
+        if _checks.flag("chi2", chi2):
+            return (f"Delta n^(1) = {d1:.3f} +- {e1:.3f}, Delta n^(2) = {d2:.3f} +- {e2:.3f} "
+                    f"(chi2/dof {self.A2[2]:.1f}), Delta n^(3) = {d3:.3f} +- {e3:.3f} "
+                    f"(chi2/dof {self.A3[2]:.1f})")
+        return f"Delta n^(1) = {d1:.3f} +- {e1:.3f}, Delta n^(2) = {d2:.3f} +- {e2:.3f}, Delta n^(3) = {d3:+.3f} +- {e3:.3f}"
+
+
+def imbalances(data, pairs, length_power=1):
+    r"""Fit the QSSEP shapes to the Anderson loop cumulants of stacked :func:`loop_statistics`.
+
+    Parameters
+    ----------
+    data : dict
+        Stacked outputs of :func:`loop_statistics` (realizations along axis 0).
+    pairs : sequence of (j, k)
+        The slice pairs they were computed with (:func:`cut_pairs`); the first is fitted.
+    length_power : {1, -1}
+        +1 for HJ's cube scaling :math:`N^{n-1}`, -1 for the quasi-1d :math:`N_x^{-(n-1)}`.
+
+    Returns
+    -------
+    Imbalances
+
+    References
+    ----------
+    HJ Eqs. 4-10, Figs. 3-4 and SM Figs. 5-7; chapter {doc}`qssep`.
+    """
+    if length_power not in (1, -1) or isinstance(length_power, bool):
+        raise ValueError(f"length_power must be 1 or -1, got length_power={length_power!r}")
+    cum = loop_cumulants(data, pairs)
+    R, Nx, _, M = np.shape(data["mean"])
+    x = (np.arange(Nx) + 0.5) / Nx
+    g1_real = np.einsum("raaq->ra", data["mean"]).real / M  # per realization
+    slopes = np.polyfit(x, g1_real.T, 1)[0]
+    s = float(Nx) ** length_power
+    g2, e2 = s * cum["pair"][0] / M**2, s * cum["pair"][1] / M**2
+    g3, e3 = s**2 * cum["triple"][0] / M**3, s**2 * cum["triple"][1] / M**3
+    far = np.abs(np.subtract.outer(np.arange(Nx), np.arange(Nx))) >= 2
+    A2 = qssep.amplitude(g2[far], e2[far], cumulants.cyclic_cumulant([x[:, None], x[None, :]])[far])
+    j, k = _check_pairs(pairs, Nx)[0]
+    keep = (np.abs(np.arange(Nx) - j) >= 2) & (np.abs(np.arange(Nx) - k) >= 2)
+    # cubes below N = 8 leave no slice far from both cut slices
+    if keep.sum() >= 2:
+        A3 = qssep.amplitude(g3[0][keep], e3[0][keep], cumulants.cyclic_cumulant([x[keep], x[j], x[k]]))
+        dn3 = qssep.imbalance(A3, 3)
+    else:
+        A3, dn3 = qssep.Amplitude(np.nan, np.nan, np.nan), (np.nan, np.nan)
+    return Imbalances(
+        x=x, g1=g1_real.mean(0), g1_err=g1_real.std(0, ddof=1) / np.sqrt(len(g1_real)),
+        dn1=(slopes.mean(), slopes.std(ddof=1) / np.sqrt(len(slopes))), A2=A2, A3=A3,
+        dn2=qssep.imbalance(A2, 2), dn3=dn3, g2=g2, g2_err=e2, g3=g3, g3_err=e3,
+        m2=(cum["m2"][0] / M**2, cum["m2"][1] / M**2), m3=(cum["m3"][0] / M**3, cum["m3"][1] / M**3),
+        runs=R)
+
+
+
+def _check_pairs(pairs, Nx):
+    """Slice pairs (b, c) as an (n_pairs, 2) int64 array of integers in [0, Nx - 1]."""
+    flat = _checks.indices("pairs", np.reshape(pairs, -1), 0, Nx - 1, distinct=False, empty=True)
+    if flat.size % 2:
+        raise ValueError(f"pairs must be (b, c) slice pairs, got an odd number {flat.size} of entries")
+    return flat.reshape(-1, 2)
 
 
 # --------------------------------------------------------------------------- private helpers

@@ -30,6 +30,7 @@ from numba import njit
 
 from nqlib import gates as _gates
 from nqlib import _checks, gaussian, ssep
+from nqlib.cumulants import _check_loops, _sample_bytes, _sample_moments
 
 __all__ = [
     "local_equilibrium",
@@ -37,6 +38,7 @@ __all__ = [
     "apply_gates",
     "single_particle_sequence",
     "neas_samples",
+    "loop_moments",
     "gaussian_model",
     "gaussian_model_negativity",
 ]
@@ -145,6 +147,37 @@ def neas_samples(rng, L, p1, delta, n_samples, sweeps_between=1.0, burn_in=None,
     if negativity:
         out["Ef"] = Ef
     return out
+
+
+def loop_moments(rng, L, p1, delta, loops, n_samples, sweeps_between=1.0, burn_in=None):
+    """One p2 = 0 random circuit: loop moments of its late-time states (chapter {doc}`qssep`).
+
+    Same sampling as :func:`neas_samples` (start in local equilibrium, burn in
+    ``burn_in`` time units, default (L+1)**2; then a sample every ``sweeps_between``). The
+    circuit's correlation matrix is C[i, j] = <c_i^dag c_j>; it is transposed to HJ's
+    G = C^T before the loop products are taken. ``loops`` and the result as in
+    :func:`nqlib.qssep.qssep_loop_moments` (:func:`nqlib.cumulants.loop_moments` of the samples).
+    A realization function for :func:`nqlib.ensemble.run_ensemble`; formerly
+    ``nqlib.qssep.circuit_loop_moments``.
+
+    References
+    ----------
+    HJ Eqs. 4-6 (loop cumulants); chapter {doc}`qssep`.
+    """
+    _check_rng_and_gates(rng, p1, delta)
+    L = _check_L(L)
+    _checks.sample_count(n_samples)
+    loops = _check_loops(loops, L)
+    burn_in = float((L + 1) ** 2) if burn_in is None else _checks.real("burn_in", burn_in, 0)
+    sweeps_between = _checks.real("sweeps_between", sweeps_between, 0, open_low=True)
+    _checks.memory(f"loop_moments at L={L}", _sample_bytes(L, n_samples, loops))
+    steps = max(1, round(sweeps_between * (L + 1)))
+    _checks.work(f"loop_moments with burn_in={burn_in}, n_samples={n_samples} at L={L}",
+                 (burn_in * (L + 1) + float(n_samples) * steps) * L)
+    C = _evolve(local_equilibrium(L, delta), round(burn_in * (L + 1)), rng, p1, delta)
+    # the chain evolves C; the samples handed to the loop products are G = C^T (HJ convention)
+    return _sample_moments(lambda G: _evolve(G.T, steps, rng, p1, delta).T, C.T, n_samples, loops)
+
 
 
 def gaussian_model(rng, L, delta, coherence=None, fluctuation=None):

@@ -22,7 +22,8 @@ Registered data sets
 --------------------
 ``anderson-w6``: Hruza-Jin's :math:`G^{\\rm neq} = G^R(0.2) - G^L(-0.2)` on :math:`N^3` cubes,
 ``W = 6``, hoppings ``(1, 0.4, 0.4)``, realization function
-:func:`nqlib.qssep.anderson_loop_statistics` with the parameters of the QSSEP chapter; reduced
+:func:`nqlib.anderson.loop_statistics` (recorded as ``nqlib.qssep.anderson_loop_statistics``,
+its name when the archive was made) with the parameters of the QSSEP chapter; reduced
 to :math:`\\Delta n^{(1)}` (slope of :math:`g_1`), :math:`\\Delta n^{(2)}` (amplitude of
 :math:`g_2` on slice pairs at least two apart) and :math:`\\Delta n^{(3)}` (amplitude of
 :math:`g_3` on HJ's cut y = 0.78, z = 0.23) per size, exactly as that chapter fits them.
@@ -33,6 +34,7 @@ import concurrent.futures
 import dataclasses
 import datetime
 import hashlib
+import importlib
 import json
 import multiprocessing
 import os
@@ -45,10 +47,9 @@ from pathlib import Path
 import numpy as np
 
 import nqlib
-from nqlib import ensemble, fits
-from nqlib import qssep as q
+from nqlib import anderson, cumulants, ensemble, fits
 
-__all__ = ["DATASETS", "load", "realization_seed"]
+__all__ = ["DATASETS", "load", "realization_seed", "realization_function"]
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
@@ -103,18 +104,18 @@ def _root(A, dA, n):
 
 
 def _anderson_summary(data, N):
-    """The QSSEP chapter's fits on stacked anderson_loop_statistics of an N^3 cube."""
+    """The QSSEP chapter's fits on stacked anderson.loop_statistics of an N^3 cube."""
     pairs = _anderson_cuts(N)
     M = N * N
-    cum = q.anderson_cumulants(data, pairs)
+    cum = anderson.loop_cumulants(data, pairs)
     x = (np.arange(N) + 0.5) / N
     g2, e2 = N * cum["pair"][0] / M**2, N * cum["pair"][1] / M**2
     g3, e3 = N**2 * cum["triple"][0] / M**3, N**2 * cum["triple"][1] / M**3
     far = np.abs(np.subtract.outer(np.arange(N), np.arange(N))) >= 2
-    f2 = fits.amplitude(g2[far], e2[far], q.cyclic_cumulant([x[:, None], x[None, :]])[far])
+    f2 = fits.amplitude(g2[far], e2[far], cumulants.cyclic_cumulant([x[:, None], x[None, :]])[far])
     j, k = pairs[0]
     keep = (np.abs(np.arange(N) - j) >= 2) & (np.abs(np.arange(N) - k) >= 2)
-    f3 = fits.amplitude(g3[0][keep], e3[0][keep], q.cyclic_cumulant([x[keep], x[j], x[k]]))
+    f3 = fits.amplitude(g3[0][keep], e3[0][keep], cumulants.cyclic_cumulant([x[keep], x[j], x[k]]))
     A2 = np.array([f2.params[0], f2.errors[0], f2.chi2_dof])
     A3 = np.array([f3.params[0], f3.errors[0], f3.chi2_dof])
     return dict(A2=A2, A3=A3, dn2=np.array(_root(*A2[:2], 2)), dn3=np.array(_root(*A3[:2], 3)),
@@ -127,7 +128,7 @@ DATASETS = {
     "anderson-w6": _Dataset(
         description=("Hruza-Jin G^neq = G^R(0.2) - G^L(-0.2) on N^3 cubes, W = 6, t = (1, 0.4, 0.4): "
                      "Delta n^(1,2,3) per size as the QSSEP chapter fits them"),
-        fn=q.anderson_loop_statistics,
+        fn=anderson.loop_statistics,
         # sizes and counts: ~60 min of one core (README, "Paper-scale data")
         sizes=(8, 10, 12, 16, 20, 24),
         runs=(400, 400, 400, 300, 200, 48),
@@ -165,6 +166,40 @@ def realization_seed(provenance, N, index):
     if not isinstance(index, (int, np.integer)) or not 0 <= index < entry["runs"]:
         raise ValueError(f"index must be an int in [0, {entry['runs'] - 1}], got {index!r}")
     return np.random.SeedSequence(entry["seed"]).spawn(int(index) + 1)[int(index)]
+
+
+_RENAMED = {"nqlib.qssep.anderson_loop_statistics": "nqlib.anderson.loop_statistics"}
+"""Realization functions that moved after an archive recorded them: old name -> current name."""
+
+
+def realization_function(provenance):
+    """The library function that made an archive (``provenance["function"]``), by its current name.
+
+    Parameters
+    ----------
+    provenance : dict
+        The decoded provenance record of :func:`load`.
+
+    Returns
+    -------
+    callable
+        The realization function; names recorded before a function moved (issue 17: e.g.
+        ``nqlib.qssep.anderson_loop_statistics``) resolve to its new home, without a
+        deprecation warning.
+
+    References
+    ----------
+    Seeding contract of :mod:`nqlib.ensemble`; chapter {doc}`qssep`.
+    """
+    name = provenance.get("function") if isinstance(provenance, dict) else None
+    if not isinstance(name, str) or not name.startswith("nqlib.") or "." not in name[6:]:
+        raise ValueError(f"provenance must be an archive's provenance dict with a 'function' entry "
+                         f"'nqlib.<module>.<name>', got {name!r}")
+    module, _, qualname = _RENAMED.get(name, name).rpartition(".")
+    try:
+        return getattr(importlib.import_module(module), qualname)
+    except (ImportError, AttributeError):
+        raise ValueError(f"provenance['function'] = {name!r} names no nqlib function") from None
 
 
 # --- production -------------------------------------------------------------

@@ -6,8 +6,13 @@ for colour-blind readers (the Okabe–Ito palette).
 """
 
 import matplotlib as mpl
+import matplotlib.pyplot as plt
+import numpy as np
 
-__all__ = ["COLORS", "WIDTH", "use_style", "figsize"]
+from nqlib.anderson import cut_pairs
+from nqlib.cumulants import cyclic_cumulant
+
+__all__ = ["COLORS", "WIDTH", "use_style", "figsize", "loop_cuts", "anderson_imbalances"]
 
 #: Okabe & Ito (2008) colour-blind-safe palette, black last.
 COLORS = (
@@ -58,3 +63,65 @@ def figsize(columns=1, aspect=0.62):
     if aspect <= 0:
         raise ValueError(f"aspect must be > 0, got aspect={aspect!r}")
     return (WIDTH, WIDTH / columns * aspect)
+
+
+# --------------------------------------------------------------------------- QSSEP chapter figures
+def loop_cuts(cut, x, title, cuts_y2, cuts_yz, dn3=1.0, exact_pair=None):
+    """Measured g2 cuts at y in ``cuts_y2`` and g3 cuts at (y, z) in ``cuts_yz`` with error bars,
+    against QSSEP's g2 and g3 (imbalance ``dn3`` for g3); crosses: ``(N+1) exact_pair`` if given.
+    ``cut`` is a :class:`nqlib.cumulants.CutCumulants`, ``x`` the site coordinates. Returns
+    (fig, axes); the chapter shows it."""
+    N = len(x)
+    fig, axes = plt.subplots(1, 2, figsize=figsize(2, 0.8))
+    xx = np.linspace(0, 1, 200)
+    for y, color in zip(cuts_y2, COLORS):
+        j = int(np.argmin(np.abs(x - y)))
+        axes[0].errorbar(x, cut.g2[:, j], cut.g2_err[:, j], fmt="o", ms=3, color=color, label=f"$y = {x[j]:.2f}$")
+        axes[0].plot(xx, cyclic_cumulant([xx, x[j]]), color=color, lw=1)
+        if exact_pair is not None:
+            axes[0].plot(x, (N + 1) * exact_pair[:, j].real, "x", color=color, ms=4)
+    axes[0].set(xlabel="$x$", ylabel=r"$(N+1)\,\mathbb{E}[G_{ij}G_{ji}]^c$", title=f"{title}: $g_2$")
+    for k, ((y, z), color) in enumerate(zip(cuts_yz, COLORS)):
+        axes[1].errorbar(x, cut.g3[k], cut.g3_err[k], fmt="o", ms=3, color=color, label=f"$y = {y}$, $z = {z}$")
+        axes[1].plot(xx, cyclic_cumulant([xx, y, z], dn=dn3), color=color, lw=1)
+    axes[1].set(xlabel="$x$", ylabel=r"$(N+1)^2\,\mathbb{E}[G_{ij}G_{jk}G_{ki}]^c$", title=f"{title}: $g_3$")
+    for ax in axes:
+        ax.legend(fontsize=8)
+    return fig, axes
+
+
+def anderson_imbalances(fitted, title, cuts_y2, cuts_yz, dn=None):
+    """g1 profiles, g2 cuts at y in ``cuts_y2`` and the first g3 cut of ``cuts_yz`` for every size
+    of ``fitted`` ({N: :class:`nqlib.anderson.Imbalances`}), with QSSEP curves at the imbalances
+    fitted at the largest size (or those given in ``dn``, {order: value}, for orders 1 and 2).
+    Returns (fig, axes); the chapter shows it."""
+    fig, axes = plt.subplots(1, 3, figsize=figsize(3, 1.2))
+    N_big = max(fitted)
+    xx = np.linspace(0, 1, 200)
+    for (N, f), color in zip(fitted.items(), COLORS):
+        axes[0].errorbar(f.x, f.g1, f.g1_err, fmt="o", ms=3, color=color, label=f"N = {N}")
+        for y, ls in zip(cuts_y2, ("-", "--")):
+            j = int(np.argmin(np.abs(f.x - y)))
+            axes[1].errorbar(f.x, f.g2[:, j], f.g2_err[:, j], fmt="o" if ls == "-" else "s", ms=3, color=color,
+                             label=f"N = {N}, y = {f.x[j]:.2f}" if N == N_big else None)
+        axes[2].errorbar(f.x, f.g3[0], f.g3_err[0], fmt="o", ms=3, color=color, label=f"N = {N}")
+    f = fitted[N_big]
+    d1, d2, d3 = (dn or {}).get(1, f.dn1[0]), (dn or {}).get(2, f.dn2[0]), f.dn3[0]
+    axes[0].plot(xx, d1 * (xx - 0.5) + f.g1.mean(), color=COLORS[7], lw=1, label=rf"slope {d1:.2f}")
+    for y in cuts_y2:
+        j = int(np.argmin(np.abs(f.x - y)))
+        axes[1].plot(xx, cyclic_cumulant([xx, f.x[j]], dn=d2), color=COLORS[7], lw=1)
+    j, k = cut_pairs(N_big, cuts_yz)[0]
+    axes[2].plot(xx, cyclic_cumulant([xx, f.x[j], f.x[k]], dn=d3), color=COLORS[7], lw=1,
+                 label=rf"$g_3^Q$, $\Delta n = {d3:.2f}$")
+    axes[2].plot(xx, cyclic_cumulant([xx, f.x[j], f.x[k]], dn=d2), color=COLORS[7], lw=1, ls=":",
+                 label=r"$g_3^Q$, $\Delta n = \Delta n^{(2)}$")
+    span = max(np.abs(f.g3[0]).max() for f in fitted.values())
+    axes[2].set_ylim(-2.5 * span, 2.5 * span)
+    axes[0].set(xlabel="$x$", ylabel="$g_1^A$", title=f"{title}: density")
+    axes[1].set(xlabel="$x$", ylabel="$g_2^A$", title="$g_2^A(x, y)$; line: $g_2^Q$")
+    axes[2].set(xlabel="$x$", ylabel="$g_3^A$",
+                title=f"$g_3^A(x, y, z)$, $y = {cuts_yz[0][0]}$, $z = {cuts_yz[0][1]}$")
+    for ax in axes:
+        ax.legend(fontsize=7)
+    return fig, axes

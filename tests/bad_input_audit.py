@@ -41,6 +41,7 @@ MODULES = (
     "anderson",
     "circuit",
     "circuitscattering",
+    "cumulants",
     "fits",
     "freecircuit",
     "gates",
@@ -67,6 +68,10 @@ EXCLUDED = {
     "probe.Fringe": "a namedtuple record returned by fringe (no methods, built only by nqlib)",
     "abc.SecondOrder": "a frozen record built by second_order; its public methods are audited",
     "circuitscattering.InjectedModes": "a frozen record built by propagate; its method is audited",
+    "cumulants.CutCumulants": "a frozen record returned by cut_cumulants (no methods)",
+    "qssep.Amplitude": "a namedtuple record returned by the amplitude fits (no methods)",
+    "qssep.Coinciding": "a namedtuple record returned by coinciding (no methods)",
+    "anderson.Imbalances": "a frozen record returned by imbalances; its method is audited",
     "fits.Fit": "a frozen record returned by every fit (a property, no methods, built by nqlib)",
     "quditcircuit.TwoCopyAverage": "a frozen record returned by the two-copy averages (no methods)",
 }
@@ -129,10 +134,10 @@ def _second_order():
 
 
 def _anderson_data():
-    from nqlib import ensemble, qssep
+    from nqlib import anderson, ensemble
 
     runs = [
-        qssep.anderson_loop_statistics(np.random.default_rng(s), 3, 2, 2, 1.0, pairs=[(1, 2)])
+        anderson.loop_statistics(np.random.default_rng(s), 3, 2, 2, 1.0, pairs=[(1, 2)])
         for s in (1, 2)
     ]
     return ensemble.stack(runs)
@@ -142,6 +147,36 @@ def _dense_green():
     from nqlib import anderson
 
     return anderson.dense_green(np.full((3, 2, 2), 0.1), 0.3)
+
+
+def _imbalances():
+    from nqlib import anderson
+
+    return anderson.imbalances(_anderson_data(), [(1, 2)])
+
+
+def _cut_data():
+    """Stacked loop moments of two realizations of 3 (4, 4) samples on _cut_loops()."""
+    from nqlib import cumulants
+
+    loops = _cut_loops()
+    k = np.arange(2 * 3 * 16)
+    G = (np.cos(k) + 0.5j * np.sin(2 * k)).reshape(2, 3, 4, 4)
+    return {"pair": np.array([cumulants.loop_moments(g, loops["pair"]) for g in G]),
+            "triple": np.array([cumulants.loop_moments(g, loops["triple"]) for g in G]),
+            "density": np.full((2, 4), 0.5)}
+
+
+def _cut():
+    from nqlib import cumulants
+
+    return cumulants.cut_cumulants(_cut_data(), 3.0)
+
+
+def _cut_loops():
+    from nqlib import cumulants
+
+    return cumulants.cut_loops([0.2, 0.4, 0.6, 0.8], [(0.6, 0.8)])
 
 
 def _qudit_rho(L, q):
@@ -560,6 +595,38 @@ REGISTRY = {
             **ANDERSON,
         ),
     ),
+    "anderson.loop_statistics": Entry(
+        dict(
+            rng=_rng(),
+            Nx=3,
+            Ny=2,
+            Nz=2,
+            W=1.0,
+            pairs=[(1, 2)],
+            t=T3,
+            leads="RL",
+            energies=(0.2, -0.2),
+            weights=(1.0, -1.0),
+            edge_tol=1e-9,
+        ),
+        dict(
+            rng="rng",
+            pairs=("pairs", 3),
+            leads="choice",
+            energies="reals",
+            weights="reals",
+            **ANDERSON,
+        ),
+    ),
+    "anderson.loop_cumulants": Entry(
+        dict(data=Fresh(_anderson_data), pairs=[(1, 2)]), dict(data="data", pairs=("pairs", 3))
+    ),
+    "anderson.cut_pairs": Entry(dict(Nx=4, cuts=[(0.78, 0.23)]), dict(Nx="extent", cuts="matrix")),
+    "anderson.imbalances": Entry(
+        dict(data=Fresh(_anderson_data), pairs=[(1, 2)], length_power=1),
+        dict(data="data", pairs=("pairs", 3), length_power="choice"),
+    ),
+    "anderson.Imbalances.summary": Entry(dict(chi2=True), dict(chi2="flag"), obj=_imbalances),
     # circuit
     "circuit.local_equilibrium": Entry(dict(L=2, delta=0.5), dict(L="size", delta="drive")),
     "circuit.product_state": Entry(dict(occupations=[0.2, 0.7]), dict(occupations="occupations")),
@@ -635,6 +702,27 @@ REGISTRY = {
         dict(L=4, ages=[0.0, 1.0]), dict(L="size", ages="nonneg_reals")
     ),
     "circuitscattering.naive_coherence": Entry(dict(L=4, p1=0.5), dict(L="size", p1="prob")),
+    # cumulants
+    "cumulants.noncrossing_partitions": Entry(dict(n=3), dict(n="count")),
+    "cumulants.set_partitions": Entry(dict(n=3), dict(n="count")),
+    "cumulants.free_cumulants": Entry(dict(moments=[0.5, 0.3, 0.2]), dict(moments="reals")),
+    "cumulants.cyclic_cumulant": Entry(dict(xs=[0.2, 0.5], dn=1.0), dict(xs="occupations", dn="real")),
+    "cumulants.loop_moments": Entry(
+        dict(G=_corr(4), loops=[[0, 1], [1, 2]]), dict(G="matrix", loops=("loop_array", 4))
+    ),
+    "cumulants.loop_cumulants": Entry(
+        dict(moments=np.linspace(0.1, 0.8, 8).reshape(2, 4)), dict(moments="matrix")
+    ),
+    "cumulants.cumulant_estimate": Entry(
+        dict(moments=np.linspace(0.1, 0.8, 24).reshape(3, 2, 4)), dict(moments="matrix")
+    ),
+    "cumulants.cut_loops": Entry(
+        dict(x=[0.2, 0.5, 0.8], cuts=[(0.3, 0.7)]), dict(x="occupations", cuts="matrix")
+    ),
+    "cumulants.distinct_sites": Entry(dict(loops=[[0, 1], [1, 1]]), dict(loops="matrix")),
+    "cumulants.cut_cumulants": Entry(
+        dict(data=Fresh(_cut_data), scale=3.0), dict(data="data", scale="positive")
+    ),
     # fits
     "fits.weighted_least_squares": Entry(
         dict(design=np.column_stack([np.ones(4), X4]), y=Y4, sigma=SIGMA4),
@@ -702,6 +790,28 @@ REGISTRY = {
             burn_in="time",
             cuts=("indices", 1, 3, True),
             negativity="flag",
+        ),
+    ),
+    "freecircuit.loop_moments": Entry(
+        dict(
+            rng=_rng(),
+            L=4,
+            p1=0.5,
+            delta=0.5,
+            loops={"a": [[0, 1]]},
+            n_samples=2,
+            sweeps_between=1.0,
+            burn_in=1.0,
+        ),
+        dict(
+            rng="rng",
+            L="size",
+            p1="prob",
+            delta="drive",
+            loops=("loops", 4),
+            n_samples="size",
+            sweeps_between="positive",
+            burn_in="time",
         ),
     ),
     "freecircuit.gaussian_model": Entry(
@@ -843,9 +953,6 @@ REGISTRY = {
         ),
     ),
     # qssep
-    "qssep.noncrossing_partitions": Entry(dict(n=3), dict(n="count")),
-    "qssep.set_partitions": Entry(dict(n=3), dict(n="count")),
-    "qssep.cyclic_cumulant": Entry(dict(xs=[0.2, 0.5], dn=1.0), dict(xs="occupations", dn="real")),
     "qssep.coordinate": Entry(
         dict(N=4, J=1.0, gamma_a=1.0, gamma_b=1.0),
         dict(N="size", J="positive", gamma_a="positive", gamma_b="positive"),
@@ -910,63 +1017,23 @@ REGISTRY = {
             n_b="prob",
         ),
     ),
-    "qssep.circuit_loop_moments": Entry(
-        dict(
-            rng=_rng(),
-            L=4,
-            p1=0.5,
-            delta=0.5,
-            loops={"a": [[0, 1]]},
-            n_samples=2,
-            sweeps_between=1.0,
-            burn_in=1.0,
-        ),
-        dict(
-            rng="rng",
-            L="size",
-            p1="prob",
-            delta="drive",
-            loops=("loops", 4),
-            n_samples="size",
-            sweeps_between="positive",
-            burn_in="time",
-        ),
+    "qssep.amplitude": Entry(
+        dict(y=Y4, sigma=SIGMA4, shape=X4 + 1),
+        dict(y="points", sigma="positive_points", shape="points"),
     ),
-    "qssep.loop_moments": Entry(
-        dict(G=_corr(4), loops=[[0, 1], [1, 2]]), dict(G="matrix", loops=("loop_array", 4))
+    "qssep.g3_amplitude": Entry(
+        dict(cut=Fresh(_cut), loops=Fresh(_cut_loops), x=[0.2, 0.4, 0.6, 0.8]),
+        dict(cut="record", loops="data", x="occupations"),
     ),
-    "qssep.loop_cumulants": Entry(
-        dict(moments=np.linspace(0.1, 0.8, 8).reshape(2, 4)), dict(moments="matrix")
+    "qssep.coinciding": Entry(
+        dict(cut=Fresh(_cut), loops=Fresh(_cut_loops), x=[0.2, 0.4, 0.6, 0.8]),
+        dict(cut="record", loops="data", x="occupations"),
     ),
-    "qssep.cumulant_estimate": Entry(
-        dict(moments=np.linspace(0.1, 0.8, 24).reshape(3, 2, 4)), dict(moments="matrix")
+    "qssep.extrapolate_amplitude": Entry(
+        dict(sizes=[1.0, 2.0, 4.0], amplitudes=[(0.8, 0.04), (0.9, 0.03), (0.95, 0.02)]),
+        dict(sizes="positive_points", amplitudes="matrix"),
     ),
-    "qssep.anderson_loop_statistics": Entry(
-        dict(
-            rng=_rng(),
-            Nx=3,
-            Ny=2,
-            Nz=2,
-            W=1.0,
-            pairs=[(1, 2)],
-            t=T3,
-            leads="RL",
-            energies=(0.2, -0.2),
-            weights=(1.0, -1.0),
-            edge_tol=1e-9,
-        ),
-        dict(
-            rng="rng",
-            pairs=("pairs", 3),
-            leads="choice",
-            energies="reals",
-            weights="reals",
-            **ANDERSON,
-        ),
-    ),
-    "qssep.anderson_cumulants": Entry(
-        dict(data=Fresh(_anderson_data), pairs=[(1, 2)]), dict(data="data", pairs=("pairs", 3))
-    ),
+    "qssep.imbalance": Entry(dict(A=(0.7, 0.01, 1.0), n=2), dict(A="reals", n="size")),
     # quantum
     "quantum.n_sites": Entry(dict(rho=_rho(2)), dict(rho="shape")),
     "quantum.entropy": Entry(dict(rho=_rho(2)), dict(rho="rho")),

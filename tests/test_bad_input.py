@@ -73,7 +73,7 @@ CASES = {
                                        r"cuts.*\[1, 9\].*10"),
     "circuit bonds 1.5": (lambda: circuit.apply_gates(np.eye(4) / 4, [1.5], [np.eye(4)], 0.1), r"bonds.*1\.5"),
     "freecircuit bonds nan": (lambda: freecircuit.apply_gates(np.eye(4) / 2, [NAN], [np.eye(2)], 0.1), r"bonds.*nan"),
-    "anderson pairs 1.5": (lambda: qssep.anderson_loop_statistics(_rng(), 4, 2, 2, 1.0, pairs=[(1.5, 2)]), r"pairs.*1\.5"),
+    "anderson pairs 1.5": (lambda: anderson.loop_statistics(_rng(), 4, 2, 2, 1.0, pairs=[(1.5, 2)]), r"pairs.*1\.5"),
     "abc sites repeat": (lambda: abc.average_purity(3, 0.3, 0.3, 0.2, sites=[1, 1]), r"sites.*\[1, 1\]"),
     # 5. density matrices: finite, Hermitian, unit trace, positive
     "entropy negative eigenvalue": (lambda: quantum.entropy(np.diag([1.5, -0.5])), r"rho.*positive semidefinite.*-0\.5"),
@@ -103,7 +103,7 @@ CASES = {
     "ssep burn_in inf": (lambda: ssep.sample(5, 0.5, 2, rng=_rng(), burn_in=INF), r"burn_in.*inf"),
     "qssep time inf": (lambda: qssep.evolve(np.eye(3) / 2, INF, 0.1, _rng()), r"time.*inf"),
     "qssep burn_in nan": (lambda: qssep.qssep_loop_moments(_rng(), 4, LOOPS, 2, 1.0, burn_in=NAN), r"burn_in.*nan"),
-    "circuit_loop_moments sweeps inf": (lambda: qssep.circuit_loop_moments(_rng(), 4, 1.0, 0.5, LOOPS, 2, sweeps_between=INF),
+    "circuit_loop_moments sweeps inf": (lambda: freecircuit.loop_moments(_rng(), 4, 1.0, 0.5, LOOPS, 2, sweeps_between=INF),
                                         r"sweeps_between.*inf"),
     # 7. size guards: refuse before allocating, with the estimate in GiB
     "freecircuit memory": (lambda: freecircuit.neas_samples(_rng(), 25000, 1.0, 0.5, 5), r"L=25000.*\d+\.\d GiB"),
@@ -131,7 +131,7 @@ REALIZATIONS = {
     "circuit delta nan": (lambda rng: circuit.neas_samples(rng, 4, 0.5, 0.2, NAN, 2), r"delta.*nan"),
     "time_traces p2 nan": (lambda rng: circuit.time_traces(rng, 4, 0.5, NAN, 0.5, 2), r"p2.*nan"),
     "qssep dt": (lambda rng: qssep.qssep_loop_moments(rng, 6, LOOPS, 2, 1.0, dt=0.9), r"dt.*0\.9"),
-    "circuit_loop_moments burn_in": (lambda rng: qssep.circuit_loop_moments(rng, 6, 1.0, 0.5, LOOPS, 2, burn_in=-1.0),
+    "circuit_loop_moments burn_in": (lambda rng: freecircuit.loop_moments(rng, 6, 1.0, 0.5, LOOPS, 2, burn_in=-1.0),
                                      r"burn_in.*-1\.0"),
     "neas_purity burn_in": (lambda rng: haarcircuit.neas_purity(rng, 3, 4, burn_in=-5), r"burn_in.*-5"),
     "dense_trace p1 nan": (lambda rng: quench.dense_trace(rng, [1.0, 0.0, 1.0, 0.0], NAN, 0.0, 0.5, [0, 1]), r"p1.*nan"),

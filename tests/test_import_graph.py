@@ -51,7 +51,15 @@ def test_the_import_graph_has_no_cycles():
 
 def test_the_graph_sees_the_imports():
     """The parser is not blind: known edges are found."""
-    assert {"_checks", "stats"} <= GRAPH["qssep"] and "_lifeline" in GRAPH["ensemble"]
+    assert {"_checks", "cumulants"} <= GRAPH["qssep"] and "_lifeline" in GRAPH["ensemble"]
+
+
+def test_model_free_cumulants_and_qssep_import_no_other_model():
+    """Issue 17: the cumulant tools are model-free, and QSSEP does not import the models whose
+    loop statistics moved out of it (its deprecated aliases import them lazily)."""
+    assert GRAPH["cumulants"] <= {"_checks", "stats"}, GRAPH["cumulants"]
+    assert not GRAPH["qssep"] & {"anderson", "freecircuit"}, GRAPH["qssep"]
+    assert "cumulants" in GRAPH["anderson"] | GRAPH["freecircuit"]
 
 
 def test_importing_one_module_loads_only_what_it_needs():

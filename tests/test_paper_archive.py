@@ -7,7 +7,6 @@ function and parameters the provenance names, and requires the stored per-realiz
 """
 
 import dataclasses
-import importlib
 import json
 import re
 
@@ -27,8 +26,7 @@ def archive():
 
 
 def _function(provenance):
-    module, _, qualname = provenance["function"].rpartition(".")
-    return getattr(importlib.import_module(module), qualname)
+    return paper.realization_function(provenance)
 
 
 def _recompute(provenance, N, index):
@@ -48,7 +46,7 @@ def _mismatch(stored, recomputed):
 def test_provenance_is_complete_and_consistent(archive):
     arrays, prov = archive
     assert prov["name"] == NAME and prov["format"] == 1
-    assert prov["function"] == "nqlib.qssep.anderson_loop_statistics"
+    assert prov["function"] == "nqlib.qssep.anderson_loop_statistics"  # its name in 2026-11
     assert re.fullmatch(r"\d+\.\d+\.\d+.*", prov["nqlib_version"])
     assert re.fullmatch(r"[0-9a-f]{40}", prov["git_commit"])
     assert prov["git_nqlib_dirty"] is False  # produced from a committed library
@@ -108,6 +106,23 @@ def test_the_spot_check_fails_for_a_perturbed_value(archive):
         assert _mismatch(perturbed, recomputed) > RTOL, k
     # and another realization's numbers are not this one's
     assert _mismatch(arrays["scalars"][0, 1], recomputed) > RTOL
+
+
+def test_the_recorded_old_name_resolves_to_the_moved_function(archive, recwarn):
+    """The archive records the function's name before issue 17 moved it; the paper module resolves
+    it to anderson.loop_statistics without a deprecation warning, and the deprecated alias in
+    qssep is the same function."""
+    _, prov = archive
+    from nqlib import anderson, qssep
+
+    assert paper.realization_function(prov) is anderson.loop_statistics
+    assert paper.realization_function({"function": "nqlib.anderson.loop_statistics"}) is anderson.loop_statistics
+    assert not [w for w in recwarn if issubclass(w.category, DeprecationWarning)]
+    with pytest.warns(DeprecationWarning, match="anderson.loop_statistics"):
+        assert qssep.anderson_loop_statistics is anderson.loop_statistics
+    for bad in ({}, {"function": "numpy.sum"}, {"function": "nqlib.anderson.no_such"}, "x"):
+        with pytest.raises(ValueError, match="provenance"):
+            paper.realization_function(bad)
 
 
 def test_load_refuses_unknown_names_and_seeds_out_of_range(archive):

@@ -1,186 +1,22 @@
-"""QSSEP free cumulants, estimators and simulators.
+"""QSSEP's simulator and exact moments, and the loop statistics of the circuit and the Anderson model.
 
+The partitions, free cumulants and estimators are tested in tests/test_cumulants.py.
 Independent routes used here, not taken from nqlib.qssep:
-- non-crossing partitions by brute force (filter all set partitions with the crossing test);
-- free cumulants at coinciding points from the power-series form of the free moment-cumulant
-  relation M(z) = C(z M(z)) for the moments m_n = x of a projection (Bernoulli law);
-- closed forms g2, g3 (HJ Eq. 5) and g4 (our notes) of the cyclic cumulants;
-- exact cumulants of small equally weighted sample sets (Bernoulli, independent variables);
 - the exact stationary moments of continuous-time QSSEP (sparse linear solve) against the
   linear profile formula, a finite-N closed form, and the Monte Carlo simulator;
 - the circuit's exact second moments from nqlib.abc (an independent two-copy calculation);
-- a dense site-space implementation of the Anderson cumulant estimator.
+- a dense site-space implementation of the Anderson cumulant estimator, and the jackknife written out;
+- anderson.imbalances against nqlib.paper's independent reduction of the same data, amplitude fits on
+  exact shapes, the N, N/2 extrapolation and the imbalance root against closed forms.
 Exact identities use 1e-10; Monte Carlo comparisons use k standard errors with k stated.
 """
-
-import itertools
-import math
 
 import numpy as np
 import pytest
 
-from nqlib import abc, anderson, ensemble, ssep
+from nqlib import abc, anderson, ensemble, freecircuit, ssep
+from nqlib import cumulants as cu
 from nqlib import qssep as q
-
-
-# --------------------------------------------------------------------------- partitions
-def crossing(partition):
-    """True if two blocks cross: a < b < c < d with a, c in one block and b, d in another."""
-    for B1, B2 in itertools.permutations(partition, 2):
-        for a, c in itertools.combinations(sorted(B1), 2):
-            if any(a < b < c for b in B2) and any(d > c or d < a for d in B2):
-                return True
-    return False
-
-
-@pytest.mark.parametrize("n", range(0, 11))
-def test_noncrossing_partitions_count_is_catalan(n):
-    parts = q.noncrossing_partitions(n)
-    assert len(parts) == math.comb(2 * n, n) // (n + 1)
-    assert len(set(parts)) == len(parts)
-    for p in parts[:200]:
-        assert sorted(e for block in p for e in block) == list(range(n))
-
-
-@pytest.mark.parametrize("n", range(1, 8))
-def test_noncrossing_partitions_equal_brute_force_filter(n):
-    bell = [1, 1, 2, 5, 15, 52, 203, 877]
-    everything = q.set_partitions(n)
-    assert len(everything) == bell[n]
-    brute = {tuple(sorted(tuple(sorted(b)) for b in p)) for p in everything if not crossing(p)}
-    mine = {tuple(sorted(p)) for p in q.noncrossing_partitions(n)}
-    assert mine == brute
-
-
-# --------------------------------------------------------------------------- cyclic cumulants
-def g3_closed(x, y, z):
-    m = np.minimum
-    return m(m(x, y), z) - (x * m(y, z) + y * m(z, x) + z * m(x, y)) + 2 * x * y * z
-
-
-def test_low_orders_match_closed_forms_at_random_points():
-    rng = np.random.default_rng(1)
-    x, y, z = rng.uniform(size=(3, 200))
-    np.testing.assert_allclose(q.cyclic_cumulant([x]), x, atol=1e-14)
-    np.testing.assert_allclose(q.cyclic_cumulant([x, y]), np.minimum(x, y) - x * y, atol=1e-14)
-    np.testing.assert_allclose(q.cyclic_cumulant([x, y, z]), g3_closed(x, y, z), atol=1e-14)
-    s = np.sort([x, y, z], axis=0)
-    np.testing.assert_allclose(q.cyclic_cumulant([x, y, z]), s[0] * (1 - 2 * s[1]) * (1 - s[2]), atol=1e-14)
-
-
-def test_low_orders_at_coinciding_points():
-    x = np.linspace(0, 1, 11)
-    np.testing.assert_allclose(q.cyclic_cumulant([x, x]), x * (1 - x), atol=1e-14)
-    np.testing.assert_allclose(q.cyclic_cumulant([x, x, x]), g3_closed(x, x, x), atol=1e-14)
-    y = 0.7
-    np.testing.assert_allclose(q.cyclic_cumulant([x, y, x]), g3_closed(x, y, x), atol=1e-14)
-
-
-def test_fourth_order_closed_forms_depend_on_the_cyclic_order():
-    rng = np.random.default_rng(2)
-    a, b, c, d = np.sort(rng.uniform(size=(4, 100)), axis=0)
-    first = a * (1 - 3 * b - 2 * c + 5 * b * c) * (1 - d)  # loop visits (a, b, c, d) or (a, b, d, c)
-    second = a * (1 - 4 * b - c + 5 * b * c) * (1 - d)  # loop visits (a, c, b, d)
-    np.testing.assert_allclose(q.cyclic_cumulant([a, b, c, d]), first, atol=1e-14)
-    np.testing.assert_allclose(q.cyclic_cumulant([a, b, d, c]), first, atol=1e-14)
-    np.testing.assert_allclose(q.cyclic_cumulant([a, c, b, d]), second, atol=1e-14)
-    assert np.abs(first - second).max() > 0.01  # = max a (c - b)(1 - d): the order matters
-
-
-def free_cumulants_of_projection(x, n_max):
-    """Free cumulants of the law with all moments m_k = x, from M(z) = C(z M(z)) as power series."""
-    m = np.array([1.0] + [x] * n_max)
-    kappa = np.zeros(n_max + 1)
-    for n in range(1, n_max + 1):
-        # coefficient of z^n in sum_k kappa_k z^k M(z)^k, with kappa_n unknown (M^n starts with 1)
-        total = 0.0
-        power = np.array([1.0] + [0.0] * n_max)  # M(z)^0
-        for k in range(1, n):
-            power = np.convolve(power, m)[: n_max + 1]
-            total += kappa[k] * power[n - k]
-        kappa[n] = m[n] - total
-    return kappa[1:]
-
-
-@pytest.mark.parametrize("x", [0.13, 0.5, 0.81])
-def test_coinciding_points_are_free_cumulants_of_a_projection(x):
-    expected = free_cumulants_of_projection(x, 8)
-    got = [q.cyclic_cumulant([x] * n) for n in range(1, 9)]
-    np.testing.assert_allclose(got, expected, atol=1e-12)
-    np.testing.assert_allclose(expected[:4], [x, x * (1 - x), x * (1 - x) * (1 - 2 * x),
-                                              x * (1 - x) * (1 - 5 * x + 5 * x**2)], atol=1e-14)
-
-
-@pytest.mark.parametrize("n", [4, 5, 6])
-def test_cyclic_and_reversal_symmetry(n):
-    rng = np.random.default_rng(n)
-    xs = list(rng.uniform(size=(n, 20)))
-    g = q.cyclic_cumulant(xs)
-    for shift in range(n):
-        np.testing.assert_allclose(q.cyclic_cumulant(xs[shift:] + xs[:shift]), g, atol=1e-13)
-    np.testing.assert_allclose(q.cyclic_cumulant(xs[::-1]), g, atol=1e-13)
-    swapped = [xs[1], xs[0]] + xs[2:]  # not a symmetry of the loop for n >= 4
-    assert np.abs(q.cyclic_cumulant(swapped) - g).max() > 1e-3
-
-
-def test_imbalance_scaling_and_moment_recursion():
-    xs = [0.1, 0.8, 0.35, 0.6, 0.2]
-    for n in range(1, 6):
-        assert q.cyclic_cumulant(xs[:n], dn=-1.7) == pytest.approx((-1.7) ** n * q.cyclic_cumulant(xs[:n]), abs=1e-14)
-    total = sum(np.prod([q.cyclic_cumulant([xs[i] for i in block]) for block in p]) for p in q.noncrossing_partitions(5))
-    assert total == pytest.approx(min(xs), abs=1e-14)
-
-
-def test_cyclic_cumulant_validation():
-    with pytest.raises(ValueError, match="xs must hold numbers in"):
-        q.cyclic_cumulant([0.2, 1.3])
-    with pytest.raises(ValueError, match="len\\(xs\\) must be"):
-        q.cyclic_cumulant([0.5] * 11)
-    with pytest.raises(ValueError, match="dn must be"):
-        q.cyclic_cumulant([0.5], dn=np.nan)
-    with pytest.raises(ValueError, match="n must be"):
-        q.noncrossing_partitions(-1)
-
-
-# --------------------------------------------------------------------------- estimators
-def test_loop_cumulants_exact_for_small_sample_sets():
-    # G_00 in {0, 0, 1}: Bernoulli(1/3); the loop (0, 0, 0) has all three edges equal to G_00
-    G = np.zeros((3, 2, 2), complex)
-    G[2, 0, 0] = 1.0
-    p = 1 / 3
-    k = q.loop_cumulants(q.loop_moments(G, [[0, 0, 0], ]))
-    assert k[0] == pytest.approx(p * (1 - p) * (1 - 2 * p), abs=1e-14)
-    assert q.loop_cumulants(q.loop_moments(G, [[0, 0]]))[0] == pytest.approx(p * (1 - p), abs=1e-14)
-    # independent variables on a product grid: all mixed cumulants vanish exactly
-    a, b = np.meshgrid([0.0, 1.0, 3.0], [2.0, -1.0], indexing="ij")
-    H = np.zeros((6, 2, 2), complex)
-    H[:, 0, 1], H[:, 1, 0] = a.ravel(), b.ravel()
-    assert abs(q.loop_cumulants(q.loop_moments(H, [[0, 1]]))[0]) < 1e-14
-    assert abs(q.loop_cumulants(q.loop_moments(H, [[0, 1, 0, 1]]))[0]) < 1e-14
-    # complex: E[G_01 G_10] - E[G_01] E[G_10] for explicit values
-    v = np.array([1 + 2j, -0.5j, 3.0])
-    H = np.zeros((3, 2, 2), complex)
-    H[:, 0, 1], H[:, 1, 0] = v, v.conj() ** 2
-    expected = np.mean(v * v.conj() ** 2) - v.mean() * (v.conj() ** 2).mean()
-    assert q.loop_cumulants(q.loop_moments(H, [[0, 1]]))[0] == pytest.approx(expected, abs=1e-13)
-
-
-def test_cumulant_estimate_first_order_error_is_standard_error():
-    rng = np.random.default_rng(4)
-    G = rng.normal(size=(30, 3, 3)) + 0j
-    moments = np.array([q.loop_moments(g, [[1]]) for g in G])  # (R, 1, 2)
-    est, err = q.cumulant_estimate(moments)
-    assert est[0].real == pytest.approx(G[:, 1, 1].real.mean(), abs=1e-13)
-    assert err[0].real == pytest.approx(G[:, 1, 1].real.std(ddof=1) / np.sqrt(30), rel=1e-12)
-
-
-def test_estimator_validation():
-    with pytest.raises(ValueError, match="loops must hold site indices"):
-        q.loop_moments(np.zeros((2, 3, 3)), [[0, 3]])
-    with pytest.raises(ValueError, match="last axis of length 2\\*\\*n"):
-        q.loop_cumulants(np.zeros((4, 3)))
-    with pytest.raises(ValueError, match=">= 2 realizations"):
-        q.cumulant_estimate(np.zeros((1, 3, 4)))
 
 
 # --------------------------------------------------------------------------- QSSEP
@@ -205,7 +41,7 @@ def test_exact_second_cumulant_finite_size_closed_form_and_limit():
     N = 14
     r = q.exact_second_moments(N)
     x = q.coordinate(N)
-    g2 = q.cyclic_cumulant([x[:, None], x[None, :]])
+    g2 = cu.cyclic_cumulant([x[:, None], x[None, :]])
     off = ~np.eye(N, dtype=bool)
     np.testing.assert_allclose((N + 1) * r["pair"][off].real, g2[off] * (1 + 1 / (N * (N + 2))), rtol=1e-10)
     # imbalance enters as dn^2 (cumulants of order 2 do not see n_a)
@@ -225,7 +61,7 @@ def run_qssep(N, dt, runs, seed):
     pairs = np.array([(i, j) for i in range(N) for j in range(N)])
     out = [q.qssep_loop_moments(np.random.default_rng([seed, r]), N, {"pair": pairs}, n_samples=400,
                                 time_between=4.0, dt=dt) for r in range(runs)]
-    est, err = q.cumulant_estimate(np.array([o["pair"] for o in out]))
+    est, err = cu.cumulant_estimate(np.array([o["pair"] for o in out]))
     dens = np.array([o["density"] for o in out])
     return est.reshape(N, N), err.reshape(N, N), dens
 
@@ -274,9 +110,9 @@ def test_circuit_second_cumulant_matches_exact_two_copy_solution():
     so exact at every delta) and the SSEP profile; 4.5 standard errors for the max of 56 and 8."""
     L = 8
     pairs = np.array([(i, j) for i in range(L) for j in range(L)])
-    out = [q.circuit_loop_moments(np.random.default_rng([21, r]), L, 1.0, 1.0, {"pair": pairs}, n_samples=200,
-                                  sweeps_between=4.0) for r in range(20)]
-    est, err = q.cumulant_estimate(np.array([o["pair"] for o in out]))
+    out = [freecircuit.loop_moments(np.random.default_rng([21, r]), L, 1.0, 1.0, {"pair": pairs}, n_samples=200,
+                                    sweeps_between=4.0) for r in range(20)]
+    est, err = cu.cumulant_estimate(np.array([o["pair"] for o in out]))
     est, err = est.reshape(L, L).real, err.reshape(L, L).real
     exact = abc.second_order(L, 1.0, 0.0)
     off = ~np.eye(L, dtype=bool)
@@ -304,9 +140,9 @@ def test_anderson_estimator_matches_dense_site_space_computation():
     computed independently in site space). Exact identity: 1e-10."""
     t, (Nx, Ny, Nz), W, R = (1.0, 0.4, 0.4), (4, 4, 2), 6.0, 3
     pairs = [(1, 2), (3, 0), (2, 2)]
-    data = ensemble.stack([q.anderson_loop_statistics(np.random.default_rng([7, r]), Nx, Ny, Nz, W, pairs, t=t)
+    data = ensemble.stack([anderson.loop_statistics(np.random.default_rng([7, r]), Nx, Ny, Nz, W, pairs, t=t)
                            for r in range(R)])
-    res = q.anderson_cumulants(data, pairs)
+    res = anderson.loop_cumulants(data, pairs)
     Gs = []
     for r in range(R):
         V = anderson.potential(Nx, Ny, Nz, W, np.random.default_rng([7, r]))
@@ -339,10 +175,172 @@ def test_anderson_estimator_matches_dense_site_space_computation():
     assert m2.real == pytest.approx(res["m2"][0], abs=1e-9)
     assert m3.real == pytest.approx(res["m3"][0], abs=1e-9)
     assert np.all(res["pair"][1] > 0) and np.all(np.isfinite(res["triple"][1]))
+    # the errors: the jackknife written out, each leave-one-out estimate from R - 1 realizations
+    loo = [anderson.loop_cumulants({k: np.delete(v, i, axis=0) for k, v in data.items()}, pairs) for i in range(R)]
+    for key in res:
+        theta = np.array([x[key][0] for x in loo])
+        assert res[key][0].shape == res[key][1].shape == theta.shape[1:]
+        np.testing.assert_allclose(res[key][1], np.sqrt((R - 1) / R * ((theta - theta.mean(0)) ** 2).sum(0)),
+                                   rtol=1e-8, atol=1e-12)
+
+
+def test_cut_pairs_are_the_nearest_slices():
+    for Nx in (1, 5, 8, 13):
+        xs = (np.arange(Nx) + 0.5) / Nx
+        cuts = [(0.78, 0.23), (0.23, 0.23), (0.0, 1.0)]
+        expected = [tuple(int(np.argmin(np.abs(xs - v))) for v in cut) for cut in cuts]
+        assert anderson.cut_pairs(Nx, cuts) == expected
+    with pytest.raises(ValueError, match="cuts must"):
+        anderson.cut_pairs(4, [(0.2,)])
+
+
+def test_imbalances_agree_with_the_paper_reduction_and_direct_fits():
+    """anderson.imbalances against the independent reduction of nqlib.paper (the archive's code
+    path) on a small cube, and the slope Delta n^(1) against numpy.polyfit of each realization."""
+    from nqlib import paper
+
+    N, R = 8, 4
+    params = paper._anderson_params(N)
+    data = ensemble.stack([anderson.loop_statistics(np.random.default_rng([3, r]), **params) for r in range(R)])
+    f = anderson.imbalances(data, params["pairs"])
+    ref = paper._anderson_summary(data, N)
+    np.testing.assert_allclose([f.A2.value, f.A2.error, f.A2.chi2_dof], ref["A2"], rtol=1e-12)
+    np.testing.assert_allclose([f.A3.value, f.A3.error, f.A3.chi2_dof], ref["A3"], rtol=1e-12)
+    np.testing.assert_allclose(f.dn2, ref["dn2"], rtol=1e-12)
+    np.testing.assert_allclose(f.dn3, ref["dn3"], rtol=1e-12)
+    np.testing.assert_allclose(f.g2, ref["g2"], rtol=1e-12)
+    np.testing.assert_allclose(f.g1, ref["g1"], rtol=1e-10)
+    np.testing.assert_allclose(f.m2, ref["m2"], rtol=1e-12)
+    g1 = [np.einsum("aaq->a", m).real / N**2 for m in data["mean"]]
+    slopes = [np.polyfit(f.x, g, 1)[0] for g in g1]
+    assert f.dn1[0] == pytest.approx(np.mean(slopes), rel=1e-12)
+    assert f.dn1[1] == pytest.approx(np.std(slopes, ddof=1) / np.sqrt(R), rel=1e-10)
+    assert f.m2[0] == pytest.approx(f.g2.sum() / N, rel=1e-10) and f.runs == R
+    quasi = anderson.imbalances(data, params["pairs"], length_power=-1)  # g_n scaled by N^-(n-1)
+    np.testing.assert_allclose(quasi.g2, f.g2 / N**2, rtol=1e-12)
+    np.testing.assert_allclose(quasi.g3, f.g3 / N**4, rtol=1e-12)
+    with pytest.raises(ValueError, match="length_power must be 1 or -1"):
+        anderson.imbalances(data, params["pairs"], length_power=2)
 
 
 def test_anderson_validation():
     with pytest.raises(ValueError, match=r"pairs must be integers in \[0, 2\]"):
-        q.anderson_loop_statistics(np.random.default_rng(0), 3, 2, 2, 1.0, pairs=[(0, 3)])
+        anderson.loop_statistics(np.random.default_rng(0), 3, 2, 2, 1.0, pairs=[(0, 3)])
     with pytest.raises(ValueError, match="data must be a dict"):
-        q.anderson_cumulants({"mean": np.zeros((2, 3, 3, 4))})
+        anderson.loop_cumulants({"mean": np.zeros((2, 3, 3, 4))})
+
+
+# --------------------------------------------------------------------------- fits to the QSSEP shapes
+def test_amplitude_extrapolation_and_imbalance_closed_forms():
+    shape = np.array([0.1, 0.3, -0.2, 0.4])
+    A = q.amplitude(2.5 * shape, np.full(4, 0.01), shape)
+    assert A.value == pytest.approx(2.5, rel=1e-12) and A.chi2_dof == pytest.approx(0, abs=1e-20)
+    assert A.error == pytest.approx(0.01 / np.sqrt(np.sum(shape**2)), rel=1e-12)  # sigma / |shape|
+    big, small = q.Amplitude(0.9, 0.03, 1.0), q.Amplitude(0.8, 0.04, 1.0)
+    inf = q.extrapolate_amplitude([1, 2], [small, big])  # A(N) = A_inf + c / N at N and N/2
+    assert inf.value == pytest.approx(2 * 0.9 - 0.8, abs=1e-12)
+    assert inf.error == pytest.approx(np.hypot(2 * 0.03, 0.04), rel=1e-12) and np.isnan(inf.chi2_dof)
+    for value, n in ((0.7, 2), (-0.4, 3), (1.3, 3)):
+        dn, err = q.imbalance((value, 0.01), n)
+        assert dn**n == pytest.approx(value, rel=1e-12) and np.sign(dn) == np.sign(value)
+        h = 1e-6  # the propagated error is |d(Delta n)/dA| * error
+        slope = (q.imbalance((value + h, 0), n)[0] - q.imbalance((value - h, 0), n)[0]) / (2 * h)
+        assert err == pytest.approx(abs(slope) * 0.01, rel=1e-6)
+    with pytest.raises(ValueError, match="A must be an amplitude"):
+        q.imbalance(0.5, 2)
+    with pytest.raises(ValueError, match="n must be an integer"):
+        q.imbalance((0.5, 0.1), 0)
+
+
+def test_g3_amplitude_recovers_the_amplitude_at_distinct_points_only():
+    N = 9
+    x = (np.arange(N) + 1) / (N + 1)
+    loops = cu.cut_loops(x, [(0.78, 0.23), (0.23, 0.23)])
+    shape = cu.cyclic_cumulant([x[loops["triple"][:, k]] for k in range(3)]).reshape(2, N)
+    distinct = cu.distinct_sites(loops["triple"]).reshape(2, N)
+    g3 = np.where(distinct, -0.6 * shape, 5.0)  # junk at coinciding sites must be ignored
+    cut = cu.CutCumulants(np.zeros((N, N)), np.ones((N, N)), np.zeros(N * N), np.ones(N * N), g3,
+                          np.full((2, N), 0.01), np.zeros((1, N)))
+    A = q.g3_amplitude(cut, loops, x)
+    assert A.value == pytest.approx(-0.6, rel=1e-10) and A.chi2_dof == pytest.approx(0, abs=1e-12)
+    assert 0 < distinct.sum() < 2 * N
+    co = q.coinciding(cut, loops, x)  # exactly the loops left out, with their g3 and QSSEP's value
+    assert len(co.sites) == (~distinct).sum() and np.all(co.g3 == 5.0)
+    for sites, g3_q in zip(co.sites, co.g3_qssep):
+        assert len(set(sites.tolist())) < 3
+        assert g3_q == pytest.approx(cu.cyclic_cumulant([x[i] for i in sites]), abs=1e-14)
+    with pytest.raises(ValueError, match="cut must be a CutCumulants"):
+        q.g3_amplitude({"g3": g3}, loops, x)
+    with pytest.raises(ValueError, match="loops must be the cut_loops"):
+        q.g3_amplitude(cut, loops, x[:-1])
+
+
+# --------------------------------------------------------------------------- deprecated aliases
+MOVED = {
+    "noncrossing_partitions": lambda: cu.noncrossing_partitions,
+    "set_partitions": lambda: cu.set_partitions,
+    "cyclic_cumulant": lambda: cu.cyclic_cumulant,
+    "loop_moments": lambda: cu.loop_moments,
+    "loop_cumulants": lambda: cu.loop_cumulants,
+    "cumulant_estimate": lambda: cu.cumulant_estimate,
+    "circuit_loop_moments": lambda: freecircuit.loop_moments,
+    "anderson_loop_statistics": lambda: anderson.loop_statistics,
+    "anderson_cumulants": lambda: anderson.loop_cumulants,
+}
+
+
+@pytest.mark.parametrize("old", sorted(MOVED))
+def test_moved_names_warn_and_are_the_new_functions(old):
+    with pytest.warns(DeprecationWarning, match=f"qssep.{old} moved to"):
+        alias = getattr(q, old)
+    assert alias is MOVED[old]()
+    assert old not in q.__all__
+
+
+def test_aliases_give_the_same_results():
+    with pytest.warns(DeprecationWarning):
+        assert q.cyclic_cumulant([0.2, 0.7, 0.4], dn=1.3) == cu.cyclic_cumulant([0.2, 0.7, 0.4], dn=1.3)
+    loops = {"pair": np.array([[0, 3], [1, 2]])}
+    with pytest.warns(DeprecationWarning):
+        old = q.circuit_loop_moments(np.random.default_rng(3), 6, 1.0, 0.5, loops, 3)
+    new = freecircuit.loop_moments(np.random.default_rng(3), 6, 1.0, 0.5, loops, 3)
+    assert old.keys() == new.keys() and all(np.array_equal(old[k], new[k]) for k in old)
+    with pytest.warns(DeprecationWarning):
+        old = q.anderson_loop_statistics(np.random.default_rng(4), 3, 2, 2, 1.0, pairs=[(0, 2)])
+    new = anderson.loop_statistics(np.random.default_rng(4), 3, 2, 2, 1.0, pairs=[(0, 2)])
+    assert all(np.array_equal(old[k], new[k]) for k in new)
+    with pytest.raises(AttributeError, match="no attribute 'not_a_name'"):
+        q.not_a_name
+
+
+def test_imbalance_summary_lines():
+    f = anderson.Imbalances(x=None, g1=None, g1_err=None, dn1=(1.7234, 0.0123), A2=q.Amplitude(1.9, 0.1, 1.25),
+                            A3=q.Amplitude(-0.3, 0.05, 0.84), dn2=(1.3784, 0.0363), dn3=(-0.6694, 0.0372), g2=None,
+                            g2_err=None, g3=None, g3_err=None, m2=None, m3=None, runs=3)
+    assert f.summary() == "Delta n^(1) = 1.723 +- 0.012, Delta n^(2) = 1.378 +- 0.036, Delta n^(3) = -0.669 +- 0.037"
+    assert f.summary(chi2=True) == ("Delta n^(1) = 1.723 +- 0.012, Delta n^(2) = 1.378 +- 0.036 (chi2/dof 1.2), "
+                                    "Delta n^(3) = -0.669 +- 0.037 (chi2/dof 0.8)")
+
+
+def test_chapter_figures_draw_the_data_and_the_qssep_curves():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from nqlib import plotting
+
+    N = 6
+    x = (np.arange(N) + 1) / (N + 1)
+    g3 = np.ones((2, N))
+    cut = cu.CutCumulants(np.ones((N, N)), np.ones((N, N)), np.zeros(N * N), np.ones(N * N), g3, g3,
+                          np.zeros((1, N)))
+    fig, axes = plotting.loop_cuts(cut, x, "t", (0.2, 0.6), ((0.78, 0.23), (0.23, 0.23)), exact_pair=np.ones((N, N)))
+    assert len(axes[0].lines) >= 2 * 2 and len(axes[1].containers) == 2  # curves + crosses; error bars
+    plt.close(fig)
+    f = anderson.Imbalances(x=x, g1=x, g1_err=0 * x, dn1=(1.0, 0.1), A2=q.Amplitude(1.0, 0.1, 1.0),
+                            A3=q.Amplitude(1.0, 0.1, 1.0), dn2=(1.0, 0.1), dn3=(1.0, 0.1), g2=np.ones((N, N)),
+                            g2_err=np.ones((N, N)), g3=g3, g3_err=g3, m2=(1.0, 0.1), m3=(0.0, 0.1), runs=2)
+    fig, axes = plotting.anderson_imbalances({N: f}, "t", (0.2, 0.6), ((0.78, 0.23),))
+    assert [len(ax.containers) for ax in axes] == [1, 2, 1]  # g1, the two g2 cuts, the g3 cut
+    plt.close(fig)
