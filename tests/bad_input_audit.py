@@ -62,6 +62,8 @@ EXCLUDED = {
     "anderson.LeadModes": "a frozen record returned by lead_modes (no methods, built by nqlib)",
     "anderson.Scattering": "a frozen record returned by scatter (no methods, built only by nqlib)",
     "probe.Fringe": "a namedtuple record returned by fringe (no methods, built only by nqlib)",
+    "probe.DeviceRatio": "a frozen record returned by device_ratio (no methods, built by nqlib)",
+    "probe.Counts": "a frozen record returned by sample_counts (no methods, built by nqlib)",
     "abc.SecondOrder": "a frozen record built by second_order; its public methods are audited",
     "circuitscattering.InjectedModes": "a frozen record built by propagate; its method is audited",
     "fits.Fit": "a frozen record returned by every fit (a property, no methods, built by nqlib)",
@@ -797,6 +799,49 @@ REGISTRY = {
             r="splitter",
             t="splitter",
             arm_lengths="extents",
+        ),
+    ),
+    "probe.leading_coefficient": Entry(dict(path_difference=3), dict(path_difference="integer")),
+    "probe.device_ratio": Entry(
+        dict(C=_corr(3), i=0, j=1, gamma=0.5, r=HALF, t=HALF, arm_lengths=(3, 4)),
+        dict(
+            C="hermitian",
+            i=("site", 0, 2),
+            j=("site", 0, 2),
+            gamma="gamma",
+            r="splitter",
+            t="splitter",
+            arm_lengths="lengths",
+        ),
+    ),
+    "probe.sample_counts": Entry(
+        dict(rng=_rng(), C=_corr(3), i=0, j=2, r=HALF, t=HALF, repetitions=5),
+        dict(
+            rng="rng",
+            C="corr",
+            i=("site", 0, 2),
+            j=("site", 0, 2),
+            r="splitter",
+            t="splitter",
+            repetitions="size",
+        ),
+    ),
+    "probe.estimate_coherence": Entry(
+        dict(rng=_rng(), C=_corr(3), i=0, j=2, repetitions=5),
+        dict(rng="rng", C="corr", i=("site", 0, 2), j=("site", 0, 2), repetitions="size"),
+    ),
+    "probe.repetitions": Entry(
+        dict(C=_corr(3), i=0, j=2, abs2=0.01, confidence=3.0),
+        dict(C="corr", i=("site", 0, 2), j=("site", 0, 2), abs2="nonneg", confidence="positive"),
+    ),
+    "probe.neas_repetitions": Entry(
+        dict(L=4, delta=0.5, i=[0, 1], j=[3, 2], confidence=3.0),
+        dict(
+            L="size",
+            delta="drive",
+            i=("indices", 0, 3, False),
+            j=("indices", 0, 3, False),
+            confidence="positive",
         ),
     ),
     # qssep
