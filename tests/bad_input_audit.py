@@ -68,6 +68,7 @@ EXCLUDED = {
     "circuitscattering.InjectedModes": "a frozen record built by propagate; its method is audited",
     "fits.Fit": "a frozen record returned by every fit (a property, no methods, built by nqlib)",
     "quditcircuit.TwoCopyAverage": "a frozen record returned by the two-copy averages (no methods)",
+    "quditcircuit.NeasSummary": "a frozen record returned by neas_summary (no methods, built by nqlib)",
 }
 """Public names of the audited modules that are not functions to call, and why."""
 
@@ -1092,6 +1093,17 @@ REGISTRY = {
     },
     "quditcircuit.ladder_two_copy_average": Entry(
         dict(L=2, p1=0.5, p2=0.2, delta=0.5), dict(L="size", **PD)
+    ),
+    "quditcircuit.chain_two_copy_average": Entry(
+        dict(L=2, p1=0.5, p2=0.2, delta=0.5), dict(L="size", **PD)
+    ),
+    "quditcircuit.neas_summary": Entry(
+        dict(
+            samples={"S": np.ones((3, 2)), "I": np.zeros((3, 2)), "P": np.ones((3, 2))},
+            entropy_le=1.0,
+            n_sites=2,
+        ),
+        dict(samples="data", entropy_le="real", n_sites="extent"),
     ),
     "quditcircuit.renyi2_local_equilibrium": Entry(
         dict(L=2, q=2, delta=0.5, legs=1),
