@@ -391,6 +391,8 @@ def bad_values(kind, valid):
             ("empty", {}),
             ("ragged", {"a": np.ones(3), "b": np.ones(2)}),
         ]
+    elif name == "pauli_pair":  # (i, j), each in [0, 3]
+        out += [("nan", (NAN, 0)), ("4", (4, 0)), ("-1", (0, -1)), ("1.5", (1.5, 0)), ("short", (3,))]
     elif name == "callable":
         out += [("int", 3)]
     else:
@@ -731,6 +733,14 @@ REGISTRY = {
     "haarcircuit.haar_unitary": Entry(dict(rng=_rng(), d=4), dict(rng="rng", d="size")),
     "haarcircuit.twirl": Entry(dict(X=np.eye(4)), dict(X="matrix")),
     "haarcircuit.pattern_map": Entry({}, {}),
+    "haarcircuit.pauli_pairs": Entry({}, {}),
+    "haarcircuit.sampled_weights": Entry(
+        dict(rng=_rng(), pauli=(3, 0), n_gates=2),
+        dict(rng="rng", pauli="pauli_pair", n_gates="size"),
+    ),
+    "haarcircuit.pattern_weights": Entry(
+        dict(L=3, bulk=np.full((4, 4), 0.25)), dict(L="size", bulk="stochastic")
+    ),
     "haarcircuit.boundary_rates": Entry({}, {}),
     "haarcircuit.averaged_map": Entry(
         dict(L=3, bulk=np.full((4, 4), 0.25)), dict(L="size", bulk="stochastic")
