@@ -66,6 +66,7 @@ EXCLUDED = {
     "probe.Counts": "a frozen record returned by sample_counts (no methods, built by nqlib)",
     "abc.SecondOrder": "a frozen record built by second_order; its public methods are audited",
     "circuitscattering.InjectedModes": "a frozen record built by propagate; its method is audited",
+    "circuitscattering.LagFunction": "a frozen record returned by lag_function (no methods)",
     "fits.Fit": "a frozen record returned by every fit (a property, no methods, built by nqlib)",
     "quditcircuit.TwoCopyAverage": "a frozen record returned by the two-copy averages (no methods)",
     "quditcircuit.NeasSummary": "a frozen record returned by neas_summary (no methods, built by nqlib)",
@@ -592,6 +593,10 @@ REGISTRY = {
             n_bins="size",
             cut=("site", 1, 3),
         ),
+    ),
+    "circuitscattering.lag_function": Entry(
+        dict(lag=np.array([[1.0, 0.5, -0.1], [1.2, 0.4, 0.0]]), L=4, window=2.0),
+        dict(lag="realizations", L="extent", window="positive"),
     ),
     "circuitscattering.mean_profile": Entry(
         dict(L=4, ages=[0.0, 1.0]), dict(L="size", ages="nonneg_reals")
