@@ -67,6 +67,7 @@ EXCLUDED = {
     "abc.SecondOrder": "a frozen record built by second_order; its public methods are audited",
     "circuitscattering.InjectedModes": "a frozen record built by propagate; its method is audited",
     "circuitscattering.LagFunction": "a frozen record returned by lag_function (no methods)",
+    "ssep.Moments": "a frozen record returned by distribution_moments (no methods, built by nqlib)",
     "fits.Fit": "a frozen record returned by every fit (a property, no methods, built by nqlib)",
     "quditcircuit.TwoCopyAverage": "a frozen record returned by the two-copy averages (no methods)",
     "quditcircuit.NeasSummary": "a frozen record returned by neas_summary (no methods, built by nqlib)",
@@ -1264,6 +1265,7 @@ REGISTRY = {
     ),
     "ssep.configurations": Entry(dict(L=3), dict(L="size")),
     "ssep.steady_state": Entry(dict(L=3, delta=0.5), dict(L="size", delta="drive")),
+    "ssep.distribution_moments": Entry(dict(P=np.full(8, 0.125)), dict(P="occupations")),
     "ssep.product_moments": Entry(
         dict(L=4, delta=0.5, order=2), dict(L="size", delta="drive", order=("site", 1, 3))
     ),
