@@ -735,6 +735,7 @@ REGISTRY = {
     "gaussian.dense_state": Entry(dict(C=_corr(3)), dict(C="corr")),
     "gaussian.binary_entropy": Entry(dict(nu=[0.2, 0.5]), dict(nu="occupations")),
     "gaussian.check_correlation_matrix": Entry(dict(C=_corr(3)), dict(C="corr")),
+    "gaussian.fermi_sea": Entry(dict(h=_corr(3), mu=0.5), dict(h="hermitian", mu="real")),
     # haarcircuit
     "haarcircuit.haar_unitary": Entry(dict(rng=_rng(), d=4), dict(rng="rng", d="size")),
     "haarcircuit.twirl": Entry(dict(X=np.eye(4)), dict(X="matrix")),
