@@ -62,7 +62,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from numba import njit
 
-from nqlib import _checks
+from nqlib import _checks, stats
 from nqlib import freecircuit as _freecircuit
 from nqlib import gaussian as _gaussian
 from nqlib import gates as _gates
@@ -74,6 +74,8 @@ __all__ = [
     "correlation",
     "pair_function",
     "pair_statistics",
+    "LagFunction",
+    "lag_function",
     "mean_profile",
     "naive_coherence",
 ]
@@ -243,6 +245,73 @@ def pair_statistics(rng, L, p1, window=3.0, n_bins=30, cut=None):
     abs2 = np.abs(G) ** 2
     return {"total": float(2 * abs2[np.ix_(A, B)].sum()), "diag": diag, "lag": lag, "abs2": abs2,
             "naive": naive, "n_modes": len(P)}
+
+
+@dataclass(frozen=True)
+class LagFunction:
+    r"""The circuit's mode correlation against injection lag, with jackknife errors over circuits.
+
+    ``theta`` (n_bins,): bin centres of the lag :math:`\vartheta = |s_k - s_{k'}|/(L+1)^2`;
+    ``f``: :math:`f_{AB} = 2(L+1)^2\,\Phi_{AB}(0)`, from the first bin; ``i`` (n_bins,):
+    :math:`i_{AB}(\vartheta) = \Phi_{AB}(\vartheta)/\Phi_{AB}(0)`; ``integral``:
+    :math:`\int i_{AB}\,d|\vartheta|` over both signs of the lag, :math:`2\sum i\,\Delta\vartheta`;
+    ``f_err``, ``i_err``, ``integral_err``: their jackknife errors.
+    """
+
+    theta: np.ndarray
+    f: float
+    f_err: float
+    integral: float
+    integral_err: float
+    i: np.ndarray
+    i_err: np.ndarray
+
+
+def lag_function(lag, L, window):
+    r"""GH's :math:`f_{AB}` and :math:`i_{AB}` (Eq. 65 ff.) for the circuit, from binned mode pairs.
+
+    :math:`\Phi_{AB}(\vartheta)` is the mean over circuits of the ``lag`` sums of
+    :func:`pair_statistics` per unit lag, ``lag / (width (L+1)^2)`` with bin width
+    ``width = window / n_bins``: the sum of :math:`\Delta\Phi^{kk'}_{AB}` over mode pairs per pair
+    of injection times. Each estimate is a ratio of means; its error is the jackknife over
+    circuits (:func:`nqlib.stats.jackknife`).
+
+    Parameters
+    ----------
+    lag : array_like, (n_circuits >= 2, n_bins)
+        The ``lag`` outputs of :func:`pair_statistics`, one row per circuit.
+    L : int
+        Sites of the chain, >= 2.
+    window : float
+        The ``window`` the rows were recorded with, > 0.
+
+    Returns
+    -------
+    LagFunction
+
+    References
+    ----------
+    GH Eqs. 65-72 (scattering-state correlations, here with injection times for energies);
+    chapter {doc}`circuit_scattering`.
+    """
+    lag = _checks.array("lag", lag, ndim=2)
+    if lag.shape[0] < 2 or lag.shape[1] < 1:
+        raise ValueError(f"lag must be an (n_circuits >= 2, n_bins >= 1) array, got shape {lag.shape}")
+    L = _checks.integer("L", L, 2)
+    window = _checks.real("window", window, 0, open_low=True)
+    if lag[:, 0].mean() == 0:
+        raise ValueError("lag must have a nonzero mean in its first bin (i_AB is normalised by it)")
+    width = window / lag.shape[1]
+    theta = (np.arange(lag.shape[1]) + 0.5) * width
+    density = lag / (width * (L + 1) ** 2)
+
+    def estimate(d):
+        mean = d.mean(axis=0)
+        i = mean / mean[0]
+        return np.concatenate([[2 * (L + 1) ** 2 * mean[0], 2 * np.sum(i) * width], i])
+
+    value, error = stats.jackknife(estimate, density)
+    return LagFunction(theta, value[0], error[0], value[1], error[1], value[2:], error[2:])
 
 
 def mean_profile(L, ages):

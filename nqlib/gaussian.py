@@ -30,7 +30,7 @@ from nqlib import _checks
 
 __all__ = [
     "entropy", "mutual_information", "negativity", "negativity_lower_bound", "dense_state", "binary_entropy",
-    "check_correlation_matrix",
+    "check_correlation_matrix", "fermi_sea",
 ]
 
 _TOL = 1e-9
@@ -121,6 +121,39 @@ def dense_state(C):
         factor = (1 - nu[k]) * sp.identity(2**L, format="csr") + (2 * nu[k] - 1) * (d.conj().T @ d)
         rho = (factor.T @ rho.T).T
     return 0.5 * (rho + rho.conj().T)
+
+
+def fermi_sea(h, mu=0.0):
+    r"""Correlation matrix of the zero-temperature ground state of a free-fermion Hamiltonian.
+
+    For :math:`H = \sum_{ij} h_{ij} c_i^\dagger c_j` at chemical potential :math:`\mu` the
+    single-particle levels :math:`h\psi_n = \epsilon_n\psi_n` with :math:`\epsilon_n < \mu` are
+    filled, so :math:`C_{ij} = \langle c_i^\dagger c_j\rangle = \sum_{\epsilon_n<\mu}
+    \overline{\psi_n(i)}\,\psi_n(j)`: a projector that commutes with :math:`\bar h`, and
+    :math:`\langle H\rangle = \sum_{ij} h_{ij}C_{ij} = \sum_{\epsilon_n<\mu}\epsilon_n`.
+
+    Parameters
+    ----------
+    h : array_like, (n, n)
+        Hermitian single-particle Hamiltonian (real or complex; a real h gives a real C).
+    mu : float, optional
+        Chemical potential (default 0); levels exactly at mu stay empty.
+
+    Returns
+    -------
+    numpy.ndarray, (n, n)
+
+    References
+    ----------
+    HJ Sec. II (the equilibrium control); chapter {doc}`probe`.
+    """
+    h = _checks.array("h", h, dtype=None)
+    _checks.hermitian("h", h, _TOL)
+    mu = _checks.real("mu", mu)
+    _checks.memory(f"fermi_sea at n={len(h)}", 64 * h.size)
+    eps, psi = np.linalg.eigh(h)
+    occupied = psi[:, eps < mu]
+    return occupied.conj() @ occupied.T
 
 
 def check_correlation_matrix(C, name="C"):

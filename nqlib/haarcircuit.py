@@ -43,9 +43,12 @@ from nqlib import _checks
 __all__ = [
     "haar_unitary",
     "twirl",
+    "pauli_pairs",
     "pattern_map",
+    "sampled_weights",
     "boundary_rates",
     "averaged_map",
+    "pattern_weights",
     "average_purity",
     "reduced_purity",
     "neas_purity",
@@ -79,6 +82,74 @@ def twirl(X):
     return alpha * np.eye(d * d) + beta * swap
 
 
+def pauli_pairs():
+    r"""The 16 two-qubit Pauli strings and their identity/non-identity patterns.
+
+    Returns
+    -------
+    strings : numpy.ndarray, (16, 4, 4)
+        :math:`\sigma_i\otimes\sigma_j` at index 4 i + j, with
+        :math:`\sigma_0, \ldots, \sigma_3 = 1, X, Y, Z` and i the first site of the pair
+        (the reservoir qubit at the reservoir bond).
+    patterns : numpy.ndarray of int, (16,)
+        (i > 0) + 2 (j > 0): bit 0 for the first site, bit 1 for the second; the order
+        (00, 01, 10, 11) of :func:`pattern_map`.
+
+    References
+    ----------
+    GH App. F (Eqs. F3-F6); chapter {doc}`open_haar_circuit`.
+    """
+    strings = np.array([np.kron(_PAULI[i], _PAULI[j]) for i in range(4) for j in range(4)])
+    patterns = np.array([(i > 0) + 2 * (j > 0) for i in range(4) for j in range(4)])
+    return strings, patterns
+
+
+def sampled_weights(rng, pauli, n_gates):
+    r"""Monte Carlo route to a column of :func:`pattern_map`: pattern weights of rotated Pauli strings.
+
+    For each of ``n_gates`` Haar-random two-qubit gates U (:func:`haar_unitary`, one per row, in
+    order) and the Pauli string :math:`\sigma = \sigma_i\otimes\sigma_j`, the weight of
+    :math:`A = U\sigma U^\dagger` on each pattern q,
+    :math:`\sum_{P \in q} |\mathrm{tr}(PA)|^2/16`. Each row sums to 1 (unitarity); the mean
+    over gates estimates ``pattern_map()[:, p]`` with p the pattern of :math:`\sigma`, and at the
+    reservoir bond ``(3, 0)`` (Z on the reservoir) gives b of :func:`boundary_rates` in column 2.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+    pauli : (int, int)
+        (i, j), each in [0, 3] (1, X, Y, Z).
+    n_gates : int
+        Number of sampled gates, >= 1.
+
+    Returns
+    -------
+    numpy.ndarray, (n_gates, 4)
+        Weights on the patterns (00, 01, 10, 11) of :func:`pauli_pairs`.
+
+    References
+    ----------
+    GH App. F, Eqs. F4-F6; chapter {doc}`open_haar_circuit`.
+    """
+    _checks.generator(rng)
+    try:
+        i, j = pauli
+    except (TypeError, ValueError):
+        raise ValueError(f"pauli must be a pair (i, j) of integers in [0, 3], got pauli={pauli!r}") from None
+    i, j = (_checks.integer(name, v, low=0, high=3) for name, v in (("pauli[0]", i), ("pauli[1]", j)))
+    n_gates = _checks.integer("n_gates", n_gates, low=1)
+    _checks.memory(f"sampled_weights with n_gates={n_gates}", 32 * n_gates)
+    strings, patterns = pauli_pairs()
+    sigma = strings[4 * i + j]
+    out = np.zeros((n_gates, 4))
+    for k in range(n_gates):
+        U = haar_unitary(rng)
+        A = U @ sigma @ U.conj().T
+        for P, q in zip(strings, patterns):
+            out[k, q] += abs(np.trace(P @ A)) ** 2 / 16
+    return out
+
+
 def pattern_map():
     """4 x 4 matrix of averaged weight transfer on a chain bond between patterns (00, 01, 10, 11).
 
@@ -86,11 +157,10 @@ def pattern_map():
     Pauli pair Q of pattern p (the same for every Q of that pattern), from :func:`twirl` with
     |tr(P A)|^2 = tr[(P (x) P)(A (x) A^dagger)] and A (x) A^dagger = (U (x) U)(Q (x) Q)(U (x) U)^dagger.
     """
-    paulis = [np.kron(_PAULI[i], _PAULI[j]) for i in range(4) for j in range(4)]
-    pattern = [(i > 0) + 2 * (j > 0) for i in range(4) for j in range(4)]  # bit 0: first site
+    paulis, pattern = pauli_pairs()
     out = np.zeros((4, 4))
     for p in range(4):
-        Q = paulis[pattern.index(p)]
+        Q = paulis[list(pattern).index(p)]
         average = twirl(np.kron(Q, Q.conj().T))
         for P, q in zip(paulis, pattern):
             out[q, p] += np.real(np.trace(np.kron(P, P) @ average)) / 16
@@ -142,13 +212,41 @@ def averaged_map(L, bulk=None):
     return M / L
 
 
-def average_purity(L, bulk=None):
-    """Exact late-time average E tr(rho^2) of the L-site chain (fixed point of :func:`averaged_map`)."""
+def pattern_weights(L, bulk=None):
+    r"""Late-time average weights :math:`w_\pi` on the :math:`2^L` identity/non-identity patterns.
+
+    The fixed point of :func:`averaged_map` normalised by :math:`w_{0\cdots0} = 1` (the identity
+    string), solved by sparse LU; :math:`\mathbb{E}\,\mathrm{tr}\rho^2 = 2^{-L}\sum_\pi w_\pi`
+    (:func:`average_purity`). Summing the weights with a non-identity on site 1 (bit 0 set) gives
+    GH's :math:`p_1`, the others minus 1 their :math:`p_\mu`.
+
+    Parameters
+    ----------
+    L : int
+        Sites, in [1, ``MAX_PATTERN_L``].
+    bulk : array_like, (4, 4), optional
+        Chain-bond pattern map (default :func:`pattern_map`), as in :func:`averaged_map`.
+
+    Returns
+    -------
+    numpy.ndarray, (2**L,)
+        Weights indexed by the pattern (bit i = site i + 1), entry 0 equal to 1.
+
+    References
+    ----------
+    GH App. F, Eqs. F4-F8; chapter {doc}`open_haar_circuit`.
+    """
     M = averaged_map(L, bulk)
     n = M.shape[0]
     A = (sp.identity(n) - M).tocsc()[1:, 1:]
     weights = spla.spsolve(A, M[1:, 0].toarray().ravel()) if n > 2 else np.array([M[1, 0] / (1 - M[1, 1])])
-    return float((1 + np.sum(weights)) / n)
+    return np.concatenate([[1.0], weights])
+
+
+def average_purity(L, bulk=None):
+    """Exact late-time average E tr(rho^2) of the L-site chain (fixed point of :func:`averaged_map`)."""
+    weights = pattern_weights(L, bulk)
+    return float((1 + np.sum(weights[1:])) / len(weights))
 
 
 def reduced_purity(L, site_one_fraction=None):

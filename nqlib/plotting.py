@@ -12,7 +12,8 @@ import numpy as np
 from nqlib.anderson import cut_pairs
 from nqlib.cumulants import cyclic_cumulant
 
-__all__ = ["COLORS", "WIDTH", "use_style", "figsize", "loop_cuts", "anderson_imbalances"]
+__all__ = ["COLORS", "WIDTH", "use_style", "figsize", "loop_cuts", "anderson_imbalances",
+           "probe_explorer"]
 
 #: Okabe & Ito (2008) colour-blind-safe palette, black last.
 COLORS = (
@@ -125,3 +126,28 @@ def anderson_imbalances(fitted, title, cuts_y2, cuts_yz, dn=None):
     for ax in axes:
         ax.legend(fontsize=7)
     return fig, axes
+
+
+def probe_explorer(axes, phases, difference, phase, at_phase, separations, repetitions, *,
+                   separation, delta, label, L):
+    """Draw the probe chapter's explorer: (a) one fringe with the chosen phase marked, (b) the
+    repetitions per phase against the separation, the chosen one marked when delta > 0.
+
+    ``axes`` is a pair of matplotlib axes, or None for a new figure that is shown at once.
+    """
+    show = axes is None
+    if show:
+        _, axes = plt.subplots(1, 2, figsize=figsize(2, 0.7))
+    axes[0].plot(phases, difference, label=label)
+    axes[0].plot([phase], [at_phase], "ko")
+    axes[0].set(xlabel=r"splitter phase $\phi$", ylabel=r"$I_L - I_R$",
+                title=rf"one state, $\delta = {delta}$")
+    axes[0].legend(fontsize=8)
+    axes[1].semilogy(separations, repetitions)
+    if delta > 0:
+        nearest = np.argmin(np.abs(separations - separation))
+        axes[1].semilogy([separation], [repetitions[nearest]], "ko")
+    axes[1].set(xlabel="separation $j - i$ (sites)", ylabel="repetitions per phase ($s = 3$)",
+                title=rf"$L = {L}$, pair centred")
+    if show:
+        plt.show()

@@ -98,11 +98,12 @@ For :math:`\Delta = 0` the device reproduces Eq. 84 exactly at every :math:`\gam
 """
 
 from collections import namedtuple
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import integrate
 
-from nqlib import _checks, gaussian
+from nqlib import _checks, gaussian, ssep
 
 __all__ = [
     "beam_splitter_currents",
@@ -114,6 +115,14 @@ __all__ = [
     "emitted_charges",
     "coherence_factor",
     "detected_charges",
+    "leading_coefficient",
+    "DeviceRatio",
+    "device_ratio",
+    "Counts",
+    "sample_counts",
+    "estimate_coherence",
+    "repetitions",
+    "neas_repetitions",
 ]
 
 NORM_TOL = 1e-9
@@ -241,8 +250,7 @@ def emitted_charges(C, i, j, gamma, r, t, times, arm_lengths=(4, 4), out_length=
 def coherence_factor(gamma, path_difference):
     """F(Delta) = int rho(E) e^{i k(E) Delta} dE, the overlap factor of the two emitted packets (module doc)."""
     gamma = _check_gamma(gamma)
-    if isinstance(path_difference, bool) or not isinstance(path_difference, (int, np.integer)):
-        raise ValueError(f"path_difference must be an integer number of sites, got {path_difference!r}")
+    _check_path_difference(path_difference)
     g2 = gamma**2
 
     def weight(k):
@@ -267,7 +275,280 @@ def detected_charges(C, i, j, gamma, r, t, arm_lengths=(4, 4)):
     return float(Q[0]), float(Q[1])
 
 
+def leading_coefficient(path_difference):
+    r"""A_Delta of the weak-tunnelling limit, :math:`1 - |F(\Delta)| = \gamma^2 A_\Delta + O(\gamma^4)`.
+
+    Parameters
+    ----------
+    path_difference : int
+        :math:`\Delta = n_B - n_A`, the difference of the arm lengths in sites.
+
+    Returns
+    -------
+    float
+        :math:`A_\Delta = \frac{1}{2\pi}\int_{-\pi/2}^{\pi/2} \cot^2 q\,(1 - \cos\Delta q)\,dq`
+        by quadrature: 0 for :math:`\Delta = 0`, :math:`|\Delta|/2 - 1/2` for even
+        :math:`\Delta \ne 0`, :math:`\to |\Delta|/2` for large :math:`|\Delta|`.
+
+    References
+    ----------
+    Module docstring (device model, beyond GH Sec. VII); chapter {doc}`probe`.
+    """
+    _check_path_difference(path_difference)
+    return integrate.quad(
+        lambda q: (1 - np.cos(path_difference * q)) / np.tan(q) ** 2 / (2 * np.pi),
+        -np.pi / 2,
+        np.pi / 2,
+        points=[0],
+    )[0]
+
+
+@dataclass(frozen=True)
+class DeviceRatio:
+    """The device's interference term over the ideal probe's (GH Eq. 86), by two routes.
+
+    Attributes
+    ----------
+    evolved : float
+        (Q_L - Q_R) of the exact time evolution (:func:`emitted_charges`) at ``time``, over the
+        ideal I_L - I_R.
+    green : float
+        The same from the Green's-function route (:func:`detected_charges`, complete emission).
+    time : float
+        The time the evolution ran: until :math:`e^{-\\Gamma T} \\le 10^{-9}`, and at least 120.
+    """
+
+    evolved: float
+    green: float
+    time: float
+
+
+def device_ratio(C, i, j, gamma, r, t, arm_lengths=(4, 4)):
+    r"""Device over ideal probe: (Q_L - Q_R) / (I_L - I_R) with the arms' phase put into the ideal splitter.
+
+    The ideal probe is GH Eq. 86 with :math:`t \to t\,e^{i\pi\Delta/2}`, the phase a wave at
+    E = 0 picks up on the longer arm (module doc), so both ratios tend to 1 as
+    :math:`\gamma \to 0`, and for :math:`\Delta = 0` they are 1 at every :math:`\gamma`. The time
+    evolution runs until :math:`e^{-\Gamma T} = 10^{-9}` (:math:`\Gamma = 2\gamma^2`), at least
+    to T = 120 (the slow band-edge tail then holds below :math:`10^{-6}` of the charge).
+
+    Parameters
+    ----------
+    C : array_like, (n, n)
+        Hermitian correlation matrix (or its change under a bias).
+    i, j : int
+        The two probed sites (into arm A and arm B).
+    gamma : float
+        Tunnel coupling in (0, sqrt 2).
+    r, t : complex
+        The splitter, :math:`|r|^2 + |t|^2 = 1`.
+    arm_lengths : (int, int), optional
+        :math:`(n_A, n_B)`, :math:`\Delta = n_B - n_A`.
+
+    Returns
+    -------
+    DeviceRatio
+
+    Raises
+    ------
+    ValueError
+        For invalid arguments, or if the ideal interference term vanishes (no ratio).
+
+    References
+    ----------
+    GH Eq. 86; module docstring (device model); chapter {doc}`probe`.
+    """
+    C = _check_matrix(C)
+    i, j = _check_pair(C, i, j)
+    r, t = _check_splitter(r, t)
+    gamma = _check_gamma(gamma)
+    n_A, n_B = _check_arms(arm_lengths)
+    ideal = np.subtract(*beam_splitter_currents(C, i, j, r, t * np.exp(1j * np.pi * (n_B - n_A) / 2)))
+    if ideal == 0:
+        raise ValueError(f"the ideal interference term I_L - I_R vanishes for C[i, j]={C[i, j]!r}, r={r!r}, "
+                         f"t={t!r}: no ratio")
+    T_end = max(np.log(1e9) / (2 * gamma**2), 120.0)
+    out = emitted_charges(C, i, j, gamma, r, t, [T_end], arm_lengths=(n_A, n_B))
+    Q = detected_charges(C, i, j, gamma, r, t, (n_A, n_B))
+    return DeviceRatio((out["out_L"][0] - out["out_R"][0]) / ideal, (Q[0] - Q[1]) / ideal, T_end)
+
+
+# --------------------------------------------------------------------------- repetitions
+@dataclass(frozen=True)
+class Counts:
+    """Detector counts of M repetitions: ``left[m]``, ``right[m]`` (bool: one particle or none)."""
+
+    left: np.ndarray
+    right: np.ndarray
+
+
+def sample_counts(rng, C, i, j, r, t, repetitions):
+    r"""M repetitions of the detector counts (N_L, N_R), drawn from their exact distribution.
+
+    For a Gaussian state the output modes have correlation matrix :math:`K = \bar u C_2 u^T`
+    (module doc) and, each mode holding 0 or 1 particles,
+    :math:`P(1, 1) = \det K`, :math:`P(1, 0) = K_{LL} - \det K`, :math:`P(0, 1) = K_{RR} - \det K`.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+    C : array_like, (n, n)
+        A correlation matrix (Hermitian, eigenvalues in [0, 1]).
+    i, j : int
+        The two probed sites.
+    r, t : complex
+        The splitter.
+    repetitions : int
+        M >= 1.
+
+    Returns
+    -------
+    Counts
+        Boolean arrays of length M; ``rng.choice`` draws one outcome per repetition.
+
+    References
+    ----------
+    GH Sec. VII (Eqs. 84-86); Wick's theorem, module docstring; chapter {doc}`probe`.
+    """
+    _checks.generator(rng)
+    C = _check_matrix(C)
+    i, j = _check_pair(C, i, j)
+    gaussian.check_correlation_matrix(C[np.ix_([i, j], [i, j])])
+    u = splitter_matrix(r, t)
+    M = _checks.integer("repetitions", repetitions, low=1)
+    _checks.memory(f"sample_counts with repetitions={repetitions}", 24 * M)
+    return _sample_counts(rng, C, i, j, u, M)
+
+
+def estimate_coherence(rng, C, i, j, repetitions):
+    r"""One experiment's estimate of :math:`C_{ij}`: M repetitions at each of two splitter phases.
+
+    With the balanced splitter, :math:`N_L - N_R` averages to :math:`2\,{\rm Re}\,C_{ij}` at
+    :math:`\phi = 0` and to :math:`2\,{\rm Im}\,C_{ij}` at :math:`\phi = -\pi/2` (GH Eq. 86),
+    so the estimate is :math:`[\overline{N_L - N_R}|_0 + i\,\overline{N_L - N_R}|_{-\pi/2}]/2`,
+    unbiased, with standard deviation of its real part :math:`\sigma_D / (2\sqrt M)`
+    (:func:`difference_variance`). The repetitions at phase 0 are drawn first.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+    C : array_like, (n, n)
+        A correlation matrix.
+    i, j : int
+        The two probed sites.
+    repetitions : int
+        M >= 1 repetitions per phase.
+
+    Returns
+    -------
+    complex
+
+    References
+    ----------
+    GH Eq. 86 and Sec. VII; chapter {doc}`probe`.
+    """
+    _checks.generator(rng)
+    C = _check_matrix(C)
+    i, j = _check_pair(C, i, j)
+    gaussian.check_correlation_matrix(C[np.ix_([i, j], [i, j])])
+    M = _checks.integer("repetitions", repetitions, low=1)
+    _checks.memory(f"estimate_coherence with repetitions={repetitions}", 24 * M)
+    real = _sample_counts(rng, C, i, j, splitter_matrix(1 / np.sqrt(2), 1 / np.sqrt(2)), M)
+    imag = _sample_counts(rng, C, i, j, splitter_matrix(1 / np.sqrt(2), -1j / np.sqrt(2)), M)
+    return complex(
+        np.mean(real.left.astype(float) - real.right), np.mean(imag.left.astype(float) - imag.right)
+    ) / 2
+
+
+def repetitions(C, i, j, abs2, confidence=3.0):
+    r"""Repetitions per phase needed to see a coherence of size :math:`\sqrt{a}` at ``confidence`` sigmas.
+
+    :math:`M = s^2\sigma_D^2 / (4a)`: the estimate of :func:`estimate_coherence` has standard
+    deviation :math:`\sigma_D / (2\sqrt M)` per component, with :math:`\sigma_D^2` of the balanced
+    splitter (:func:`difference_variance` at :math:`\phi = 0`) for the state C.
+
+    Parameters
+    ----------
+    C : array_like, (n, n)
+        The correlation matrix whose shot noise counts (one state, or the average state).
+    i, j : int
+        The two probed sites.
+    abs2 : float
+        :math:`a \ge 0`, the :math:`|C_{ij}|^2` to resolve (of this state, or a mean over states).
+    confidence : float, optional
+        s > 0 (default 3).
+
+    Returns
+    -------
+    float
+        M (not rounded); inf for ``abs2 = 0``.
+
+    References
+    ----------
+    GH Sec. VII; chapter {doc}`probe`.
+    """
+    abs2 = _checks.real("abs2", abs2, 0)
+    s = _checks.real("confidence", confidence, 0, open_low=True)
+    variance = difference_variance(C, i, j, 1 / np.sqrt(2), 1 / np.sqrt(2))
+    return s**2 * variance / (4 * abs2) if abs2 > 0 else np.inf
+
+
+
+def neas_repetitions(L, delta, i, j, confidence=3.0):
+    r"""Repetitions per phase to resolve the typical coherence of site pairs in the phase-II NEAS.
+
+    The typical coherence is :math:`\overline{|C_{ij}|^2} = \delta^2 x(1 - y)/L` with
+    :math:`x = (i+1)/(L+1) \le y = (j+1)/(L+1)`, GH's phase-II result, which equals minus the
+    SSEP's connected two-point function (:func:`nqlib.ssep.two_point_scaling`); the shot noise
+    is that of the average state, diagonal with the SSEP density (:func:`nqlib.ssep.density`),
+    for which :math:`\sigma_D^2 = n_i(1 - n_j) + n_j(1 - n_i)`. Each pair gets
+    :func:`repetitions` of that state and typical coherence.
+
+    Parameters
+    ----------
+    L : int
+        Number of sites, >= 2.
+    delta : float
+        Drive in [-1, 1].
+    i, j : array_like of int
+        The pairs' sites, in [0, L - 1], same length, ``i[k] != j[k]``.
+    confidence : float, optional
+        s > 0 (default 3).
+
+    Returns
+    -------
+    numpy.ndarray
+        M for each pair; inf where :math:`\delta = 0` (no coherence to resolve).
+
+    References
+    ----------
+    GH Sec. VII and Eq. C10; chapter {doc}`probe`.
+    """
+    L = _checks.integer("L", L, low=2)
+    _checks.memory(f"neas_repetitions at L={L}", 16 * L**2)
+    i = _checks.indices("i", i, 0, L - 1, distinct=False)
+    j = _checks.indices("j", j, 0, L - 1, distinct=False)
+    if i.shape != j.shape:
+        raise ValueError(f"i and j must have the same length, got {i.size} and {j.size}")
+    abs2 = -ssep.two_point_scaling((i + 1) / (L + 1), (j + 1) / (L + 1), delta) / L
+    n_bar = np.diag(ssep.density(L, delta)).astype(complex)
+    return np.array([repetitions(n_bar, a, b, w, confidence) for a, b, w in zip(i, j, abs2)])
+
+
 # --------------------------------------------------------------------------- private helpers
+def _sample_counts(rng, C, i, j, u, M):
+    K = u.conj() @ C[np.ix_([i, j], [i, j])] @ u.T
+    both = np.linalg.det(K).real
+    p = np.array([1 - K[0, 0].real - K[1, 1].real + both, K[0, 0].real - both, K[1, 1].real - both, both])
+    outcome = rng.choice(4, size=M, p=np.clip(p, 0, None))  # 0: (0,0), 1: (1,0), 2: (0,1), 3: (1,1)
+    return Counts((outcome == 1) | (outcome == 3), (outcome == 2) | (outcome == 3))
+
+
+def _check_path_difference(path_difference):
+    if isinstance(path_difference, bool) or not isinstance(path_difference, (int, np.integer)):
+        raise ValueError(f"path_difference must be an integer number of sites, got {path_difference!r}")
+
+
 def _check_matrix(C):
     C = _checks.array("C", C, dtype=complex)
     if C.ndim != 2 or C.shape[0] != C.shape[1] or C.shape[0] < 2:

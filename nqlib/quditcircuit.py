@@ -69,7 +69,7 @@ import scipy.sparse as sp
 from numba import njit
 import scipy.sparse.linalg as spla
 
-from nqlib import _checks, abc, circuit, gaussian, haarcircuit, quantum, ssep
+from nqlib import _checks, abc, circuit, gaussian, haarcircuit, quantum, ssep, stats
 from nqlib import gates as _gates
 
 __all__ = [
@@ -97,7 +97,10 @@ __all__ = [
     "TwoCopyAverage",
     "two_copy_average",
     "ladder_two_copy_average",
+    "chain_two_copy_average",
     "renyi2_local_equilibrium",
+    "NeasSummary",
+    "neas_summary",
 ]
 
 MAX_DIM = 4096
@@ -526,6 +529,91 @@ def ladder_two_copy_average(L, p1, p2, delta):
     values = [float(_product([swap if k < n_swap else trace for k in range(n)][::order]) @ X)
               for n_swap, order in ((n, 1), (cut, 1), (n - cut, -1))]
     return _two_copy_result(L, values, renyi2_local_equilibrium(L, 1, delta, legs=2))
+
+
+
+def chain_two_copy_average(L, p1, p2, delta):
+    """Exact E tr rho^2 and half-cut purities of the qubit chain's late-time states (q = 1).
+
+    The qubit chain's counterpart of :func:`two_copy_average`: the purities come from the abc
+    fixed point (:func:`nqlib.abc.average_purity`, six species per site), the Rényi-2 quantities
+    as in :class:`TwoCopyAverage`, so the three systems of the extensions appendix (qubit chain,
+    qudit chain, ladder) are compared in one form.
+
+    Parameters
+    ----------
+    L : int
+        Sites, 2 <= L <= ``abc.MAX_REDUCED_L``.
+    p1, p2 : float
+        Gate probabilities (p1 + p2 <= 1).
+    delta : float
+        Drive in [-1, 1].
+
+    Returns
+    -------
+    TwoCopyAverage
+
+    References
+    ----------
+    GH Sec. IV and Eqs. 27-30 (two-copy average); chapter {doc}`circuit_extensions`.
+    """
+    L = _checks.integer("L", L, low=2, high=abc.MAX_REDUCED_L)
+    _gates._check_probabilities(p1, p2)
+    _check_delta(delta)
+    values = [abc.average_purity(L, p1, p2, delta, sites=sites)
+              for sites in (None, range(L // 2), range(L // 2, L))]
+    return _two_copy_result(L, values, renyi2_local_equilibrium(L, 1, delta))
+
+
+@dataclass(frozen=True)
+class NeasSummary:
+    """Time averages of late-time states over independent circuits, with jackknife errors.
+
+    ``value`` and ``error`` hold, in this order: the entropy deficit per site
+    (S_LE - E S)/N, the half-cut mutual information per site E I/N, E tr rho^2 and, where the
+    samples record them (keys ``PA``, ``PB``), E tr rho_A^2 and E tr rho_B^2 of the halves.
+    """
+
+    value: np.ndarray
+    error: np.ndarray
+
+
+def neas_summary(samples, entropy_le, n_sites):
+    """Jackknife over circuits of the dense simulators' time averages (:class:`NeasSummary`).
+
+    Parameters
+    ----------
+    samples : dict of numpy.ndarray
+        Stacked outputs of ``neas_samples``-type samplers (:func:`nqlib.stats.stack`): ``S``,
+        ``I``, ``P`` and optionally ``PA``, ``PB``, each (n_circuits >= 2, n_samples).
+    entropy_le : float
+        Von Neumann entropy of local equilibrium of the same system
+        (:func:`local_equilibrium_entropy`, :func:`nqlib.circuit.local_equilibrium_entropy`).
+    n_sites : int
+        N >= 1, the number of sites (qubits) the per-site values divide by.
+
+    Returns
+    -------
+    NeasSummary
+        Each estimate is the mean over all samples of all circuits; its error is the jackknife
+        over circuits (:func:`nqlib.stats.jackknife`).
+
+    References
+    ----------
+    GH Sec. IV; chapter {doc}`circuit_extensions`.
+    """
+    if not isinstance(samples, dict) or not {"S", "I", "P"} <= set(samples):
+        raise ValueError(f"samples must be a dict of arrays with keys 'S', 'I', 'P' (and optionally "
+                         f"'PA', 'PB'), got samples={samples!r}")
+    entropy_le = _checks.real("entropy_le", entropy_le)
+    n_sites = _checks.integer("n_sites", n_sites, low=1)
+    halves = "PA" in samples
+
+    def estimate(d):
+        return np.array([(entropy_le - d["S"].mean()) / n_sites, d["I"].mean() / n_sites, d["P"].mean(),
+                         *([d["PA"].mean(), d["PB"].mean()] if halves else [])])
+
+    return NeasSummary(*stats.jackknife(estimate, samples))
 
 
 # ------------------------------------------------------------------------------- private helpers

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
@@ -52,6 +53,8 @@ __all__ = [
     "three_point_scaling",
     "configurations",
     "steady_state",
+    "Moments",
+    "distribution_moments",
     "product_moments",
     "connected_three_point",
     "sample",
@@ -163,6 +166,53 @@ def steady_state(L, delta):
     if info != 0 or residual > 1e-12 * P.max():
         raise RuntimeError(f"master equation solve did not converge (info={info}, residual={residual:.1e})")
     return P
+
+
+
+@dataclass(frozen=True)
+class Moments:
+    """Product moments of the occupations up to third order, and the covariance.
+
+    ``mean[i]`` = <tau_i>, ``second[i, j]`` = <tau_i tau_j>, ``third[i, j, k]`` =
+    <tau_i tau_j tau_k>, ``covariance`` = second - outer(mean, mean).
+    """
+
+    mean: np.ndarray
+    second: np.ndarray
+    third: np.ndarray
+    covariance: np.ndarray
+
+
+def distribution_moments(P):
+    """Moments of the occupations under a distribution P over the 2**L configurations.
+
+    The sums over configurations of the master-equation route (:func:`steady_state`), in the
+    order of :func:`configurations`.
+
+    Parameters
+    ----------
+    P : array_like, (2**L,)
+        Probabilities (non-negative, summing to 1 within 1e-9), L in [1, 16].
+
+    Returns
+    -------
+    Moments
+
+    References
+    ----------
+    GH App. C (Eqs. C9-C11, which these moments check); chapter {doc}`ssep`.
+    """
+    P = _checks.array("P", P, 0, ndim=1)
+    L = P.size.bit_length() - 1
+    if P.size != 2**L or not 1 <= L <= MAX_MASTER_EQUATION_L:
+        raise ValueError(f"P must have 2**L entries with 1 <= L <= {MAX_MASTER_EQUATION_L}, got {P.size}")
+    if abs(P.sum() - 1) > 1e-9:
+        raise ValueError(f"P must sum to 1 (a probability distribution), got sum(P)={P.sum()!r}")
+    tau = configurations(L).astype(float)
+    mean = tau.T @ P
+    second = (tau.T * P) @ tau
+    third = np.einsum("s,si,sj,sk->ijk", P, tau, tau, tau)
+    return Moments(mean, second, third, second - np.outer(mean, mean))
 
 
 # --------------------------------------------------------------------------- moment hierarchy

@@ -66,14 +66,19 @@ EXCLUDED = {
     "anderson.DensityProfile": "a frozen record returned by density_profile (a property, no methods)",
     "anderson.EnergyCorrelationFit": "a frozen record returned by i_ab (no methods, built only by nqlib)",
     "probe.Fringe": "a namedtuple record returned by fringe (no methods, built only by nqlib)",
+    "probe.DeviceRatio": "a frozen record returned by device_ratio (no methods, built by nqlib)",
+    "probe.Counts": "a frozen record returned by sample_counts (no methods, built by nqlib)",
     "abc.SecondOrder": "a frozen record built by second_order; its public methods are audited",
     "circuitscattering.InjectedModes": "a frozen record built by propagate; its method is audited",
     "cumulants.CutCumulants": "a frozen record returned by cut_cumulants (no methods)",
     "qssep.Amplitude": "a namedtuple record returned by the amplitude fits (no methods)",
     "qssep.Coinciding": "a namedtuple record returned by coinciding (no methods)",
     "anderson.Imbalances": "a frozen record returned by imbalances; its method is audited",
+    "circuitscattering.LagFunction": "a frozen record returned by lag_function (no methods)",
+    "ssep.Moments": "a frozen record returned by distribution_moments (no methods, built by nqlib)",
     "fits.Fit": "a frozen record returned by every fit (a property, no methods, built by nqlib)",
     "quditcircuit.TwoCopyAverage": "a frozen record returned by the two-copy averages (no methods)",
+    "quditcircuit.NeasSummary": "a frozen record returned by neas_summary (no methods, built by nqlib)",
 }
 """Public names of the audited modules that are not functions to call, and why."""
 
@@ -432,6 +437,8 @@ def bad_values(kind, valid):
             ("empty", {}),
             ("ragged", {"a": np.ones(3), "b": np.ones(2)}),
         ]
+    elif name == "pauli_pair":  # (i, j), each in [0, 3]
+        out += [("nan", (NAN, 0)), ("4", (4, 0)), ("-1", (0, -1)), ("1.5", (1.5, 0)), ("short", (3,))]
     elif name == "callable":
         out += [("int", 3)]
     else:
@@ -698,6 +705,10 @@ REGISTRY = {
             cut=("site", 1, 3),
         ),
     ),
+    "circuitscattering.lag_function": Entry(
+        dict(lag=np.array([[1.0, 0.5, -0.1], [1.2, 0.4, 0.0]]), L=4, window=2.0),
+        dict(lag="realizations", L="extent", window="positive"),
+    ),
     "circuitscattering.mean_profile": Entry(
         dict(L=4, ages=[0.0, 1.0]), dict(L="size", ages="nonneg_reals")
     ),
@@ -877,10 +888,19 @@ REGISTRY = {
     "gaussian.dense_state": Entry(dict(C=_corr(3)), dict(C="corr")),
     "gaussian.binary_entropy": Entry(dict(nu=[0.2, 0.5]), dict(nu="occupations")),
     "gaussian.check_correlation_matrix": Entry(dict(C=_corr(3)), dict(C="corr")),
+    "gaussian.fermi_sea": Entry(dict(h=_corr(3), mu=0.5), dict(h="hermitian", mu="real")),
     # haarcircuit
     "haarcircuit.haar_unitary": Entry(dict(rng=_rng(), d=4), dict(rng="rng", d="size")),
     "haarcircuit.twirl": Entry(dict(X=np.eye(4)), dict(X="matrix")),
     "haarcircuit.pattern_map": Entry({}, {}),
+    "haarcircuit.pauli_pairs": Entry({}, {}),
+    "haarcircuit.sampled_weights": Entry(
+        dict(rng=_rng(), pauli=(3, 0), n_gates=2),
+        dict(rng="rng", pauli="pauli_pair", n_gates="size"),
+    ),
+    "haarcircuit.pattern_weights": Entry(
+        dict(L=3, bulk=np.full((4, 4), 0.25)), dict(L="size", bulk="stochastic")
+    ),
     "haarcircuit.boundary_rates": Entry({}, {}),
     "haarcircuit.averaged_map": Entry(
         dict(L=3, bulk=np.full((4, 4), 0.25)), dict(L="size", bulk="stochastic")
@@ -950,6 +970,49 @@ REGISTRY = {
             r="splitter",
             t="splitter",
             arm_lengths="extents",
+        ),
+    ),
+    "probe.leading_coefficient": Entry(dict(path_difference=3), dict(path_difference="integer")),
+    "probe.device_ratio": Entry(
+        dict(C=_corr(3), i=0, j=1, gamma=0.5, r=HALF, t=HALF, arm_lengths=(3, 4)),
+        dict(
+            C="hermitian",
+            i=("site", 0, 2),
+            j=("site", 0, 2),
+            gamma="gamma",
+            r="splitter",
+            t="splitter",
+            arm_lengths="lengths",
+        ),
+    ),
+    "probe.sample_counts": Entry(
+        dict(rng=_rng(), C=_corr(3), i=0, j=2, r=HALF, t=HALF, repetitions=5),
+        dict(
+            rng="rng",
+            C="corr",
+            i=("site", 0, 2),
+            j=("site", 0, 2),
+            r="splitter",
+            t="splitter",
+            repetitions="size",
+        ),
+    ),
+    "probe.estimate_coherence": Entry(
+        dict(rng=_rng(), C=_corr(3), i=0, j=2, repetitions=5),
+        dict(rng="rng", C="corr", i=("site", 0, 2), j=("site", 0, 2), repetitions="size"),
+    ),
+    "probe.repetitions": Entry(
+        dict(C=_corr(3), i=0, j=2, abs2=0.01, confidence=3.0),
+        dict(C="corr", i=("site", 0, 2), j=("site", 0, 2), abs2="nonneg", confidence="positive"),
+    ),
+    "probe.neas_repetitions": Entry(
+        dict(L=4, delta=0.5, i=[0, 1], j=[3, 2], confidence=3.0),
+        dict(
+            L="size",
+            delta="drive",
+            i=("indices", 0, 3, False),
+            j=("indices", 0, 3, False),
+            confidence="positive",
         ),
     ),
     # qssep
@@ -1158,6 +1221,17 @@ REGISTRY = {
     "quditcircuit.ladder_two_copy_average": Entry(
         dict(L=2, p1=0.5, p2=0.2, delta=0.5), dict(L="size", **PD)
     ),
+    "quditcircuit.chain_two_copy_average": Entry(
+        dict(L=2, p1=0.5, p2=0.2, delta=0.5), dict(L="size", **PD)
+    ),
+    "quditcircuit.neas_summary": Entry(
+        dict(
+            samples={"S": np.ones((3, 2)), "I": np.zeros((3, 2)), "P": np.ones((3, 2))},
+            entropy_le=1.0,
+            n_sites=2,
+        ),
+        dict(samples="data", entropy_le="real", n_sites="extent"),
+    ),
     "quditcircuit.renyi2_local_equilibrium": Entry(
         dict(L=2, q=2, delta=0.5, legs=1),
         # a closed form: a huge q is valid (L ln q)
@@ -1302,6 +1376,7 @@ REGISTRY = {
     ),
     "ssep.configurations": Entry(dict(L=3), dict(L="size")),
     "ssep.steady_state": Entry(dict(L=3, delta=0.5), dict(L="size", delta="drive")),
+    "ssep.distribution_moments": Entry(dict(P=np.full(8, 0.125)), dict(P="occupations")),
     "ssep.product_moments": Entry(
         dict(L=4, delta=0.5, order=2), dict(L="size", delta="drive", order=("site", 1, 3))
     ),

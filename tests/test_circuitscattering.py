@@ -90,6 +90,29 @@ def test_pair_statistics_bookkeeping():
     assert np.array_equal(out["lag"], again["lag"])
 
 
+def test_lag_function_bookkeeping_and_jackknife():
+    # on simulated circuits: the lag bins hold the cross terms, so f * integral / 4 = mean total -
+    # mean naive part (pair_statistics' bookkeeping); f is linear in the mean, so its jackknife
+    # error is the standard error of the circuit means (a closed form)
+    L, window, n_bins = 6, 2.0, 16
+    runs = [cs.pair_statistics(np.random.default_rng([7, k]), L, 1.0, window, n_bins) for k in range(6)]
+    lag = np.array([r["lag"] for r in runs])
+    g = cs.lag_function(lag, L, window)
+    total, diag = np.mean([r["total"] for r in runs]), np.mean([r["diag"] for r in runs])
+    assert abs(g.f * g.integral / 4 - (total - diag)) < 1e-10 * total
+    width = window / n_bins
+    assert np.allclose(g.theta, (np.arange(n_bins) + 0.5) * width)
+    sem = np.std(lag[:, 0], ddof=1) / np.sqrt(len(lag)) / (width * (L + 1) ** 2)
+    assert abs(g.f_err - 2 * (L + 1) ** 2 * sem) < 1e-10 * g.f_err
+    assert g.i[0] == 1 and g.i_err[0] == 0 and g.i.shape == g.i_err.shape == (n_bins,)
+    same = cs.lag_function(np.tile(lag[0], (3, 1)), L, window)  # identical circuits: no spread
+    assert np.allclose([same.f_err, same.integral_err, *same.i_err], 0, atol=1e-12)
+    with pytest.raises(ValueError, match="n_circuits >= 2"):
+        cs.lag_function(lag[:1], L, window)
+    with pytest.raises(ValueError, match="nonzero mean in its first bin"):
+        cs.lag_function(np.zeros((3, 4)), L, window)
+
+
 def test_mean_profile_sums_to_the_ssep_density():
     """sum over injection times of E|psi|^2 is E G^L_xx = 1 - x (rho_R + delta G^L = SSEP)."""
     L = 6

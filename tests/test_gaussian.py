@@ -114,3 +114,27 @@ def test_check_correlation_matrix_returns_complex_array():
 def test_invalid_input_is_rejected(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_fermi_sea_against_the_fock_space_ground_state():
+    # the ground state of H - mu N built from Jordan-Wigner matrices, and the level sum
+    rng = np.random.default_rng(8)
+    L, mu = 4, 0.3
+    a = rng.normal(size=(L, L)) + 1j * rng.normal(size=(L, L))
+    h = (a + a.conj().T) / 2
+    C = gaussian.fermi_sea(h, mu)
+    c = annihilators(L)
+    H = sum(h[i, j] * c[i].conj().T @ c[j] for i in range(L) for j in range(L))
+    N = sum(ci.conj().T @ ci for ci in c)
+    energies, states = np.linalg.eigh(H - mu * N)
+    assert energies[1] - energies[0] > 1e-6  # non-degenerate ground state
+    g = states[:, 0]
+    fock = np.array([[g.conj() @ c[i].conj().T @ c[j] @ g for j in range(L)] for i in range(L)])
+    np.testing.assert_allclose(C, fock, atol=1e-12)
+    eps = np.linalg.eigvalsh(h)
+    assert abs(np.sum(h * C).real - eps[eps < mu].sum()) < 1e-12
+    np.testing.assert_allclose(C @ C, C, atol=1e-12)  # a projector
+    real = gaussian.fermi_sea(h.real)
+    assert real.dtype == float and abs(np.trace(real) - np.sum(np.linalg.eigvalsh(h.real) < 0)) < 1e-12
+    with pytest.raises(ValueError, match="h must be Hermitian"):
+        gaussian.fermi_sea(np.array([[0.0, 1.0], [0.0, 0.0]]))

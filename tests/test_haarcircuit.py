@@ -24,22 +24,37 @@ def test_chain_bond_spreads_weight_uniformly_over_the_fifteen_paulis():
     assert np.allclose(T[:, 0], [1, 0, 0, 0], atol=1e-14)
     for p in (1, 2, 3):
         assert np.allclose(T[:, p], [0, 3 / 15, 3 / 15, 9 / 15], atol=1e-14)
-    # Monte Carlo: weight of U (Z x 1) U^dag on the patterns.
-    rng = np.random.default_rng(2)
-    paulis = haarcircuit._PAULI
-    Q = np.kron(paulis[3], paulis[0])
-    weights = []
-    for _ in range(3000):
-        U = haarcircuit.haar_unitary(rng)
-        A = U @ Q @ U.conj().T
-        w = np.zeros(4)
-        for i in range(4):
-            for j in range(4):
-                w[(i > 0) + 2 * (j > 0)] += abs(np.trace(np.kron(paulis[i], paulis[j]) @ A)) ** 2 / 16
-        weights.append(w)
-    weights = np.array(weights)
+    # Monte Carlo: weight of U (Z x 1) U^dag on the patterns (sampled gates, no twirl formula)
+    weights = haarcircuit.sampled_weights(np.random.default_rng(2), (3, 0), 3000)
     se = weights.std(axis=0) / np.sqrt(len(weights)) + 1e-15
     assert np.all(np.abs(weights.mean(axis=0) - T[:, 1]) < 5 * se)
+    assert np.allclose(weights.sum(axis=1), 1, atol=1e-12)  # unitarity: the weight is conserved
+    # a chain-bond column of another pattern (Y on the second site), and the identity string
+    weights = haarcircuit.sampled_weights(np.random.default_rng(5), (0, 2), 3000)
+    assert np.all(np.abs(weights.mean(axis=0) - T[:, 2]) < 5 * weights.std(axis=0) / np.sqrt(3000) + 1e-15)
+    assert np.allclose(haarcircuit.sampled_weights(np.random.default_rng(6), (0, 0), 5), [1, 0, 0, 0], atol=1e-12)
+
+
+def test_pauli_pairs_are_an_orthogonal_basis_with_their_patterns():
+    strings, patterns = haarcircuit.pauli_pairs()
+    gram = np.einsum("aij,bij->ab", strings.conj(), strings)  # tr(P^dag Q) = 4 delta_PQ
+    assert np.allclose(gram, 4 * np.eye(16), atol=1e-14)
+    assert np.bincount(patterns).tolist() == [1, 3, 3, 9]
+    Z = np.diag([1.0, -1.0])
+    assert np.allclose(strings[12], np.kron(Z, np.eye(2))) and patterns[12] == 1  # Z on the first site
+
+
+def test_pattern_weights_are_the_fixed_point():
+    assert np.allclose(haarcircuit.pattern_weights(1), [1, 1 / 3], atol=1e-14)  # p1 = b / d by hand
+    b, d = haarcircuit.boundary_rates()
+    for L in (3, 8):
+        w = haarcircuit.pattern_weights(L)
+        assert w[0] == 1 and np.abs(haarcircuit.averaged_map(L) @ w - w).max() < 1e-12
+        assert abs(w.sum() / 2**L - haarcircuit.average_purity(L)) < 1e-15
+        site_one = (np.arange(2**L) & 1) == 1
+        p1, pmu = w[site_one].sum(), w[~site_one].sum() - 1
+        assert abs(b * (1 + pmu) - d * p1) < 1e-10  # stationarity of the reservoir bond
+    assert abs(p1 / (p1 + pmu) - 0.75) < 1e-3  # large L: the share of GH's reduction
 
 
 def test_boundary_rates_match_the_reservoir_channel():

@@ -9,9 +9,8 @@ is checked below 1e-5, which bounds its difference from the t -> infinity Green'
 import numpy as np
 import pytest
 from jordan_wigner import annihilators
-from scipy import integrate
 
-from nqlib import gaussian, probe
+from nqlib import gaussian, probe, ssep
 
 S2 = 1 / np.sqrt(2)
 
@@ -142,14 +141,11 @@ def test_equal_arms_reproduce_eq_84_at_any_gamma():
         assert abs(probe.coherence_factor(gamma, 0) - 1) < 1e-10  # sum rule: the spectrum is normalised
 
 
-def _leading_coefficient(delta):
-    return integrate.quad(lambda q: (1 - np.cos(delta * q)) / np.tan(q) ** 2 / (2 * np.pi), -np.pi / 2, np.pi / 2,
-                          points=[0])[0]
-
-
 def test_even_path_difference_closed_form():
+    assert probe.leading_coefficient(0) == 0
     for delta in (2, 4, 6):
-        assert abs(_leading_coefficient(delta) - (delta / 2 - 0.5)) < 1e-10
+        assert abs(probe.leading_coefficient(delta) - (delta / 2 - 0.5)) < 1e-10
+        assert probe.leading_coefficient(-delta) == probe.leading_coefficient(delta)
     # Delta = 2 is exact at every gamma: F = -(1 - gamma^2 / 2)
     for gamma in (0.3, 0.7):
         assert abs(probe.coherence_factor(gamma, 2) + 1 - gamma**2 / 2) < 1e-10
@@ -172,9 +168,109 @@ def test_weak_tunnelling_limit_of_the_time_evolution():
     deviation = np.array(deviation)
     slope = np.polyfit(np.log(gammas), np.log(deviation), 1)[0]
     assert abs(slope - 2) < 0.1, (slope, deviation)
-    A = _leading_coefficient(delta)
+    A = probe.leading_coefficient(delta)
     ratio = deviation / (A * gammas**2)
     assert np.all(np.diff(np.abs(ratio - 1)) < 0) and abs(ratio[-1] - 1) < 0.05, ratio
+
+
+def test_leading_coefficient_is_the_small_gamma_limit_of_the_coherence_factor():
+    # an odd Delta (no closed form): 1 - |F| = gamma^2 A + O(gamma^4), so the two-point Richardson
+    # estimate from gamma and gamma / 2 removes the gamma^4 term
+    for delta in (1, 3, 5):
+        g = 0.08
+        dev = [1 - abs(probe.coherence_factor(x, delta)) for x in (g, g / 2)]
+        richardson = (4 * dev[1] / (g / 2) ** 2 - dev[0] / g**2) / 3
+        assert abs(richardson / probe.leading_coefficient(delta) - 1) < 1e-3, (delta, richardson)
+
+
+@pytest.mark.parametrize("delta, gamma", [(0, 0.6), (1, 0.45), (3, 0.3)])
+def test_device_ratio_two_routes_and_the_coherence_factor(delta, gamma):
+    C = _two_site(0.5, 0.5, 0.25 * np.exp(0.3j))
+    r, t = S2, np.exp(-1j * (0.3 + np.pi * delta / 2)) * S2  # interference term maximal
+    ratio = probe.device_ratio(C, 0, 1, gamma, r, t, (3, 3 + delta))
+    # with this phase I_L - I_R = 4 Re(conj(r) t F C_01) = 0.5 Re(F e^{-i pi Delta/2}) = 0.5 |F|
+    F = probe.coherence_factor(gamma, delta) * np.exp(-1j * np.pi * delta / 2)
+    assert abs(ratio.green - F.real) < 1e-12 and abs(F.imag) < 1e-10
+    assert abs(ratio.evolved - ratio.green) < 1e-5
+    assert ratio.time == max(np.log(1e9) / (2 * gamma**2), 120.0)
+    if delta == 0:  # equal arms: Eq. 84 exactly
+        assert abs(ratio.green - 1) < 1e-10 and abs(ratio.evolved - 1) < 1e-5
+    with pytest.raises(ValueError, match="ideal interference term"):
+        probe.device_ratio(_two_site(0.5, 0.5, 0.0), 0, 1, gamma, r, t, (3, 3 + delta))
+
+
+# --------------------------------------------------------------------------- repetitions
+def test_counts_of_pure_states_are_certain():
+    # one particle in (c_0 + c_1)/sqrt2: with t = r it leaves through L every time (by hand);
+    # both sites full: both detectors click every time (Pauli); empty: never
+    rng = np.random.default_rng(1)
+    counts = probe.sample_counts(rng, _two_site(0.5, 0.5, 0.5), 0, 1, S2, S2, 50)
+    assert counts.left.all() and not counts.right.any()
+    full = probe.sample_counts(rng, np.eye(3), 0, 2, 0.6, 0.8, 50)
+    assert full.left.all() and full.right.all()
+    empty = probe.sample_counts(rng, np.zeros((2, 2)), 0, 1, 0.6, 0.8j, 50)
+    assert not empty.left.any() and not empty.right.any()
+
+
+def test_counts_against_the_mean_currents_and_wick_variance():
+    # the exact two-mode distribution (determinants) against GH Eqs. 84-85 and Wick's theorem
+    rng = np.random.default_rng(2)
+    C = _random_state(rng, 4)
+    r, t = 0.6, 0.8 * np.exp(0.7j)
+    M = 200_000
+    counts = probe.sample_counts(rng, C, 1, 3, r, t, M)
+    I_L, I_R = probe.beam_splitter_currents(C, 1, 3, r, t)
+    for sample, mean in ((counts.left, I_L), (counts.right, I_R)):
+        assert abs(sample.mean() - mean) < 5 * np.sqrt(mean * (1 - mean) / M)
+    D = counts.left.astype(float) - counts.right
+    var = probe.difference_variance(C, 1, 3, r, t)
+    assert abs(D.var() / var - 1) < 5 * np.sqrt(2 / M) * 2
+
+
+def test_estimate_coherence_exact_cases_and_statistics():
+    rng = np.random.default_rng(3)
+    # phi = 0 sees Re C_01 without noise when the state is a pure superposition along it
+    assert probe.estimate_coherence(rng, _two_site(0.5, 0.5, 0.5), 0, 1, 30).real == 0.5
+    assert probe.estimate_coherence(rng, _two_site(0.5, 0.5, 0.5j), 0, 1, 30).imag == 0.5
+    # same draws as two sample_counts calls, phase 0 first
+    C = _random_state(rng, 3)
+    a, b = np.random.default_rng(4), np.random.default_rng(4)
+    first = probe.sample_counts(b, C, 0, 2, S2, S2, 7)
+    second = probe.sample_counts(b, C, 0, 2, S2, -1j * S2, 7)
+    expected = complex(np.mean(first.left.astype(float) - first.right),
+                       np.mean(second.left.astype(float) - second.right)) / 2
+    assert probe.estimate_coherence(a, C, 0, 2, 7) == expected
+    # unbiased, with the spread sigma_D / (2 sqrt M) of Wick's variance
+    M, n = 100, 2000
+    est = np.array([probe.estimate_coherence(rng, C, 0, 2, M) for _ in range(n)])
+    sigma = np.sqrt(probe.difference_variance(C, 0, 2, S2, S2)) / (2 * np.sqrt(M))
+    assert abs(est.real.mean() - C[0, 2].real) < 4 * sigma / np.sqrt(n)
+    assert abs(est.imag.mean() - C[0, 2].imag) < 4 * sigma / np.sqrt(n)
+    assert abs(est.real.std(ddof=1) / sigma - 1) < 4 / np.sqrt(2 * n)
+
+
+def test_repetitions_by_hand():
+    # diagonal state: sigma_D^2 = n_i (1 - n_j) + n_j (1 - n_i) (one particle: D = +-1)
+    C = np.diag([0.3, 0.6, 0.9]).astype(complex)
+    sigma2 = 0.3 * 0.1 + 0.9 * 0.7
+    assert abs(probe.repetitions(C, 0, 2, 0.01) - 9 * sigma2 / 0.04) < 1e-12
+    assert abs(probe.repetitions(C, 0, 2, 0.01, confidence=2.0) - 4 * sigma2 / 0.04) < 1e-12
+    assert probe.repetitions(C, 0, 2, 0.0) == np.inf
+
+
+def test_neas_repetitions_against_the_exact_two_point_function():
+    # GH Eq. C10 (exact, ssep.connected_two_point) and the hand count of the noise
+    L, delta = 20, 0.4
+    i, j = np.array([2, 5, 9]), np.array([15, 11, 10])
+    n = ssep.density(L, delta)
+    abs2 = -ssep.connected_two_point(L, delta)[i, j]
+    sigma2 = n[i] * (1 - n[j]) + n[j] * (1 - n[i])
+    assert np.allclose(probe.neas_repetitions(L, delta, i, j), 9 * sigma2 / (4 * abs2), rtol=1e-12, atol=0)
+    assert np.allclose(probe.neas_repetitions(L, delta, j, i), probe.neas_repetitions(L, delta, i, j))
+    seps = np.arange(2, L - 1, 2)
+    centred = probe.neas_repetitions(L, delta, L // 2 - seps // 2, L // 2 - seps // 2 + seps)
+    assert np.all(np.diff(centred) > 0)
+    assert np.all(probe.neas_repetitions(L, 0.0, i, j) == np.inf)
 
 
 # --------------------------------------------------------------------------- validation
@@ -212,3 +308,13 @@ def test_validation_of_the_device():
         probe.difference_variance(_two_site(1.2, 0.5, 0.0), 0, 1, S2, S2)
     with pytest.raises(ValueError, match="phases must hold finite"):
         probe.fringe(C, 0, 1, [np.nan])
+    with pytest.raises(ValueError, match="path_difference must be an integer"):
+        probe.leading_coefficient(2.0)
+    with pytest.raises(ValueError, match="repetitions must be an integer >= 1"):
+        probe.sample_counts(np.random.default_rng(0), C, 0, 1, S2, S2, 0)
+    with pytest.raises(ValueError, match="rng must be"):
+        probe.estimate_coherence(0, C, 0, 1, 10)
+    with pytest.raises(ValueError, match="abs2 must be"):
+        probe.repetitions(C, 0, 1, -0.1)
+    with pytest.raises(ValueError, match="same length"):
+        probe.neas_repetitions(10, 0.3, [1, 2], [5])

@@ -191,6 +191,47 @@ def test_dense_ladder_matches_the_exact_two_copy_purity():
         assert abs(mean - value) < 5 * se, (key, mean, value, se)
 
 
+
+def test_qubit_chain_two_copy_average_limits_and_an_independent_solver():
+    L, delta = 3, 0.6
+    phase_one = qc.chain_two_copy_average(L, 0.0, 0.0, delta)  # products of reservoir states
+    assert abs(phase_one.purity - ((1 + delta**2) / 2) ** L) < 1e-12
+    assert abs(phase_one.renyi2_mutual_information) < 1e-12
+    # Delta S_2 does not depend on q in phase I: the qudit chain's solver gives the same number
+    assert abs(phase_one.renyi2_deficit - qc.two_copy_average(L, 2, 0.0, delta).renyi2_deficit) < 1e-9
+    mixed = qc.chain_two_copy_average(L, 0.7, 0.0, 0.0)  # no drive: the fully mixed state
+    assert abs(mixed.purity - 2.0**-L) < 1e-12 and abs(mixed.renyi2_deficit) < 1e-12
+    # phase II against the full 16-dimensional two-copy solver (no species reduction)
+    r = qc.chain_two_copy_average(L, 1.0, 0.0, delta)
+    full = [abc.average_purity(L, 1.0, 0.0, delta, sites=s, full=True) for s in (None, [0], [1, 2])]
+    assert np.allclose([r.purity, r.purity_left, r.purity_right], full, rtol=1e-10, atol=0)
+    assert abs(r.renyi2_mutual_information - np.log(full[0] / (full[1] * full[2]))) < 1e-9
+    # phase II: closer to local equilibrium than phase I, with mutual information between halves
+    assert 0 < r.renyi2_deficit < phase_one.renyi2_deficit and r.renyi2_mutual_information > 0.05
+    with pytest.raises(ValueError, match="L must be an integer"):
+        qc.chain_two_copy_average(abc.MAX_REDUCED_L + 1, 1.0, 0.0, delta)
+
+
+def test_neas_summary_is_the_standard_error_of_circuit_means():
+    # for a mean over equal-length circuits the jackknife error is the standard error of the
+    # circuit means (a closed form), and the deficit is linear in the mean entropy
+    rng = np.random.default_rng(11)
+    data = {key: rng.uniform(0.1, 0.9, size=(5, 7)) for key in ("S", "I", "P", "PA", "PB")}
+    s = qc.neas_summary(data, 2.0, 4)
+    assert s.value.shape == s.error.shape == (5,)
+    expected = [(2.0 - data["S"].mean()) / 4, data["I"].mean() / 4, data["P"].mean(), data["PA"].mean(),
+                data["PB"].mean()]
+    assert np.allclose(s.value, expected, rtol=1e-14, atol=0)
+    sem = [np.std(data[key].mean(axis=1), ddof=1) / np.sqrt(5) for key in ("S", "I", "P", "PA", "PB")]
+    assert np.allclose(s.error, np.array(sem) / [4, 4, 1, 1, 1], rtol=1e-10, atol=0)
+    no_halves = qc.neas_summary({key: data[key] for key in ("S", "I", "P")}, 2.0, 4)
+    assert np.allclose(no_halves.value, s.value[:3]) and no_halves.error.shape == (3,)
+    with pytest.raises(ValueError, match="samples must be a dict of arrays with keys"):
+        qc.neas_summary({"S": data["S"]}, 2.0, 4)
+    with pytest.raises(ValueError, match="n_sites must be an integer >= 1"):
+        qc.neas_summary(data, 2.0, 0)
+
+
 BAD = {
     "q 0": (lambda: qc.sample_gate(np.random.default_rng(), 0, 0.5), r"q must be an integer >= 1, got q=0"),
     "p1 1.5": (lambda: qc.sample_gate(np.random.default_rng(), 2, 1.5), r"p1 .*\[0, 1\], got p1=1\.5"),

@@ -8,11 +8,8 @@ from nqlib import ensemble, ssep
 
 
 def _moments_from_distribution(L, P):
-    tau = ssep.configurations(L).astype(float)
-    mean = tau.T @ P
-    second = (tau.T * P) @ tau
-    third = np.einsum("s,si,sj,sk->ijk", P, tau, tau, tau)
-    return mean, second, third
+    m = ssep.distribution_moments(P)
+    return m.mean, m.second, m.third
 
 
 @pytest.mark.parametrize("L", [1, 2, 3, 7, 12])
@@ -34,6 +31,23 @@ def test_master_equation_at_largest_size():
     mean, second, _ = _moments_from_distribution(L, P)
     cov = second - np.outer(mean, mean)
     np.testing.assert_allclose(cov, ssep.connected_two_point(L, delta), rtol=0, atol=1e-12)
+
+
+def test_distribution_moments_by_hand():
+    # a product measure: <tau_i> = rho_i, the covariance is diagonal rho (1 - rho), and the third
+    # moment of distinct sites factorises; a point mass gives the configuration itself
+    rho = np.array([0.2, 0.7, 0.5])
+    tau = ssep.configurations(3).astype(bool)
+    m = ssep.distribution_moments(np.prod(np.where(tau, rho, 1 - rho), axis=1))
+    np.testing.assert_allclose(m.mean, rho, atol=1e-15)
+    np.testing.assert_allclose(m.covariance, np.diag(rho * (1 - rho)), atol=1e-15)
+    assert abs(m.third[0, 1, 2] - rho.prod()) < 1e-15 and abs(m.third[1, 1, 1] - rho[1]) < 1e-15
+    point = ssep.distribution_moments(np.eye(8)[5])  # configuration 5 = (1, 0, 1)
+    assert point.mean.tolist() == [1, 0, 1] and np.all(point.covariance == 0)
+    with pytest.raises(ValueError, match="must have 2\\*\\*L entries"):
+        ssep.distribution_moments(np.ones(6) / 6)
+    with pytest.raises(ValueError, match="must sum to 1"):
+        ssep.distribution_moments(np.ones(4))
 
 
 def test_generator_conserves_probability_and_is_a_rate_matrix():
