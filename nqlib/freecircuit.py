@@ -161,7 +161,7 @@ def gaussian_model(rng, L, delta, coherence=None, fluctuation=None):
     E|X_ij|^2 = delta^2 ``coherence[i, j]`` and X_ii real Gaussian with variance
     delta^2 ``fluctuation[i]``. The defaults are the leading large-L forms
     coherence = x_i (1 - x_j) / (L + 1) (i < j, GH Eqs. 33-34) and fluctuation =
-    x_i (1 - x_i) / (L + 1); :func:`nqlib.abc.second_order` (p1 = 1, p2 = 0) gives the exact
+    x_i (1 - x_i) / (L + 1); :func:`nqlib.abcmodel.second_order` (p1 = 1, p2 = 0) gives the exact
     finite-L coefficients under the same names. Being Gaussian, the model can put eigenvalues of
     C outside [0, 1] at large delta; they are clipped to [0, 1]. Returns (C, n_outside) with
     n_outside the number of clipped eigenvalues.

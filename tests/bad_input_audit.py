@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 MODULES = (
-    "abc",
+    "abcmodel",
     "anderson",
     "circuit",
     "circuitscattering",
@@ -62,7 +62,7 @@ EXCLUDED = {
     "anderson.LeadModes": "a frozen record returned by lead_modes (no methods, built by nqlib)",
     "anderson.Scattering": "a frozen record returned by scatter (no methods, built only by nqlib)",
     "probe.Fringe": "a namedtuple record returned by fringe (no methods, built only by nqlib)",
-    "abc.SecondOrder": "a frozen record built by second_order; its public methods are audited",
+    "abcmodel.SecondOrder": "a frozen record built by second_order; its public methods are audited",
     "circuitscattering.InjectedModes": "a frozen record built by propagate; its method is audited",
     "fits.Fit": "a frozen record returned by every fit (a property, no methods, built by nqlib)",
     "quditcircuit.TwoCopyAverage": "a frozen record returned by the two-copy averages (no methods)",
@@ -120,9 +120,9 @@ def _psi(Nx=3, Ny=2, Nz=2, n=2):
 
 
 def _second_order():
-    from nqlib import abc
+    from nqlib import abcmodel
 
-    return abc.second_order(3, 0.5, 0.5)
+    return abcmodel.second_order(3, 0.5, 0.5)
 
 
 def _anderson_data():
@@ -413,34 +413,34 @@ ANDERSON = dict(Nx="size", Ny="size", Nz="size", W="nonneg", t="hoppings", edge_
 _profiles = np.linspace(1.0, 0.0, 40)[:, None] * np.ones((1, 4))
 
 REGISTRY = {
-    # abc
-    "abc.two_copy_superoperator": Entry(dict(U=ISWAP), dict(U="gate")),
-    "abc.averaged_two_copy_gate": Entry(dict(p1=0.3, p2=0.2), P),
-    "abc.two_copy_channel": Entry(dict(L=2, p1=0.3, p2=0.2, delta=0.5), dict(L="size", **PD)),
-    "abc.steady_state": Entry(
+    # abcmodel
+    "abcmodel.two_copy_superoperator": Entry(dict(U=ISWAP), dict(U="gate")),
+    "abcmodel.averaged_two_copy_gate": Entry(dict(p1=0.3, p2=0.2), P),
+    "abcmodel.two_copy_channel": Entry(dict(L=2, p1=0.3, p2=0.2, delta=0.5), dict(L="size", **PD)),
+    "abcmodel.steady_state": Entry(
         dict(L=2, p1=0.3, p2=0.2, delta=0.5, full=False), dict(L="size", full="flag", **PD)
     ),
-    "abc.average_purity": Entry(
+    "abcmodel.average_purity": Entry(
         dict(L=2, p1=0.3, p2=0.2, delta=0.5, sites=[0], full=False),
         dict(L="size", sites=("indices", 0, 1, True), full="flag", **PD),
     ),
-    "abc.reduced_gate": Entry(dict(p1=0.3, p2=0.2), P),
-    "abc.reduced_boundary": Entry(
+    "abcmodel.reduced_gate": Entry(dict(p1=0.3, p2=0.2), P),
+    "abcmodel.reduced_boundary": Entry(
         dict(p1=0.3, p2=0.2, delta=0.5, side="left"), dict(side="choice", **PD)
     ),
-    "abc.reduced_channel": Entry(dict(L=2, p1=0.3, p2=0.2, delta=0.5), dict(L="size", **PD)),
-    "abc.excitation_maps": Entry(dict(p1=0.3, p2=0.2, dephased=False), dict(dephased="flag", **P)),
-    "abc.second_order": Entry(
+    "abcmodel.reduced_channel": Entry(dict(L=2, p1=0.3, p2=0.2, delta=0.5), dict(L="size", **PD)),
+    "abcmodel.excitation_maps": Entry(dict(p1=0.3, p2=0.2, dephased=False), dict(dephased="flag", **P)),
+    "abcmodel.second_order": Entry(
         dict(L=3, p1=0.5, p2=0.5, max_excitations=2, dephased=False),
         dict(L="size", max_excitations="size", dephased="flag", **P),
     ),
-    "abc.SecondOrder.purity_excess": Entry(
+    "abcmodel.SecondOrder.purity_excess": Entry(
         dict(sites=[0, 1]), dict(sites=("indices", 0, 2, True)), obj=_second_order
     ),
-    "abc.SecondOrder.entropy_deficit": Entry(
+    "abcmodel.SecondOrder.entropy_deficit": Entry(
         dict(sites=[1]), dict(sites=("indices", 0, 2, True)), obj=_second_order
     ),
-    "abc.SecondOrder.mutual_information": Entry(
+    "abcmodel.SecondOrder.mutual_information": Entry(
         dict(cut=1), dict(cut=("site", 1, 2)), obj=_second_order
     ),
     # anderson

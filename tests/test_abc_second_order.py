@@ -1,10 +1,10 @@
-"""The O(delta^2) solution of the abc model (nqlib.abc.second_order) against the exact fixed
+"""The O(delta^2) solution of the abc model (nqlib.abcmodel.second_order) against the exact fixed
 point, the solvable phases I and II, and the structure of the excitation frame."""
 
 import numpy as np
 import pytest
 
-from nqlib import abc, ssep
+from nqlib import abcmodel, ssep
 
 
 def _exact_delta_squared(L, p1, p2, sites, h=0.01):
@@ -12,7 +12,7 @@ def _exact_delta_squared(L, p1, p2, sites, h=0.01):
     size = L if sites is None else len(sites)
 
     def slope(d):
-        return (2**size * abc.average_purity(L, p1, p2, d, sites=sites) - 1) / d**2
+        return (2**size * abcmodel.average_purity(L, p1, p2, d, sites=sites) - 1) / d**2
 
     return (4 * slope(h) - slope(2 * h)) / 3
 
@@ -20,7 +20,7 @@ def _exact_delta_squared(L, p1, p2, sites, h=0.01):
 @pytest.mark.parametrize("p1, p2", [(0.4, 0.3), (0.1, 0.9)])
 def test_full_sector_is_the_exact_second_order(p1, p2):
     L = 4
-    full = abc.second_order(L, p1, p2, max_excitations=L)
+    full = abcmodel.second_order(L, p1, p2, max_excitations=L)
     for sites in (None, [0, 1], [2, 3], [1], [0, 3]):
         assert full.purity_excess(sites) == pytest.approx(_exact_delta_squared(L, p1, p2, sites), abs=1e-6)
     np.testing.assert_allclose(full.magnetization, 2 * ssep.density(L, 1.0) - 1, atol=1e-12)
@@ -30,8 +30,8 @@ def test_full_sector_is_the_exact_second_order(p1, p2):
                                               (0, 0.5, False), (0.4, 0.3, True)])
 def test_two_excitations_are_exact_when_p1_p2_vanishes_or_dephased(p1, p2, dephased):
     L = 5
-    two = abc.second_order(L, p1, p2, dephased=dephased)
-    full = abc.second_order(L, p1, p2, max_excitations=L, dephased=dephased)
+    two = abcmodel.second_order(L, p1, p2, dephased=dephased)
+    full = abcmodel.second_order(L, p1, p2, max_excitations=L, dephased=dephased)
     for sites in (None, [0, 1], [2, 3, 4], [0, 4]):
         assert two.purity_excess(sites) == pytest.approx(full.purity_excess(sites), abs=1e-12)
     np.testing.assert_allclose(two.fluctuation, full.fluctuation, atol=1e-12)
@@ -43,14 +43,14 @@ def test_two_excitations_are_a_closure_in_phase_three():
     # interacting gates dress a coherence pair with further excitations: the truncation misses
     # them (a documented property, see the chapter), and three excitations recover most of it
     L = 5
-    values = [abc.second_order(L, 0.4, 0.3, max_excitations=K).entropy_deficit() for K in (2, 3, 5)]
+    values = [abcmodel.second_order(L, 0.4, 0.3, max_excitations=K).entropy_deficit() for K in (2, 3, 5)]
     assert values[2] - values[0] > 0.1
     assert abs(values[2] - values[1]) < 0.3 * abs(values[2] - values[0])
 
 
 def test_phase_one_is_a_product_of_reservoir_spins():
     L = 20
-    result = abc.second_order(L, 0.0, 0.0)
+    result = abcmodel.second_order(L, 0.0, 0.0)
     x = (np.arange(L) + 1) / (L + 1)
     np.testing.assert_allclose(result.fluctuation, x * (1 - x), atol=1e-12)  # GH Eq. 51, exact here
     assert np.abs(result.coherence).max() < 1e-14
@@ -61,7 +61,7 @@ def test_phase_one_is_a_product_of_reservoir_spins():
 def test_phase_two_volume_laws_and_coherence_profile():
     # GH Eqs. 34-36: Delta S / L -> 1/6, I / L -> 1/16, a(x, y) = x (1 - y) / L; 1/L corrections
     # are removed by Richardson extrapolation from L = 60 and 120
-    small, large = (abc.second_order(L, 1.0, 0.0) for L in (60, 120))
+    small, large = (abcmodel.second_order(L, 1.0, 0.0) for L in (60, 120))
     dS = 2 * large.entropy_deficit() / 120 - small.entropy_deficit() / 60
     info = 2 * large.mutual_information() / 120 - small.mutual_information() / 60
     assert dS == pytest.approx(1 / 6, abs=2e-4)
@@ -74,7 +74,7 @@ def test_phase_two_volume_laws_and_coherence_profile():
 
 
 def test_coherence_pair_orderings_agree_in_phase_three():
-    result = abc.second_order(8, 0.4, 0.3, max_excitations=3)
+    result = abcmodel.second_order(8, 0.4, 0.3, max_excitations=3)
     sec, X = result._sector, result._X2
     n_exc = (sec.pos < sec.L).sum(axis=1)
     pairs = {}
@@ -86,15 +86,15 @@ def test_coherence_pair_orderings_agree_in_phase_three():
 
 
 def test_dephased_model_has_no_coherences_and_ignores_p2():
-    a = abc.second_order(12, 0.3, 0.0, dephased=True)
-    b = abc.second_order(12, 0.3, 0.6, dephased=True)
+    a = abcmodel.second_order(12, 0.3, 0.0, dephased=True)
+    b = abcmodel.second_order(12, 0.3, 0.6, dephased=True)
     assert np.abs(a.coherence).max() == 0.0
     np.testing.assert_allclose(a.fluctuation, b.fluctuation, atol=1e-13)
     assert a.entropy_deficit() == pytest.approx(b.entropy_deficit(), abs=1e-12)
 
 
 def test_excitation_maps_conserve_traces_and_keep_the_vacuum():
-    bulk, left, right = abc.excitation_maps(0.4, 0.3)
+    bulk, left, right = abcmodel.excitation_maps(0.4, 0.3)
     for G in bulk:
         np.testing.assert_allclose(G[0], np.eye(36)[0], atol=1e-13)  # both traces are kept
         np.testing.assert_allclose(G[:, 0], np.eye(36)[0], atol=1e-13)  # unital
@@ -105,16 +105,16 @@ def test_excitation_maps_conserve_traces_and_keep_the_vacuum():
 
 
 @pytest.mark.parametrize("call, message", [
-    (lambda: abc.second_order(1, 0.3, 0.3), "L must be"),
-    (lambda: abc.second_order(4.0, 0.3, 0.3), "L must be"),
-    (lambda: abc.second_order(5000, 0.3, 0.3), "L must be"),
-    (lambda: abc.second_order(6, 0.3, 0.3, max_excitations=1), "max_excitations"),
-    (lambda: abc.second_order(6, 0.3, 0.3, max_excitations=7), "max_excitations"),
-    (lambda: abc.second_order(200, 0.3, 0.3, max_excitations=4), "too large"),
-    (lambda: abc.second_order(6, 0.8, 0.3), "p1 \\+ p2"),
-    (lambda: abc.second_order(6, 0.3, 0.3).entropy_deficit([6]), "sites"),
-    (lambda: abc.second_order(6, 0.3, 0.3).entropy_deficit([]), "sites"),
-    (lambda: abc.second_order(6, 0.3, 0.3).mutual_information(6), "cut"),
+    (lambda: abcmodel.second_order(1, 0.3, 0.3), "L must be"),
+    (lambda: abcmodel.second_order(4.0, 0.3, 0.3), "L must be"),
+    (lambda: abcmodel.second_order(5000, 0.3, 0.3), "L must be"),
+    (lambda: abcmodel.second_order(6, 0.3, 0.3, max_excitations=1), "max_excitations"),
+    (lambda: abcmodel.second_order(6, 0.3, 0.3, max_excitations=7), "max_excitations"),
+    (lambda: abcmodel.second_order(200, 0.3, 0.3, max_excitations=4), "too large"),
+    (lambda: abcmodel.second_order(6, 0.8, 0.3), "p1 \\+ p2"),
+    (lambda: abcmodel.second_order(6, 0.3, 0.3).entropy_deficit([6]), "sites"),
+    (lambda: abcmodel.second_order(6, 0.3, 0.3).entropy_deficit([]), "sites"),
+    (lambda: abcmodel.second_order(6, 0.3, 0.3).mutual_information(6), "cut"),
 ])
 def test_second_order_validation(call, message):
     with pytest.raises(ValueError, match=message):

@@ -4,7 +4,7 @@ records of the free-fermion circuit."""
 import numpy as np
 import pytest
 
-from nqlib import abc, freecircuit, gaussian, ssep
+from nqlib import abcmodel, freecircuit, gaussian, ssep
 
 
 def test_gaussian_model_has_the_prescribed_mean_and_variances():
@@ -31,7 +31,7 @@ def test_gaussian_model_clips_unphysical_spectra_and_accepts_exact_coefficients(
     C, outside = freecircuit.gaussian_model(rng, L, 1.0, coherence=np.full((L, L), 0.5), fluctuation=np.full(L, 0.5))
     assert outside > 0
     gaussian.check_correlation_matrix(C)  # clipped back into [0, 1]
-    second = abc.second_order(L, 1.0, 0.0)
+    second = abcmodel.second_order(L, 1.0, 0.0)
     C, outside = freecircuit.gaussian_model(rng, L, 0.5, second.coherence, second.fluctuation)
     assert C.shape == (L, L) and outside == 0
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from nqlib import abc, circuit, gaussian, gates, quditcircuit as qc
+from nqlib import abcmodel, circuit, gaussian, gates, quditcircuit as qc
 
 
 def _block_means(x, blocks=20):
@@ -167,7 +167,7 @@ def test_ladder_exact_average_is_mirror_symmetric():
     legs are less pure than one chain of the same length."""
     a, b = qc.ladder_two_copy_average(2, 1.0, 0.0, 0.5), qc.ladder_two_copy_average(2, 1.0, 0.0, -0.5)
     assert abs(a.purity - b.purity) < 1e-12 and abs(a.purity_left - b.purity_right) < 1e-12
-    chain = abc.average_purity(2, 1.0, 0.0, 0.5)
+    chain = abcmodel.average_purity(2, 1.0, 0.0, 0.5)
     assert 0 < a.purity < chain  # two legs: the purity of two coupled chains is below one chain's
 
 
