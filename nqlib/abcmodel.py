@@ -34,7 +34,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from nqlib import _checks
+from nqlib import _checks, fits
 from nqlib import gates as _gates
 
 __all__ = [
@@ -51,6 +51,10 @@ __all__ = [
     "excitation_maps",
     "SecondOrder",
     "second_order",
+    "ClosureCoefficients",
+    "closure_coefficients",
+    "SizeExponents",
+    "size_exponents",
 ]
 
 MAX_L = 5
@@ -532,3 +536,112 @@ def _second_order_result(sector, p1, p2, dephased, X1, X2):
         fluctuation=(one(3, X2) - m**2) / 4, coherence=coherence, covariance=covariance,
         _sector=sector, _X2=X2,
     )
+
+
+@dataclass(frozen=True)
+class ClosureCoefficients:
+    r"""GH's phase-III coefficients read off the O(delta^2) solution, extrapolated in 1/L.
+
+    Attributes
+    ----------
+    alpha1 : float
+        p1 L times the single-site part 2 sum_i h_i of Delta S / delta^2 (GH's alpha_1).
+    alpha2 : float
+        p2 L times the coherence part 4 sum_{i<j} a_ij of Delta S / delta^2 (GH's alpha_2).
+    alpha3 : float
+        p2^(3/2) L^2 I(L:R) / delta^2 across the middle cut (GH's alpha_3).
+    """
+
+    alpha1: float
+    alpha2: float
+    alpha3: float
+
+
+def closure_coefficients(p1, p2, sizes, max_excitations=2):
+    r"""The coefficients alpha_1, alpha_2, alpha_3 of phase III from :func:`second_order`.
+
+    Each of the scaled quantities of :class:`ClosureCoefficients` is computed on every chain
+    length in ``sizes`` and extrapolated linearly in 1/L (:func:`nqlib.fits.extrapolate`; for
+    two sizes L and 2L this is 2 f(2L) - f(L)). With the default two-excitation closure the
+    values are those of the closure (GH's analytic forms are 3 - p1, 2 + sqrt(2 p2/(2 - p2)) and
+    sqrt(2 (2 - p2))).
+
+    Parameters
+    ----------
+    p1, p2 : float
+        Gate probabilities, p1 + p2 <= 1 (both > 0 for phase III).
+    sizes : sequence of int
+        At least two distinct chain lengths in [2, MAX_SECOND_ORDER_L].
+    max_excitations : int
+        Sector cap passed to :func:`second_order`.
+
+    Returns
+    -------
+    ClosureCoefficients
+
+    References
+    ----------
+    GH Eqs. 38-39 (alpha_1, alpha_2, alpha_3) and 46; chapter {doc}`abc_model`.
+    """
+    sizes = _checks.indices("sizes", sizes, 2, MAX_SECOND_ORDER_L).tolist()
+    if len(sizes) < 2:
+        raise ValueError(f"sizes must hold at least two chain lengths, got sizes={sizes!r}")
+    _gates._check_probabilities(p1, p2)
+    parts = []
+    for L in sizes:
+        r = second_order(L, p1, p2, max_excitations=max_excitations)
+        single, coherent = 2 * r.fluctuation.sum(), 4 * np.triu(r.coherence, 1).sum()
+        parts.append([single * L * p1, coherent * L * p2, r.mutual_information() * L**2 * p2**1.5])
+    parts = np.array(parts)
+    return ClosureCoefficients(*(float(fits.extrapolate(sizes, parts[:, k]).params[0]) for k in range(3)))
+
+
+@dataclass(frozen=True)
+class SizeExponents:
+    """Local exponents d ln X / d ln L between two chain lengths, X = Delta S or I(L:R).
+
+    Attributes
+    ----------
+    entropy : float
+        Exponent of the entropy deficit Delta S of the whole chain.
+    information : float
+        Exponent of the mutual information I(L:R) across the middle cut.
+    """
+
+    entropy: float
+    information: float
+
+
+def size_exponents(sizes, p1, p2, max_excitations=2):
+    """How Delta S and I(L:R) (at O(delta^2)) scale with L: exponents between two lengths.
+
+    Parameters
+    ----------
+    sizes : (int, int)
+        Two distinct chain lengths L1 < L2 in [2, MAX_SECOND_ORDER_L].
+    p1, p2 : float
+        Gate probabilities, p1 + p2 <= 1.
+    max_excitations : int
+        Sector cap passed to :func:`second_order`.
+
+    Returns
+    -------
+    SizeExponents
+        ln(X(L2) / X(L1)) / ln(L2 / L1) for X = Delta S and X = I(L:R); not finite where X
+        vanishes to rounding (I of the product states at p1 = 0).
+
+    References
+    ----------
+    GH Fig. 4 and Sec. V (the phases of the crossover map); chapter {doc}`abc_model`.
+    """
+    sizes = _checks.indices("sizes", sizes, 2, MAX_SECOND_ORDER_L).tolist()
+    if len(sizes) != 2 or sizes[0] >= sizes[1]:
+        raise ValueError(f"sizes must be two chain lengths L1 < L2, got sizes={sizes!r}")
+    _gates._check_probabilities(p1, p2)
+    (L1, L2), (small, large) = sizes, (second_order(L, p1, p2, max_excitations) for L in sizes)
+    scale = np.log(L2 / L1)
+    with np.errstate(divide="ignore", invalid="ignore"):  # X = 0 (to rounding): not finite
+        return SizeExponents(
+            entropy=float(np.log(large.entropy_deficit() / small.entropy_deficit()) / scale),
+            information=float(np.log(large.mutual_information() / small.mutual_information()) / scale),
+        )

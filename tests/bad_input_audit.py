@@ -63,6 +63,8 @@ EXCLUDED = {
     "anderson.Scattering": "a frozen record returned by scatter (no methods, built only by nqlib)",
     "probe.Fringe": "a namedtuple record returned by fringe (no methods, built only by nqlib)",
     "abcmodel.SecondOrder": "a frozen record built by second_order; its public methods are audited",
+    "abcmodel.ClosureCoefficients": "a frozen record returned by closure_coefficients (no methods)",
+    "abcmodel.SizeExponents": "a frozen record returned by size_exponents (no methods)",
     "circuitscattering.InjectedModes": "a frozen record built by propagate; its method is audited",
     "fits.Fit": "a frozen record returned by every fit (a property, no methods, built by nqlib)",
     "quditcircuit.TwoCopyAverage": "a frozen record returned by the two-copy averages (no methods)",
@@ -443,6 +445,14 @@ REGISTRY = {
     "abcmodel.SecondOrder.mutual_information": Entry(
         dict(cut=1), dict(cut=("site", 1, 2)), obj=_second_order
     ),
+    "abcmodel.closure_coefficients": Entry(
+        dict(p1=0.3, p2=0.2, sizes=[4, 8], max_excitations=2),
+        dict(sizes=("indices", 2, 400, True), max_excitations="size", **P),
+    ),
+    "abcmodel.size_exponents": Entry(
+        dict(sizes=[4, 8], p1=0.3, p2=0.2, max_excitations=2),
+        dict(sizes=("indices", 2, 400, True), max_excitations="size", **P),
+    ),
     # anderson
     "anderson.potential": Entry(
         dict(Nx=3, Ny=2, Nz=2, W=1.0, rng=_rng()),
@@ -611,6 +621,7 @@ REGISTRY = {
             sizes="positive_points", y="points", sigma="positive_points", powers="positive_points"
         ),
     ),
+    "fits.crossing": Entry(dict(x=X4, y=Y4, level=1.5), dict(x="points", y="points", level="real")),
     "fits.power_law": Entry(
         dict(x=X4 + 1, y=(X4 + 1) ** 2, sigma=SIGMA4),
         dict(x="positive_points", y="positive_points", sigma="positive_points"),

@@ -119,3 +119,37 @@ def test_excitation_maps_conserve_traces_and_keep_the_vacuum():
 def test_second_order_validation(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_closure_coefficients_sum_to_the_entropy_deficit_and_extrapolate_in_one_over_L():
+    """alpha1/p1 + alpha2/p2 (from h and a) against Delta S from the purity functional, an
+    independent route; the 1/L extrapolation of two sizes L, 2L is 2 f(2L) - f(L)."""
+    p1, p2, sizes = 0.2, 0.3, (10, 20)
+    c = abcmodel.closure_coefficients(p1, p2, sizes)
+    runs = [abcmodel.second_order(L, p1, p2) for L in sizes]
+    deficit = [r.entropy_deficit() * L for r, L in zip(runs, sizes)]
+    assert c.alpha1 / p1 + c.alpha2 / p2 == pytest.approx(2 * deficit[1] - deficit[0], rel=1e-9)
+    info = [r.mutual_information() * L**2 * p2**1.5 for r, L in zip(runs, sizes)]
+    assert c.alpha3 == pytest.approx(2 * info[1] - info[0], rel=1e-9)
+    # the coherence part does not depend on p1 in the closure; none without interacting gates
+    alpha2 = [abcmodel.closure_coefficients(q, p2, (50, 100)).alpha2 for q in (0.1, 0.4)]
+    assert alpha2[1] == pytest.approx(alpha2[0], rel=1e-3)
+    phase_two = abcmodel.closure_coefficients(0.5, 0.0, sizes)
+    assert phase_two.alpha2 == 0 and phase_two.alpha3 == 0 and phase_two.alpha1 > 0
+
+
+def test_size_exponents_in_phase_one_and_phase_two():
+    """p1 = p2 = 0: Delta S = 2 sum_i x_i (1 - x_i) exactly (h = x(1-x), no coherences);
+    phase II: Delta S and I grow like L (1/6 and 1/16 per site, GH Eqs. 38-39)."""
+    def deficit(L):
+        x = np.arange(1, L + 1) / (L + 1)
+        return 2 * np.sum(x * (1 - x))
+
+    exponents = abcmodel.size_exponents((8, 16), 0.0, 0.0)
+    assert exponents.entropy == pytest.approx(np.log(deficit(16) / deficit(8)) / np.log(2), rel=1e-10)
+    phase_two = abcmodel.size_exponents((50, 100), 1.0, 0.0)
+    assert abs(phase_two.entropy - 1) < 0.03 and abs(phase_two.information - 1) < 0.03
+    with pytest.raises(ValueError, match="sizes must be two chain lengths L1 < L2"):
+        abcmodel.size_exponents((16, 8), 0.3, 0.3)
+    with pytest.raises(ValueError, match="sizes must hold at least two"):
+        abcmodel.closure_coefficients(0.3, 0.3, [8])
