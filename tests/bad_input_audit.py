@@ -66,6 +66,10 @@ EXCLUDED = {
     "abcmodel.ClosureCoefficients": "a frozen record returned by closure_coefficients (no methods)",
     "abcmodel.SizeExponents": "a frozen record returned by size_exponents (no methods)",
     "circuitscattering.InjectedModes": "a frozen record built by propagate; its method is audited",
+    "freecircuit.NegativityPerSite": "a frozen record returned by negativity_per_site (no methods)",
+    "freecircuit.Negativities": "a frozen record returned by dense_negativities (no methods)",
+    "spreading.SampledMap": "a frozen record returned by sampled_two_copy_map (no methods)",
+    "spreading.ChainBatches": "a frozen record built by sample_chain_batches; its method is audited",
     "fits.Fit": "a frozen record returned by every fit (a property, no methods, built by nqlib)",
     "quditcircuit.TwoCopyAverage": "a frozen record returned by the two-copy averages (no methods)",
 }
@@ -125,6 +129,12 @@ def _second_order():
     from nqlib import abcmodel
 
     return abcmodel.second_order(3, 0.5, 0.5)
+
+
+def _chain_batches():
+    from nqlib import spreading
+
+    return spreading.sample_chain_batches(np.random.default_rng(0), 11, 0.5, 0.5, [0.0, 1.0, 2.0], 2)
 
 
 def _anderson_data():
@@ -684,6 +694,16 @@ REGISTRY = {
             rng="rng", L="size", delta="drive", coherence="nonneg_reals", fluctuation="nonneg_reals"
         ),
     ),
+    "freecircuit.weak_drive_negativity": Entry(
+        dict(L=4, coherence=np.full((4, 4), 0.05)), dict(L="size", coherence="nonneg_reals")
+    ),
+    "freecircuit.negativity_per_site": Entry(
+        dict(Ef=np.array([[0.1, 0.2], [0.3, 0.4]]), L=4), dict(Ef="realizations", L="extent")
+    ),
+    "freecircuit.dense_negativities": Entry(
+        dict(rng=_rng(), L=4, p1=1.0, delta=0.5, n_samples=2),
+        dict(rng="rng", L="size", p1="prob", delta="drive", n_samples="size"),
+    ),
     "freecircuit.gaussian_model_negativity": Entry(
         dict(
             rng=_rng(),
@@ -1167,6 +1187,24 @@ REGISTRY = {
         dict(
             rng="rng", L="size", times="nonneg_reals", n_samples="size", site=("site", 0, 10), **P
         ),
+    ),
+    "spreading.sampled_two_copy_map": Entry(
+        dict(rng=_rng(), p1=0.3, p2=0.2, n_gates=2), dict(rng="rng", n_gates="size", **P)
+    ),
+    "spreading.sample_chain_batches": Entry(
+        dict(rng=_rng(), L=11, p1=0.3, p2=0.2, times=[0.0, 1.0], n_samples=2, n_batches=2, site=5),
+        dict(
+            rng="rng",
+            L="size",
+            times="nonneg_reals",
+            n_samples="size",
+            n_batches="size",
+            site=("site", 0, 10),
+            **P,
+        ),
+    ),
+    "spreading.ChainBatches.otoc_near": Entry(
+        dict(t_min=1.0, half_width=2), dict(t_min="real", half_width="count"), obj=_chain_batches
     ),
     "spreading.front_velocity": Entry(
         dict(times=[0.0, 1.0, 2.0, 3.0], right=[[0.0, 1.0, 2.0, 3.0]] * 2, t_min=1.0),
