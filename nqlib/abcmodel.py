@@ -55,6 +55,7 @@ __all__ = [
     "closure_coefficients",
     "SizeExponents",
     "size_exponents",
+    "size_exponent_map",
 ]
 
 MAX_L = 5
@@ -602,9 +603,9 @@ class SizeExponents:
 
     Attributes
     ----------
-    entropy : float
+    entropy : float or ndarray
         Exponent of the entropy deficit Delta S of the whole chain.
-    information : float
+    information : float or ndarray
         Exponent of the mutual information I(L:R) across the middle cut.
     """
 
@@ -634,9 +635,7 @@ def size_exponents(sizes, p1, p2, max_excitations=2):
     ----------
     GH Fig. 4 and Sec. V (the phases of the crossover map); chapter {doc}`abc_model`.
     """
-    sizes = _checks.indices("sizes", sizes, 2, MAX_SECOND_ORDER_L).tolist()
-    if len(sizes) != 2 or sizes[0] >= sizes[1]:
-        raise ValueError(f"sizes must be two chain lengths L1 < L2, got sizes={sizes!r}")
+    sizes = _check_two_sizes(sizes)
     _gates._check_probabilities(p1, p2)
     (L1, L2), (small, large) = sizes, (second_order(L, p1, p2, max_excitations) for L in sizes)
     scale = np.log(L2 / L1)
@@ -645,3 +644,44 @@ def size_exponents(sizes, p1, p2, max_excitations=2):
             entropy=float(np.log(large.entropy_deficit() / small.entropy_deficit()) / scale),
             information=float(np.log(large.mutual_information() / small.mutual_information()) / scale),
         )
+
+
+def size_exponent_map(sizes, p1, p2, max_excitations=2):
+    """:func:`size_exponents` on the grid of every p1 in ``p1`` and p2 in ``p2`` (the crossover map).
+
+    Parameters
+    ----------
+    sizes : (int, int)
+        Two chain lengths L1 < L2 in [2, MAX_SECOND_ORDER_L].
+    p1, p2 : array_like (n1,), (n2,)
+        Gate probabilities in [0, 1]; grid points with p1 + p2 > 1 are skipped.
+    max_excitations : int
+        Sector cap passed to :func:`second_order`.
+
+    Returns
+    -------
+    SizeExponents
+        ``entropy`` and ``information`` as (n1, n2) arrays, NaN where p1 + p2 > 1.
+
+    References
+    ----------
+    GH Fig. 4 (the phase diagram in p1 L^2, p2 L^2); chapter {doc}`abc_model`.
+    """
+    sizes = _check_two_sizes(sizes)
+    p1 = _checks.array("p1", p1, 0, 1, ndim=1)
+    p2 = _checks.array("p2", p2, 0, 1, ndim=1)
+    out = np.full((2, len(p1), len(p2)), np.nan)
+    for a, q1 in enumerate(p1):
+        for b, q2 in enumerate(p2):
+            if q1 + q2 <= 1:
+                e = size_exponents(sizes, q1, q2, max_excitations)
+                out[:, a, b] = e.entropy, e.information
+    return SizeExponents(entropy=out[0], information=out[1])
+
+
+def _check_two_sizes(sizes):
+    """``sizes`` as [L1, L2] after checking they are two chain lengths L1 < L2."""
+    sizes = _checks.indices("sizes", sizes, 2, MAX_SECOND_ORDER_L).tolist()
+    if len(sizes) != 2 or sizes[0] >= sizes[1]:
+        raise ValueError(f"sizes must be two chain lengths L1 < L2, got sizes={sizes!r}")
+    return sizes

@@ -459,6 +459,10 @@ REGISTRY = {
         dict(p1=0.3, p2=0.2, sizes=[4, 8], max_excitations=2),
         dict(sizes=("indices", 2, 400, True), max_excitations="size", **P),
     ),
+    "abcmodel.size_exponent_map": Entry(
+        dict(sizes=[4, 8], p1=np.array([0.1, 0.3]), p2=np.array([0.2]), max_excitations=2),
+        dict(sizes=("indices", 2, 400, True), p1="occupations", p2="occupations", max_excitations="size"),
+    ),
     "abcmodel.size_exponents": Entry(
         dict(sizes=[4, 8], p1=0.3, p2=0.2, max_excitations=2),
         dict(sizes=("indices", 2, 400, True), max_excitations="size", **P),

@@ -153,3 +153,12 @@ def test_size_exponents_in_phase_one_and_phase_two():
         abcmodel.size_exponents((16, 8), 0.3, 0.3)
     with pytest.raises(ValueError, match="sizes must hold at least two"):
         abcmodel.closure_coefficients(0.3, 0.3, [8])
+
+
+def test_size_exponent_map_is_size_exponents_on_the_grid():
+    p = np.array([0.05, 0.5, 0.7])
+    grid = abcmodel.size_exponent_map((8, 16), p, p[:2])
+    assert grid.entropy.shape == (3, 2) and np.isnan(grid.entropy[2, 1])  # 0.7 + 0.5 > 1
+    point = abcmodel.size_exponents((8, 16), 0.7, 0.05)
+    assert grid.entropy[2, 0] == point.entropy and grid.information[2, 0] == point.information
+    assert np.all(np.isfinite(grid.entropy[:2]))
