@@ -70,7 +70,7 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import expm_multiply
 from scipy.stats import poisson
 
-from nqlib import _checks
+from nqlib import _checks, fits
 from nqlib import gates as _gates
 
 __all__ = [
@@ -94,6 +94,8 @@ __all__ = [
     "sample_chain_batches",
     "front_velocity",
     "butterfly_velocity",
+    "VelocityScan",
+    "velocity_scan",
     "chain_rates",
     "linear_front_speed",
     "solve_front_equations",
@@ -482,6 +484,76 @@ def butterfly_velocity(rng, p1, p2, n_samples, horizon=40.0, points=81):
     v_half, err_half = front_velocity(times[half], out["right"][:, half], t_max / 4)
     return {"v": v, "err": err, "t_max": float(t_max), "L": L, "v_half": v_half, "err_half": err_half,
             "v_linear": float(linear_front_speed(r1, r2, D))}
+
+
+@dataclass(frozen=True)
+class VelocityScan:
+    """v_B along a line of the phase diagram and its power-law exponents (:func:`velocity_scan`).
+
+    Attributes
+    ----------
+    p : ndarray (n,)
+        The scanned probability (p1 or p2).
+    v, err : ndarray (n,)
+        v_B of the weight chain and its standard error.
+    chain, half, linear : (float, float)
+        Exponent b of v = c p^b and its standard error: from ``v`` (weights 1/err), from the
+        first-half fits ``v_half`` of :func:`butterfly_velocity`, and of the linear front theory
+        ``v_linear`` (relative weights 1e-3).
+    ratio, ratio_err : ndarray (n,)
+        v / v_linear and err / v_linear.
+    """
+
+    p: np.ndarray
+    v: np.ndarray
+    err: np.ndarray
+    chain: tuple
+    half: tuple
+    linear: tuple
+    ratio: np.ndarray
+    ratio_err: np.ndarray
+
+
+_VELOCITY_KEYS = ("v", "err", "v_half", "err_half", "v_linear")
+
+
+def velocity_scan(p, velocities):
+    """Power-law exponents of v_B along a scan line from :func:`butterfly_velocity` results.
+
+    Parameters
+    ----------
+    p : array_like (n,)
+        The scanned probability at each point, > 0, n >= 2.
+    velocities : sequence of dict
+        One result of :func:`butterfly_velocity` per entry of ``p``.
+
+    Returns
+    -------
+    VelocityScan
+
+    References
+    ----------
+    GH Sec. VI (v_B ~ p1^(1/4) at small p1, ~ p2^(1/2) at small p2); chapter
+    {doc}`operator_spreading`.
+    """
+    p = _checks.array("p", p, 0, ndim=1)
+    if len(p) < 2 or np.any(p <= 0):
+        raise ValueError(f"p must hold at least two probabilities > 0, got p={p.tolist()}")
+    if not isinstance(velocities, (list, tuple)) or len(velocities) != len(p):
+        raise ValueError(f"velocities must be a list of {len(p)} butterfly_velocity results (one per "
+                         f"entry of p), got {velocities!r}")
+    for k, result in enumerate(velocities):
+        if not isinstance(result, dict) or not set(_VELOCITY_KEYS) <= set(result):
+            raise ValueError(f"velocities[{k}] must be a butterfly_velocity result (a dict with keys "
+                             f"{list(_VELOCITY_KEYS)}), got {result!r}")
+    v, err, v_half, err_half, v_lin = (
+        _checks.array(f"velocities[i][{key!r}]", [r[key] for r in velocities]) for key in _VELOCITY_KEYS
+    )
+    exponents = []
+    for y, sigma in ((v, err), (v_half, err_half), (v_lin, 1e-3 * v_lin)):
+        fit = fits.power_law(p, y, sigma)
+        exponents.append((fit.params[1], fit.errors[1]))
+    return VelocityScan(p, v, err, *exponents, ratio=v / v_lin, ratio_err=err / v_lin)
 
 
 def chain_rates(p1, p2):

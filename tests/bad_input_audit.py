@@ -70,6 +70,7 @@ EXCLUDED = {
     "freecircuit.Negativities": "a frozen record returned by dense_negativities (no methods)",
     "spreading.SampledMap": "a frozen record returned by sampled_two_copy_map (no methods)",
     "spreading.ChainBatches": "a frozen record built by sample_chain_batches; its method is audited",
+    "spreading.VelocityScan": "a frozen record returned by velocity_scan (no methods)",
     "fits.Fit": "a frozen record returned by every fit (a property, no methods, built by nqlib)",
     "quditcircuit.TwoCopyAverage": "a frozen record returned by the two-copy averages (no methods)",
 }
@@ -1217,6 +1218,13 @@ REGISTRY = {
     "spreading.butterfly_velocity": Entry(
         dict(rng=_rng(), p1=0.5, p2=0.5, n_samples=2, horizon=2.0, points=5),
         dict(rng="rng", n_samples="size", horizon="positive", points="size", **P),
+    ),
+    "spreading.velocity_scan": Entry(
+        dict(
+            p=[0.01, 0.03, 0.1],
+            velocities=[dict(v=q, err=0.1 * q, v_half=q, err_half=0.1 * q, v_linear=q) for q in (1, 2, 3)],
+        ),
+        dict(p="positive_points", velocities="results"),
     ),
     "spreading.linear_front_speed": Entry(
         dict(r1=0.3, r2=0.5, D=0.5, lattice=True),

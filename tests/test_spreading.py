@@ -237,3 +237,24 @@ def test_butterfly_velocity_wraps_the_sampled_front():
 def test_butterfly_velocity_rejects_axes_and_single_samples(p1, p2, n):
     with pytest.raises(ValueError):
         spreading.butterfly_velocity(np.random.default_rng(0), p1, p2, n)
+
+
+def test_velocity_scan_recovers_exact_power_laws_and_the_linear_theory_exponents():
+    """Synthetic v = 2 p^0.3 gives b = 0.3; the linear front theory of chain_rates gives GH's
+    1/4 along p1 -> 0 (p2 = 0.9) and 1/2 along p2 -> 0 (p1 = 0.9)."""
+    p = np.array([1e-3, 3e-3, 1e-2, 3e-2])
+    fake = [dict(v=2 * q**0.3, err=0.01 * q**0.3, v_half=q**0.3, err_half=0.02 * q**0.3, v_linear=q**0.5)
+            for q in p]
+    scan = spreading.velocity_scan(p, fake)
+    assert scan.chain[0] == pytest.approx(0.3, abs=1e-12) and scan.half[0] == pytest.approx(0.3, abs=1e-12)
+    np.testing.assert_allclose(scan.ratio, 2 * p**-0.2, rtol=1e-12)
+    small = np.array([1e-4, 3e-4, 1e-3])
+    for pairs, exponent in (([(q, 0.9) for q in small], 0.25), ([(0.9, q) for q in small], 0.5)):
+        linear = [spreading.linear_front_speed(*spreading.chain_rates(*pp)[1:], spreading.chain_rates(*pp)[0])
+                  for pp in pairs]
+        results = [dict(v=s, err=0.01 * s, v_half=s, err_half=0.01 * s, v_linear=s) for s in linear]
+        assert abs(spreading.velocity_scan(small, results).linear[0] - exponent) < 0.03
+    with pytest.raises(ValueError, match="velocities must be a list of 4"):
+        spreading.velocity_scan(p, fake[:3])
+    with pytest.raises(ValueError, match=r"velocities\[0\] must be a butterfly_velocity result"):
+        spreading.velocity_scan(p, [{}] * 4)
