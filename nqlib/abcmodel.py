@@ -44,6 +44,7 @@ __all__ = [
     "two_copy_channel",
     "steady_state",
     "average_purity",
+    "fixed_point_purity_excess",
     "reduced_gate",
     "reduced_boundary",
     "reduced_channel",
@@ -143,6 +144,42 @@ def average_purity(L, p1, p2, delta, sites=None, full=False):
     X = steady_state(L, p1, p2, delta, full=full)
     swap, trace = (_SWAP, _TRACE) if full else (_SWAP[_SPECIES_SLOTS], _TRACE[_SPECIES_SLOTS])
     return float(np.real(_product([swap if k in A else trace for k in range(L)]) @ X))
+
+
+def fixed_point_purity_excess(L, p1, p2, sites=None, h=0.01):
+    """delta^2 coefficient of 2^|A| E[tr rho_A^2] from the exact fixed point (L <= 8).
+
+    The reference route for :meth:`SecondOrder.purity_excess`: finite differences
+    s(d) = (2^|A| :func:`average_purity` (d) - 1) / d^2 at d = h and 2h, Richardson-extrapolated
+    to d -> 0, (4 s(h) - s(2h)) / 3 (error O(h^4): the purity is even in delta).
+
+    Parameters
+    ----------
+    L : int
+        Chain length in [2, 8].
+    p1, p2 : float
+        Gate probabilities, p1 + p2 <= 1.
+    sites : sequence of int, optional
+        The subsystem A (default the whole chain).
+    h : float
+        Step in delta, in (0, 0.5].
+
+    Returns
+    -------
+    float
+
+    References
+    ----------
+    GH App. E (the fixed point) and Eq. 37; chapter {doc}`abc_model`.
+    """
+    L = _checks.integer("L", L, 2, MAX_REDUCED_L)
+    h = _checks.real("h", h, 0, 0.5, open_low=True)
+    size = L if sites is None else len(_checks.indices("sites", sites, 0, L - 1, empty=True))
+
+    def slope(d):
+        return (2**size * average_purity(L, p1, p2, d, sites=sites) - 1) / d**2
+
+    return float((4 * slope(h) - slope(2 * h)) / 3)
 
 
 def reduced_gate(p1, p2):

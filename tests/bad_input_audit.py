@@ -437,6 +437,10 @@ REGISTRY = {
         dict(L=2, p1=0.3, p2=0.2, delta=0.5, sites=[0], full=False),
         dict(L="size", sites=("indices", 0, 1, True), full="flag", **PD),
     ),
+    "abcmodel.fixed_point_purity_excess": Entry(
+        dict(L=2, p1=0.3, p2=0.2, sites=[0], h=0.01),
+        dict(L="size", sites=("indices", 0, 1, True), h="prob", **P),
+    ),
     "abcmodel.reduced_gate": Entry(dict(p1=0.3, p2=0.2), P),
     "abcmodel.reduced_boundary": Entry(
         dict(p1=0.3, p2=0.2, delta=0.5, side="left"), dict(side="choice", **PD)

@@ -7,14 +7,13 @@ import pytest
 from nqlib import abcmodel, ssep
 
 
-def _exact_delta_squared(L, p1, p2, sites, h=0.01):
-    """delta^2 coefficient of 2^|A| E tr rho_A^2 from the exact 6^L fixed point (Richardson)."""
-    size = L if sites is None else len(sites)
-
-    def slope(d):
-        return (2**size * abcmodel.average_purity(L, p1, p2, d, sites=sites) - 1) / d**2
-
-    return (4 * slope(h) - slope(2 * h)) / 3
+def test_fixed_point_purity_excess_is_L_in_phase_one():
+    """p1 = 0: 2^L E tr rho^2 = (1 + delta^2)^L exactly, delta^2 coefficient L (and 1 per site)."""
+    for L in (3, 5):
+        assert abcmodel.fixed_point_purity_excess(L, 0.0, 0.6) == pytest.approx(L, abs=1e-6)
+        assert abcmodel.fixed_point_purity_excess(L, 0.0, 0.6, sites=[0]) == pytest.approx(1, abs=1e-6)
+    with pytest.raises(ValueError, match="h must be"):
+        abcmodel.fixed_point_purity_excess(3, 0.3, 0.3, h=0.0)
 
 
 @pytest.mark.parametrize("p1, p2", [(0.4, 0.3), (0.1, 0.9)])
@@ -22,7 +21,8 @@ def test_full_sector_is_the_exact_second_order(p1, p2):
     L = 4
     full = abcmodel.second_order(L, p1, p2, max_excitations=L)
     for sites in (None, [0, 1], [2, 3], [1], [0, 3]):
-        assert full.purity_excess(sites) == pytest.approx(_exact_delta_squared(L, p1, p2, sites), abs=1e-6)
+        exact = abcmodel.fixed_point_purity_excess(L, p1, p2, sites)
+        assert full.purity_excess(sites) == pytest.approx(exact, abs=1e-6)
     np.testing.assert_allclose(full.magnetization, 2 * ssep.density(L, 1.0) - 1, atol=1e-12)
 
 
