@@ -9,7 +9,8 @@ One module per physical object (see the book's introduction for the conventions)
 * :mod:`nqlib.freecircuit` — the p2 = 0 circuit on the fermionic correlation matrix (large L);
 * :mod:`nqlib.quantum` / :mod:`nqlib.gaussian` — entropies, mutual information, correlation
   matrices of dense and of Gaussian states;
-* :mod:`nqlib.abc` — exact averages of the two-copy gate channel (the replicated density matrix);
+* :mod:`nqlib.abcmodel` — exact averages of the two-copy gate channel (the replicated density
+  matrix); :mod:`nqlib.abc` is its deprecated alias (it shadowed the standard library's abc);
 * :mod:`nqlib.anderson` — the 3D Anderson bar between leads: lead modes, scattering states by a
   stable slice recursion, S matrix, mode sums (``mode_sum``; ``correlation_matrix`` in the book's
   convention C[i, j] = <c_i^dag c_j>), a dense reference route, per-slice statistics and the
@@ -48,7 +49,7 @@ __version__ = "0.1.0"
 import importlib  # noqa: E402
 
 PHYSICS = (
-    "abc",
+    "abcmodel",
     "anderson",
     "circuit",
     "circuitscattering",

@@ -31,7 +31,7 @@ import dataclasses
 import numpy as np
 
 __all__ = ["Fit", "weighted_least_squares", "line", "zero_crossing", "amplitude", "extrapolate",
-           "power_law"]
+           "power_law", "crossing"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -145,6 +145,43 @@ def power_law(x, y, sigma=None) -> Fit:
             raise ValueError(f"{name} must be > 0 for a power law, got min({name})={values.min()!r}")
     log_sigma = None if sigma is None else _finite("sigma", sigma, ndim=1, length=len(y), per="point of y") / y
     return line(np.log(x), np.log(y), log_sigma)
+
+
+def crossing(x, y, level):
+    """Where the data first reach ``level``: linear interpolation between the two points around it.
+
+    Parameters
+    ----------
+    x, y : array_like (n,)
+        The data, n >= 2, in the order they are scanned (pass log(x) for a log-linear
+        interpolation, delta^2 for one in delta^2).
+    level : float
+        The value of y sought; y[0] must lie on one side of it and some later y on the other.
+
+    Returns
+    -------
+    float
+        x[k-1] + (level - y[k-1]) (x[k] - x[k-1]) / (y[k] - y[k-1]) for the first k where y
+        reaches or passes ``level``.
+
+    References
+    ----------
+    Chapters {doc}`negativity` (onset of the negativity bound) and {doc}`abc_model` (half-way
+    point of the dephasing crossover).
+    """
+    x = _finite("x", x, ndim=1)
+    if len(x) < 2:
+        raise ValueError(f"x must have at least two points, got {len(x)}")
+    y = _finite("y", y, ndim=1, length=len(x), per="point of x")
+    level = _finite("level", level, ndim=0)
+    side = np.sign(y - level)
+    if side[0] == 0:
+        raise ValueError(f"y[0] = {y[0]!r} equals level: there is no crossing to interpolate")
+    reached = np.nonzero(side != side[0])[0]
+    if not reached.size:
+        raise ValueError(f"y never reaches level = {float(level)!r} (y lies in [{y.min()!r}, {y.max()!r}])")
+    k = reached[0]
+    return float(x[k - 1] + (level - y[k - 1]) * (x[k] - x[k - 1]) / (y[k] - y[k - 1]))
 
 
 def _finite(name, values, ndim, length=None, per="data point"):

@@ -25,11 +25,13 @@ stream as :func:`nqlib.gates.sample_sequence`, so the same seed gives the same c
 dense simulator :mod:`nqlib.circuit`.
 """
 
+from dataclasses import dataclass
+
 import numpy as np
 from numba import njit
 
 from nqlib import gates as _gates
-from nqlib import _checks, gaussian, ssep
+from nqlib import _checks, gaussian, quantum, ssep
 from nqlib.cumulants import _check_loops, _sample_bytes, _sample_moments
 
 __all__ = [
@@ -41,6 +43,11 @@ __all__ = [
     "loop_moments",
     "gaussian_model",
     "gaussian_model_negativity",
+    "weak_drive_negativity",
+    "NegativityPerSite",
+    "negativity_per_site",
+    "Negativities",
+    "dense_negativities",
 ]
 
 _CHUNK = 1 << 16
@@ -194,7 +201,7 @@ def gaussian_model(rng, L, delta, coherence=None, fluctuation=None):
     E|X_ij|^2 = delta^2 ``coherence[i, j]`` and X_ii real Gaussian with variance
     delta^2 ``fluctuation[i]``. The defaults are the leading large-L forms
     coherence = x_i (1 - x_j) / (L + 1) (i < j, GH Eqs. 33-34) and fluctuation =
-    x_i (1 - x_i) / (L + 1); :func:`nqlib.abc.second_order` (p1 = 1, p2 = 0) gives the exact
+    x_i (1 - x_i) / (L + 1); :func:`nqlib.abcmodel.second_order` (p1 = 1, p2 = 0) gives the exact
     finite-L coefficients under the same names. Being Gaussian, the model can put eigenvalues of
     C outside [0, 1] at large delta; they are clipped to [0, 1]. Returns (C, n_outside) with
     n_outside the number of clipped eigenvalues.
@@ -227,6 +234,148 @@ def gaussian_model_negativity(rng, L, delta, n_samples, cuts=None, coherence=Non
         C, outside[k] = gaussian_model(rng, L, delta, coherence, fluctuation)
         Ef[k] = [gaussian.negativity(C, cut) for cut in cuts]
     return {"Ef": Ef, "outside": outside}
+
+
+def weak_drive_negativity(L, coherence=None):
+    r"""kappa_L: the delta^2 coefficient of E[E_f] between the halves of the chain at weak drive.
+
+    To O(delta^2) the fermionic negativity of a state close to local equilibrium is
+    4 sum_{i in A, j in B} |C_ij|^2, so E[E_f] = kappa_L delta^2 with
+    kappa_L = 4 sum_{i < L/2 <= j} ``coherence[i, j]`` (E|C_ij|^2 / delta^2). The default is GH's
+    leading large-L form x_i (1 - x_j) / (L + 1) (as in :func:`gaussian_model`), for which
+    kappa_L / L -> 1/16; :func:`nqlib.abcmodel.second_order` (p1 = 1, p2 = 0) gives the exact
+    finite-L ``coherence``.
+
+    Parameters
+    ----------
+    L : int
+        Chain length, >= 2.
+    coherence : array_like (L, L), optional
+        E|C_ij|^2 / delta^2 (only the block i < L // 2 <= j is read).
+
+    Returns
+    -------
+    float
+
+    References
+    ----------
+    GH Eqs. 33-34 and Sec. III D; chapter {doc}`negativity`.
+    """
+    L = _check_L(L)
+    if coherence is None:
+        _checks.memory(f"weak_drive_negativity at L={L}", 8 * (L // 2 + 1) ** 2)
+        x = np.arange(1, L + 1) / (L + 1)
+        return float(4 * np.sum(np.outer(x[: L // 2], 1 - x[L // 2 :])) / (L + 1))
+    coherence = _checks.array("coherence", coherence, 0)
+    if coherence.shape != (L, L):
+        raise ValueError(f"coherence must have shape (L, L) with L={L}, got {coherence.shape}")
+    return float(4 * coherence[: L // 2, L // 2 :].sum())
+
+
+@dataclass(frozen=True)
+class NegativityPerSite:
+    """Per-site fermionic negativity over independent runs, each as (mean, standard error).
+
+    Attributes
+    ----------
+    Ef : (float, float)
+        E_f / L.
+    low : (float, float)
+        max(0, E_f - ln sqrt2) / L, the lower bound on the qubit negativity
+        (:func:`nqlib.gaussian.negativity_lower_bound`).
+    """
+
+    Ef: tuple
+    low: tuple
+
+
+def negativity_per_site(Ef, L):
+    """Means over runs of E_f / L and of its qubit lower bound, errors from the run means.
+
+    Parameters
+    ----------
+    Ef : array_like (runs, samples)
+        E_f of every sample of every run (samples of one run are correlated, runs are
+        independent), e.g. the ``Ef`` column of :func:`neas_samples` or of
+        :func:`gaussian_model_negativity` stacked over runs; at least two runs.
+    L : int
+        Chain length, >= 2.
+
+    Returns
+    -------
+    NegativityPerSite
+        Each entry the mean of the run means and its standard error (spread of the run means).
+
+    References
+    ----------
+    GH Sec. III D; chapter {doc}`negativity`.
+    """
+    L = _check_L(L)
+    Ef = _checks.array("Ef", Ef, ndim=2)
+    if len(Ef) < 2 or Ef.shape[1] < 1:
+        raise ValueError(f"Ef must hold >= 2 runs of >= 1 sample, got shape {Ef.shape}")
+
+    def over_runs(values):
+        run_means = values.mean(axis=1) / L
+        return float(run_means.mean()), float(run_means.std(ddof=1) / np.sqrt(len(run_means)))
+
+    return NegativityPerSite(Ef=over_runs(Ef), low=over_runs(np.maximum(0, Ef - 0.5 * np.log(2))))
+
+
+@dataclass(frozen=True)
+class Negativities:
+    """Qubit and fermionic log-negativities of the same states (nats), one entry per state.
+
+    Attributes
+    ----------
+    qubit : ndarray (n,)
+        E = ln ||rho^{T_A}||_1 of the dense state (:func:`nqlib.quantum.log_negativity`).
+    fermionic : ndarray (n,)
+        E_f of its correlation matrix (:func:`nqlib.gaussian.negativity`).
+    """
+
+    qubit: np.ndarray
+    fermionic: np.ndarray
+
+
+def dense_negativities(rng, L, p1, delta, n_samples):
+    """E and E_f between the halves for late-time states of one p2 = 0 circuit (L <= 12).
+
+    The reference route for the fermionic negativity: each state is built as a dense
+    2^L x 2^L density matrix (:func:`nqlib.gaussian.dense_state`) and its qubit negativity
+    compared with E_f of C. The circuit starts from :func:`local_equilibrium`, discards (L + 1)^2
+    time units (as :func:`neas_samples`) and is sampled every time unit (L + 1 gates).
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+    L : int
+        Chain length in [2, 12].
+    p1, delta : float
+        Partial-swap probability (p2 = 0) and drive.
+    n_samples : int
+        Number of states.
+
+    Returns
+    -------
+    Negativities
+
+    References
+    ----------
+    GH Sec. III D (E_f and the qubit negativity); chapter {doc}`negativity`.
+    """
+    _check_rng_and_gates(rng, p1, delta)
+    L = _checks.integer("L", L, 2, 12)
+    n_samples = _checks.sample_count(n_samples)
+    _checks.work(f"dense_negativities with n_samples={n_samples} at L={L}",
+                 float(L + 1) ** 3 * L + n_samples * 8.0**L)
+    C = _evolve(local_equilibrium(L, delta), (L + 1) ** 3, rng, p1, delta)
+    E, Ef = np.empty(n_samples), np.empty(n_samples)
+    for k in range(n_samples):
+        C = _evolve(C, L + 1, rng, p1, delta)
+        E[k] = quantum.log_negativity(gaussian.dense_state(C), L // 2)
+        Ef[k] = gaussian.negativity(C, L // 2)
+    return Negativities(qubit=E, fermionic=Ef)
 
 
 def single_particle_sequence(us4):

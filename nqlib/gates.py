@@ -113,8 +113,8 @@ def quadrature(kind, n_phase=5, n_theta=3):
     """Exact finite quadrature of ensemble mu_kind (kind = 0, 1, 2): (weights (n,), gates (n, 4, 4)).
 
     The one definition of the gate measure's parametrisation used by every exact average
-    (:func:`second_moment`, :mod:`nqlib.abc`, :mod:`nqlib.spreading`); :func:`sample_gate` draws
-    from the same parametrisation.
+    (:func:`second_moment`, :mod:`nqlib.abcmodel`, :mod:`nqlib.spreading`); :func:`sample_gate`
+    draws from the same parametrisation.
 
     Integrates exactly every polynomial of degree <= 2 in U and <= 2 in U^* (the second moments)
     when ``n_phase`` >= 5 (phases enter as e^{ik phi}, |k| <= 4) and ``n_theta`` >= 2 (after the
@@ -155,7 +155,7 @@ def second_moment(p1, p2):
     A (256, 256) array: entry [(a, c, e, g), (b, d, f, h)] is
     :math:`\mathbb{E}\,U_{ab}U^*_{cd}U_{ef}U^*_{gh}` (the layout of
     ``kron(kron(U, U.conj()), kron(U, U.conj()))``, basis (uu, ud, du, dd)). The one owner of this
-    tensor: :func:`nqlib.abc.averaged_two_copy_gate` is this array and
+    tensor: :func:`nqlib.abcmodel.averaged_two_copy_gate` is this array and
     :func:`nqlib.spreading.two_copy_map` its change of basis to operator strings. Exact: the
     quadrature of :func:`quadrature` integrates every entry exactly.
     """

@@ -53,7 +53,7 @@ sit in the blocks (k, l) on both sides, either in the same order or exchanged: f
 :math:`k\ne l`, :math:`\mathrm{tr}(X_{kl,kl})\,1_k\otimes 1_l/(d_k d_l)` plus
 :math:`\mathrm{tr}(X_{kl,lk}\,\mathrm{SW})\,\mathrm{SW}/(d_k d_l)` with SW the exchange of the
 copies (:func:`gate_twirl`). After a twirl every site of :math:`\mathbb{E}\rho\otimes\rho` is a
-combination of eight two-copy operators: the abc species of :mod:`nqlib.abc` times the qudit
+combination of eight two-copy operators: the abc species of :mod:`nqlib.abcmodel` times the qudit
 identity (b, c species) or the qudit swap (a, b species) (:data:`STATES`); the averaged dynamics
 closes on these :math:`8^L` configurations (:func:`reduced_channel`, exact, checked on every
 gate), and its fixed point gives the exact averaged purities :math:`\mathbb{E}\,\mathrm{tr}\rho_A^2`
@@ -69,7 +69,7 @@ import scipy.sparse as sp
 from numba import njit
 import scipy.sparse.linalg as spla
 
-from nqlib import _checks, abc, circuit, gaussian, haarcircuit, quantum, ssep, stats
+from nqlib import _checks, abcmodel, circuit, gaussian, haarcircuit, quantum, ssep, stats
 from nqlib import gates as _gates
 
 __all__ = [
@@ -460,9 +460,9 @@ def reduced_channel(L, q, p1, delta):
     G = reduced_gate(q, p1)
     G[np.abs(G) < 1e-14] = 0.0
     left, right = (reduced_boundary(q, p1, delta, side) for side in ("left", "right"))
-    maps = [abc._embed(left, 0, 1, L, 8)]
-    maps += [abc._embed(G, site, 2, L, 8) for site in range(L - 1)]
-    maps += [abc._embed(right, L - 1, 1, L, 8)]
+    maps = [abcmodel._embed(left, 0, 1, L, 8)]
+    maps += [abcmodel._embed(G, site, 2, L, 8) for site in range(L - 1)]
+    maps += [abcmodel._embed(right, L - 1, 1, L, 8)]
     return (sum(maps) / (L + 1)).tocsr()
 
 
@@ -511,19 +511,19 @@ def ladder_two_copy_average(L, p1, p2, delta):
     L = _checks.integer("L", L, low=2, high=MAX_LADDER_TWO_COPY_L)
     _gates._check_probabilities(p1, p2)
     _check_delta(delta)
-    G = abc.reduced_gate(p1, p2)
+    G = abcmodel.reduced_gate(p1, p2)
     G[np.abs(G) < 1e-14] = 0.0
-    left, right = (abc.reduced_boundary(p1, p2, delta, side) for side in ("left", "right"))
+    left, right = (abcmodel.reduced_boundary(p1, p2, delta, side) for side in ("left", "right"))
     n = 2 * L
     skip = _skip_middle(G)  # a gate on qubits (k, k + 2) over the idle qubit k + 1
-    maps = [abc._embed(left, leg, 1, n, 6) for leg in (0, 1)]
-    maps += [abc._embed(skip, 2 * j + leg, 3, n, 6) for j in range(L - 1) for leg in (0, 1)]
-    maps += [abc._embed(G, 2 * j, 2, n, 6) for j in range(L)]
-    maps += [abc._embed(right, 2 * (L - 1) + leg, 1, n, 6) for leg in (0, 1)]
+    maps = [abcmodel._embed(left, leg, 1, n, 6) for leg in (0, 1)]
+    maps += [abcmodel._embed(skip, 2 * j + leg, 3, n, 6) for j in range(L - 1) for leg in (0, 1)]
+    maps += [abcmodel._embed(G, 2 * j, 2, n, 6) for j in range(L)]
+    maps += [abcmodel._embed(right, 2 * (L - 1) + leg, 1, n, 6) for leg in (0, 1)]
     T = (sum(maps) / (3 * L + 2)).tocsr()
-    trace = abc._TRACE[abc._SPECIES_SLOTS]
-    swap = abc._SWAP[abc._SPECIES_SLOTS]
-    mixed = np.array([0, 0, 1, 1, 1, 1]) / 4.0  # species order of abc.SPECIES
+    trace = abcmodel._TRACE[abcmodel._SPECIES_SLOTS]
+    swap = abcmodel._SWAP[abcmodel._SPECIES_SLOTS]
+    mixed = np.array([0, 0, 1, 1, 1, 1]) / 4.0  # species order of abcmodel.SPECIES
     X = _fixed_point(T, _product([trace] * n), 2 * (6**n - 1) // 5, _product([mixed] * n))
     cut = 2 * (L // 2)
     values = [float(_product([swap if k < n_swap else trace for k in range(n)][::order]) @ X)
@@ -536,14 +536,14 @@ def chain_two_copy_average(L, p1, p2, delta):
     """Exact E tr rho^2 and half-cut purities of the qubit chain's late-time states (q = 1).
 
     The qubit chain's counterpart of :func:`two_copy_average`: the purities come from the abc
-    fixed point (:func:`nqlib.abc.average_purity`, six species per site), the Rényi-2 quantities
+    fixed point (:func:`nqlib.abcmodel.average_purity`, six species per site), the Rényi-2 quantities
     as in :class:`TwoCopyAverage`, so the three systems of the extensions appendix (qubit chain,
     qudit chain, ladder) are compared in one form.
 
     Parameters
     ----------
     L : int
-        Sites, 2 <= L <= ``abc.MAX_REDUCED_L``.
+        Sites, 2 <= L <= ``abcmodel.MAX_REDUCED_L``.
     p1, p2 : float
         Gate probabilities (p1 + p2 <= 1).
     delta : float
@@ -557,10 +557,10 @@ def chain_two_copy_average(L, p1, p2, delta):
     ----------
     GH Sec. IV and Eqs. 27-30 (two-copy average); chapter {doc}`circuit_extensions`.
     """
-    L = _checks.integer("L", L, low=2, high=abc.MAX_REDUCED_L)
+    L = _checks.integer("L", L, low=2, high=abcmodel.MAX_REDUCED_L)
     _gates._check_probabilities(p1, p2)
     _check_delta(delta)
-    values = [abc.average_purity(L, p1, p2, delta, sites=sites)
+    values = [abcmodel.average_purity(L, p1, p2, delta, sites=sites)
               for sites in (None, range(L // 2), range(L // 2, L))]
     return _two_copy_result(L, values, renyi2_local_equilibrium(L, 1, delta))
 
@@ -681,7 +681,7 @@ def _state_tensors(q):
     eye = np.eye(q)
     qudit = {"one": np.einsum("ac,bd->abcd", eye, eye), "swap": np.einsum("ad,bc->abcd", eye, eye)}
     for k, (species, factor) in enumerate(STATES):
-        r1, c1, r2, c2 = abc.SPECIES[species]
+        r1, c1, r2, c2 = abcmodel.SPECIES[species]
         qubit = np.zeros((2, 2, 2, 2))
         qubit[r1, r2, c1, c2] = 1.0
         E[k] = np.einsum("abcd,ijkl->aibjckdl", qubit, qudit[factor]).reshape(d, d, d, d)
@@ -727,7 +727,7 @@ def _reservoir_weights(n, q):
 
 
 def _product(vectors):
-    return abc._product(vectors)
+    return abcmodel._product(vectors)
 
 
 def _fixed_point(T, trace, row, start):

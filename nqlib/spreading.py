@@ -61,6 +61,7 @@ two fermion operators) and :math:`r_2 = p_2` (the same growth rate in GH's form)
 """
 
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
@@ -69,7 +70,7 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import expm_multiply
 from scipy.stats import poisson
 
-from nqlib import _checks
+from nqlib import _checks, fits
 from nqlib import gates as _gates
 
 __all__ = [
@@ -81,14 +82,20 @@ __all__ = [
     "gate_quadrature",
     "heisenberg_matrix",
     "two_copy_map",
+    "SampledMap",
+    "sampled_two_copy_map",
     "pair_map",
     "weight_chain",
     "averaged_otoc",
     "poisson_clock",
     "dense_otoc",
     "sample_chain",
+    "ChainBatches",
+    "sample_chain_batches",
     "front_velocity",
     "butterfly_velocity",
+    "VelocityScan",
+    "velocity_scan",
     "chain_rates",
     "linear_front_speed",
     "solve_front_equations",
@@ -136,6 +143,59 @@ def two_copy_map(p1, p2):
     _check_probabilities(p1, p2)
     maps = _ensemble_maps()
     return (1 - p1 - p2) * maps[0] + p1 * maps[1] + p2 * maps[2]
+
+
+@dataclass(frozen=True)
+class SampledMap:
+    """Monte Carlo estimate of the two-copy map E[R (x) R^*] (:func:`sampled_two_copy_map`).
+
+    Attributes
+    ----------
+    mean : ndarray (256, 256), complex
+        Sample mean over the gates.
+    error : ndarray (256, 256)
+        Standard error of each entry, sqrt(E|x|^2 - |E x|^2) / sqrt(n - 1) from the samples
+        (0 for entries that never fluctuate).
+    """
+
+    mean: np.ndarray
+    error: np.ndarray
+
+
+def sampled_two_copy_map(rng, p1, p2, n_gates):
+    """E[R (x) R^*] over ``n_gates`` gates drawn from dmu(p1, p2): the check of :func:`two_copy_map`.
+
+    The reference route that owes nothing to the quadrature: gates are drawn one by one with
+    :func:`nqlib.gates.sample_gate` and their Heisenberg matrices (:func:`heisenberg_matrix`)
+    averaged.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+    p1, p2 : float
+        Gate probabilities, p1 + p2 <= 1.
+    n_gates : int
+        Number of gates, >= 2.
+
+    Returns
+    -------
+    SampledMap
+
+    References
+    ----------
+    GH Eq. 12 (the gate measure) and Sec. III A; chapter {doc}`operator_spreading`.
+    """
+    _checks.generator(rng)
+    _check_probabilities(p1, p2)
+    n = _checks.integer("n_gates", n_gates, 2)
+    _checks.work(f"sampled_two_copy_map with n_gates={n}", 256.0**2 * n)
+    total, square = 0, 0
+    for _ in range(n):
+        R = heisenberg_matrix(_gates.sample_gate(rng, p1, p2))
+        x = np.kron(R, R.conj())
+        total, square = total + x, square + np.abs(x) ** 2
+    mean = total / n
+    return SampledMap(mean, np.sqrt(np.maximum(square / n - np.abs(mean) ** 2, 0) / (n - 1)))
 
 
 def pair_map(p1, p2):
@@ -281,6 +341,95 @@ def sample_chain(rng, L, p1, p2, times, n_samples, site=None):
     return {"right": right, "left": left, "count": count, "otoc": otoc / n_samples, "reached_end": bool(touched)}
 
 
+@dataclass(frozen=True)
+class ChainBatches:
+    """Weight-chain trajectories run in independent batches (:func:`sample_chain_batches`).
+
+    Attributes
+    ----------
+    times : ndarray (T,)
+    site : int
+        The starting site of the operator.
+    right, count : ndarray (n, T)
+        Outermost fermion operator and number of fermion operators of every trajectory (all
+        batches, as :func:`sample_chain`).
+    otoc : ndarray (T, L)
+        The sample mean of C(x, t) over all batches.
+    otoc_batches : ndarray (batches, T, L)
+        The same per batch; their spread gives the errors of :meth:`otoc_near`.
+    reached_end : bool
+        Whether any trajectory touched an end of the chain.
+    """
+
+    times: np.ndarray
+    site: int
+    right: np.ndarray
+    count: np.ndarray
+    otoc: np.ndarray
+    otoc_batches: np.ndarray
+    reached_end: bool
+
+    def otoc_near(self, t_min, half_width=10):
+        """(mean, standard error) of C within ``half_width`` sites of the start, times >= t_min.
+
+        The error is the spread of the batch means (independent batches).
+        """
+        t_min = _checks.real("t_min", t_min)
+        half_width = _checks.integer("half_width", half_width, 0, self.otoc.shape[1])
+        late = self.times >= t_min
+        if not late.any() or len(self.otoc_batches) < 2:
+            raise ValueError(f"need times >= t_min = {t_min} and >= 2 batches, got "
+                             f"{late.sum()} times and {len(self.otoc_batches)} batches")
+        window = slice(max(self.site - half_width, 0), self.site + half_width + 1)
+        inside = self.otoc_batches[:, late][:, :, window].mean(axis=(1, 2))
+        return float(inside.mean()), float(inside.std(ddof=1) / np.sqrt(len(inside)))
+
+
+def sample_chain_batches(rng, L, p1, p2, times, n_samples, n_batches=4, site=None):
+    """:func:`sample_chain` run ``n_batches`` times with ``n_samples`` trajectories each.
+
+    Independent batches give error bars of any average of C(x, t) from their spread
+    (:meth:`ChainBatches.otoc_near`); the trajectories are those of ``n_batches`` consecutive
+    calls of :func:`sample_chain` on ``rng``.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+    L : int
+        Chain length, >= 3.
+    p1, p2 : float
+        Gate probabilities, p1 + p2 <= 1.
+    times : array_like (T,)
+        Increasing times >= 0.
+    n_samples : int
+        Trajectories per batch.
+    n_batches : int
+        Number of batches, in [2, 1000].
+    site : int, optional
+        Starting site (default L // 2).
+
+    Returns
+    -------
+    ChainBatches
+
+    References
+    ----------
+    GH Sec. III A (the weight chain); chapter {doc}`operator_spreading`.
+    """
+    n_batches = _checks.integer("n_batches", n_batches, 2, 1000)
+    runs = [sample_chain(rng, L, p1, p2, times, n_samples, site) for _ in range(n_batches)]
+    otoc = np.array([r["otoc"] for r in runs])
+    return ChainBatches(
+        times=np.asarray(times, dtype=float),
+        site=int(L) // 2 if site is None else int(site),
+        right=np.concatenate([r["right"] for r in runs]),
+        count=np.concatenate([r["count"] for r in runs]),
+        otoc=otoc.mean(axis=0),
+        otoc_batches=otoc,
+        reached_end=any(r["reached_end"] for r in runs),
+    )
+
+
 def front_velocity(times, right, t_min):
     """Front speed from trajectories: least-squares slope of ``right`` over times >= t_min.
 
@@ -335,6 +484,76 @@ def butterfly_velocity(rng, p1, p2, n_samples, horizon=40.0, points=81):
     v_half, err_half = front_velocity(times[half], out["right"][:, half], t_max / 4)
     return {"v": v, "err": err, "t_max": float(t_max), "L": L, "v_half": v_half, "err_half": err_half,
             "v_linear": float(linear_front_speed(r1, r2, D))}
+
+
+@dataclass(frozen=True)
+class VelocityScan:
+    """v_B along a line of the phase diagram and its power-law exponents (:func:`velocity_scan`).
+
+    Attributes
+    ----------
+    p : ndarray (n,)
+        The scanned probability (p1 or p2).
+    v, err : ndarray (n,)
+        v_B of the weight chain and its standard error.
+    chain, half, linear : (float, float)
+        Exponent b of v = c p^b and its standard error: from ``v`` (weights 1/err), from the
+        first-half fits ``v_half`` of :func:`butterfly_velocity`, and of the linear front theory
+        ``v_linear`` (relative weights 1e-3).
+    ratio, ratio_err : ndarray (n,)
+        v / v_linear and err / v_linear.
+    """
+
+    p: np.ndarray
+    v: np.ndarray
+    err: np.ndarray
+    chain: tuple
+    half: tuple
+    linear: tuple
+    ratio: np.ndarray
+    ratio_err: np.ndarray
+
+
+_VELOCITY_KEYS = ("v", "err", "v_half", "err_half", "v_linear")
+
+
+def velocity_scan(p, velocities):
+    """Power-law exponents of v_B along a scan line from :func:`butterfly_velocity` results.
+
+    Parameters
+    ----------
+    p : array_like (n,)
+        The scanned probability at each point, > 0, n >= 2.
+    velocities : sequence of dict
+        One result of :func:`butterfly_velocity` per entry of ``p``.
+
+    Returns
+    -------
+    VelocityScan
+
+    References
+    ----------
+    GH Sec. VI (v_B ~ p1^(1/4) at small p1, ~ p2^(1/2) at small p2); chapter
+    {doc}`operator_spreading`.
+    """
+    p = _checks.array("p", p, 0, ndim=1)
+    if len(p) < 2 or np.any(p <= 0):
+        raise ValueError(f"p must hold at least two probabilities > 0, got p={p.tolist()}")
+    if not isinstance(velocities, (list, tuple)) or len(velocities) != len(p):
+        raise ValueError(f"velocities must be a list of {len(p)} butterfly_velocity results (one per "
+                         f"entry of p), got {velocities!r}")
+    for k, result in enumerate(velocities):
+        if not isinstance(result, dict) or not set(_VELOCITY_KEYS) <= set(result):
+            raise ValueError(f"velocities[{k}] must be a butterfly_velocity result (a dict with keys "
+                             f"{list(_VELOCITY_KEYS)}), got {result!r}")
+    v, err, v_half, err_half, v_lin = (
+        _checks.array(f"velocities[i][{key!r}]", [r[key] for r in velocities]) for key in _VELOCITY_KEYS
+    )
+    exponents = []
+    for y, sigma in ((v, err), (v_half, err_half), (v_lin, 1e-3 * v_lin)):
+        fit = fits.power_law(p, y, sigma)
+        exponents.append((fit.params[1], fit.errors[1]))
+    return VelocityScan(p, v, err, *exponents, ratio=v / v_lin, ratio_err=err / v_lin)
 
 
 def chain_rates(p1, p2):

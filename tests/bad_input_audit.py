@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 MODULES = (
-    "abc",
+    "abcmodel",
     "anderson",
     "circuit",
     "circuitscattering",
@@ -68,7 +68,6 @@ EXCLUDED = {
     "probe.Fringe": "a namedtuple record returned by fringe (no methods, built only by nqlib)",
     "probe.DeviceRatio": "a frozen record returned by device_ratio (no methods, built by nqlib)",
     "probe.Counts": "a frozen record returned by sample_counts (no methods, built by nqlib)",
-    "abc.SecondOrder": "a frozen record built by second_order; its public methods are audited",
     "circuitscattering.InjectedModes": "a frozen record built by propagate; its method is audited",
     "cumulants.CutCumulants": "a frozen record returned by cut_cumulants (no methods)",
     "qssep.Amplitude": "a namedtuple record returned by the amplitude fits (no methods)",
@@ -76,6 +75,14 @@ EXCLUDED = {
     "anderson.Imbalances": "a frozen record returned by imbalances; its method is audited",
     "circuitscattering.LagFunction": "a frozen record returned by lag_function (no methods)",
     "ssep.Moments": "a frozen record returned by distribution_moments (no methods, built by nqlib)",
+    "abcmodel.SecondOrder": "a frozen record built by second_order; its public methods are audited",
+    "abcmodel.ClosureCoefficients": "a frozen record returned by closure_coefficients (no methods)",
+    "abcmodel.SizeExponents": "a frozen record returned by size_exponents (no methods)",
+    "freecircuit.NegativityPerSite": "a frozen record returned by negativity_per_site (no methods)",
+    "freecircuit.Negativities": "a frozen record returned by dense_negativities (no methods)",
+    "spreading.SampledMap": "a frozen record returned by sampled_two_copy_map (no methods)",
+    "spreading.ChainBatches": "a frozen record built by sample_chain_batches; its method is audited",
+    "spreading.VelocityScan": "a frozen record returned by velocity_scan (no methods)",
     "fits.Fit": "a frozen record returned by every fit (a property, no methods, built by nqlib)",
     "quditcircuit.TwoCopyAverage": "a frozen record returned by the two-copy averages (no methods)",
     "quditcircuit.NeasSummary": "a frozen record returned by neas_summary (no methods, built by nqlib)",
@@ -133,9 +140,15 @@ def _psi(Nx=3, Ny=2, Nz=2, n=2):
 
 
 def _second_order():
-    from nqlib import abc
+    from nqlib import abcmodel
 
-    return abc.second_order(3, 0.5, 0.5)
+    return abcmodel.second_order(3, 0.5, 0.5)
+
+
+def _chain_batches():
+    from nqlib import spreading
+
+    return spreading.sample_chain_batches(np.random.default_rng(0), 11, 0.5, 0.5, [0.0, 1.0, 2.0], 2)
 
 
 def _anderson_data():
@@ -464,35 +477,51 @@ ANDERSON = dict(Nx="size", Ny="size", Nz="size", W="nonneg", t="hoppings", edge_
 _profiles = np.linspace(1.0, 0.0, 40)[:, None] * np.ones((1, 4))
 
 REGISTRY = {
-    # abc
-    "abc.two_copy_superoperator": Entry(dict(U=ISWAP), dict(U="gate")),
-    "abc.averaged_two_copy_gate": Entry(dict(p1=0.3, p2=0.2), P),
-    "abc.two_copy_channel": Entry(dict(L=2, p1=0.3, p2=0.2, delta=0.5), dict(L="size", **PD)),
-    "abc.steady_state": Entry(
+    # abcmodel
+    "abcmodel.two_copy_superoperator": Entry(dict(U=ISWAP), dict(U="gate")),
+    "abcmodel.averaged_two_copy_gate": Entry(dict(p1=0.3, p2=0.2), P),
+    "abcmodel.two_copy_channel": Entry(dict(L=2, p1=0.3, p2=0.2, delta=0.5), dict(L="size", **PD)),
+    "abcmodel.steady_state": Entry(
         dict(L=2, p1=0.3, p2=0.2, delta=0.5, full=False), dict(L="size", full="flag", **PD)
     ),
-    "abc.average_purity": Entry(
+    "abcmodel.average_purity": Entry(
         dict(L=2, p1=0.3, p2=0.2, delta=0.5, sites=[0], full=False),
         dict(L="size", sites=("indices", 0, 1, True), full="flag", **PD),
     ),
-    "abc.reduced_gate": Entry(dict(p1=0.3, p2=0.2), P),
-    "abc.reduced_boundary": Entry(
+    "abcmodel.fixed_point_purity_excess": Entry(
+        dict(L=2, p1=0.3, p2=0.2, sites=[0], h=0.01),
+        dict(L="size", sites=("indices", 0, 1, True), h="prob", **P),
+    ),
+    "abcmodel.reduced_gate": Entry(dict(p1=0.3, p2=0.2), P),
+    "abcmodel.reduced_boundary": Entry(
         dict(p1=0.3, p2=0.2, delta=0.5, side="left"), dict(side="choice", **PD)
     ),
-    "abc.reduced_channel": Entry(dict(L=2, p1=0.3, p2=0.2, delta=0.5), dict(L="size", **PD)),
-    "abc.excitation_maps": Entry(dict(p1=0.3, p2=0.2, dephased=False), dict(dephased="flag", **P)),
-    "abc.second_order": Entry(
+    "abcmodel.reduced_channel": Entry(dict(L=2, p1=0.3, p2=0.2, delta=0.5), dict(L="size", **PD)),
+    "abcmodel.excitation_maps": Entry(dict(p1=0.3, p2=0.2, dephased=False), dict(dephased="flag", **P)),
+    "abcmodel.second_order": Entry(
         dict(L=3, p1=0.5, p2=0.5, max_excitations=2, dephased=False),
         dict(L="size", max_excitations="size", dephased="flag", **P),
     ),
-    "abc.SecondOrder.purity_excess": Entry(
+    "abcmodel.SecondOrder.purity_excess": Entry(
         dict(sites=[0, 1]), dict(sites=("indices", 0, 2, True)), obj=_second_order
     ),
-    "abc.SecondOrder.entropy_deficit": Entry(
+    "abcmodel.SecondOrder.entropy_deficit": Entry(
         dict(sites=[1]), dict(sites=("indices", 0, 2, True)), obj=_second_order
     ),
-    "abc.SecondOrder.mutual_information": Entry(
+    "abcmodel.SecondOrder.mutual_information": Entry(
         dict(cut=1), dict(cut=("site", 1, 2)), obj=_second_order
+    ),
+    "abcmodel.closure_coefficients": Entry(
+        dict(p1=0.3, p2=0.2, sizes=[4, 8], max_excitations=2),
+        dict(sizes=("indices", 2, 400, True), max_excitations="size", **P),
+    ),
+    "abcmodel.size_exponent_map": Entry(
+        dict(sizes=[4, 8], p1=np.array([0.1, 0.3]), p2=np.array([0.2]), max_excitations=2),
+        dict(sizes=("indices", 2, 400, True), p1="occupations", p2="occupations", max_excitations="size"),
+    ),
+    "abcmodel.size_exponents": Entry(
+        dict(sizes=[4, 8], p1=0.3, p2=0.2, max_excitations=2),
+        dict(sizes=("indices", 2, 400, True), max_excitations="size", **P),
     ),
     # anderson
     "anderson.potential": Entry(
@@ -753,6 +782,7 @@ REGISTRY = {
             sizes="positive_points", y="points", sigma="positive_points", powers="positive_points"
         ),
     ),
+    "fits.crossing": Entry(dict(x=X4, y=Y4, level=1.5), dict(x="points", y="points", level="real")),
     "fits.power_law": Entry(
         dict(x=X4 + 1, y=(X4 + 1) ** 2, sigma=SIGMA4),
         dict(x="positive_points", y="positive_points", sigma="positive_points"),
@@ -836,6 +866,16 @@ REGISTRY = {
         dict(
             rng="rng", L="size", delta="drive", coherence="nonneg_reals", fluctuation="nonneg_reals"
         ),
+    ),
+    "freecircuit.weak_drive_negativity": Entry(
+        dict(L=4, coherence=np.full((4, 4), 0.05)), dict(L="size", coherence="nonneg_reals")
+    ),
+    "freecircuit.negativity_per_site": Entry(
+        dict(Ef=np.array([[0.1, 0.2], [0.3, 0.4]]), L=4), dict(Ef="realizations", L="extent")
+    ),
+    "freecircuit.dense_negativities": Entry(
+        dict(rng=_rng(), L=4, p1=1.0, delta=0.5, n_samples=2),
+        dict(rng="rng", L="size", p1="prob", delta="drive", n_samples="size"),
     ),
     "freecircuit.gaussian_model_negativity": Entry(
         dict(
@@ -1341,6 +1381,24 @@ REGISTRY = {
             rng="rng", L="size", times="nonneg_reals", n_samples="size", site=("site", 0, 10), **P
         ),
     ),
+    "spreading.sampled_two_copy_map": Entry(
+        dict(rng=_rng(), p1=0.3, p2=0.2, n_gates=2), dict(rng="rng", n_gates="size", **P)
+    ),
+    "spreading.sample_chain_batches": Entry(
+        dict(rng=_rng(), L=11, p1=0.3, p2=0.2, times=[0.0, 1.0], n_samples=2, n_batches=2, site=5),
+        dict(
+            rng="rng",
+            L="size",
+            times="nonneg_reals",
+            n_samples="size",
+            n_batches="size",
+            site=("site", 0, 10),
+            **P,
+        ),
+    ),
+    "spreading.ChainBatches.otoc_near": Entry(
+        dict(t_min=1.0, half_width=2), dict(t_min="real", half_width="count"), obj=_chain_batches
+    ),
     "spreading.front_velocity": Entry(
         dict(times=[0.0, 1.0, 2.0, 3.0], right=[[0.0, 1.0, 2.0, 3.0]] * 2, t_min=1.0),
         dict(times="reals", right="reals", t_min="real"),
@@ -1348,6 +1406,13 @@ REGISTRY = {
     "spreading.butterfly_velocity": Entry(
         dict(rng=_rng(), p1=0.5, p2=0.5, n_samples=2, horizon=2.0, points=5),
         dict(rng="rng", n_samples="size", horizon="positive", points="size", **P),
+    ),
+    "spreading.velocity_scan": Entry(
+        dict(
+            p=[0.01, 0.03, 0.1],
+            velocities=[dict(v=q, err=0.1 * q, v_half=q, err_half=0.1 * q, v_linear=q) for q in (1, 2, 3)],
+        ),
+        dict(p="positive_points", velocities="results"),
     ),
     "spreading.linear_front_speed": Entry(
         dict(r1=0.3, r2=0.5, D=0.5, lattice=True),

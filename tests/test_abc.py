@@ -1,10 +1,13 @@
-"""Exact gate average of the two-copy channel (nqlib.abc) against Monte Carlo over sampled
+"""Exact gate average of the two-copy channel (nqlib.abcmodel) against Monte Carlo over sampled
 gates, quadrature convergence, and the structure every average must have."""
+
+import importlib
+import sys
 
 import numpy as np
 import pytest
 
-from nqlib import abc, circuit, ensemble, gates, ssep
+from nqlib import abcmodel, circuit, ensemble, gates, ssep
 
 VEC_I = np.eye(4).reshape(16)  # row-major vec of the two-site identity
 
@@ -29,7 +32,7 @@ def test_exact_average_matches_monte_carlo(p1, p2):
         second += _pair_sum(np.abs(single) ** 2, np.abs(single) ** 2)
     mean /= n
     se = np.sqrt(np.maximum(second / n - np.abs(mean) ** 2, 0.0) / n)
-    diff = np.abs(abc.averaged_two_copy_gate(p1, p2) - mean)
+    diff = np.abs(abcmodel.averaged_two_copy_gate(p1, p2) - mean)
     # entries that never fluctuate (se = 0) must agree to rounding; the rest within 6 SE
     assert np.all(diff[se < 1e-12] < 1e-12)
     assert (diff[se >= 1e-12] / se[se >= 1e-12]).max() < 6
@@ -37,12 +40,12 @@ def test_exact_average_matches_monte_carlo(p1, p2):
 
 def test_the_average_is_the_gates_second_moment():
     """abc owns no quadrature: its average is nqlib.gates.second_moment (tested exact there)."""
-    np.testing.assert_array_equal(abc.averaged_two_copy_gate(0.4, 0.35), gates.second_moment(0.4, 0.35))
+    np.testing.assert_array_equal(abcmodel.averaged_two_copy_gate(0.4, 0.35), gates.second_moment(0.4, 0.35))
 
 
 @pytest.mark.parametrize("p1, p2", [(0.0, 0.0), (0.2, 0.7), (1.0, 0.0), (0.0, 1.0)])
 def test_average_preserves_both_traces_and_the_swap_probability(p1, p2):
-    E = abc.averaged_two_copy_gate(p1, p2)
+    E = abcmodel.averaged_two_copy_gate(p1, p2)
     both = np.kron(VEC_I, VEC_I)
     np.testing.assert_allclose(both @ E, both, atol=1e-13)  # each copy's trace is kept
     single = np.einsum("ikjl,k,l->ij", E.reshape(16, 16, 16, 16), VEC_I, VEC_I / 4)
@@ -53,17 +56,17 @@ def test_average_preserves_both_traces_and_the_swap_probability(p1, p2):
 
 
 def test_mu0_corner_is_the_mean_of_identity_and_iswap():
-    expected = 0.5 * (abc.two_copy_superoperator(gates.IDENTITY) + abc.two_copy_superoperator(gates.ISWAP))
-    np.testing.assert_allclose(abc.averaged_two_copy_gate(0.0, 0.0), expected, atol=1e-15)
+    expected = 0.5 * (abcmodel.two_copy_superoperator(gates.IDENTITY) + abcmodel.two_copy_superoperator(gates.ISWAP))
+    np.testing.assert_allclose(abcmodel.averaged_two_copy_gate(0.0, 0.0), expected, atol=1e-15)
 
 
 def test_invalid_input_is_rejected():
     with pytest.raises(ValueError, match="p1 \\+ p2 must be <= 1"):
-        abc.averaged_two_copy_gate(0.7, 0.5)
+        abcmodel.averaged_two_copy_gate(0.7, 0.5)
     with pytest.raises(ValueError, match="p1 must be a probability"):
-        abc.averaged_two_copy_gate(-0.1, 0.5)
+        abcmodel.averaged_two_copy_gate(-0.1, 0.5)
     with pytest.raises(ValueError, match="\\(4, 4\\) two-site gate"):
-        abc.two_copy_superoperator(np.eye(2))
+        abcmodel.two_copy_superoperator(np.eye(2))
 
 
 # --------------------------------------------------------------------------- L-site two-copy channel
@@ -71,13 +74,13 @@ def test_invalid_input_is_rejected():
 def test_phase_one_purity_is_that_of_a_product_of_reservoir_states(L):
     # p1 = 0: every late-time state is a product of reservoir states (GH Eq. 27), purity (1+delta^2)/2 each
     delta = 0.6
-    assert abc.average_purity(L, 0.0, 0.5, delta) == pytest.approx(((1 + delta**2) / 2) ** L, abs=1e-12)
+    assert abcmodel.average_purity(L, 0.0, 0.5, delta) == pytest.approx(((1 + delta**2) / 2) ** L, abs=1e-12)
 
 
 @pytest.mark.parametrize("p1, p2", [(1.0, 0.0), (0.5, 0.5)])
 def test_single_copy_reduction_is_the_ssep_average_state(p1, p2):
     L, delta = 3, 0.7
-    X = abc.steady_state(L, p1, p2, delta, full=True).reshape((2,) * (4 * L))
+    X = abcmodel.steady_state(L, p1, p2, delta, full=True).reshape((2,) * (4 * L))
     # contract copy 2 (slots r2, c2 of every site) with the identity: E[rho] in site-major order
     letters = "abcdefghijklmnop"
     spec, out = [], []
@@ -94,7 +97,7 @@ def test_single_copy_reduction_is_the_ssep_average_state(p1, p2):
 
 def test_purity_matches_the_dense_circuit_time_average():
     L, p1, p2, delta = 3, 0.5, 0.5, 0.6
-    exact = abc.average_purity(L, p1, p2, delta)
+    exact = abcmodel.average_purity(L, p1, p2, delta)
     runs = ensemble.run_ensemble(
         circuit.neas_samples, 8, seed=3, L=L, p1=p1, p2=p2, delta=delta, n_samples=1000, progress=False)
     value, error = ensemble.jackknife(lambda d: d.mean(), ensemble.stack(runs)["P"])
@@ -106,16 +109,16 @@ def test_purity_matches_the_dense_circuit_time_average():
 def test_without_drive_every_state_is_fully_mixed(sites):
     L = 3
     size = L if sites is None else len(sites)
-    assert abc.average_purity(L, 0.4, 0.3, 0.0, sites=sites) == pytest.approx(2.0**-size, abs=1e-12)
+    assert abcmodel.average_purity(L, 0.4, 0.3, 0.0, sites=sites) == pytest.approx(2.0**-size, abs=1e-12)
 
 
 @pytest.mark.parametrize(
     "call, message",
     [
-        (lambda: abc.two_copy_channel(1, 0.5, 0.5, 0.5), "L must be an integer in \\[2, 5\\]"),
-        (lambda: abc.two_copy_channel(6, 0.5, 0.5, 0.5), "L must be an integer in \\[2, 5\\]"),
-        (lambda: abc.two_copy_channel(3, 0.5, 0.5, 1.5), "delta must be a real number in \\[-1, 1\\]"),
-        (lambda: abc.average_purity(3, 0.5, 0.5, 0.5, sites=[3]), "sites must be distinct integers in \\[0, 2\\]"),
+        (lambda: abcmodel.two_copy_channel(1, 0.5, 0.5, 0.5), "L must be an integer in \\[2, 5\\]"),
+        (lambda: abcmodel.two_copy_channel(6, 0.5, 0.5, 0.5), "L must be an integer in \\[2, 5\\]"),
+        (lambda: abcmodel.two_copy_channel(3, 0.5, 0.5, 1.5), "delta must be a real number in \\[-1, 1\\]"),
+        (lambda: abcmodel.average_purity(3, 0.5, 0.5, 0.5, sites=[3]), "sites must be distinct integers in \\[0, 2\\]"),
     ],
 )
 def test_channel_validation(call, message):
@@ -124,17 +127,17 @@ def test_channel_validation(call, message):
 
 
 # --------------------------------------------------------------------------- the abc reduction
-_SLOTS = np.array([8 * r1 + 4 * c1 + 2 * r2 + c2 for r1, c1, r2, c2 in abc.SPECIES.values()])
+_SLOTS = np.array([8 * r1 + 4 * c1 + 2 * r2 + c2 for r1, c1, r2, c2 in abcmodel.SPECIES.values()])
 _OTHER = np.array([k for k in range(16) if k not in _SLOTS])
 
 
 @pytest.mark.parametrize("p1, p2, delta", [(0.3, 0.3, 0.6), (1.0, 0.0, 0.9), (0.0, 1.0, -0.4), (0.6, 0.1, 1.0)])
 def test_six_species_subspace_is_invariant(p1, p2, delta):
-    G = abc._site_major(abc.averaged_two_copy_gate(p1, p2))
+    G = abcmodel._site_major(abcmodel.averaged_two_copy_gate(p1, p2))
     inside = (_SLOTS[:, None] * 16 + _SLOTS[None, :]).ravel()
     outside = np.setdiff1d(np.arange(256), inside)
     assert np.abs(G[np.ix_(outside, inside)]).max() < 1e-14
-    for B in abc._boundary_maps(p1, p2, delta):
+    for B in abcmodel._boundary_maps(p1, p2, delta):
         assert np.abs(B[np.ix_(_OTHER, _SLOTS)]).max() < 1e-14
     # and the restricted maps are real
     assert np.abs(np.imag(G[np.ix_(inside, inside)])).max() < 1e-14
@@ -144,8 +147,8 @@ def test_six_species_subspace_is_invariant(p1, p2, delta):
 @pytest.mark.parametrize("p1, p2", [(0.3, 0.3), (1.0, 0.0), (0.0, 0.5)])
 def test_reduced_process_reproduces_the_full_two_copy_fixed_point(L, p1, p2):
     delta = 0.6
-    full = abc.steady_state(L, p1, p2, delta, full=True)
-    reduced = abc.steady_state(L, p1, p2, delta)
+    full = abcmodel.steady_state(L, p1, p2, delta, full=True)
+    reduced = abcmodel.steady_state(L, p1, p2, delta)
     index = _SLOTS
     for _ in range(L - 1):
         index = (index[:, None] * 16 + _SLOTS[None, :]).ravel()
@@ -153,19 +156,19 @@ def test_reduced_process_reproduces_the_full_two_copy_fixed_point(L, p1, p2):
     embedded[index] = reduced
     np.testing.assert_allclose(embedded, full, atol=1e-12)
     for sites in (None, [0], [0, L - 1]):
-        assert abc.average_purity(L, p1, p2, delta, sites=sites) == pytest.approx(
-            abc.average_purity(L, p1, p2, delta, sites=sites, full=True), abs=1e-12)
+        assert abcmodel.average_purity(L, p1, p2, delta, sites=sites) == pytest.approx(
+            abcmodel.average_purity(L, p1, p2, delta, sites=sites, full=True), abs=1e-12)
 
 
 def test_reduced_maps_validation():
     with pytest.raises(ValueError, match="side must be 'left' or 'right'"):
-        abc.reduced_boundary(0.3, 0.3, 0.5, "top")
+        abcmodel.reduced_boundary(0.3, 0.3, 0.5, "top")
     with pytest.raises(ValueError, match="L must be an integer in \\[2, 8\\]"):
-        abc.reduced_channel(9, 0.3, 0.3, 0.5)
+        abcmodel.reduced_channel(9, 0.3, 0.3, 0.5)
 
 
 # --------------------------------------------------------------------------- comparison with GH Eqs. E7-E10
-_IX = {name: k for k, name in enumerate(abc.SPECIES)}
+_IX = {name: k for k, name in enumerate(abcmodel.SPECIES)}
 
 
 def _pair(a, b):
@@ -174,7 +177,7 @@ def _pair(a, b):
 
 @pytest.mark.parametrize("p1, p2", [(0.3, 0.2), (1.0, 0.0), (0.0, 1.0)])
 def test_bulk_rates_are_those_of_eqs_e7_e8(p1, p2):
-    W = abc.reduced_gate(p1, p2) - np.eye(36)
+    W = abcmodel.reduced_gate(p1, p2) - np.eye(36)
     g1, h = p1 / 6, 0.5
     sub = [_pair(*x) for x in (("b_up", "b_dn"), ("b_dn", "b_up"), ("c_up", "c_dn"), ("c_dn", "c_up"), ("a_up", "a_dn"), ("a_dn", "a_up"))]
     W0 = np.array([
@@ -192,7 +195,7 @@ def test_bulk_rates_are_those_of_eqs_e7_e8(p1, p2):
 
 @pytest.mark.parametrize("p1, p2, delta", [(0.3, 0.2, 0.6), (0.0, 1.0, 0.0), (1.0, 0.0, 0.9)])
 def test_left_boundary_rates_where_they_differ_from_eqs_e9_e10(p1, p2, delta):
-    R = abc.reduced_boundary(p1, p2, delta, "left") - np.eye(6)
+    R = abcmodel.reduced_boundary(p1, p2, delta, "left") - np.eye(6)
     pu, pd, g1 = (1 + delta) / 2, (1 - delta) / 2, p1 / 6
     # b rows agree with Eq. E9
     np.testing.assert_allclose(R[_IX["b_up"], [_IX[k] for k in ("b_up", "b_dn", "c_up", "c_dn")]],
@@ -210,24 +213,35 @@ def _purity_with_printed_coherence_rate(L, p1, p2, delta):
     """E[tr rho^2] if the boundary kept coherences at the rate of Eq. E10 (R^a = -1/2)."""
     ends = []
     for side in ("left", "right"):
-        B = abc.reduced_boundary(p1, p2, delta, side).copy()
+        B = abcmodel.reduced_boundary(p1, p2, delta, side).copy()
         B[_IX["a_up"], _IX["a_up"]] = B[_IX["a_dn"], _IX["a_dn"]] = 0.5
         ends.append(B)
-    G = abc.reduced_gate(p1, p2)
+    G = abcmodel.reduced_gate(p1, p2)
     assert L == 2, "written for two sites: one bulk bond and two boundary bonds"
     T = (np.kron(ends[0], np.eye(6)) + G + np.kron(np.eye(6), ends[1])) / 3
     values, vectors = np.linalg.eig(T)
     X = np.real(vectors[:, np.argmin(abs(values - 1))])
-    trace, swap = (np.kron(v, v) for v in (abc._TRACE[_SLOTS], abc._SWAP[_SLOTS]))
+    trace, swap = (np.kron(v, v) for v in (abcmodel._TRACE[_SLOTS], abcmodel._SWAP[_SLOTS]))
     return float(swap @ X / (trace @ X))
 
 
 def test_dense_circuit_purity_decides_between_exact_and_printed_boundary_rates():
     L, p1, p2, delta = 2, 0.3, 0.7, 0.6
-    exact = abc.average_purity(L, p1, p2, delta)
+    exact = abcmodel.average_purity(L, p1, p2, delta)
     printed = _purity_with_printed_coherence_rate(L, p1, p2, delta)
     runs = ensemble.run_ensemble(
         circuit.neas_samples, 8, seed=9, L=L, p1=p1, p2=p2, delta=delta, n_samples=5000, progress=False)
     value, error = ensemble.jackknife(lambda d: d.mean(), ensemble.stack(runs)["P"])
     assert abs(value - exact) < 4 * error, (value, error, exact)
     assert abs(value - printed) > 8 * error, (value, error, printed)
+
+
+def test_deprecated_abc_alias_warns_and_gives_the_same_functions():
+    """nqlib.abc (renamed abcmodel, issue 17) still imports for one release, with a warning."""
+    sys.modules.pop("nqlib.abc", None)
+    with pytest.warns(DeprecationWarning, match="nqlib.abcmodel"):
+        old = importlib.import_module("nqlib.abc")
+    assert old.__all__ == abcmodel.__all__ and "second_order" in old.__all__
+    for name in abcmodel.__all__:
+        assert getattr(old, name) is getattr(abcmodel, name)
+    assert old.average_purity(3, 0.3, 0.4, 0.2) == abcmodel.average_purity(3, 0.3, 0.4, 0.2)

@@ -7,7 +7,7 @@ value. Realization functions must refuse before any work: the random stream is l
 import numpy as np
 import pytest
 
-from nqlib import _checks, abc, anderson, circuit, freecircuit, gates, gaussian, haarcircuit, probe, qssep, quantum, quench, spreading, ssep
+from nqlib import _checks, abcmodel, anderson, circuit, freecircuit, gates, gaussian, haarcircuit, probe, qssep, quantum, quench, spreading, ssep
 
 NAN, INF = float("nan"), float("inf")
 
@@ -74,7 +74,7 @@ CASES = {
     "circuit bonds 1.5": (lambda: circuit.apply_gates(np.eye(4) / 4, [1.5], [np.eye(4)], 0.1), r"bonds.*1\.5"),
     "freecircuit bonds nan": (lambda: freecircuit.apply_gates(np.eye(4) / 2, [NAN], [np.eye(2)], 0.1), r"bonds.*nan"),
     "anderson pairs 1.5": (lambda: anderson.loop_statistics(_rng(), 4, 2, 2, 1.0, pairs=[(1.5, 2)]), r"pairs.*1\.5"),
-    "abc sites repeat": (lambda: abc.average_purity(3, 0.3, 0.3, 0.2, sites=[1, 1]), r"sites.*\[1, 1\]"),
+    "abc sites repeat": (lambda: abcmodel.average_purity(3, 0.3, 0.3, 0.2, sites=[1, 1]), r"sites.*\[1, 1\]"),
     # 5. density matrices: finite, Hermitian, unit trace, positive
     "entropy negative eigenvalue": (lambda: quantum.entropy(np.diag([1.5, -0.5])), r"rho.*positive semidefinite.*-0\.5"),
     "entropy trace 4": (lambda: quantum.entropy(np.eye(4)), r"rho.*unit trace.*tr rho = 4"),
@@ -94,8 +94,8 @@ CASES = {
     "binary_entropy nan": (lambda: gaussian.binary_entropy(NAN), r"nu.*nan"),
     "binary_entropy 1.5": (lambda: gaussian.binary_entropy([0.5, 1.5]), r"nu.*1\.5"),
     "binary_entropy -1e-6": (lambda: gaussian.binary_entropy(-1e-6), r"nu.*-1e-06"),
-    "reduced_boundary delta nan": (lambda: abc.reduced_boundary(0.3, 0.3, NAN, "left"), r"delta.*nan"),
-    "reduced_boundary delta 2": (lambda: abc.reduced_boundary(0.3, 0.3, 2.0, "right"), r"delta.*\[-1, 1\].*2\.0"),
+    "reduced_boundary delta nan": (lambda: abcmodel.reduced_boundary(0.3, 0.3, NAN, "left"), r"delta.*nan"),
+    "reduced_boundary delta 2": (lambda: abcmodel.reduced_boundary(0.3, 0.3, 2.0, "right"), r"delta.*\[-1, 1\].*2\.0"),
     "gaussian_model coherence nan": (lambda: freecircuit.gaussian_model(_rng(), 3, 0.5, coherence=np.full((3, 3), NAN)),
                                      r"coherence.*NaN"),
     "freecircuit burn_in inf": (lambda: freecircuit.neas_samples(_rng(), 8, 1.0, 0.5, 2, burn_in=INF), r"burn_in.*inf"),

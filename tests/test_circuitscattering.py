@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from nqlib import abc, freecircuit, gates
+from nqlib import abcmodel, freecircuit, gates
 from nqlib import circuitscattering as cs
 
 
@@ -127,7 +127,7 @@ def test_exact_averages_agree_with_simulation():
     L, runs = 4, 300
     rng = np.random.default_rng(11)
     out = [cs.pair_statistics(rng, L, 1.0, window=4.0) for _ in range(runs)]
-    for key, exact in (("naive", cs.naive_coherence(L, 1.0)), ("abs2", abc.second_order(L, 1.0, 0.0).coherence)):
+    for key, exact in (("naive", cs.naive_coherence(L, 1.0)), ("abs2", abcmodel.second_order(L, 1.0, 0.0).coherence)):
         data = np.array([o[key] for o in out])
         mean, err = data.mean(axis=0), data.std(axis=0, ddof=1) / np.sqrt(runs)
         off = ~np.eye(L, dtype=bool) if key == "abs2" else np.ones((L, L), bool)

@@ -142,3 +142,28 @@ def test_mismatched_lengths_name_both_arguments(call, names):
         call()
     for name in names:
         assert f" {name} " in f" {error.value} ".replace("(", " ").replace(")", " ")
+
+
+def test_crossing_is_exact_on_a_line_and_agrees_with_numpy_interp():
+    x = np.linspace(0.0, 3.0, 7)
+    assert fits.crossing(x, 2 * x + 1, 4.0) == pytest.approx(1.5, abs=1e-14)  # 2 x + 1 = 4
+    x = np.linspace(0.1, 2.0, 9)
+    y = np.exp(-x)  # decreasing: np.interp of the inverse, an independent route
+    assert fits.crossing(x, y, 0.5) == pytest.approx(np.interp(0.5, y[::-1], x[::-1]), abs=1e-14)
+    assert fits.crossing([0, 1, 2, 3], [0, 1, 0, 1], 0.5) == 0.5  # the first crossing
+    assert fits.crossing([0, 1, 2], [0, 1, 2], 1.0) == 1.0  # reaching the level counts
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: fits.crossing([0, 1, 2], [0, 1, 2], 5.0), "never reaches level"),
+        (lambda: fits.crossing([0, 1, 2], [1, 2, 3], 1.0), "equals level"),
+        (lambda: fits.crossing([0], [0], 1.0), "at least two points"),
+        (lambda: fits.crossing([0, 1], [0, 1, 2], 0.5), "y must have 2 entries"),
+        (lambda: fits.crossing([0, 1], [0, 1], float("nan")), "level must be finite"),
+    ],
+)
+def test_crossing_refuses_what_it_cannot_interpolate(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()

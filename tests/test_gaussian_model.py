@@ -4,7 +4,7 @@ records of the free-fermion circuit."""
 import numpy as np
 import pytest
 
-from nqlib import abc, freecircuit, gaussian, ssep
+from nqlib import abcmodel, freecircuit, gaussian, ssep, stats
 
 
 def test_gaussian_model_has_the_prescribed_mean_and_variances():
@@ -31,7 +31,7 @@ def test_gaussian_model_clips_unphysical_spectra_and_accepts_exact_coefficients(
     C, outside = freecircuit.gaussian_model(rng, L, 1.0, coherence=np.full((L, L), 0.5), fluctuation=np.full(L, 0.5))
     assert outside > 0
     gaussian.check_correlation_matrix(C)  # clipped back into [0, 1]
-    second = abc.second_order(L, 1.0, 0.0)
+    second = abcmodel.second_order(L, 1.0, 0.0)
     C, outside = freecircuit.gaussian_model(rng, L, 0.5, second.coherence, second.fluctuation)
     assert C.shape == (L, L) and outside == 0
 
@@ -68,3 +68,51 @@ def test_neas_negativity_record():
     # Phase I (p1 = 0): every late-time state is a product, so there is no negativity at all.
     product = freecircuit.neas_samples(np.random.default_rng(6), p1=0.0, negativity=True, **kwargs)
     assert np.all(np.abs(product["Ef"]) < 1e-12)
+
+
+@pytest.mark.parametrize("L", [10, 50, 400])
+def test_weak_drive_negativity_closed_form_and_limit(L):
+    """GH's form: 4/(L+1)^3 [m(m+1)/2]^2 for L = 2m (both half-sums are m(m+1)/2/(L+1)); -> L/16."""
+    m = L // 2
+    kappa = freecircuit.weak_drive_negativity(L)
+    assert kappa == pytest.approx(4 * (m * (m + 1) / 2) ** 2 / (L + 1) ** 3, rel=1e-12)
+    assert abs(kappa / L * 16 - 1) < 3.5 / L
+
+
+def test_weak_drive_negativity_is_the_small_correlation_limit_of_E_f():
+    """kappa delta^2 against gaussian.negativity of C = 1/2 + eps X (an independent formula)."""
+    L, eps = 6, 1e-3
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(L, L)) + 1j * rng.normal(size=(L, L))
+    X = (X + X.conj().T) / 2
+    expected = freecircuit.weak_drive_negativity(L, np.abs(X) ** 2) * eps**2
+    assert gaussian.negativity(0.5 * np.eye(L) + eps * X, L // 2) == pytest.approx(expected, rel=1e-4)
+    exact = freecircuit.weak_drive_negativity(50, abcmodel.second_order(50, 1.0, 0.0).coherence)
+    assert exact == pytest.approx(freecircuit.weak_drive_negativity(50), rel=2e-3)  # GH's form at L = 50
+    with pytest.raises(ValueError, match="coherence must have shape \\(L, L\\) with L=4"):
+        freecircuit.weak_drive_negativity(4, np.ones((3, 3)))
+
+
+def test_negativity_per_site_by_hand_and_by_the_jackknife():
+    Ef = np.array([[1.0, 3.0], [5.0, 7.0], [0.2, 0.3]])
+    r = freecircuit.negativity_per_site(Ef, 2)
+    run_means = Ef.mean(axis=1) / 2  # 1, 3, 0.125
+    assert r.Ef[0] == pytest.approx(4.125 / 3, rel=1e-14)
+    assert r.Ef == pytest.approx(tuple(map(float, stats.jackknife(np.mean, run_means))), rel=1e-12)
+    low = np.maximum(0, Ef - np.log(2) / 2).mean(axis=1) / 2  # the third run is below ln sqrt2
+    assert low[2] == 0 and r.low == pytest.approx(tuple(map(float, stats.jackknife(np.mean, low))), rel=1e-12)
+    with pytest.raises(ValueError, match="Ef must hold >= 2 runs"):
+        freecircuit.negativity_per_site(Ef[:1], 2)
+
+
+def test_dense_negativities_follow_the_circuit_of_neas_samples_and_the_bounds():
+    """E_f equals that of neas_samples on the same circuit (same seed, another code path); the
+    qubit negativity lies in [E_f - ln sqrt2, E_f]."""
+    L, n = 6, 5
+    dense = freecircuit.dense_negativities(np.random.default_rng(9), L, 1.0, 0.8, n)
+    neas = freecircuit.neas_samples(np.random.default_rng(9), L, 1.0, 0.8, n, negativity=True)
+    np.testing.assert_allclose(dense.fermionic, neas["Ef"][:, 0], rtol=0, atol=1e-13)
+    assert np.all(dense.qubit <= dense.fermionic + 1e-12)
+    assert np.all(dense.qubit >= dense.fermionic - np.log(2) / 2 - 1e-12) and dense.fermionic.max() > 0.1
+    with pytest.raises(ValueError, match="L must be an integer in \\[2, 12\\]"):
+        freecircuit.dense_negativities(np.random.default_rng(0), 13, 1.0, 0.5, 1)

@@ -4,7 +4,7 @@ The partitions, free cumulants and estimators are tested in tests/test_cumulants
 Independent routes used here, not taken from nqlib.qssep:
 - the exact stationary moments of continuous-time QSSEP (sparse linear solve) against the
   linear profile formula, a finite-N closed form, and the Monte Carlo simulator;
-- the circuit's exact second moments from nqlib.abc (an independent two-copy calculation);
+- the circuit's exact second moments from nqlib.abcmodel (an independent two-copy calculation);
 - a dense site-space implementation of the Anderson cumulant estimator, and the jackknife written out;
 - anderson.imbalances against nqlib.paper's independent reduction of the same data, amplitude fits on
   exact shapes, the N, N/2 extrapolation and the imbalance root against closed forms.
@@ -14,7 +14,7 @@ Exact identities use 1e-10; Monte Carlo comparisons use k standard errors with k
 import numpy as np
 import pytest
 
-from nqlib import abc, anderson, ensemble, freecircuit, ssep
+from nqlib import abcmodel, anderson, ensemble, freecircuit, ssep
 from nqlib import cumulants as cu
 from nqlib import qssep as q
 
@@ -106,7 +106,7 @@ def test_simulation_validation():
 # --------------------------------------------------------------------------- circuit
 def test_circuit_second_cumulant_matches_exact_two_copy_solution():
     """p1 = 1, p2 = 0, delta = 1, L = 8: 20 circuits x 200 samples 4 time units apart. The exact
-    E|C_ij|^2 = delta^2 coherence (nqlib.abc, exact at O(delta^2); C - 1/2 is linear in delta,
+    E|C_ij|^2 = delta^2 coherence (nqlib.abcmodel, exact at O(delta^2); C - 1/2 is linear in delta,
     so exact at every delta) and the SSEP profile; 4.5 standard errors for the max of 56 and 8."""
     L = 8
     pairs = np.array([(i, j) for i in range(L) for j in range(L)])
@@ -114,7 +114,7 @@ def test_circuit_second_cumulant_matches_exact_two_copy_solution():
                                     sweeps_between=4.0) for r in range(20)]
     est, err = cu.cumulant_estimate(np.array([o["pair"] for o in out]))
     est, err = est.reshape(L, L).real, err.reshape(L, L).real
-    exact = abc.second_order(L, 1.0, 0.0)
+    exact = abcmodel.second_order(L, 1.0, 0.0)
     off = ~np.eye(L, dtype=bool)
     assert np.abs((est - exact.coherence)[off] / err[off]).max() < 4.5
     assert np.abs((np.diag(est) - exact.fluctuation) / np.diag(err)).max() < 4.5

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from nqlib import abc, circuit, gaussian, gates, quditcircuit as qc
+from nqlib import abcmodel, circuit, gaussian, gates, quditcircuit as qc
 
 
 def _block_means(x, blocks=20):
@@ -167,7 +167,7 @@ def test_ladder_exact_average_is_mirror_symmetric():
     legs are less pure than one chain of the same length."""
     a, b = qc.ladder_two_copy_average(2, 1.0, 0.0, 0.5), qc.ladder_two_copy_average(2, 1.0, 0.0, -0.5)
     assert abs(a.purity - b.purity) < 1e-12 and abs(a.purity_left - b.purity_right) < 1e-12
-    chain = abc.average_purity(2, 1.0, 0.0, 0.5)
+    chain = abcmodel.average_purity(2, 1.0, 0.0, 0.5)
     assert 0 < a.purity < chain  # two legs: the purity of two coupled chains is below one chain's
 
 
@@ -203,13 +203,13 @@ def test_qubit_chain_two_copy_average_limits_and_an_independent_solver():
     assert abs(mixed.purity - 2.0**-L) < 1e-12 and abs(mixed.renyi2_deficit) < 1e-12
     # phase II against the full 16-dimensional two-copy solver (no species reduction)
     r = qc.chain_two_copy_average(L, 1.0, 0.0, delta)
-    full = [abc.average_purity(L, 1.0, 0.0, delta, sites=s, full=True) for s in (None, [0], [1, 2])]
+    full = [abcmodel.average_purity(L, 1.0, 0.0, delta, sites=s, full=True) for s in (None, [0], [1, 2])]
     assert np.allclose([r.purity, r.purity_left, r.purity_right], full, rtol=1e-10, atol=0)
     assert abs(r.renyi2_mutual_information - np.log(full[0] / (full[1] * full[2]))) < 1e-9
     # phase II: closer to local equilibrium than phase I, with mutual information between halves
     assert 0 < r.renyi2_deficit < phase_one.renyi2_deficit and r.renyi2_mutual_information > 0.05
     with pytest.raises(ValueError, match="L must be an integer"):
-        qc.chain_two_copy_average(abc.MAX_REDUCED_L + 1, 1.0, 0.0, delta)
+        qc.chain_two_copy_average(abcmodel.MAX_REDUCED_L + 1, 1.0, 0.0, delta)
 
 
 def test_neas_summary_is_the_standard_error_of_circuit_means():

@@ -21,17 +21,25 @@ def test_quadrature_is_exact_for_second_moments():
 
 @pytest.mark.parametrize("kind", [0, 1, 2])
 def test_two_copy_map_is_the_monte_carlo_average(kind):
+    """The quadrature (exact) against sampled gates (spreading.sampled_two_copy_map)."""
     p1, p2 = KINDS[kind]
-    rng = np.random.default_rng(10 + kind)
-    n, total, square = 1500, 0, 0
-    for _ in range(n):
-        R = spreading.heisenberg_matrix(gates.sample_gate(rng, p1, p2))
-        x = np.kron(R, R.conj())
-        total, square = total + x, square + np.abs(x) ** 2
-    mean = total / n
-    se = np.sqrt(np.maximum(square / n - np.abs(mean) ** 2, 0) / (n - 1))
+    mc = spreading.sampled_two_copy_map(np.random.default_rng(10 + kind), p1, p2, 1500)
     exact = spreading.two_copy_map(p1, p2)
-    assert np.all(np.abs(mean - exact) <= 5 * se + 1e-12)
+    assert np.all(np.abs(mc.mean - exact) <= 5 * mc.error + 1e-12)
+
+
+def test_sampled_two_copy_map_errors_are_the_spread_of_independent_estimates():
+    """The per-entry standard error against the scatter of 40 independent small estimates."""
+    rng = np.random.default_rng(3)
+    runs = [spreading.sampled_two_copy_map(rng, 0.3, 0.3, 25) for _ in range(40)]
+    means = np.array([r.mean for r in runs])
+    scatter = np.hypot(means.real.std(axis=0, ddof=1), means.imag.std(axis=0, ddof=1))
+    typical = np.mean([r.error for r in runs], axis=0)
+    fluctuating = typical > 1e-3
+    ratio = np.median(scatter[fluctuating] / typical[fluctuating])
+    assert 0.85 < ratio < 1.15, ratio
+    with pytest.raises(ValueError, match="n_gates must be an integer >= 2"):
+        spreading.sampled_two_copy_map(rng, 0.3, 0.3, 1)
 
 
 def test_heisenberg_matrix_is_unitary_and_iswap_moves_fermions_without_strings():
@@ -115,6 +123,25 @@ def test_no_ballistic_spreading_on_the_axes(p1, p2):
     assert np.all(out["count"] == 1) and not out["reached_end"]
     x2 = (out["right"] - 150) ** 2
     assert np.all(np.abs(x2.mean(axis=0) - times) <= 5 * x2.std(axis=0) / np.sqrt(3000))
+
+
+def test_chain_batches_are_consecutive_sample_chain_runs_and_fill_in_behind_the_front():
+    """Batches = repeated sample_chain on one generator; behind the front the weights are
+    uniform, C -> 1/2 (GH Sec. III A), with an error bar from the batches."""
+    times = np.linspace(0, 60, 13)
+    batches = spreading.sample_chain_batches(np.random.default_rng(5), 151, 0.5, 0.5, times, 30, n_batches=3)
+    rng = np.random.default_rng(5)
+    runs = [spreading.sample_chain(rng, 151, 0.5, 0.5, times, 30) for _ in range(3)]
+    np.testing.assert_array_equal(batches.right, np.concatenate([r["right"] for r in runs]))
+    np.testing.assert_allclose(batches.otoc, np.mean([r["otoc"] for r in runs], axis=0), atol=1e-15)
+    assert batches.otoc[0, 75] == 1 and batches.otoc[0].sum() == 1  # c^dagger on the middle site
+    mean, error = batches.otoc_near(30, half_width=5)
+    by_hand = [r["otoc"][times >= 30][:, 70:81].mean() for r in runs]
+    assert mean == pytest.approx(np.mean(by_hand), rel=1e-12)
+    assert error == pytest.approx(np.std(by_hand, ddof=1) / np.sqrt(3), rel=1e-9)
+    assert abs(mean - 0.5) < 4 * error + 0.03 and not batches.reached_end
+    with pytest.raises(ValueError, match="n_batches must be an integer in \\[2, 1000\\]"):
+        spreading.sample_chain_batches(rng, 151, 0.5, 0.5, times, 30, n_batches=1)
 
 
 def test_front_moves_ballistically_inside_the_phase():
@@ -210,3 +237,24 @@ def test_butterfly_velocity_wraps_the_sampled_front():
 def test_butterfly_velocity_rejects_axes_and_single_samples(p1, p2, n):
     with pytest.raises(ValueError):
         spreading.butterfly_velocity(np.random.default_rng(0), p1, p2, n)
+
+
+def test_velocity_scan_recovers_exact_power_laws_and_the_linear_theory_exponents():
+    """Synthetic v = 2 p^0.3 gives b = 0.3; the linear front theory of chain_rates gives GH's
+    1/4 along p1 -> 0 (p2 = 0.9) and 1/2 along p2 -> 0 (p1 = 0.9)."""
+    p = np.array([1e-3, 3e-3, 1e-2, 3e-2])
+    fake = [dict(v=2 * q**0.3, err=0.01 * q**0.3, v_half=q**0.3, err_half=0.02 * q**0.3, v_linear=q**0.5)
+            for q in p]
+    scan = spreading.velocity_scan(p, fake)
+    assert scan.chain[0] == pytest.approx(0.3, abs=1e-12) and scan.half[0] == pytest.approx(0.3, abs=1e-12)
+    np.testing.assert_allclose(scan.ratio, 2 * p**-0.2, rtol=1e-12)
+    small = np.array([1e-4, 3e-4, 1e-3])
+    for pairs, exponent in (([(q, 0.9) for q in small], 0.25), ([(0.9, q) for q in small], 0.5)):
+        linear = [spreading.linear_front_speed(*spreading.chain_rates(*pp)[1:], spreading.chain_rates(*pp)[0])
+                  for pp in pairs]
+        results = [dict(v=s, err=0.01 * s, v_half=s, err_half=0.01 * s, v_linear=s) for s in linear]
+        assert abs(spreading.velocity_scan(small, results).linear[0] - exponent) < 0.03
+    with pytest.raises(ValueError, match="velocities must be a list of 4"):
+        spreading.velocity_scan(p, fake[:3])
+    with pytest.raises(ValueError, match=r"velocities\[0\] must be a butterfly_velocity result"):
+        spreading.velocity_scan(p, [{}] * 4)
