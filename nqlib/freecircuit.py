@@ -29,7 +29,7 @@ import numpy as np
 from numba import njit
 
 from nqlib import gates as _gates
-from nqlib import _checks, gaussian, ssep
+from nqlib import _checks, gaussian, ssep, trajectory
 
 __all__ = [
     "local_equilibrium",
@@ -39,6 +39,7 @@ __all__ = [
     "neas_samples",
     "gaussian_model",
     "gaussian_model_negativity",
+    "block_average",
 ]
 
 _CHUNK = 1 << 16
@@ -104,7 +105,7 @@ def neas_samples(rng, L, p1, delta, n_samples, sweeps_between=1.0, burn_in=None,
     """Late-time Gaussian states of one p2 = 0 circuit, sampled every ``sweeps_between`` time units.
 
     Starts from :func:`local_equilibrium` and discards ``burn_in`` time units (default
-    (L+1)**2, about five relaxation times 2 (L+1)**2 / pi**2). Returns a dict with the entropy
+    :func:`nqlib.trajectory.burn_in`, 4 (L+1)**2: 2 pi**2 relaxation times 2 (L+1)**2 / pi**2). Returns a dict with the entropy
     ``S`` (n_samples,), the mutual information ``I`` (n_samples, len(cuts)) across each cut in
     ``cuts`` (default [L // 2]), and time averages over the samples of the occupations ``n``
     (L,) and of ``abs2`` = |C_ij|**2 (L, L). With ``negativity=True`` also the fermionic
@@ -122,7 +123,7 @@ def neas_samples(rng, L, p1, delta, n_samples, sweeps_between=1.0, burn_in=None,
     _checks.sample_count(n_samples)
     cuts = [L // 2] if cuts is None else _checks.indices("cuts", cuts, 1, L - 1, empty=True).tolist()
     sweeps_between = _checks.real("sweeps_between", sweeps_between, 0, open_low=True)
-    burn_in = float((L + 1) ** 2) if burn_in is None else _checks.real("burn_in", burn_in, 0)
+    burn_in = trajectory.burn_in(L + 1) if burn_in is None else _checks.real("burn_in", burn_in, 0)
     negativity = _checks.flag("negativity", negativity)
     steps = max(1, round(sweeps_between * (L + 1)))
     _checks.memory(f"neas_samples at L={L}, n_samples={n_samples}",
@@ -130,20 +131,53 @@ def neas_samples(rng, L, p1, delta, n_samples, sweeps_between=1.0, burn_in=None,
                    + 8 * n_samples * (1 + 2 * len(cuts)))
     _checks.work(f"neas_samples with burn_in={burn_in}, n_samples={n_samples} at L={L}",
                  (burn_in * (L + 1) + float(n_samples) * steps) * L + float(n_samples) * L**3)
-    C = _evolve(local_equilibrium(L, delta), round(burn_in * (L + 1)), rng, p1, delta)
-    S, I, Ef = np.empty(n_samples), np.empty((n_samples, len(cuts))), np.empty((n_samples, len(cuts)))
-    n, abs2 = np.zeros(L), np.zeros((L, L))
-    for k in range(n_samples):
-        C = _evolve(C, steps, rng, p1, delta)
-        S[k] = gaussian._entropy_of(np.linalg.eigvalsh(C))  # C is a state of our own evolution:
-        I[k] = [gaussian._mutual_information_of(C, cut, S[k]) for cut in cuts]  # no checks
+
+    def measure(C):
+        S = gaussian._entropy_of(np.linalg.eigvalsh(C))  # C is a state of our own evolution:
+        out = {"S": S, "I": np.array([gaussian._mutual_information_of(C, cut, S) for cut in cuts], float),
+               "n": np.real(np.diag(C)), "abs2": np.abs(C) ** 2}  # no checks
         if negativity:
-            Ef[k] = [gaussian.negativity(C, cut) for cut in cuts]
-        n += np.real(np.diag(C))
-        abs2 += np.abs(C) ** 2
-    out = {"S": S, "I": I, "n": n / n_samples, "abs2": abs2 / n_samples}
-    if negativity:
-        out["Ef"] = Ef
+            out["Ef"] = np.array([gaussian.negativity(C, cut) for cut in cuts], float)
+        return out
+
+    return trajectory.sample(local_equilibrium(L, delta), lambda C, gates: _evolve(C, gates, rng, p1, delta),
+                             round(burn_in * (L + 1)), steps, n_samples, measure, mean=("n", "abs2"))
+
+
+def block_average(matrix, blocks=8):
+    """Averages of an (L, L) matrix over ``blocks`` x ``blocks`` blocks of about L / blocks sites.
+
+    The diagonal entries are left out of the diagonal blocks: for ``matrix`` = mean |C_ij|**2
+    (``neas_samples(...)["abs2"]``) they are squared densities, not coherences. Block a holds
+    the sites [e_a, e_{a+1}) with e = round(linspace(0, L, blocks + 1)).
+
+    Parameters
+    ----------
+    matrix : array_like (L, L)
+        Finite real matrix.
+    blocks : int, optional
+        Number of blocks per side, 1 <= blocks <= L / 2 (each block at least two sites, so that
+        a diagonal block keeps an off-diagonal entry).
+
+    Returns
+    -------
+    numpy.ndarray (blocks, blocks)
+
+    References
+    ----------
+    GH Eq. 34 (the scaling form x(1 - y) of L |C_ij|**2 / delta**2); chapter {doc}`circuit_phases`.
+    """
+    matrix = _checks.array("matrix", matrix, dtype=float)
+    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
+        raise ValueError(f"matrix must be a square (L, L) matrix, got shape {matrix.shape}")
+    size = len(matrix)
+    blocks = _checks.integer("blocks", blocks, low=1, high=max(1, size // 2))
+    edges = np.linspace(0, size, blocks + 1).round().astype(int)
+    out = np.empty((blocks, blocks))
+    for a in range(blocks):
+        for b in range(blocks):
+            block = matrix[edges[a]:edges[a + 1], edges[b]:edges[b + 1]]
+            out[a, b] = (block[~np.eye(len(block), dtype=bool)] if a == b else block).mean()
     return out
 
 

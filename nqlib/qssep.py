@@ -101,7 +101,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from numba import njit
 
-from nqlib import _checks, anderson, freecircuit, gaussian, stats
+from nqlib import _checks, anderson, freecircuit, gaussian, stats, trajectory
 
 __all__ = [
     "noncrossing_partitions",
@@ -273,7 +273,8 @@ def qssep_loop_moments(rng, N, loops, n_samples, time_between, burn_in=None, dt=
     """One QSSEP trajectory: loop moments averaged over ``n_samples`` stationary samples.
 
     Starts from the exact stationary mean (diagonal, linear profile), discards ``burn_in``
-    time units (default N**2 / J, about ten relaxation times N**2 / (pi**2 J)), then samples G
+    time units (default :func:`nqlib.trajectory.burn_in`, 2 (N+1)**2 / J at gamma_a = gamma_b = J:
+    2 pi**2 relaxation times (N+1)**2 / (pi**2 J)), then samples G
     every ``time_between`` time units. The default J dt = 0.02 keeps the O(J dt) bias of the
     scheme (about 1 % of the second cumulant at J dt = 0.1, tests/test_qssep.py) near 0.2 %. ``loops`` maps names to (n_loops, n) site arrays; the
     result maps each name to :func:`loop_moments` of the samples, plus ``density`` (N,), the
@@ -284,7 +285,9 @@ def qssep_loop_moments(rng, N, loops, n_samples, time_between, burn_in=None, dt=
     _checks.sample_count(n_samples)
     loops = _check_loops(loops, N)
     x = coordinate(N, J, gamma_a, gamma_b)
-    burn_in = N**2 / J if burn_in is None else _checks.real("burn_in", burn_in, 0)
+    if burn_in is None:  # reservoirs a distance N - 1 + J/gamma_a + J/gamma_b apart, D = J
+        burn_in = trajectory.burn_in(N - 1 + J / gamma_a + J / gamma_b, J)
+    burn_in = _checks.real("burn_in", burn_in, 0)
     _checks.real("time_between", time_between, 0, open_low=True)
     n_a, n_b = _check_density(n_a, "n_a"), _check_density(n_b, "n_b")
     _check_dt(dt, J)
@@ -293,16 +296,16 @@ def qssep_loop_moments(rng, N, loops, n_samples, time_between, burn_in=None, dt=
                  (burn_in + float(n_samples) * time_between) / dt * N**2)
     J, gamma_a, gamma_b = _check_rates(J, gamma_a, gamma_b)
     G = np.diag(n_a + (n_b - n_a) * x).astype(complex)
-    G = _evolve(G, burn_in, dt, rng, J, gamma_a, gamma_b, n_a, n_b)
-    return _sample_moments(lambda G: _evolve(G, time_between, dt, rng, J, gamma_a, gamma_b, n_a, n_b), G,
-                           n_samples, loops)
+    return _sample_moments(trajectory.states(
+        G, lambda G, time: _evolve(G, time, dt, rng, J, gamma_a, gamma_b, n_a, n_b), burn_in, time_between,
+        n_samples), N, n_samples, loops)
 
 
 def circuit_loop_moments(rng, L, p1, delta, loops, n_samples, sweeps_between=1.0, burn_in=None):
     """One p2 = 0 random circuit (:mod:`nqlib.freecircuit`): loop moments of its late-time states.
 
     Same sampling as :func:`nqlib.freecircuit.neas_samples` (start in local equilibrium, burn in
-    ``burn_in`` time units, default (L+1)**2; then a sample every ``sweeps_between``). The
+    ``burn_in`` time units, default :func:`nqlib.trajectory.burn_in`, 4 (L+1)**2; then a sample every ``sweeps_between``). The
     circuit's correlation matrix is C[i, j] = <c_i^dag c_j>; it is transposed to HJ's
     G = C^T before the loop products are taken. ``loops`` and the result as in
     :func:`qssep_loop_moments`. A realization function for :func:`nqlib.ensemble.run_ensemble`.
@@ -311,15 +314,17 @@ def circuit_loop_moments(rng, L, p1, delta, loops, n_samples, sweeps_between=1.0
     _check_sites(L, "L")
     _checks.sample_count(n_samples)
     loops = _check_loops(loops, L)
-    burn_in = float((L + 1) ** 2) if burn_in is None else _checks.real("burn_in", burn_in, 0)
+    burn_in = trajectory.burn_in(L + 1) if burn_in is None else _checks.real("burn_in", burn_in, 0)
     sweeps_between = _checks.real("sweeps_between", sweeps_between, 0, open_low=True)
     _checks.memory(f"circuit_loop_moments at L={L}", _sample_bytes(L, n_samples, loops))
     steps = max(1, round(sweeps_between * (L + 1)))
     _checks.work(f"circuit_loop_moments with burn_in={burn_in}, n_samples={n_samples} at L={L}",
                  (burn_in * (L + 1) + float(n_samples) * steps) * L)
-    C = freecircuit._evolve(freecircuit.local_equilibrium(L, delta), round(burn_in * (L + 1)), rng, p1, delta)
     # the chain evolves C; the samples handed to the loop products are G = C^T (HJ convention)
-    return _sample_moments(lambda G: freecircuit._evolve(G.T, steps, rng, p1, delta).T, C.T, n_samples, loops)
+    states = trajectory.states(freecircuit.local_equilibrium(L, delta),
+                               lambda C, gates: freecircuit._evolve(C, gates, rng, p1, delta),
+                               round(burn_in * (L + 1)), steps, n_samples)
+    return _sample_moments((C.T for C in states), L, n_samples, loops)
 
 
 # --------------------------------------------------------------------------- estimators
@@ -486,18 +491,18 @@ def anderson_cumulants(data, pairs=()):
 
 
 # --------------------------------------------------------------------------- private helpers
-def _sample_moments(step, G, n_samples, loops):
-    """Loop moments (and the density) averaged over n_samples successive states G <- step(G),
-    accumulated in chunks so that memory stays O(chunk N^2)."""
+def _sample_moments(states, N, n_samples, loops):
+    """Loop moments (and the density) averaged over the n_samples (N, N) matrices of the iterator
+    ``states`` (:func:`nqlib.trajectory.states`), accumulated in chunks so that memory stays
+    O(chunk N^2)."""
     sums = {name: 0.0 for name in loops}
-    density = np.zeros(len(G))
-    chunk = np.empty((min(256, n_samples), len(G), len(G)), dtype=complex)
+    density = np.zeros(N)
+    chunk = np.empty((min(256, n_samples), N, N), dtype=complex)
     done = 0
     while done < n_samples:
         m = min(len(chunk), n_samples - done)
         for k in range(m):
-            G = step(G)
-            chunk[k] = G
+            chunk[k] = next(states)
         for name, idx in loops.items():
             sums[name] = sums[name] + m * loop_moments(chunk[:m], idx)
         density += np.real(np.einsum("sii->i", chunk[:m]))

@@ -43,7 +43,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from numba import njit
 
-from nqlib import _checks
+from nqlib import _checks, trajectory
 
 __all__ = [
     "density",
@@ -259,15 +259,15 @@ def sample(L, delta, n_samples, *, rng, sweeps_between=1.0, burn_in=None):
 
     Each step picks one of the L + 1 bonds uniformly and, with probability 1/2, exchanges its two
     sites (a boundary bond gives the site a fresh reservoir value). ``sweeps_between`` time units
-    (of L + 1 steps) separate consecutive samples; ``burn_in`` defaults to (L + 1)**2 time units,
-    about five times the slowest relaxation time 2 (L + 1)**2 / pi**2. The chain starts from
+    (of L + 1 steps) separate consecutive samples; ``burn_in`` defaults to :func:`nqlib.trajectory.burn_in`,
+    4 (L + 1)**2 time units: 2 pi**2 slowest relaxation times 2 (L + 1)**2 / pi**2. The chain starts from
     independent sites with the exact mean density. Returns uint8 array (n_samples, L).
     """
     L, delta = _check(L, delta)
     n_samples = _check_positive_int("n_samples", n_samples)
     _checks.generator(rng)
     sweeps_between = _checks.real("sweeps_between", sweeps_between, 0, open_low=True)
-    burn_in = float((L + 1) ** 2) if burn_in is None else _checks.real("burn_in", burn_in, 0)
+    burn_in = trajectory.burn_in(L + 1) if burn_in is None else _checks.real("burn_in", burn_in, 0)
     steps_between = max(1, round(sweeps_between * (L + 1)))
     _checks.memory(f"sample with n_samples={n_samples} at L={L}", n_samples * L + 8 * L)
     _checks.work(f"sample with burn_in={burn_in}, n_samples={n_samples} at L={L}",
