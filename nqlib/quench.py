@@ -52,6 +52,7 @@ __all__ = [
     "phase_one_entropy",
     "phase_one_asymptote",
     "phase_one_half_time",
+    "half_saturation_time",
     "neel_occupations",
     "step_occupations",
     "region",
@@ -144,6 +145,37 @@ def phase_one_half_time(L):
         if S[-1] >= level:
             return float(crossing_time(t, S, level))
         start = t[-1]  # the blocks overlap by one time: a crossing is never split
+
+
+def half_saturation_time(times, samples, L):
+    """Time at which the mean entropy of ``samples`` reaches L ln 2 / 2, with its jackknife error.
+
+    Parameters
+    ----------
+    times : array_like of int
+        Increasing integer times of the records.
+    samples : array_like (n_runs, len(times))
+        Entropy traces (nats) of n_runs >= 2 independent circuits, e.g. ``S`` of
+        :func:`dense_trace` or :func:`gaussian_trace` from the Neel state.
+    L : int
+        Chain length (>= 2): the level is half the saturation value L ln 2.
+
+    Returns
+    -------
+    (float, float)
+        :func:`crossing_time` of the mean trace and its jackknife error (NaN if never reached).
+
+    References
+    ----------
+    GH Sec. III E (entropy production from a pure state); chapter {doc}`quench`.
+    """
+    t = _check_times(times)
+    samples = _checks.array("samples", samples, ndim=2)
+    if samples.shape[1] != t.size or len(samples) < 2:
+        raise ValueError(f"samples must have shape (n_runs >= 2, len(times)={t.size}), got {samples.shape}")
+    level = _check_L(L) * np.log(2) / 2
+    estimate, error = stats.jackknife(lambda s: crossing_time(t, s.mean(axis=0), level), samples)
+    return float(estimate), float(error)
 
 
 def neel_occupations(L):

@@ -1079,6 +1079,10 @@ REGISTRY = {
         dict(times=[0, 1], delta=0.5), dict(times="times", delta="drive")
     ),
     "quench.phase_one_half_time": Entry(dict(L=4), dict(L="size")),
+    "quench.half_saturation_time": Entry(
+        dict(times=[0, 1, 2, 3], samples=np.outer([1.0, 1.2, 0.8], [0.0, 0.5, 1.0, 1.5]), L=2),
+        dict(times="times", samples="reals", L="extent"),
+    ),
     "quench.neel_occupations": Entry(dict(L=4), dict(L="size")),
     "quench.step_occupations": Entry(dict(L=4, delta=0.5), dict(L="size", delta="drive")),
     "quench.region": Entry(dict(L=6, x=2), dict(L="extent", x=("site", 1, 3))),

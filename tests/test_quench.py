@@ -608,3 +608,16 @@ def test_neel_occupations_alternate_and_make_a_pure_state():
     assert quench.dense_trace(np.random.default_rng(0), n, 0.5, 0.5, 0.0, [0])["S"][0] == pytest.approx(0, abs=1e-12)
     with pytest.raises(ValueError, match="L"):
         quench.neel_occupations(1)
+
+
+def test_half_saturation_time_of_linear_traces_and_its_leave_one_out_error():
+    """Traces S = c_i t cross L ln 2 / 2 at level / mean(c), exactly (linear interpolation);
+    the jackknife error is the closed form over the leave-one-out means."""
+    t, c, L = np.arange(40), np.array([0.30, 0.36, 0.25, 0.33]), 6
+    level = L * np.log(2) / 2
+    estimate, error = quench.half_saturation_time(t, np.outer(c, t), L)
+    assert estimate == pytest.approx(level / c.mean(), rel=1e-12)
+    loo = level / np.array([np.delete(c, i).mean() for i in range(len(c))])
+    assert error == pytest.approx(np.sqrt(3 / 4 * np.sum((loo - loo.mean()) ** 2)), rel=1e-10)
+    with pytest.raises(ValueError, match="samples"):
+        quench.half_saturation_time(t, np.outer(c, t)[:1], L)
