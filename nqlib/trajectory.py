@@ -18,8 +18,8 @@ decays with the relaxation time
 
 where :math:`\ell` is the distance between the reservoirs in lattice units (L + 1 for a chain of
 L sites coupled by two reservoir bonds) and D the diffusion constant per time unit. A random
-circuit gate, Haar-random within its charge sector, mixes the mean occupations of its two sites
-completely (:math:`\mathbb E|u_{11}|^2 = 1/2`), which is an SSEP exchange with probability 1/2;
+circuit gate exchanges its two spins with probability :math:`\mathbb E|U_{lr}|^2 = 1/2` on
+average (:mod:`nqlib.quench`, for every gate ensemble), an SSEP exchange with probability 1/2;
 each bond is hit once per time unit on average, so :math:`D = 1/2` for :mod:`nqlib.circuit`,
 :mod:`nqlib.freecircuit`, :mod:`nqlib.quditcircuit` (each rung of the ladder) and
 :mod:`nqlib.ssep`, and :math:`\tau = 2(L+1)^2/\pi^2`. In QSSEP the mean obeys
@@ -35,11 +35,15 @@ left after a burn-in of c relaxation times is up to :math:`L e^{-c}` in an exten
 At c = 2 pi**2 that is :math:`2.7\times10^{-9} L`, below 3e-6 up to L = 1000 and far under the
 statistical error of any run in the book; the shorter (L + 1)**2 (c = pi**2/2 = 4.9) that
 :mod:`nqlib.freecircuit`, :mod:`nqlib.ssep` and ``qssep.circuit_loop_moments`` used left
-:math:`7\times10^{-3}` of the slow mode, resolvable with ~1e4 samples (tests/test_trajectory.py
-shows both on the SSEP mean profile started empty). The cost is small where it matters: the
-dense circuits keep their default, and the free and SSEP chains spend most of their time
-sampling at the sizes the book runs. :mod:`nqlib.haarcircuit` has no conserved charge and no
-diffusive mode; it keeps its own rule (20 L time units).
+:math:`7\times10^{-3}` of the slow mode, resolvable with ~1e4 samples (tests/test_trajectory.py:
+the exact mean equation of SSEP started empty, and Monte Carlo chains that reach the stationary
+profile within errors after the default but not after one relaxation time). The cost: the dense circuits keep their
+default; free-fermion, SSEP and QSSEP chains burn in 4 (2) times longer than before, which
+matters only where a chain takes few samples. A chapter may pass a shorter ``burn_in`` where
+its statistics cannot resolve the difference (circuit_phases, probe and qssep keep their
+earlier (L + 1)**2 and N**2 / J, so that their quick-scale numbers stay the same).
+:mod:`nqlib.haarcircuit` has no conserved charge and no diffusive mode; it keeps its own rule
+(20 L time units).
 
 References
 ----------
