@@ -105,11 +105,11 @@ def neas_samples(rng, L, p1, delta, n_samples, sweeps_between=1.0, burn_in=None,
     """Late-time Gaussian states of one p2 = 0 circuit, sampled every ``sweeps_between`` time units.
 
     Starts from :func:`local_equilibrium` and discards ``burn_in`` time units (default
-    :func:`nqlib.trajectory.burn_in`, 4 (L+1)**2: 2 pi**2 relaxation times 2 (L+1)**2 / pi**2). Returns a dict with the entropy
-    ``S`` (n_samples,), the mutual information ``I`` (n_samples, len(cuts)) across each cut in
-    ``cuts`` (default [L // 2]), and time averages over the samples of the occupations ``n``
-    (L,) and of ``abs2`` = |C_ij|**2 (L, L). With ``negativity=True`` also the fermionic
-    log-negativity ``Ef`` (n_samples, len(cuts)) between [0, cut) and [cut, L)
+    :func:`nqlib.trajectory.burn_in`, 4 (L+1)**2: 2 pi**2 relaxation times 2 (L+1)**2 / pi**2).
+    Returns a dict with the entropy ``S`` (n_samples,), the mutual information ``I`` (n_samples,
+    len(cuts)) across each cut in ``cuts`` (default [L // 2]), and time averages over the samples
+    of the occupations ``n`` (L,) and of ``abs2`` = |C_ij|**2 (L, L). With ``negativity=True`` also
+    the fermionic log-negativity ``Ef`` (n_samples, len(cuts)) between [0, cut) and [cut, L)
     (:func:`nqlib.gaussian.negativity`, O(L^3) per sample). A realization function for
     :func:`nqlib.ensemble.run_ensemble`.
 
@@ -134,13 +134,14 @@ def neas_samples(rng, L, p1, delta, n_samples, sweeps_between=1.0, burn_in=None,
 
     def measure(C):
         S = gaussian._entropy_of(np.linalg.eigvalsh(C))  # C is a state of our own evolution:
-        out = {"S": S, "I": np.array([gaussian._mutual_information_of(C, cut, S) for cut in cuts], float),
-               "n": np.real(np.diag(C)), "abs2": np.abs(C) ** 2}  # no checks
+        I = np.array([gaussian._mutual_information_of(C, cut, S) for cut in cuts], float)  # no checks
+        out = {"S": S, "I": I, "n": np.real(np.diag(C)), "abs2": np.abs(C) ** 2}
         if negativity:
             out["Ef"] = np.array([gaussian.negativity(C, cut) for cut in cuts], float)
         return out
 
-    return trajectory.sample(local_equilibrium(L, delta), lambda C, gates: _evolve(C, gates, rng, p1, delta),
+    return trajectory.sample(local_equilibrium(L, delta),
+                             lambda C, gates: _evolve(C, gates, rng, p1, delta),
                              round(burn_in * (L + 1)), steps, n_samples, measure, mean=("n", "abs2"))
 
 

@@ -178,8 +178,8 @@ def neas_purity(rng, L, n_samples, burn_in=None):
 
     Starts from the fully mixed state, discards ``burn_in`` time units (an integer >= 0, default
     20 L: nothing is conserved here, so the diffusive rule of :func:`nqlib.trajectory.burn_in`
-    does not apply) and records tr(rho^2) after every time unit (L gates). A realization function for
-    :func:`nqlib.ensemble.run_ensemble`.
+    does not apply) and records tr(rho^2) after every time unit (L gates). A realization
+    function for :func:`nqlib.ensemble.run_ensemble`.
     """
     _checks.generator(rng)
     L = _check_L(L, MAX_DENSE_L)

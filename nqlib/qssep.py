@@ -273,8 +273,8 @@ def qssep_loop_moments(rng, N, loops, n_samples, time_between, burn_in=None, dt=
     """One QSSEP trajectory: loop moments averaged over ``n_samples`` stationary samples.
 
     Starts from the exact stationary mean (diagonal, linear profile), discards ``burn_in``
-    time units (default :func:`nqlib.trajectory.burn_in`, 2 (N+1)**2 / J at gamma_a = gamma_b = J:
-    2 pi**2 relaxation times (N+1)**2 / (pi**2 J)), then samples G
+    time units (default :func:`nqlib.trajectory.burn_in`: 2 (N+1)**2 / J at gamma_a = gamma_b
+    = J, 2 pi**2 relaxation times (N+1)**2 / (pi**2 J)), then samples G
     every ``time_between`` time units. The default J dt = 0.02 keeps the O(J dt) bias of the
     scheme (about 1 % of the second cumulant at J dt = 0.1, tests/test_qssep.py) near 0.2 %. ``loops`` maps names to (n_loops, n) site arrays; the
     result maps each name to :func:`loop_moments` of the samples, plus ``density`` (N,), the
@@ -296,18 +296,19 @@ def qssep_loop_moments(rng, N, loops, n_samples, time_between, burn_in=None, dt=
                  (burn_in + float(n_samples) * time_between) / dt * N**2)
     J, gamma_a, gamma_b = _check_rates(J, gamma_a, gamma_b)
     G = np.diag(n_a + (n_b - n_a) * x).astype(complex)
-    return _sample_moments(trajectory.states(
-        G, lambda G, time: _evolve(G, time, dt, rng, J, gamma_a, gamma_b, n_a, n_b), burn_in, time_between,
-        n_samples), N, n_samples, loops)
+    states = trajectory.states(
+        G, lambda G, time: _evolve(G, time, dt, rng, J, gamma_a, gamma_b, n_a, n_b), burn_in,
+        time_between, n_samples)
+    return _sample_moments(states, N, n_samples, loops)
 
 
 def circuit_loop_moments(rng, L, p1, delta, loops, n_samples, sweeps_between=1.0, burn_in=None):
     """One p2 = 0 random circuit (:mod:`nqlib.freecircuit`): loop moments of its late-time states.
 
     Same sampling as :func:`nqlib.freecircuit.neas_samples` (start in local equilibrium, burn in
-    ``burn_in`` time units, default :func:`nqlib.trajectory.burn_in`, 4 (L+1)**2; then a sample every ``sweeps_between``). The
-    circuit's correlation matrix is C[i, j] = <c_i^dag c_j>; it is transposed to HJ's
-    G = C^T before the loop products are taken. ``loops`` and the result as in
+    ``burn_in`` time units, default :func:`nqlib.trajectory.burn_in`, 4 (L+1)**2; then a sample
+    every ``sweeps_between``). The circuit's correlation matrix is C[i, j] = <c_i^dag c_j>; it is
+    transposed to HJ's G = C^T before the loop products are taken. ``loops`` and the result as in
     :func:`qssep_loop_moments`. A realization function for :func:`nqlib.ensemble.run_ensemble`.
     """
     freecircuit._check_rng_and_gates(rng, p1, delta)

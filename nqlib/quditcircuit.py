@@ -224,7 +224,8 @@ def neas_samples(rng, L, q, p1, delta, n_samples, sweeps_between=1.0, burn_in=No
     :func:`nqlib.trajectory.burn_in`, 4 (L+1)**2, as :func:`nqlib.circuit.neas_samples`), then
     records per sample: the entropy ``S`` (nats), the purity ``P`` = tr rho^2, the half-chain
     purities ``PA``, ``PB`` and mutual information ``I`` for [0, L//2) | [L//2, L), and the
-    qubit occupations ``n`` (n_samples, L). One time unit is L + 1 gates. A realization function for :func:`nqlib.ensemble.run_ensemble`.
+    qubit occupations ``n`` (n_samples, L). One time unit is L + 1 gates. A realization function
+    for :func:`nqlib.ensemble.run_ensemble`.
     """
     _checks.generator(rng)
     L, q = _check_chain(L, q)

@@ -172,7 +172,8 @@ def half_saturation_time(times, samples, L):
     t = _check_times(times)
     samples = _checks.array("samples", samples, ndim=2)
     if samples.shape[1] != t.size or len(samples) < 2:
-        raise ValueError(f"samples must have shape (n_runs >= 2, len(times)={t.size}), got {samples.shape}")
+        raise ValueError(f"samples must have shape (n_runs >= 2, len(times)={t.size}), "
+                         f"got {samples.shape}")
     level = _check_L(L) * np.log(2) / 2
     estimate, error = stats.jackknife(lambda s: crossing_time(t, s.mean(axis=0), level), samples)
     return float(estimate), float(error)

@@ -259,8 +259,9 @@ def sample(L, delta, n_samples, *, rng, sweeps_between=1.0, burn_in=None):
 
     Each step picks one of the L + 1 bonds uniformly and, with probability 1/2, exchanges its two
     sites (a boundary bond gives the site a fresh reservoir value). ``sweeps_between`` time units
-    (of L + 1 steps) separate consecutive samples; ``burn_in`` defaults to :func:`nqlib.trajectory.burn_in`,
-    4 (L + 1)**2 time units: 2 pi**2 slowest relaxation times 2 (L + 1)**2 / pi**2. The chain starts from
+    (of L + 1 steps) separate consecutive samples; ``burn_in`` defaults to
+    :func:`nqlib.trajectory.burn_in`, 4 (L + 1)**2 time units: 2 pi**2 slowest relaxation times
+    2 (L + 1)**2 / pi**2. The chain starts from
     independent sites with the exact mean density. Returns uint8 array (n_samples, L).
     """
     L, delta = _check(L, delta)

@@ -28,22 +28,21 @@ each bond is hit once per time unit on average, so :math:`D = 1/2` for :mod:`nql
 
 The default burn-in is :data:`BURN_IN_TAUS` :math:`= 2\pi^2 \approx 19.7` relaxation times,
 :math:`2\ell^2/D` time units (:func:`burn_in`; 4 (L+1)**2 for the circuits and SSEP, the value
-:mod:`nqlib.circuit` always used). Why so many: the initial state differs from the stationary
-one by O(1) per site in the slow mode (a chain started from a product state has its
-correlations and, in phase I of the circuit, every initial spin still to replace), so the bias
-left after a burn-in of c relaxation times is up to :math:`L e^{-c}` in an extensive quantity.
-At c = 2 pi**2 that is :math:`2.7\times10^{-9} L`, below 3e-6 up to L = 1000 and far under the
-statistical error of any run in the book; the shorter (L + 1)**2 (c = pi**2/2 = 4.9) that
-:mod:`nqlib.freecircuit`, :mod:`nqlib.ssep` and ``qssep.circuit_loop_moments`` used left
-:math:`7\times10^{-3}` of the slow mode, resolvable with ~1e4 samples (tests/test_trajectory.py:
-the exact mean equation of SSEP started empty, and Monte Carlo chains that reach the stationary
-profile within errors after the default but not after one relaxation time). The cost: the dense circuits keep their
-default; free-fermion, SSEP and QSSEP chains burn in 4 (2) times longer than before, which
-matters only where a chain takes few samples. A chapter may pass a shorter ``burn_in`` where
-its statistics cannot resolve the difference (circuit_phases, probe and qssep keep their
-earlier (L + 1)**2 and N**2 / J, so that their quick-scale numbers stay the same).
-:mod:`nqlib.haarcircuit` has no conserved charge and no diffusive mode; it keeps its own rule
-(20 L time units).
+:mod:`nqlib.circuit` always used). Why so many: the initial state differs from the stationary one
+by O(1) per site in the slow mode (a chain started from a product state has its correlations and,
+in phase I of the circuit, every initial spin still to replace), so the bias left after a burn-in
+of c relaxation times is up to :math:`L e^{-c}` in an extensive quantity. At c = 2 pi**2 that is
+:math:`2.7\times10^{-9} L`, below 3e-6 up to L = 1000 and far under the statistical error of any
+run in the book; the shorter (L + 1)**2 (c = pi**2/2 = 4.9) that :mod:`nqlib.freecircuit`,
+:mod:`nqlib.ssep` and ``qssep.circuit_loop_moments`` used left :math:`7\times10^{-3}` of the slow
+mode, resolvable with ~1e4 samples (tests/test_trajectory.py: the exact mean equation of SSEP
+started empty, and Monte Carlo chains that reach the stationary profile within errors after the
+default but not after one relaxation time). The cost: the dense circuits keep their default;
+free-fermion, SSEP and QSSEP chains burn in 4 (2) times longer than before, which matters only
+where a chain takes few samples. A chapter may pass a shorter ``burn_in`` where its statistics
+cannot resolve the difference (circuit_phases, probe and qssep keep their earlier (L + 1)**2 and
+N**2 / J, so that their quick-scale numbers stay the same). :mod:`nqlib.haarcircuit` has no
+conserved charge and no diffusive mode; it keeps its own rule (20 L time units).
 
 References
 ----------
