@@ -275,14 +275,12 @@ def sample(L, delta, n_samples, *, rng, sweeps_between=1.0, burn_in=None):
                  burn_in * (L + 1) + float(n_samples) * steps_between)
     tau = (rng.random(L) < density(L, delta)).astype(np.uint8)
     rho_left, rho_right = (1 + delta) / 2, (1 - delta) / 2
-    _advance(tau, round(burn_in * (L + 1)), rng, rho_left, rho_right)
-    out = np.empty((n_samples, L), dtype=np.uint8)
-    chunk = max(1, 2_000_000 // steps_between)  # samples per batch of random numbers
-    for start in range(0, n_samples, chunk):
-        stop = min(start + chunk, n_samples)
-        u = rng.random((stop - start, steps_between, 2))
-        _sample_kernel(tau, u, rho_left, rho_right, out[start:stop])
-    return out
+
+    def step(tau, steps):
+        _advance(tau, steps, rng, rho_left, rho_right)  # in place: tau is this chain's own array
+        return tau
+
+    return trajectory.sample(tau, step, round(burn_in * (L + 1)), steps_between, n_samples, np.copy)
 
 
 def monte_carlo_moments(rng, L, delta, n_samples, blocks, sweeps_between=1.0, burn_in=None):
@@ -358,13 +356,6 @@ def _steps_kernel(tau, u, rho_left, rho_right):
             tau[L - 1] = 1 if u[t, 1] < rho_right else 0
         else:
             tau[bond - 1], tau[bond] = tau[bond], tau[bond - 1]
-
-
-@njit(cache=True)
-def _sample_kernel(tau, u, rho_left, rho_right, out):
-    for s in range(u.shape[0]):
-        _steps_kernel(tau, u[s], rho_left, rho_right)
-        out[s, :] = tau
 
 
 # --------------------------------------------------------------------------- validation

@@ -3,10 +3,10 @@ r"""Burn in, then sample: the one Markov-chain loop of the NEAS samplers, and it
 Every stationary-state sampler of the book runs one trajectory of a Markov chain: it starts
 from a state with the right mean profile, discards a burn-in, then records a measurement
 every few steps. :func:`states` and :func:`sample` are that loop; the samplers of
-:mod:`nqlib.circuit`, :mod:`nqlib.freecircuit`, :mod:`nqlib.quditcircuit`, :mod:`nqlib.qssep`
-and :mod:`nqlib.haarcircuit` call them with their own step and measurement. :mod:`nqlib.ssep`
-keeps its compiled loop (a Python call per sample would be ~10 times slower there) and takes
-only the burn-in rule.
+:mod:`nqlib.circuit`, :mod:`nqlib.freecircuit`, :mod:`nqlib.quditcircuit`, :mod:`nqlib.qssep`,
+:mod:`nqlib.haarcircuit` and :mod:`nqlib.ssep` call them with their own step and measurement
+(for SSEP, whose steps are cheap, the Python call per sample doubles the sampling time at
+L = 50 against the compiled loop it replaced: 0.3 s instead of 0.15 s for 1e5 samples).
 
 **The burn-in rule.** All charge-conserving models of the book share one slow mode: the mean
 occupation obeys a discrete diffusion equation between two reservoirs, whose slowest mode

@@ -62,6 +62,17 @@ def test_freecircuit_time_averages_are_the_hand_written_running_sums():
     assert out["I"].shape == (n, 2)
 
 
+def test_ssep_sample_is_the_hand_written_chain():
+    L, delta, n = 7, 0.4, 50
+    out = ssep.sample(L, delta, n, rng=_rng(8), burn_in=3.0, sweeps_between=0.5)
+    rng = _rng(8)
+    tau = (rng.random(L) < ssep.density(L, delta)).astype(np.uint8)
+    ssep._advance(tau, 3 * (L + 1), rng, (1 + delta) / 2, (1 - delta) / 2)
+    for k in range(n):
+        ssep._advance(tau, 4, rng, (1 + delta) / 2, (1 - delta) / 2)
+        np.testing.assert_array_equal(out[k], tau)
+
+
 def test_haar_default_keeps_20_L():
     out = haarcircuit.neas_purity(_rng(3), 3, 4)["purity"]
     assert np.array_equal(out, haarcircuit.neas_purity(_rng(3), 3, 4, burn_in=60)["purity"])
