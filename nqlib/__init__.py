@@ -36,9 +36,11 @@ One module per physical object (see the book's introduction for the conventions)
   cache), the ``NQLIB_SCALE`` knob;
 * :mod:`nqlib.stats` — realizations stacked, jackknife error bars (no multiprocessing: physics
   modules import this, never :mod:`nqlib.ensemble`);
+* :mod:`nqlib.trajectory` — the one "burn in, then sample" loop of the stationary-state samplers
+  and its burn-in rule (2 pi^2 slowest diffusive relaxation times);
 * :mod:`nqlib.fits` — weighted least-squares fits with error bars (lines, amplitudes, finite-size
   extrapolations, power laws): every fit a chapter shows;
-* :mod:`nqlib.plotting` — the book's figure style;
+* :mod:`nqlib.plotting` — the book's figure style and plotting helpers of the chapters;
 * :mod:`nqlib.paper` — paper-scale result archives with provenance (``python -m nqlib.paper``).
 
 Submodules are imported on first use (``nqlib.anderson`` or ``from nqlib import anderson``).
@@ -67,6 +69,7 @@ PHYSICS = (
     "spreading",
     "ssep",
     "stats",
+    "trajectory",
 )
 """The modules that compute (what the ensemble's worker processes preload)."""
 

@@ -21,7 +21,7 @@ import numpy as np
 from numba import njit
 
 from nqlib import gates as _gates
-from nqlib import _checks, gaussian, quantum, ssep
+from nqlib import _checks, gaussian, quantum, ssep, trajectory
 
 __all__ = [
     "local_equilibrium",
@@ -124,9 +124,10 @@ def _occupations(rho, L):
 def neas_samples(rng, L, p1, p2, delta, n_samples, sweeps_between=1.0, burn_in=None):
     """Late-time states of one random circuit, sampled every ``sweeps_between`` time units.
 
-    Starts from :func:`local_equilibrium`, discards ``burn_in`` time units (default 4 (L+1)**2,
-    about 20 relaxation times 2 (L+1)**2 / pi**2: long enough that, in phase I, every initial
-    spin has been replaced by a reservoir spin except with probability ~ L exp(-20)), then records for each sample: the entropy ``S`` (nats), the
+    Starts from :func:`local_equilibrium`, discards ``burn_in`` time units (default
+    :func:`nqlib.trajectory.burn_in`, 4 (L+1)**2: 2 pi**2 relaxation times 2 (L+1)**2 / pi**2,
+    long enough that, in phase I, every initial spin has been replaced by a reservoir spin
+    except with probability ~ L exp(-20)), then records for each sample: the entropy ``S`` (nats), the
     mutual information ``I`` between the halves [0, L//2) | [L//2, L), the occupations ``n``
     (n_samples, L) and ``nn`` = <n_i n_j> (n_samples, L, L). One time unit is L + 1 gates.
     A realization function for :func:`nqlib.ensemble.run_ensemble`.
@@ -135,22 +136,21 @@ def neas_samples(rng, L, p1, p2, delta, n_samples, sweeps_between=1.0, burn_in=N
     _check_rng_and_gates(rng, p1, p2, delta)
     _checks.sample_count(n_samples)
     sweeps_between = _checks.real("sweeps_between", sweeps_between, 0, open_low=True)
-    burn_in = 4.0 * (L + 1) ** 2 if burn_in is None else _checks.real("burn_in", burn_in, 0)
+    burn_in = trajectory.burn_in(L + 1) if burn_in is None else _checks.real("burn_in", burn_in, 0)
     steps = max(1, round(sweeps_between * (L + 1)))
     _checks.memory(f"neas_samples with n_samples={n_samples} at L={L}",
                    8 * n_samples * (L * L + L + 3))
     _checks.work(f"neas_samples with burn_in={burn_in}, n_samples={n_samples} at L={L}",
                  _gate_work(L, burn_in * (L + 1) + n_samples * steps))
-    rho = _evolve(local_equilibrium(L, delta), L, round(burn_in * (L + 1)), rng, p1, p2, delta)
-    out = {"S": np.empty(n_samples), "P": np.empty(n_samples), "I": np.empty(n_samples),
-           "n": np.empty((n_samples, L)), "nn": np.empty((n_samples, L, L))}
-    for k in range(n_samples):
-        rho = _evolve(rho, L, steps, rng, p1, p2, delta)
-        out["S"][k] = quantum.entropy(rho)
-        out["P"][k] = quantum.purity(rho)
-        out["I"][k] = quantum.mutual_information(rho, L // 2)
-        out["n"][k], out["nn"][k] = _occupations(rho, L)
-    return out
+
+    def measure(rho):
+        n, nn = _occupations(rho, L)
+        return {"S": quantum.entropy(rho), "P": quantum.purity(rho),
+                "I": quantum.mutual_information(rho, L // 2), "n": n, "nn": nn}
+
+    return trajectory.sample(local_equilibrium(L, delta),
+                             lambda rho, gates: _evolve(rho, L, gates, rng, p1, p2, delta),
+                             round(burn_in * (L + 1)), steps, n_samples, measure)
 
 
 def time_traces(rng, L, p1, p2, delta, duration, initial=None, other=None):

@@ -339,18 +339,18 @@ def cut_cumulants(data, scale):
 
 
 # --------------------------------------------------------------------------- private helpers
-def _sample_moments(step, G, n_samples, loops):
-    """Loop moments (and the density) averaged over n_samples successive states G <- step(G),
-    accumulated in chunks so that memory stays O(chunk N^2)."""
+def _sample_moments(states, N, n_samples, loops):
+    """Loop moments (and the density) averaged over the n_samples (N, N) matrices of the iterator
+    ``states`` (:func:`nqlib.trajectory.states`), accumulated in chunks so that memory stays
+    O(chunk N^2)."""
     sums = {name: 0.0 for name in loops}
-    density = np.zeros(len(G))
-    chunk = np.empty((min(256, n_samples), len(G), len(G)), dtype=complex)
+    density = np.zeros(N)
+    chunk = np.empty((min(256, n_samples), N, N), dtype=complex)
     done = 0
     while done < n_samples:
         m = min(len(chunk), n_samples - done)
         for k in range(m):
-            G = step(G)
-            chunk[k] = G
+            chunk[k] = next(states)
         for name, idx in loops.items():
             sums[name] = sums[name] + m * loop_moments(chunk[:m], idx)
         density += np.real(np.einsum("sii->i", chunk[:m]))

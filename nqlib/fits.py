@@ -18,7 +18,8 @@ Models (all return a :class:`Fit`):
   sqrt(max(1, chi^2/dof)) (the Particle Data Group scale factor) so that it also covers a misfit
   of the shape;
 * :func:`extrapolate` -- y = y_inf + sum_k beta_k / N^{p_k} (finite-size extrapolation in 1/N, or
-  1/N and 1/N^2 as Hruza and Jin do); params (y_inf, beta_1, ...);
+  1/N and 1/N^2 as Hruza and Jin do); params (y_inf, beta_1, ...); :func:`extrapolate_twice`
+  -- that at each drive, then a line in drive^2 to zero drive;
 * :func:`power_law` -- y = c x^alpha fitted as log y = log c + alpha log x with sigma(log y) =
   sigma / y; params (log c, alpha).
 
@@ -31,7 +32,7 @@ import dataclasses
 import numpy as np
 
 __all__ = ["Fit", "weighted_least_squares", "line", "zero_crossing", "amplitude", "extrapolate",
-           "power_law", "crossing"]
+           "extrapolate_twice", "power_law", "crossing"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -134,6 +135,42 @@ def extrapolate(sizes, y, sigma=None, powers=(1,)) -> Fit:
         raise ValueError(f"powers must be distinct positive numbers, got {powers.tolist()}")
     design = np.column_stack([np.ones_like(sizes)] + [sizes**-p for p in powers])
     return weighted_least_squares(design, y, sigma)
+
+
+def extrapolate_twice(sizes, drives, y, sigma):
+    """Two extrapolations: N -> inf linear in 1/N at each drive, then drive -> 0 linear in drive^2.
+
+    Parameters
+    ----------
+    sizes : array_like (n_sizes,)
+        System sizes N (> 0).
+    drives : array_like (n_drives,)
+        Drive strengths (at least two distinct drive**2).
+    y, sigma : array_like (n_drives, n_sizes)
+        Data and their standard errors, one row per drive.
+
+    Returns
+    -------
+    at_drive : tuple of Fit
+        :func:`extrapolate` of each row: params (y_inf, beta_1) at that drive.
+    zero : Fit
+        :func:`line` through the (drive^2, y_inf) points weighted by their errors: params
+        (y at drive 0, slope in drive^2).
+
+    References
+    ----------
+    GH Sec. III C (the coefficients of the phase-II volume law, Eqs. 35-36); chapter
+    {doc}`circuit_phases`.
+    """
+    drives = _finite("drives", drives, ndim=1)
+    y = _finite("y", y, ndim=2)
+    sigma = _finite("sigma", sigma, ndim=2)
+    if y.shape[0] != len(drives) or sigma.shape != y.shape:
+        raise ValueError(f"y and sigma must have shape (len(drives), len(sizes)) = ({len(drives)}, "
+                         f"n_sizes), got y {y.shape} and sigma {sigma.shape}")
+    at_drive = tuple(extrapolate(sizes, row, err) for row, err in zip(y, sigma))
+    zero = line(drives**2, [f.params[0] for f in at_drive], [f.errors[0] for f in at_drive])
+    return at_drive, zero
 
 
 def power_law(x, y, sigma=None) -> Fit:

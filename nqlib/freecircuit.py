@@ -31,7 +31,7 @@ import numpy as np
 from numba import njit
 
 from nqlib import gates as _gates
-from nqlib import _checks, gaussian, quantum, ssep
+from nqlib import _checks, gaussian, quantum, ssep, trajectory
 from nqlib.cumulants import _check_loops, _sample_bytes, _sample_moments
 
 __all__ = [
@@ -48,6 +48,7 @@ __all__ = [
     "negativity_per_site",
     "Negativities",
     "dense_negativities",
+    "block_average",
 ]
 
 _CHUNK = 1 << 16
@@ -113,11 +114,11 @@ def neas_samples(rng, L, p1, delta, n_samples, sweeps_between=1.0, burn_in=None,
     """Late-time Gaussian states of one p2 = 0 circuit, sampled every ``sweeps_between`` time units.
 
     Starts from :func:`local_equilibrium` and discards ``burn_in`` time units (default
-    (L+1)**2, about five relaxation times 2 (L+1)**2 / pi**2). Returns a dict with the entropy
-    ``S`` (n_samples,), the mutual information ``I`` (n_samples, len(cuts)) across each cut in
-    ``cuts`` (default [L // 2]), and time averages over the samples of the occupations ``n``
-    (L,) and of ``abs2`` = |C_ij|**2 (L, L). With ``negativity=True`` also the fermionic
-    log-negativity ``Ef`` (n_samples, len(cuts)) between [0, cut) and [cut, L)
+    :func:`nqlib.trajectory.burn_in`, 4 (L+1)**2: 2 pi**2 relaxation times 2 (L+1)**2 / pi**2).
+    Returns a dict with the entropy ``S`` (n_samples,), the mutual information ``I`` (n_samples,
+    len(cuts)) across each cut in ``cuts`` (default [L // 2]), and time averages over the samples
+    of the occupations ``n`` (L,) and of ``abs2`` = |C_ij|**2 (L, L). With ``negativity=True`` also
+    the fermionic log-negativity ``Ef`` (n_samples, len(cuts)) between [0, cut) and [cut, L)
     (:func:`nqlib.gaussian.negativity`, O(L^3) per sample). A realization function for
     :func:`nqlib.ensemble.run_ensemble`.
 
@@ -131,7 +132,7 @@ def neas_samples(rng, L, p1, delta, n_samples, sweeps_between=1.0, burn_in=None,
     _checks.sample_count(n_samples)
     cuts = [L // 2] if cuts is None else _checks.indices("cuts", cuts, 1, L - 1, empty=True).tolist()
     sweeps_between = _checks.real("sweeps_between", sweeps_between, 0, open_low=True)
-    burn_in = float((L + 1) ** 2) if burn_in is None else _checks.real("burn_in", burn_in, 0)
+    burn_in = trajectory.burn_in(L + 1) if burn_in is None else _checks.real("burn_in", burn_in, 0)
     negativity = _checks.flag("negativity", negativity)
     steps = max(1, round(sweeps_between * (L + 1)))
     _checks.memory(f"neas_samples at L={L}, n_samples={n_samples}",
@@ -139,20 +140,54 @@ def neas_samples(rng, L, p1, delta, n_samples, sweeps_between=1.0, burn_in=None,
                    + 8 * n_samples * (1 + 2 * len(cuts)))
     _checks.work(f"neas_samples with burn_in={burn_in}, n_samples={n_samples} at L={L}",
                  (burn_in * (L + 1) + float(n_samples) * steps) * L + float(n_samples) * L**3)
-    C = _evolve(local_equilibrium(L, delta), round(burn_in * (L + 1)), rng, p1, delta)
-    S, I, Ef = np.empty(n_samples), np.empty((n_samples, len(cuts))), np.empty((n_samples, len(cuts)))
-    n, abs2 = np.zeros(L), np.zeros((L, L))
-    for k in range(n_samples):
-        C = _evolve(C, steps, rng, p1, delta)
-        S[k] = gaussian._entropy_of(np.linalg.eigvalsh(C))  # C is a state of our own evolution:
-        I[k] = [gaussian._mutual_information_of(C, cut, S[k]) for cut in cuts]  # no checks
+
+    def measure(C):
+        S = gaussian._entropy_of(np.linalg.eigvalsh(C))  # C is a state of our own evolution:
+        I = np.array([gaussian._mutual_information_of(C, cut, S) for cut in cuts], float)  # no checks
+        out = {"S": S, "I": I, "n": np.real(np.diag(C)), "abs2": np.abs(C) ** 2}
         if negativity:
-            Ef[k] = [gaussian.negativity(C, cut) for cut in cuts]
-        n += np.real(np.diag(C))
-        abs2 += np.abs(C) ** 2
-    out = {"S": S, "I": I, "n": n / n_samples, "abs2": abs2 / n_samples}
-    if negativity:
-        out["Ef"] = Ef
+            out["Ef"] = np.array([gaussian.negativity(C, cut) for cut in cuts], float)
+        return out
+
+    return trajectory.sample(local_equilibrium(L, delta),
+                             lambda C, gates: _evolve(C, gates, rng, p1, delta),
+                             round(burn_in * (L + 1)), steps, n_samples, measure, mean=("n", "abs2"))
+
+
+def block_average(matrix, blocks=8):
+    """Averages of an (L, L) matrix over ``blocks`` x ``blocks`` blocks of about L / blocks sites.
+
+    The diagonal entries are left out of the diagonal blocks: for ``matrix`` = mean |C_ij|**2
+    (``neas_samples(...)["abs2"]``) they are squared densities, not coherences. Block a holds
+    the sites [e_a, e_{a+1}) with e = round(linspace(0, L, blocks + 1)).
+
+    Parameters
+    ----------
+    matrix : array_like (L, L)
+        Finite real matrix.
+    blocks : int, optional
+        Number of blocks per side, 1 <= blocks <= L / 2 (each block at least two sites, so that
+        a diagonal block keeps an off-diagonal entry).
+
+    Returns
+    -------
+    numpy.ndarray (blocks, blocks)
+
+    References
+    ----------
+    GH Eq. 34 (the scaling form x(1 - y) of L |C_ij|**2 / delta**2); chapter {doc}`circuit_phases`.
+    """
+    matrix = _checks.array("matrix", matrix, dtype=float)
+    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
+        raise ValueError(f"matrix must be a square (L, L) matrix, got shape {matrix.shape}")
+    size = len(matrix)
+    blocks = _checks.integer("blocks", blocks, low=1, high=max(1, size // 2))
+    edges = np.linspace(0, size, blocks + 1).round().astype(int)
+    out = np.empty((blocks, blocks))
+    for a in range(blocks):
+        for b in range(blocks):
+            block = matrix[edges[a]:edges[a + 1], edges[b]:edges[b + 1]]
+            out[a, b] = (block[~np.eye(len(block), dtype=bool)] if a == b else block).mean()
     return out
 
 
@@ -160,7 +195,8 @@ def loop_moments(rng, L, p1, delta, loops, n_samples, sweeps_between=1.0, burn_i
     """One p2 = 0 random circuit: loop moments of its late-time states (chapter {doc}`qssep`).
 
     Same sampling as :func:`neas_samples` (start in local equilibrium, burn in
-    ``burn_in`` time units, default (L+1)**2; then a sample every ``sweeps_between``). The
+    ``burn_in`` time units, default :func:`nqlib.trajectory.burn_in`, 4 (L+1)**2; then a sample
+    every ``sweeps_between``). The
     circuit's correlation matrix is C[i, j] = <c_i^dag c_j>; it is transposed to HJ's
     G = C^T before the loop products are taken. ``loops`` and the result as in
     :func:`nqlib.qssep.qssep_loop_moments` (:func:`nqlib.cumulants.loop_moments` of the samples).
@@ -175,15 +211,17 @@ def loop_moments(rng, L, p1, delta, loops, n_samples, sweeps_between=1.0, burn_i
     L = _check_L(L)
     _checks.sample_count(n_samples)
     loops = _check_loops(loops, L)
-    burn_in = float((L + 1) ** 2) if burn_in is None else _checks.real("burn_in", burn_in, 0)
+    burn_in = trajectory.burn_in(L + 1) if burn_in is None else _checks.real("burn_in", burn_in, 0)
     sweeps_between = _checks.real("sweeps_between", sweeps_between, 0, open_low=True)
     _checks.memory(f"loop_moments at L={L}", _sample_bytes(L, n_samples, loops))
     steps = max(1, round(sweeps_between * (L + 1)))
     _checks.work(f"loop_moments with burn_in={burn_in}, n_samples={n_samples} at L={L}",
                  (burn_in * (L + 1) + float(n_samples) * steps) * L)
-    C = _evolve(local_equilibrium(L, delta), round(burn_in * (L + 1)), rng, p1, delta)
     # the chain evolves C; the samples handed to the loop products are G = C^T (HJ convention)
-    return _sample_moments(lambda G: _evolve(G.T, steps, rng, p1, delta).T, C.T, n_samples, loops)
+    states = trajectory.states(local_equilibrium(L, delta),
+                               lambda C, gates: _evolve(C, gates, rng, p1, delta),
+                               round(burn_in * (L + 1)), steps, n_samples)
+    return _sample_moments((C.T for C in states), L, n_samples, loops)
 
 
 
@@ -343,8 +381,9 @@ def dense_negativities(rng, L, p1, delta, n_samples):
 
     The reference route for the fermionic negativity: each state is built as a dense
     2^L x 2^L density matrix (:func:`nqlib.gaussian.dense_state`) and its qubit negativity
-    compared with E_f of C. The circuit starts from :func:`local_equilibrium`, discards (L + 1)^2
-    time units (as :func:`neas_samples`) and is sampled every time unit (L + 1 gates).
+    compared with E_f of C. The circuit starts from :func:`local_equilibrium`, discards
+    :func:`nqlib.trajectory.burn_in` time units (as :func:`neas_samples`) and is sampled every
+    time unit (L + 1 gates).
 
     Parameters
     ----------
@@ -367,15 +406,18 @@ def dense_negativities(rng, L, p1, delta, n_samples):
     _check_rng_and_gates(rng, p1, delta)
     L = _checks.integer("L", L, 2, 12)
     n_samples = _checks.sample_count(n_samples)
+    burn_in = round(trajectory.burn_in(L + 1) * (L + 1))
     _checks.work(f"dense_negativities with n_samples={n_samples} at L={L}",
-                 float(L + 1) ** 3 * L + n_samples * 8.0**L)
-    C = _evolve(local_equilibrium(L, delta), (L + 1) ** 3, rng, p1, delta)
-    E, Ef = np.empty(n_samples), np.empty(n_samples)
-    for k in range(n_samples):
-        C = _evolve(C, L + 1, rng, p1, delta)
-        E[k] = quantum.log_negativity(gaussian.dense_state(C), L // 2)
-        Ef[k] = gaussian.negativity(C, L // 2)
-    return Negativities(qubit=E, fermionic=Ef)
+                 float(burn_in) * L + n_samples * 8.0**L)
+
+    def measure(C):
+        return {"E": quantum.log_negativity(gaussian.dense_state(C), L // 2),
+                "Ef": gaussian.negativity(C, L // 2)}
+
+    out = trajectory.sample(local_equilibrium(L, delta),
+                            lambda C, gates: _evolve(C, gates, rng, p1, delta),
+                            burn_in, L + 1, n_samples, measure)
+    return Negativities(qubit=np.asarray(out["E"], float), fermionic=np.asarray(out["Ef"], float))
 
 
 def single_particle_sequence(us4):

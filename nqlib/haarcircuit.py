@@ -38,7 +38,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from nqlib import _checks
+from nqlib import _checks, trajectory
 
 __all__ = [
     "haar_unitary",
@@ -274,9 +274,10 @@ def reduced_purity(L, site_one_fraction=None):
 def neas_purity(rng, L, n_samples, burn_in=None):
     """Time-averaged purity of one dense simulation: dict with ``purity`` (n_samples,).
 
-    Starts from the fully mixed state, discards ``burn_in`` time units (an integer >= 0, default 20 L) and
-    records tr(rho^2) after every time unit (L gates). A realization function for
-    :func:`nqlib.ensemble.run_ensemble`.
+    Starts from the fully mixed state, discards ``burn_in`` time units (an integer >= 0, default
+    20 L: nothing is conserved here, so the diffusive rule of :func:`nqlib.trajectory.burn_in`
+    does not apply) and records tr(rho^2) after every time unit (L gates). A realization
+    function for :func:`nqlib.ensemble.run_ensemble`.
     """
     _checks.generator(rng)
     L = _check_L(L, MAX_DENSE_L)
@@ -285,14 +286,14 @@ def neas_purity(rng, L, n_samples, burn_in=None):
     _checks.memory(f"neas_purity with n_samples={n_samples}", 8 * n_samples)
     _checks.work(f"neas_purity with burn_in={burn_in}, n_samples={n_samples} at L={L}",
                  float(burn_in + n_samples) * L * 4.0**L)
-    rho = np.eye(2**L, dtype=complex) / 2**L
-    purity = np.empty(n_samples)
-    for k in range(burn_in + n_samples):
-        for _ in range(L):
+
+    def step(rho, time):
+        for _ in range(time * L):
             rho = _apply_random_gate(rho, rng, L)
-        if k >= burn_in:
-            purity[k - burn_in] = np.real(np.vdot(rho, rho))
-    return {"purity": purity}
+        return rho
+
+    return trajectory.sample(np.eye(2**L, dtype=complex) / 2**L, step, burn_in, 1, n_samples,
+                             lambda rho: {"purity": np.real(np.vdot(rho, rho))})
 
 
 def _apply_random_gate(rho, rng, L):

@@ -9,11 +9,12 @@ import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 
+from nqlib import circuit
 from nqlib.anderson import cut_pairs
 from nqlib.cumulants import cyclic_cumulant
 
 __all__ = ["COLORS", "WIDTH", "use_style", "figsize", "loop_cuts", "anderson_imbalances",
-           "probe_explorer"]
+           "probe_explorer", "circuit_traces"]
 
 #: Okabe & Ito (2008) colour-blind-safe palette, black last.
 COLORS = (
@@ -149,5 +150,32 @@ def probe_explorer(axes, phases, difference, phase, at_phase, separations, repet
         axes[1].semilogy([separation], [repetitions[nearest]], "ko")
     axes[1].set(xlabel="separation $j - i$ (sites)", ylabel="repetitions per phase ($s = 3$)",
                 title=rf"$L = {L}$, pair centred")
+
+
+def circuit_traces(p1=0.3, p2=0.3, delta=0.6, L=6, seed=1, ax=None):
+    """Entropy deficit and half-chain mutual information of one circuit against time.
+
+    Runs :func:`nqlib.circuit.time_traces` for 2 (L+1)**2 time units from local equilibrium
+    (seed ``seed``) and draws Delta S = S_LE - S (solid) and I(L:R) (dashed, same colour) on
+    ``ax``, or on a new figure that is shown. The chapter's explorer: with p1 + p2 > 1 it prints
+    a note and draws nothing (a slider position, not an error).
+
+    References
+    ----------
+    GH Fig. 2 (the phases in time); chapter {doc}`circuit_phases`.
+    """
+    if p1 + p2 > 1:
+        print("p1 + p2 must be <= 1")
+        return
+    trace = circuit.time_traces(np.random.default_rng(seed), L, p1, p2, delta, 2 * (L + 1) ** 2)
+    show = ax is None
+    if ax is None:
+        _, ax = plt.subplots()
+    t = trace["t"] / (L + 1) ** 2
+    ax.plot(t, circuit.local_equilibrium_entropy(L, delta) - trace["S"],
+            label=rf"$\Delta S$, $p_1={p1}, p_2={p2}$")
+    ax.plot(t, trace["I"], "--", color=ax.lines[-1].get_color(), label=r"$I(L{:}R)$")
+    ax.set(xlabel="$t/(L+1)^2$", ylabel="nats", title=rf"one circuit, $L={L}$, $\delta={delta}$")
+    ax.legend(fontsize=8)
     if show:
         plt.show()

@@ -74,7 +74,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from numba import njit
 
-from nqlib import _checks, cumulants, fits, gaussian
+from nqlib import _checks, cumulants, fits, gaussian, trajectory
 from nqlib.cumulants import _check_loops, _sample_bytes, _sample_moments
 
 __all__ = [
@@ -189,7 +189,8 @@ def qssep_loop_moments(rng, N, loops, n_samples, time_between, burn_in=None, dt=
     """One QSSEP trajectory: loop moments averaged over ``n_samples`` stationary samples.
 
     Starts from the exact stationary mean (diagonal, linear profile), discards ``burn_in``
-    time units (default N**2 / J, about ten relaxation times N**2 / (pi**2 J)), then samples G
+    time units (default :func:`nqlib.trajectory.burn_in`: 2 (N+1)**2 / J at gamma_a = gamma_b
+    = J, 2 pi**2 relaxation times (N+1)**2 / (pi**2 J)), then samples G
     every ``time_between`` time units. The default J dt = 0.02 keeps the O(J dt) bias of the
     scheme (about 1 % of the second cumulant at J dt = 0.1, tests/test_qssep.py) near 0.2 %.
     ``loops`` maps names to (n_loops, n) site arrays; the result maps each name to
@@ -201,7 +202,9 @@ def qssep_loop_moments(rng, N, loops, n_samples, time_between, burn_in=None, dt=
     _checks.sample_count(n_samples)
     loops = _check_loops(loops, N)
     x = coordinate(N, J, gamma_a, gamma_b)
-    burn_in = N**2 / J if burn_in is None else _checks.real("burn_in", burn_in, 0)
+    if burn_in is None:  # reservoirs a distance N - 1 + J/gamma_a + J/gamma_b apart, D = J
+        burn_in = trajectory.burn_in(N - 1 + J / gamma_a + J / gamma_b, J)
+    burn_in = _checks.real("burn_in", burn_in, 0)
     _checks.real("time_between", time_between, 0, open_low=True)
     n_a, n_b = _check_density(n_a, "n_a"), _check_density(n_b, "n_b")
     _check_dt(dt, J)
@@ -210,9 +213,10 @@ def qssep_loop_moments(rng, N, loops, n_samples, time_between, burn_in=None, dt=
                  (burn_in + float(n_samples) * time_between) / dt * N**2)
     J, gamma_a, gamma_b = _check_rates(J, gamma_a, gamma_b)
     G = np.diag(n_a + (n_b - n_a) * x).astype(complex)
-    G = _evolve(G, burn_in, dt, rng, J, gamma_a, gamma_b, n_a, n_b)
-    return _sample_moments(lambda G: _evolve(G, time_between, dt, rng, J, gamma_a, gamma_b, n_a, n_b), G,
-                           n_samples, loops)
+    states = trajectory.states(
+        G, lambda G, time: _evolve(G, time, dt, rng, J, gamma_a, gamma_b, n_a, n_b), burn_in,
+        time_between, n_samples)
+    return _sample_moments(states, N, n_samples, loops)
 
 
 # --------------------------------------------------------------------------- measured cumulants vs QSSEP

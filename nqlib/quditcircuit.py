@@ -69,7 +69,7 @@ import scipy.sparse as sp
 from numba import njit
 import scipy.sparse.linalg as spla
 
-from nqlib import _checks, abcmodel, circuit, gaussian, haarcircuit, quantum, ssep, stats
+from nqlib import _checks, abcmodel, circuit, gaussian, haarcircuit, quantum, ssep, stats, trajectory
 from nqlib import gates as _gates
 
 __all__ = [
@@ -223,11 +223,12 @@ def _evolve(rho, L, q, steps, rng, p1, delta, charge):
 def neas_samples(rng, L, q, p1, delta, n_samples, sweeps_between=1.0, burn_in=None):
     """Late-time states of one qudit circuit, sampled every ``sweeps_between`` time units.
 
-    Starts from :func:`local_equilibrium`, discards ``burn_in`` time units (default 4 (L+1)**2,
-    as :func:`nqlib.circuit.neas_samples`), then records per sample: the entropy ``S`` (nats),
-    the purity ``P`` = tr rho^2, the half-chain purities ``PA``, ``PB`` and mutual information
-    ``I`` for [0, L//2) | [L//2, L), and the qubit occupations ``n`` (n_samples, L). One time
-    unit is L + 1 gates. A realization function for :func:`nqlib.ensemble.run_ensemble`.
+    Starts from :func:`local_equilibrium`, discards ``burn_in`` time units (default
+    :func:`nqlib.trajectory.burn_in`, 4 (L+1)**2, as :func:`nqlib.circuit.neas_samples`), then
+    records per sample: the entropy ``S`` (nats), the purity ``P`` = tr rho^2, the half-chain
+    purities ``PA``, ``PB`` and mutual information ``I`` for [0, L//2) | [L//2, L), and the
+    qubit occupations ``n`` (n_samples, L). One time unit is L + 1 gates. A realization function
+    for :func:`nqlib.ensemble.run_ensemble`.
     """
     _checks.generator(rng)
     L, q = _check_chain(L, q)
@@ -235,19 +236,17 @@ def neas_samples(rng, L, q, p1, delta, n_samples, sweeps_between=1.0, burn_in=No
     _check_delta(delta)
     n_samples = _checks.sample_count(n_samples)
     sweeps_between = _checks.real("sweeps_between", sweeps_between, 0, open_low=True)
-    burn_in = 4.0 * (L + 1) ** 2 if burn_in is None else _checks.real("burn_in", burn_in, 0)
+    burn_in = trajectory.burn_in(L + 1) if burn_in is None else _checks.real("burn_in", burn_in, 0)
     steps = max(1, round(sweeps_between * (L + 1)))
     what = (f"neas_samples with burn_in={burn_in:g}, sweeps_between={sweeps_between:g}, "
             f"n_samples={n_samples} at L={L}, q={q}")
     _guard_samples(what, n_samples, L, burn_in * (L + 1), steps, (2 * q) ** L, 4 * q * q)
     charge = _charges(L, q)
-    rho = _evolve(local_equilibrium(L, q, delta), L, q, round(burn_in * (L + 1)), rng, p1, delta,
-                  charge)
-    out = _empty_record(n_samples, L)
-    for k in range(n_samples):
-        rho = _evolve(rho, L, q, steps, rng, p1, delta, charge)
-        _record(out, k, rho, (2 * q) ** (L // 2), _qubit_occupations(rho, L, q), charge)
-    return out
+    return trajectory.sample(
+        local_equilibrium(L, q, delta),
+        lambda rho, gates: _evolve(rho, L, q, gates, rng, p1, delta, charge),
+        round(burn_in * (L + 1)), steps, n_samples,
+        lambda rho: _measure(rho, (2 * q) ** (L // 2), _qubit_occupations(rho, L, q), charge))
 
 
 # ------------------------------------------------------------------------------- ladder
@@ -329,7 +328,8 @@ def _ladder_evolve(rho, L, steps, rng, p1, p2, delta, charge):
 def ladder_neas_samples(rng, L, p1, p2, delta, n_samples, sweeps_between=1.0, burn_in=None):
     """Late-time states of one ladder circuit: the fields of :func:`neas_samples` with the cut
     between rungs [0, L//2) and [L//2, L) and ``n`` (n_samples, 2L) per qubit. One time unit is
-    3L + 2 gates; burn_in defaults to 4 (L+1)**2 time units.
+    3L + 2 gates; burn_in defaults to :func:`nqlib.trajectory.burn_in` of the L + 1 rungs
+    between the reservoirs, 4 (L+1)**2 time units.
     """
     _checks.generator(rng)
     L = _check_ladder_L(L)
@@ -337,20 +337,18 @@ def ladder_neas_samples(rng, L, p1, p2, delta, n_samples, sweeps_between=1.0, bu
     _check_delta(delta)
     n_samples = _checks.sample_count(n_samples)
     sweeps_between = _checks.real("sweeps_between", sweeps_between, 0, open_low=True)
-    burn_in = 4.0 * (L + 1) ** 2 if burn_in is None else _checks.real("burn_in", burn_in, 0)
+    burn_in = trajectory.burn_in(L + 1) if burn_in is None else _checks.real("burn_in", burn_in, 0)
     n_bonds = 3 * L + 2
     steps = max(1, round(sweeps_between * n_bonds))
     what = (f"ladder_neas_samples with burn_in={burn_in:g}, sweeps_between={sweeps_between:g}, "
             f"n_samples={n_samples} at L={L}")
     _guard_samples(what, n_samples, 2 * L, burn_in * n_bonds, steps, 4**L, 4)
     charge = _charges(2 * L, 1)
-    rho = _ladder_evolve(ladder_local_equilibrium(L, delta), L, round(burn_in * n_bonds), rng, p1, p2,
-                         delta, charge)
-    out = _empty_record(n_samples, 2 * L)
-    for k in range(n_samples):
-        rho = _ladder_evolve(rho, L, steps, rng, p1, p2, delta, charge)
-        _record(out, k, rho, 4 ** (L // 2), _qubit_occupations(rho, 2 * L, 1), charge)
-    return out
+    return trajectory.sample(
+        ladder_local_equilibrium(L, delta),
+        lambda rho, gates: _ladder_evolve(rho, L, gates, rng, p1, p2, delta, charge),
+        round(burn_in * n_bonds), steps, n_samples,
+        lambda rho: _measure(rho, 4 ** (L // 2), _qubit_occupations(rho, 2 * L, 1), charge))
 
 
 # ------------------------------------------------------------------------------- exact averages
@@ -861,26 +859,16 @@ def _qubit_occupations(rho, n_qubits, q):
     return out
 
 
-def _empty_record(n_samples, n_qubits):
-    keys = ("S", "P", "PA", "PB", "I")
-    out = {key: np.empty(n_samples) for key in keys}
-    out["n"] = np.empty((n_samples, n_qubits))
-    return out
-
-
-def _record(out, k, rho, dim_left, occupations, charge):
-    """Entropies, purities and occupations of one late-time state into row k of ``out``."""
+def _measure(rho, dim_left, occupations, charge):
+    """Entropies, purities and occupations of one late-time state (a dict of the sample's fields)."""
     rho = 0.5 * (rho + rho.conj().T)
     D = rho.shape[0]
     t = rho.reshape(dim_left, D // dim_left, dim_left, D // dim_left)
     left, right = np.einsum("ajbj->ab", t), np.einsum("iaib->ab", t)
     S = _block_entropy(rho, charge)
-    out["S"][k] = S
-    out["P"][k] = np.real(np.vdot(rho, rho))
-    out["PA"][k] = np.real(np.vdot(left, left))
-    out["PB"][k] = np.real(np.vdot(right, right))
-    out["I"][k] = quantum.entropy(left) + quantum.entropy(right) - S
-    out["n"][k] = occupations
+    return {"S": S, "P": np.real(np.vdot(rho, rho)), "PA": np.real(np.vdot(left, left)),
+            "PB": np.real(np.vdot(right, right)),
+            "I": quantum.entropy(left) + quantum.entropy(right) - S, "n": occupations}
 
 
 def _charges(n_sites, q):

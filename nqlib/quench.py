@@ -51,6 +51,9 @@ __all__ = [
     "mean_occupations",
     "phase_one_entropy",
     "phase_one_asymptote",
+    "phase_one_half_time",
+    "half_saturation_time",
+    "neel_occupations",
     "step_occupations",
     "region",
     "dense_trace",
@@ -108,6 +111,84 @@ def phase_one_asymptote(times, delta):
     _check_delta(delta)
     t = _check_times(times)
     return 2 * float(gaussian.binary_entropy((1 + delta) / 2)) * (np.sqrt(4 * D_SPIN * t / np.pi) - 0.5)
+
+
+def phase_one_half_time(L):
+    """Exact phase-I half-saturation time from the Neel state at delta = 0 (time units).
+
+    The first time at which :func:`phase_one_entropy` reaches half its saturation value,
+    L ln 2 / 2, linear in between integer times (:func:`crossing_time`). The exact curve is
+    evaluated on blocks of integer times until it crosses, so memory stays O(L) per time.
+
+    Parameters
+    ----------
+    L : int
+        Chain length, 2 <= L <= MAX_L.
+
+    Returns
+    -------
+    float
+
+    References
+    ----------
+    GH Sec. III E (t_1/2 ~ L^2 in phase I: diffusive filling by reservoir spins); chapter
+    {doc}`quench`.
+    """
+    if _check_L(L) > MAX_L:
+        raise ValueError(f"L must be an integer in [2, {MAX_L}], got L={L!r}")
+    level = L * np.log(2) / 2
+    block = max(2, min(L * L, 2**21 // L))  # times per block: at most 16 MiB of occupations
+    start = 0
+    while True:  # the entropy grows monotonically to L ln 2 > level: this ends
+        t = np.arange(start, start + block)
+        S = phase_one_entropy(L, t, 0.0)
+        if S[-1] >= level:
+            return float(crossing_time(t, S, level))
+        start = t[-1]  # the blocks overlap by one time: a crossing is never split
+
+
+def half_saturation_time(times, samples, L):
+    """Time at which the mean entropy of ``samples`` reaches L ln 2 / 2, with its jackknife error.
+
+    Parameters
+    ----------
+    times : array_like of int
+        Increasing integer times of the records.
+    samples : array_like (n_runs, len(times))
+        Entropy traces (nats) of n_runs >= 2 independent circuits, e.g. ``S`` of
+        :func:`dense_trace` or :func:`gaussian_trace` from the Neel state.
+    L : int
+        Chain length (>= 2): the level is half the saturation value L ln 2.
+
+    Returns
+    -------
+    (float, float)
+        :func:`crossing_time` of the mean trace and its jackknife error (NaN if never reached).
+
+    References
+    ----------
+    GH Sec. III E (entropy production from a pure state); chapter {doc}`quench`.
+    """
+    t = _check_times(times)
+    samples = _checks.array("samples", samples, ndim=2)
+    if samples.shape[1] != t.size or len(samples) < 2:
+        raise ValueError(f"samples must have shape (n_runs >= 2, len(times)={t.size}), "
+                         f"got {samples.shape}")
+    level = _check_L(L) * np.log(2) / 2
+    estimate, error = stats.jackknife(lambda s: crossing_time(t, s.mean(axis=0), level), samples)
+    return float(estimate), float(error)
+
+
+def neel_occupations(L):
+    """The Neel state's occupations (1, 0, 1, 0, ...), float (L,): a pure product state.
+
+    References
+    ----------
+    GH Sec. III E (entropy production from a pure state); chapter {doc}`quench`.
+    """
+    L = _check_L(L)
+    _checks.memory(f"neel_occupations at L={L}", 16 * L)
+    return (np.arange(L) % 2 == 0).astype(float)
 
 
 def step_occupations(L, delta):

@@ -44,7 +44,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from numba import njit
 
-from nqlib import _checks
+from nqlib import _checks, trajectory
 
 __all__ = [
     "density",
@@ -309,29 +309,28 @@ def sample(L, delta, n_samples, *, rng, sweeps_between=1.0, burn_in=None):
 
     Each step picks one of the L + 1 bonds uniformly and, with probability 1/2, exchanges its two
     sites (a boundary bond gives the site a fresh reservoir value). ``sweeps_between`` time units
-    (of L + 1 steps) separate consecutive samples; ``burn_in`` defaults to (L + 1)**2 time units,
-    about five times the slowest relaxation time 2 (L + 1)**2 / pi**2. The chain starts from
+    (of L + 1 steps) separate consecutive samples; ``burn_in`` defaults to
+    :func:`nqlib.trajectory.burn_in`, 4 (L + 1)**2 time units: 2 pi**2 slowest relaxation times
+    2 (L + 1)**2 / pi**2. The chain starts from
     independent sites with the exact mean density. Returns uint8 array (n_samples, L).
     """
     L, delta = _check(L, delta)
     n_samples = _check_positive_int("n_samples", n_samples)
     _checks.generator(rng)
     sweeps_between = _checks.real("sweeps_between", sweeps_between, 0, open_low=True)
-    burn_in = float((L + 1) ** 2) if burn_in is None else _checks.real("burn_in", burn_in, 0)
+    burn_in = trajectory.burn_in(L + 1) if burn_in is None else _checks.real("burn_in", burn_in, 0)
     steps_between = max(1, round(sweeps_between * (L + 1)))
     _checks.memory(f"sample with n_samples={n_samples} at L={L}", n_samples * L + 8 * L)
     _checks.work(f"sample with burn_in={burn_in}, n_samples={n_samples} at L={L}",
                  burn_in * (L + 1) + float(n_samples) * steps_between)
     tau = (rng.random(L) < density(L, delta)).astype(np.uint8)
     rho_left, rho_right = (1 + delta) / 2, (1 - delta) / 2
-    _advance(tau, round(burn_in * (L + 1)), rng, rho_left, rho_right)
-    out = np.empty((n_samples, L), dtype=np.uint8)
-    chunk = max(1, 2_000_000 // steps_between)  # samples per batch of random numbers
-    for start in range(0, n_samples, chunk):
-        stop = min(start + chunk, n_samples)
-        u = rng.random((stop - start, steps_between, 2))
-        _sample_kernel(tau, u, rho_left, rho_right, out[start:stop])
-    return out
+
+    def step(tau, steps):
+        _advance(tau, steps, rng, rho_left, rho_right)  # in place: tau is this chain's own array
+        return tau
+
+    return trajectory.sample(tau, step, round(burn_in * (L + 1)), steps_between, n_samples, np.copy)
 
 
 def monte_carlo_moments(rng, L, delta, n_samples, blocks, sweeps_between=1.0, burn_in=None):
@@ -407,13 +406,6 @@ def _steps_kernel(tau, u, rho_left, rho_right):
             tau[L - 1] = 1 if u[t, 1] < rho_right else 0
         else:
             tau[bond - 1], tau[bond] = tau[bond], tau[bond - 1]
-
-
-@njit(cache=True)
-def _sample_kernel(tau, u, rho_left, rho_right, out):
-    for s in range(u.shape[0]):
-        _steps_kernel(tau, u[s], rho_left, rho_right)
-        out[s, :] = tau
 
 
 # --------------------------------------------------------------------------- validation

@@ -55,6 +55,7 @@ MODULES = (
     "spreading",
     "ssep",
     "stats",
+    "trajectory",
 )
 """The modules audited: the physics modules and the analysis helpers that the chapters call with
 their data (fits, stats); plotting and ensemble are not audited."""
@@ -459,6 +460,11 @@ def bad_values(kind, valid):
     return out
 
 
+def _advance(state, n):
+    """A trajectory step for the trajectory entries: the state plus n."""
+    return state + n
+
+
 # --------------------------------------------------------------------------- the registry
 @dataclass
 class Entry:
@@ -783,6 +789,11 @@ REGISTRY = {
         ),
     ),
     "fits.crossing": Entry(dict(x=X4, y=Y4, level=1.5), dict(x="points", y="points", level="real")),
+    "fits.extrapolate_twice": Entry(
+        dict(sizes=[8.0, 16.0, 32.0, 64.0], drives=[0.2, 0.3], y=np.stack([Y4, Y4 + 1]),
+             sigma=np.stack([SIGMA4, SIGMA4])),
+        dict(sizes="positive_points", drives="points", y="matrix", sigma="matrix"),
+    ),
     "fits.power_law": Entry(
         dict(x=X4 + 1, y=(X4 + 1) ** 2, sigma=SIGMA4),
         dict(x="positive_points", y="positive_points", sigma="positive_points"),
@@ -854,6 +865,9 @@ REGISTRY = {
             sweeps_between="positive",
             burn_in="time",
         ),
+    ),
+    "freecircuit.block_average": Entry(
+        dict(matrix=np.arange(36.0).reshape(6, 6), blocks=3), dict(matrix="matrix", blocks="size")
     ),
     "freecircuit.gaussian_model": Entry(
         dict(
@@ -1288,6 +1302,12 @@ REGISTRY = {
     "quench.phase_one_asymptote": Entry(
         dict(times=[0, 1], delta=0.5), dict(times="times", delta="drive")
     ),
+    "quench.phase_one_half_time": Entry(dict(L=4), dict(L="size")),
+    "quench.half_saturation_time": Entry(
+        dict(times=[0, 1, 2, 3], samples=np.outer([1.0, 1.2, 0.8], [0.0, 0.5, 1.0, 1.5]), L=2),
+        dict(times="times", samples="reals", L="extent"),
+    ),
+    "quench.neel_occupations": Entry(dict(L=4), dict(L="size")),
     "quench.step_occupations": Entry(dict(L=4, delta=0.5), dict(L="size", delta="drive")),
     "quench.region": Entry(dict(L=6, x=2), dict(L="extent", x=("site", 1, 3))),
     "quench.dense_trace": Entry(
@@ -1474,6 +1494,18 @@ REGISTRY = {
         dict(sums="data"),
     ),
     # stats
+    # trajectory
+    "trajectory.relaxation_time": Entry(dict(length=7.0, D=0.5), dict(length="positive", D="positive")),
+    "trajectory.burn_in": Entry(dict(length=7.0, D=0.5), dict(length="positive", D="positive")),
+    "trajectory.states": Entry(
+        dict(state=0.0, step=_advance, burn_in=2.0, between=1.0, n_samples=3),
+        dict(step="callable", burn_in="nonneg", between="positive", n_samples="extent"),
+    ),
+    "trajectory.sample": Entry(
+        dict(state=0.0, step=_advance, burn_in=2.0, between=1.0, n_samples=3, measure=np.square),
+        dict(step="callable", burn_in="nonneg", between="positive", n_samples="extent",
+             measure="callable"),
+    ),
     "stats.stack": Entry(dict(results=[np.ones(2), np.zeros(2)]), dict(results="results")),
     "stats.jackknife": Entry(
         dict(estimator=np.mean, data=np.arange(5.0)),

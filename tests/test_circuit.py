@@ -476,3 +476,18 @@ def test_local_equilibrium_entropy_and_phase_one_deficit():
 def test_trace_and_sample_validation(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_block_average_of_freecircuit_leaves_out_the_diagonal_and_matches_a_mask_average():
+    M = np.random.default_rng(0).random((10, 10))
+    out = freecircuit.block_average(M, 3)  # blocks [0, 3), [3, 7), [7, 10)
+    edges = [0, 3, 7, 10]
+    for a in range(3):
+        for b in range(3):
+            mask = np.zeros((10, 10), bool)
+            mask[edges[a]:edges[a + 1], edges[b]:edges[b + 1]] = True
+            np.fill_diagonal(mask, False)
+            assert out[a, b] == pytest.approx(M[mask].mean(), rel=1e-14)
+    np.testing.assert_allclose(freecircuit.block_average(np.full((8, 8), 2.5) + 7 * np.eye(8), 4), 2.5)
+    with pytest.raises(ValueError, match="blocks"):
+        freecircuit.block_average(M, 6)

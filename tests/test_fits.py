@@ -167,3 +167,19 @@ def test_crossing_is_exact_on_a_line_and_agrees_with_numpy_interp():
 def test_crossing_refuses_what_it_cannot_interpolate(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_extrapolate_twice_recovers_a_model_and_propagates_two_point_errors():
+    """Noise-free y = c0 + c2 d^2 + (a + b d^2) / N: both steps are exact; with two drives the
+    zero-drive error is the closed form of a line through two points."""
+    sizes, drives = np.array([16.0, 32.0, 64.0]), np.array([0.2, 0.3])
+    y = np.array([[0.17 - 0.4 * d**2 + (0.3 + 2 * d**2) / n for n in sizes] for d in drives])
+    sigma = np.array([[0.01, 0.02, 0.03], [0.02, 0.01, 0.05]])
+    at_drive, zero = fits.extrapolate_twice(sizes, drives, y, sigma)
+    np.testing.assert_allclose([f.params for f in at_drive],
+                               [[0.17 - 0.4 * d**2, 0.3 + 2 * d**2] for d in drives], atol=1e-12)
+    np.testing.assert_allclose(zero.params, [0.17, -0.4], atol=1e-12)
+    (e1, e2), (x1, x2) = [f.errors[0] for f in at_drive], drives**2
+    assert zero.errors[0] == pytest.approx(np.hypot(x2 * e1, x1 * e2) / (x2 - x1), rel=1e-10)
+    with pytest.raises(ValueError, match="drives"):
+        fits.extrapolate_twice(sizes, [0.2], y, sigma)

@@ -582,3 +582,42 @@ def test_non_integer_half_widths_are_rejected():
         quench.gaussian_trace(_rng(0), OCC, 0.5, 0.3, [1], [1.5])
     with pytest.raises(ValueError, match="reservoir occupation"):
         quench.mean_occupations([0.5, 0.5], [1], True, 0.5)
+
+
+@pytest.mark.parametrize("L", [2, 3, 4, 7, 12])
+def test_phase_one_half_time_is_the_crossing_of_the_whole_exact_curve(L):
+    t = np.arange(4 * L * L)
+    level = L * np.log(2) / 2
+    brute = quench.crossing_time(t, quench.phase_one_entropy(L, t, 0.0), level)
+    assert quench.phase_one_half_time(L) == pytest.approx(float(brute), rel=1e-12)
+    k = int(np.floor(quench.phase_one_half_time(L)))  # bracketed by the integer times around it
+    assert quench.phase_one_entropy(L, [k], 0.0)[0] <= level <= quench.phase_one_entropy(L, [k + 1], 0.0)[0]
+
+
+def test_phase_one_half_time_spans_blocks_and_scales_as_L_squared():
+    """At L = 300 the crossing lies past the first block of times (2**21 // L = 6990); the
+    time grows diffusively, t_1/2 ~ L^2 (local exponent within 0.05 of 2)."""
+    t150, t300 = quench.phase_one_half_time(150), quench.phase_one_half_time(300)
+    assert t300 > 2**21 // 300
+    assert abs(np.log(t300 / t150) / np.log(2) - 2) < 0.05
+
+
+def test_neel_occupations_alternate_and_make_a_pure_state():
+    n = quench.neel_occupations(5)
+    np.testing.assert_array_equal(n, [1, 0, 1, 0, 1])
+    assert quench.dense_trace(np.random.default_rng(0), n, 0.5, 0.5, 0.0, [0])["S"][0] == pytest.approx(0, abs=1e-12)
+    with pytest.raises(ValueError, match="L"):
+        quench.neel_occupations(1)
+
+
+def test_half_saturation_time_of_linear_traces_and_its_leave_one_out_error():
+    """Traces S = c_i t cross L ln 2 / 2 at level / mean(c), exactly (linear interpolation);
+    the jackknife error is the closed form over the leave-one-out means."""
+    t, c, L = np.arange(40), np.array([0.30, 0.36, 0.25, 0.33]), 6
+    level = L * np.log(2) / 2
+    estimate, error = quench.half_saturation_time(t, np.outer(c, t), L)
+    assert estimate == pytest.approx(level / c.mean(), rel=1e-12)
+    loo = level / np.array([np.delete(c, i).mean() for i in range(len(c))])
+    assert error == pytest.approx(np.sqrt(3 / 4 * np.sum((loo - loo.mean()) ** 2)), rel=1e-10)
+    with pytest.raises(ValueError, match="samples"):
+        quench.half_saturation_time(t, np.outer(c, t)[:1], L)
