@@ -14,8 +14,12 @@ CHROMIUM ?= /usr/bin/chromium
 BOOK_ENSEMBLES  := $${NQLIB_CACHE:-$(CURDIR)/_build/ensemble-cache}
 QUICK_ENSEMBLES := $${NQLIB_CACHE:-$(CURDIR)/$(QUICK)/ensemble-cache}
 SOLUTIONS ?= show
+# the chapters are MyST Markdown notebooks (book/*.md with a kernelspec in their front matter);
+# make test converts them to .ipynb here (jupytext) for nbval and ruff: never edit these copies
+NBVAL    := _build/nbval
+CHAPTERS := $(shell grep -l '^kernelspec:' book/*.md)
 
-.PHONY: book pdf test check-html check-pdf bench paper-data clean
+.PHONY: book pdf test notebooks check-html check-pdf bench paper-data clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,8 +34,8 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 	touch $@ $(BOOK_STAMP)
 
 # Sphinx re-reads (and jupyter-book re-executes) a chapter only when its own source changed:
-# when nqlib changes, drop the caches of both builds so that every chapter runs again (the stored
-# ensembles would not be used any more: their keys include every nqlib source file)
+# when nqlib changes, drop the caches of both builds so that every chapter runs again (and the
+# stored ensembles too, although their keys already hash the code each one runs)
 _build/.nqlib-stamp: $(wildcard nqlib/*.py)
 	rm -rf _build/.jupyter_cache _build/.doctrees $(QUICK)/_build/.jupyter_cache $(QUICK)/_build/.doctrees
 	rm -rf _build/ensemble-cache $(QUICK)/ensemble-cache
@@ -57,12 +61,19 @@ define print_pdf
 		--solutions $(SOLUTIONS) --chromium $(CHROMIUM)
 endef
 
-## test: unit tests, every chapter notebook under nbval at NQLIB_SCALE=quick, then check-html and
-##       check-pdf (skipped, saying so, when $(CHROMIUM) is missing)
-test: $(TEST_STAMP) _build/.nqlib-stamp
+## test: ruff, unit tests, every chapter notebook under nbval at NQLIB_SCALE=quick, then check-html
+##       and check-pdf (skipped, saying so, when $(CHROMIUM) is missing)
+test: $(TEST_STAMP) _build/.nqlib-stamp notebooks
+	$(BIN)/ruff check nqlib tests benchmarks book/_ext $(NBVAL)
 	$(BIN)/python -m pytest tests
 	NQLIB_SCALE=quick NQLIB_CACHE=$(QUICK_ENSEMBLES) \
-		$(BIN)/python -m pytest --nbval-lax book/ -p no:cacheprovider
+		$(BIN)/python -m pytest --nbval-lax $(NBVAL) -p no:cacheprovider
+
+## notebooks: the chapters as .ipynb in $(NBVAL)/book (generated from book/*.md, outputs empty)
+notebooks: $(TEST_STAMP)
+	rm -rf $(NBVAL) && mkdir -p $(NBVAL)/book
+	@for md in $(CHAPTERS); do \
+		$(BIN)/jupytext --quiet --to ipynb --output $(NBVAL)/$${md%.md}.ipynb $$md || exit 1; done
 	@if [ -x "$(CHROMIUM)" ]; then $(MAKE) --no-print-directory check-html check-pdf; \
 	else echo "SKIPPED check-html, check-pdf: no Chromium at $(CHROMIUM) (apt-get install chromium, or make test CHROMIUM=/path)"; fi
 

@@ -15,7 +15,10 @@ blocked**, as for a reader without network. A page passes when
   scrolls horizontally (``scrollWidth > clientWidth``) at the 1280 x 900 window;
 * no cell output shows a Python traceback or an ``...Error``;
 * every internal link resolves (HTTP 200 for the target file, and the ``#anchor`` exists);
-* the navigation sidebar lists every chapter of the TOC.
+* the navigation sidebar lists every chapter of the TOC;
+* every chapter (a MyST notebook) offers its executed notebook as ``.ipynb`` and launch buttons
+  whose targets exist: Colab's in the published site (``_sources/book/<chapter>.ipynb``, see
+  ``book/_ext/nqbook_html.py``), Binder's and JupyterHub's in the repository (``book/<chapter>.md``).
 
 Then every page is opened once more from disk (``file://``, still with no network), as a
 downloaded copy is read: its math must typeset, its images load, and no console error appear.
@@ -37,6 +40,7 @@ import urllib.request
 from pathlib import Path
 
 import yaml
+from chapters import NOTEBOOKS
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
@@ -103,6 +107,32 @@ async () => {
 """
 
 
+LAUNCH_LINK = re.compile(r'href="(https://[^"]*(?:colab|binder|jupyterhub)[^"]*)"')
+
+
+def launch_problems(html, html_dir, page):
+    """What is wrong with the download and launch buttons of the chapter ``page`` (its HTML text)."""
+    found = []
+    ipynb = "_sources/" + page + ".ipynb"
+    if ipynb not in html:
+        found.append(f"no .ipynb download button ({ipynb})")
+    elif not (Path(html_dir) / ipynb).is_file():
+        found.append(f"the .ipynb download {ipynb} is missing from the site")
+    links = [urllib.parse.unquote(u.replace("&amp;", "&")) for u in LAUNCH_LINK.findall(html)]
+    colab = [u for u in links if "colab.research.google.com" in u]
+    if not colab:
+        found.append("no Colab button")
+    for url in colab:  # .../github/ORG/REPO/blob/BRANCH/PATH: PATH must be a file of the published site
+        target = url.split("/blob/", 1)[1].split("/", 1)[1] if "/blob/" in url else ""
+        if not target.endswith(".ipynb") or not (Path(html_dir) / target).is_file():
+            found.append(f"Colab opens {url}, which the published site does not contain")
+    for url in links:  # Binder, JupyterHub: urlpath=lab/tree/[REPO/]PATH in the repository
+        match = re.search(r"urlpath=lab/tree/(\S+?)(?:&|$)", url)
+        if match and not any((ROOT / match.group(1).split("/", k)[-1]).is_file() for k in (0, 1)):
+            found.append(f"{url} opens {match.group(1)}, which is not in the repository")
+    return found
+
+
 def check_site(html_dir, screenshots, chromium, pages=None):
     """Check every TOC page of the site in ``html_dir``; return {page: [problems]}."""
     from playwright.sync_api import sync_playwright
@@ -113,6 +143,7 @@ def check_site(html_dir, screenshots, chromium, pages=None):
     screenshots.mkdir(parents=True, exist_ok=True)
     server, base = _serve(html_dir)
     problems = {name: [] for name in pages}
+    chapters = {str(p.relative_to(ROOT).with_suffix("")) for p in NOTEBOOKS}
     status_cache = {}
     ids_cache = {}
     try:
@@ -127,6 +158,8 @@ def check_site(html_dir, screenshots, chromium, pages=None):
                 page.screenshot(path=str(screenshots / (name.replace("/", "__") + ".png")), full_page=True)
                 ids_cache[page.url] = set(facts["ids"])
                 found += _check_facts(facts, pages, base, page.url, status_cache, ids_cache, page)
+                if name in chapters:
+                    found += launch_problems((html_dir / (name + ".html")).read_text(), html_dir, name)
                 page.close()
             for name in pages:  # the same pages read from disk, as a downloaded copy
                 url = (html_dir / (name + ".html")).as_uri()

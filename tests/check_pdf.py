@@ -19,13 +19,13 @@ Text comes from pypdf (pure Python, a test dependency), so no poppler install is
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 import unicodedata
 from pathlib import Path
 
 import yaml
+from chapters import is_notebook, read
 
 ROOT = Path(__file__).resolve().parents[1]
 RAW_TEX = re.compile(r"\\\(|\\\)|\\\[|\\\]|\\begin\{")
@@ -38,13 +38,7 @@ def toc_titles(toc_path=ROOT / "_toc.yml"):
     files = [toc["root"]] + [ch["file"] for part in toc["parts"] for ch in part["chapters"]]
     titles = []
     for name in files:
-        for suffix in (".ipynb", ".md"):
-            path = ROOT / (name + suffix)
-            if path.is_file():
-                break
-        text = path.read_text()
-        if suffix == ".ipynb":
-            text = "\n".join("".join(c["source"]) for c in json.loads(text)["cells"] if c["cell_type"] == "markdown")
+        text = (ROOT / (name + ".md")).read_text()  # chapters too are Markdown (MyST notebooks)
         heading = next(line[2:] for line in text.splitlines() if line.startswith("# "))
         titles.append(re.sub(r"\$[^$]*\$", " ", heading).strip())
     return titles
@@ -81,8 +75,9 @@ def figure_chapters(toc_path=ROOT / "_toc.yml"):
     files = [ch["file"] for part in toc["parts"] if part.get("numbered") for ch in part["chapters"]]
     numbers = []
     for number, name in enumerate(files, start=1):
-        path = ROOT / (name + ".ipynb")
-        if path.is_file() and '"caption"' in path.read_text():
+        path = ROOT / (name + ".md")
+        if is_notebook(path) and any("caption" in c.metadata.get("mystnb", {}).get("figure", {})
+                                     for c in read(path).cells):
             numbers.append(number)
     return numbers
 

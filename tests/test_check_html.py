@@ -56,3 +56,25 @@ def test_toc_pages_lists_root_then_chapters():
     assert pages[0] == "book/intro"
     assert "book/ssep" in pages and "book/bibliography" in pages
     assert len(pages) == len(set(pages))
+
+
+def _chapter_html(colab_branch_path, binder_path="book/ssep.md"):
+    return (
+        '<a href="../_sources/book/ssep.ipynb">.ipynb</a>'
+        f'<a href="https://colab.research.google.com/github/o/r/blob/{colab_branch_path}">Colab</a>'
+        f'<a href="https://mybinder.org/v2/gh/o/r/main?urlpath=lab/tree/{binder_path}">Binder</a>'
+    )
+
+
+def test_launch_buttons_must_reach_existing_notebooks(tmp_path):
+    (tmp_path / "_sources" / "book").mkdir(parents=True)
+    (tmp_path / "_sources" / "book" / "ssep.ipynb").write_text("{}")
+    good = _chapter_html("gh-pages/_sources/book/ssep.ipynb")
+    assert check_html.launch_problems(good, tmp_path, "book/ssep") == []
+    # the theme's own target for a Markdown chapter: the .md in the repository, which Colab cannot open
+    stale = _chapter_html("main/book/ssep.md")
+    assert any("Colab opens" in p for p in check_html.launch_problems(stale, tmp_path, "book/ssep"))
+    missing = _chapter_html("gh-pages/_sources/book/ssep.ipynb", binder_path="book/nothing.md")
+    assert any("not in the repository" in p for p in check_html.launch_problems(missing, tmp_path, "book/ssep"))
+    (tmp_path / "_sources" / "book" / "ssep.ipynb").unlink()
+    assert any("missing from the site" in p for p in check_html.launch_problems(good, tmp_path, "book/ssep"))

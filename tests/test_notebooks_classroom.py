@@ -1,6 +1,6 @@
 """Every chapter notebook has the book's classroom features (issue 10).
 
-Checked for every ``book/*.ipynb``, from the notebook source (nothing is executed except the
+Checked for every chapter (``book/*.md``, MyST notebooks; see ``chapters.py``), from its source (nothing is executed except the
 install cell, with pip replaced by a recorder):
 
 * the first cell is the markdown title; the first code cell is the install cell: tagged
@@ -40,9 +40,9 @@ from pathlib import Path
 import nbformat
 import pytest
 import yaml
+from chapters import NOTEBOOKS, read
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = sorted((ROOT / "book").glob("*.ipynb"))
 INSTALL_MARKER = 'find_spec("nqlib")'
 FIGURE_CALLS = {"show", "subplots", "figure", "subplot_mosaic", "close"}
 NUMBERED = re.compile(r"^\d+\.\s", re.M)
@@ -216,13 +216,13 @@ def figure_names(paths):
     """Counter of mystnb figure names over the given notebooks."""
     return Counter(
         c.metadata["mystnb"]["figure"]["name"]
-        for path in paths for c in code_cells(nbformat.read(path, 4))
+        for path in paths for c in code_cells(read(path))
         if "name" in c.metadata.get("mystnb", {}).get("figure", {})
     )
 
 
 def _read(path):
-    return nbformat.read(path, 4)
+    return read(path)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

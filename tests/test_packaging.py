@@ -1,15 +1,14 @@
 """The repository's packaging stays consistent: environment.yml vs pyproject, notebooks, TOC."""
 
-import json
 import tomllib
 from pathlib import Path
 
 import pytest
 import yaml
+from chapters import NOTEBOOKS, read
 from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = sorted((ROOT / "book").glob("*.ipynb"))
 
 
 def _normalise(requirement):
@@ -61,14 +60,19 @@ def test_there_are_chapter_notebooks():
     assert NOTEBOOKS, "book/ holds no chapter notebook"
 
 
+def test_chapters_are_markdown_notebooks_only():
+    # one source per chapter: a stray .ipynb next to the .md would be a second, diverging copy
+    # (and Sphinx would find two files for one page); make test generates its .ipynb elsewhere
+    stray = sorted(p.name for p in (ROOT / "book").glob("*.ipynb"))
+    assert not stray, f"book/ holds .ipynb files {stray}: chapters are book/*.md (jupytext myst)"
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_notebooks_are_committed_without_outputs(path):
-    nb = json.loads(path.read_text())
-    dirty = [
-        i for i, cell in enumerate(nb["cells"])
-        if cell["cell_type"] == "code" and (cell.get("outputs") or cell.get("execution_count"))
-    ]
-    assert not dirty, f"{path.name}: cells {dirty} carry outputs; strip them before committing"
+def test_chapters_read_as_python_notebooks(path):
+    nb = read(path)
+    assert nb.metadata["kernelspec"]["name"] == "python3", path.name
+    assert nb.metadata["jupytext"]["text_representation"]["format_name"] == "myst", path.name
+    assert sum(c.cell_type == "code" for c in nb.cells) >= 2, f"{path.name}: no code cells"
 
 
 def _toc_files():

@@ -17,6 +17,14 @@ Three jobs, all found by ``make check-html``:
   twice (sphinx-thebe's ``const THEBE_JS_URL = ...``, sphinx-togglebutton's settings): the second
   ``const`` declaration is a SyntaxError in the reader's browser console on every page. Keeping
   the first copy of each identical script, in order, is harmless for all of them.
+* **Colab opens the published notebook.** Chapters are MyST Markdown notebooks (``book/*.md``),
+  which Colab cannot open, so the theme's Colab button (``.../blob/main/book/ssep.md``) would be
+  dead. The theme already copies each executed chapter to ``_sources/<page>.ipynb`` for the
+  ``.ipynb`` download button; the Colab button is pointed at that file on the branch the site is
+  published to (``nqbook_site_branch``, default ``gh-pages``):
+  ``colab.research.google.com/github/ORG/REPO/blob/gh-pages/_sources/book/ssep.ipynb``.
+  ``make check-html`` checks that every such target exists in the built site. Binder and
+  JupyterHub open the ``.md`` itself (jupytext is in ``environment.yml``).
 """
 
 import importlib.util
@@ -80,7 +88,21 @@ def _drop_duplicate_scripts(app, pagename, templatename, context, doctree):
     context["script_files"] = unique
 
 
+def _colab_opens_published_notebook(app, pagename, templatename, context, doctree):
+    ipynb = context.get("ipynb_source")  # set by the theme for Markdown notebooks only
+    if not ipynb:
+        return
+    for group in context.get("header_buttons", []):
+        for button in group.get("buttons", []) if group.get("label") == "launch-buttons" else []:
+            if button.get("text") == "Colab" and "/blob/" in button.get("url", ""):
+                repository = button["url"].split("/blob/", 1)[0]
+                button["url"] = f"{repository}/blob/{app.config.nqbook_site_branch}/_sources/{ipynb}"
+
+
 def setup(app):
+    app.add_config_value("nqbook_site_branch", "gh-pages", "html")
+    # after sphinx-book-theme's launch buttons (priority 501), which set ipynb_source
+    app.connect("html-page-context", _colab_opens_published_notebook, priority=900)
     app.connect("config-inited", _check_mathjax_path)
     app.connect("config-inited", _add_stylesheet)
     app.connect("build-finished", _copy_mathjax)
