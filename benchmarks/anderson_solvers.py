@@ -42,13 +42,17 @@ def sparse_direct(V, E, t):
     M, N = Ny * Nz, V.size
     modes = an.lead_modes(E, Ny, Nz, t)
     Sigma = sp.coo_matrix(modes.self_energy)
-    leads = sp.block_diag([Sigma] + [sp.csr_matrix((M, M))] * (Nx - 2) + [Sigma]) if Nx > 1 else 2 * Sigma
+    leads = (
+        sp.block_diag([Sigma] + [sp.csr_matrix((M, M))] * (Nx - 2) + [Sigma])
+        if Nx > 1
+        else 2 * Sigma
+    )
     A = (E * sp.identity(N) - an.hamiltonian(V, t) - leads).tocsc()
     source = 1j * modes.U_open * np.sqrt(modes.velocity)
     n = modes.n_open
     rhs = np.zeros((N, 2 * n), dtype=complex)
     rhs[:M, :n] = source
-    rhs[N - M:, n:] = source
+    rhs[N - M :, n:] = source
     psi = spla.splu(A, permc_spec="COLAMD").solve(rhs)
     return psi[:, :n], psi[:, n:]
 
@@ -77,8 +81,11 @@ def child_time(N):
     gap = max(np.abs(a - b).max() for a, b in zip(states["recursion"], states["splu"]))
     methods = ("recursion", "splu")
     best = best_times([lambda m=m: solve(m, V) for m in methods], REPEATS)
-    return {"seconds": dict(zip(methods, best)), "max_gap": float(gap),
-            "n_open": states["recursion"][0].shape[1]}
+    return {
+        "seconds": dict(zip(methods, best)),
+        "max_gap": float(gap),
+        "n_open": states["recursion"][0].shape[1],
+    }
 
 
 def child_memory(method, N):
@@ -97,32 +104,57 @@ def child_throughput(workers):
     `workers` processes (one BLAS thread each, inherited); pool start-up is not timed."""
     from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
-    from nqlib import anderson as an, ensemble
+    from nqlib import anderson as an
+    from nqlib import ensemble
 
-    kwargs = dict(Nx=THROUGHPUT_N, Ny=THROUGHPUT_N, Nz=THROUGHPUT_N, W=W, leads="LR", energies=(E, E),
-                  weights=(1.0, 1.0))
+    kwargs = dict(
+        Nx=THROUGHPUT_N,
+        Ny=THROUGHPUT_N,
+        Nz=THROUGHPUT_N,
+        W=W,
+        leads="LR",
+        energies=(E, E),
+        weights=(1.0, 1.0),
+    )
     small = dict(kwargs, Nx=3, Ny=3, Nz=3)
     pool = ThreadPoolExecutor(1) if workers == 1 else ProcessPoolExecutor(workers)
     with pool:
-        ensemble.run_ensemble(an.disorder_moments, 2 * workers, seed=0, executor=pool, progress=False, **small)
+        ensemble.run_ensemble(
+            an.disorder_moments, 2 * workers, seed=0, executor=pool, progress=False, **small
+        )
         start = time.perf_counter()
-        ensemble.run_ensemble(an.disorder_moments, THROUGHPUT_RUNS, seed=1, executor=pool, progress=False, **kwargs)
+        ensemble.run_ensemble(
+            an.disorder_moments, THROUGHPUT_RUNS, seed=1, executor=pool, progress=False, **kwargs
+        )
         return {"per_second": THROUGHPUT_RUNS / (time.perf_counter() - start)}
 
 
 def run_child(args, threads=1):
-    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads),
-               MKL_NUM_THREADS=str(threads))
-    out = subprocess.run([sys.executable, __file__, *map(str, args)], env=env, check=True,
-                         capture_output=True, text=True).stdout
+    env = dict(
+        os.environ,
+        OPENBLAS_NUM_THREADS=str(threads),
+        OMP_NUM_THREADS=str(threads),
+        MKL_NUM_THREADS=str(threads),
+    )
+    out = subprocess.run(
+        [sys.executable, __file__, *map(str, args)],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
 def main():
-    print(f"3D Anderson scattering states, N^3 cube, W = {W}, E = {E}, isotropic t, both leads, "
-          f"one BLAS thread; time = min of {REPEATS} interleaved repeats")
-    print(f"{'N':>4} {'open ch.':>9} {'recursion (s)':>14} {'splu (s)':>10} {'speed-up':>9} "
-          f"{'recursion MiB':>14} {'splu MiB':>9} {'max |dpsi|':>11}")
+    print(
+        f"3D Anderson scattering states, N^3 cube, W = {W}, E = {E}, isotropic t, both leads, "
+        f"one BLAS thread; time = min of {REPEATS} interleaved repeats"
+    )
+    print(
+        f"{'N':>4} {'open ch.':>9} {'recursion (s)':>14} {'splu (s)':>10} {'speed-up':>9} "
+        f"{'recursion MiB':>14} {'splu MiB':>9} {'max |dpsi|':>11}"
+    )
     rows = []
     for N in SIZES:
         timed = run_child(["time", N])
@@ -130,20 +162,27 @@ def main():
         assert timed["max_gap"] < 1e-9, timed["max_gap"]
         rec_mib, lu_mib = (run_child(["memory", m, N])["peak_MiB"] for m in ("recursion", "splu"))
         rows.append((N, rec_s, lu_s))
-        print(f"{N:>4} {timed['n_open']:>9} {rec_s:>14.4f} {lu_s:>10.4f} {lu_s / rec_s:>9.2f} "
-              f"{rec_mib:>14.1f} {lu_mib:>9.1f} {timed['max_gap']:>11.1e}")
+        print(
+            f"{N:>4} {timed['n_open']:>9} {rec_s:>14.4f} {lu_s:>10.4f} {lu_s / rec_s:>9.2f} "
+            f"{rec_mib:>14.1f} {lu_mib:>9.1f} {timed['max_gap']:>11.1e}"
+        )
     N, t_rec, t_lu = map(np.array, zip(*rows))
     for name, t in (("recursion", t_rec), ("splu", t_lu)):
         slope, _ = np.polyfit(np.log(N), np.log(t), 1)
         local = np.log(t[-1] / t[-2]) / np.log(N[-1] / N[-2])
-        print(f"power law {name:>9}: t ~ N^{slope:.2f} (fit N = {N[0]}..{N[-1]}; last pair N^{local:.2f})")
-    print(f"\nthroughput, disorder_moments at N = {THROUGHPUT_N} (both leads), {THROUGHPUT_RUNS} realizations on 2 cores")
+        print(
+            f"power law {name:>9}: t ~ N^{slope:.2f} (fit N = {N[0]}..{N[-1]}; last pair N^{local:.2f})"
+        )
+    print(
+        f"\nthroughput, disorder_moments at N = {THROUGHPUT_N} (both leads), {THROUGHPUT_RUNS} realizations on 2 cores"
+    )
     serial = run_child(["throughput", 1], threads=1)["per_second"]
     threaded = run_child(["throughput", 1], threads=2)["per_second"]
     pool = run_child(["throughput", 2], threads=1)["per_second"]
     print(f"{'1 process x 1 BLAS thread':>30}: {serial:.2f} /s (baseline)")
     print(f"{'1 process x 2 BLAS threads':>30}: {threaded:.2f} /s ({threaded / serial:.2f}x)")
     print(f"{'2 processes x 1 BLAS thread':>30}: {pool:.2f} /s ({pool / serial:.2f}x)")
+
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "time":

@@ -14,10 +14,10 @@ Both routes start from the same state and apply the same gates; their results mu
 """
 
 import numpy as np
+from _timing import best_times
 from numba import njit
 from threadpoolctl import threadpool_limits
 
-from _timing import best_times
 from nqlib import circuit, freecircuit, gates
 
 REPEATS = 5
@@ -92,9 +92,13 @@ def main():
         plain_free_kernel(out, bonds, us, rho_l, rho_r)
         assert np.abs(out - freecircuit.apply_gates(C0, bonds, us, 0.5)).max() < 1e-9
         base, fast, kernel = best_rates(
-            [lambda: plain_free_kernel(C0.copy(), bonds, us, rho_l, rho_r),
-             lambda: freecircuit.apply_gates(C0, bonds, us, 0.5),
-             lambda: freecircuit._apply_kernel(C0.copy(), bonds, us, rho_l, rho_r)], n)
+            [
+                lambda: plain_free_kernel(C0.copy(), bonds, us, rho_l, rho_r),
+                lambda: freecircuit.apply_gates(C0, bonds, us, 0.5),
+                lambda: freecircuit._apply_kernel(C0.copy(), bonds, us, rho_l, rho_r),
+            ],
+            n,
+        )
         rows.append((f"freecircuit L={L}: plain numba kernel", base, 1.0))
         rows.append((f"freecircuit L={L}: nqlib apply_gates", fast, fast / base))
         rows.append((f"freecircuit L={L}: nqlib kernel, unchecked", kernel, kernel / base))
@@ -102,12 +106,17 @@ def main():
         bonds, us = gates.sample_sequence(rng, n, L, 0.3, 0.3)
         rho0 = circuit.local_equilibrium(L, 0.5)
         circuit.apply_gates(rho0, bonds[:5], us[:5], 0.5)  # compile
-        gap = np.abs(numpy_dense_update(rho0, L, bonds, us, 0.5)
-                     - circuit.apply_gates(rho0, bonds, us, 0.5)).max()
+        gap = np.abs(
+            numpy_dense_update(rho0, L, bonds, us, 0.5) - circuit.apply_gates(rho0, bonds, us, 0.5)
+        ).max()
         assert gap < 1e-10, gap
         base, fast = best_rates(
-            [lambda: numpy_dense_update(rho0, L, bonds, us, 0.5),
-             lambda: circuit.apply_gates(rho0, bonds, us, 0.5)], n)
+            [
+                lambda: numpy_dense_update(rho0, L, bonds, us, 0.5),
+                lambda: circuit.apply_gates(rho0, bonds, us, 0.5),
+            ],
+            n,
+        )
         rows.append((f"circuit (dense) L={L}: NumPy superoperator", base, 1.0))
         rows.append((f"circuit (dense) L={L}: nqlib", fast, fast / base))
     print(f"random-circuit simulators, one BLAS thread, min of {REPEATS} interleaved repeats")

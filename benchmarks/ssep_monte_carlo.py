@@ -12,10 +12,10 @@ same run with one BLAS thread on both sides; time = minimum over REPEATS interle
 import os
 
 import numpy as np
+from _timing import best_times
 from numba import njit
 from threadpoolctl import threadpool_limits
 
-from _timing import best_times
 from nqlib import ensemble, ssep
 
 L, DELTA = 50, 1.0
@@ -64,26 +64,47 @@ def main():
     plain_chain(np.zeros(L, np.uint8), 10, rho_left, rho_right, 0, np.zeros(L))  # compile
     nqlib_chain(100 * (L + 1), np.random.default_rng(0))
     check_profiles(4_000_000)
-    t_plain, t_ours = best_times([
-        lambda: plain_chain(np.zeros(L, np.uint8), steps, rho_left, rho_right, 1, np.zeros(L)),
-        lambda: nqlib_chain(steps, np.random.default_rng(1)),
-    ], REPEATS)
-    rows = [("one chain, plain numba loop (own random numbers)", steps / t_plain, 1.0),
-            ("one chain, nqlib (PCG64 chunks + numba kernel)", steps / t_ours, t_plain / t_ours)]
+    t_plain, t_ours = best_times(
+        [
+            lambda: plain_chain(np.zeros(L, np.uint8), steps, rho_left, rho_right, 1, np.zeros(L)),
+            lambda: nqlib_chain(steps, np.random.default_rng(1)),
+        ],
+        REPEATS,
+    )
+    rows = [
+        ("one chain, plain numba loop (own random numbers)", steps / t_plain, 1.0),
+        ("one chain, nqlib (PCG64 chunks + numba kernel)", steps / t_ours, t_plain / t_ours),
+    ]
 
     chains, samples = 8, 100_000
     total = chains * samples * (L + 1)
     kwargs = dict(L=L, delta=DELTA, n_samples=samples, blocks=10)
     workers = len(os.sched_getaffinity(0))
-    t_serial, t_pool = best_times([
-        lambda: [ssep.monte_carlo_moments(np.random.default_rng(i), **kwargs)
-                 for i in range(chains)],
-        lambda: ensemble.run_ensemble(ssep.monte_carlo_moments, chains, seed=1, progress=False,
-                                      cache=False, executor=None, **kwargs),
-    ], REPEATS)
+    t_serial, t_pool = best_times(
+        [
+            lambda: [
+                ssep.monte_carlo_moments(np.random.default_rng(i), **kwargs) for i in range(chains)
+            ],
+            lambda: ensemble.run_ensemble(
+                ssep.monte_carlo_moments,
+                chains,
+                seed=1,
+                progress=False,
+                cache=False,
+                executor=None,
+                **kwargs,
+            ),
+        ],
+        REPEATS,
+    )
     rows.append(("ensemble of chains, serial in-process", total / t_serial, 1.0))
-    rows.append((f"ensemble of chains, run_ensemble ({workers} workers, pool start included)",
-                 total / t_pool, t_serial / t_pool))
+    rows.append(
+        (
+            f"ensemble of chains, run_ensemble ({workers} workers, pool start included)",
+            total / t_pool,
+            t_serial / t_pool,
+        )
+    )
 
     print(f"SSEP Monte Carlo, L = {L}, one BLAS thread, min of {REPEATS} interleaved repeats")
     print(f"{'what':<68} {'updates/s':>12} {'ratio':>8}")

@@ -54,14 +54,20 @@ def indices(name, value, low, high, *, distinct=True, empty=False):
         (with ``distinct``), or the set is empty (without ``empty``).
     """
     what = f"{'distinct ' if distinct else ''}integers in [{low}, {high}]"
-    arr = np.atleast_1d(np.asarray(value)) if not isinstance(value, (str, bytes, dict, set, frozenset)) else None
+    arr = (
+        np.atleast_1d(np.asarray(value))
+        if not isinstance(value, (str, bytes, dict, set, frozenset))
+        else None
+    )
     if arr is None or arr.ndim != 1 or arr.dtype.kind not in "iuf":
         raise ValueError(f"{name} must be {what}, got {name}={value!r}")
     problem = None
     if arr.size == 0 and not empty:
         problem = "empty"
     elif arr.dtype.kind == "f" and not np.all(np.isfinite(arr) & (arr == np.round(arr))):
-        problem = f"{arr[~(np.isfinite(arr) & (arr == np.round(arr)))][0].item()!r} is not an integer"
+        problem = (
+            f"{arr[~(np.isfinite(arr) & (arr == np.round(arr)))][0].item()!r} is not an integer"
+        )
     elif arr.size and (arr.min() < low or arr.max() > high):
         problem = f"{arr[(arr < low) | (arr > high)][0].item()!r} is out of range"
     if problem is None:
@@ -71,8 +77,11 @@ def indices(name, value, low, high, *, distinct=True, empty=False):
             if counts.max() > 1:
                 problem = f"{values[counts > 1][0]} repeats"
     if problem is not None:
-        shown = str(arr.tolist()) if arr.size <= 12 else \
-            f"[{', '.join(repr(x) for x in arr[:3].tolist())}, ..., {arr[-1].item()!r}] ({arr.size} entries)"
+        shown = (
+            str(arr.tolist())
+            if arr.size <= 12
+            else f"[{', '.join(repr(x) for x in arr[:3].tolist())}, ..., {arr[-1].item()!r}] ({arr.size} entries)"
+        )
         raise ValueError(f"{name} must be {what}, got {shown}: {problem}")
     return arr
 
@@ -96,9 +105,18 @@ def real(name, value, low=-np.inf, high=np.inf, *, open_low=False, open_high=Fal
     ValueError
         If ``value`` is not a finite real number in the range.
     """
-    if isinstance(value, bool) or not isinstance(value, _REAL) or not np.isfinite(value) \
-            or not (low < value if open_low else low <= value) or not (value < high if open_high else value <= high):
-        rule = " " + _interval(low, high, open_low, open_high) if (low > -np.inf or high < np.inf) else ""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, _REAL)
+        or not np.isfinite(value)
+        or not (low < value if open_low else low <= value)
+        or not (value < high if open_high else value <= high)
+    ):
+        rule = (
+            " " + _interval(low, high, open_low, open_high)
+            if (low > -np.inf or high < np.inf)
+            else ""
+        )
         raise ValueError(f"{name} must be a finite real number{rule}, got {name}={value!r}")
     return float(value)
 
@@ -111,8 +129,12 @@ def integer(name, value, low=0, high=None):
     ValueError
         If ``value`` is not an integer (2.0 and 2.5 are refused alike) or lies outside the range.
     """
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low \
-            or (high is not None and value > high):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, np.integer))
+        or value < low
+        or (high is not None and value > high)
+    ):
         rule = f">= {low}" if high is None else f"in [{low}, {high}]"
         raise ValueError(f"{name} must be an integer {rule}, got {name}={value!r}")
     return int(value)
@@ -170,15 +192,19 @@ def array(name, value, low=-np.inf, high=np.inf, *, dtype=float, ndim=None):
     what = {float: "real", complex: "complex", None: ""}[dtype]
     if arr is None or (ndim is not None and arr.ndim != ndim):
         shape = "" if ndim is None else f" with {ndim} dimension{'s' if ndim != 1 else ''}"
-        raise ValueError(f"{name} must be an array of {what + ' ' if what else ''}numbers{shape}, "
-                         f"got {name}={value!r}")
+        raise ValueError(
+            f"{name} must be an array of {what + ' ' if what else ''}numbers{shape}, "
+            f"got {name}={value!r}"
+        )
     finite(name, arr)
     if low > -np.inf or high < np.inf:
         outside = (arr < low) | (arr > high)
         if np.any(outside):
             first, count = arr[outside].ravel()[0].item(), np.count_nonzero(outside)
-            raise ValueError(f"{name} must hold numbers {_interval(low, high, False, False)}, "
-                             f"got {first!r} ({count} outside)")
+            raise ValueError(
+                f"{name} must hold numbers {_interval(low, high, False, False)}, "
+                f"got {first!r} ({count} outside)"
+            )
     return arr
 
 
@@ -193,15 +219,20 @@ def unitary(name, U, atol=1e-10):
     """
     U = array(name, U, dtype=complex)
     if U.ndim < 2 or U.shape[-1] != U.shape[-2]:
-        raise ValueError(f"{name} must be a unitary (n, n) matrix or a stack of them, "
-                         f"got shape {U.shape}")
+        raise ValueError(
+            f"{name} must be a unitary (n, n) matrix or a stack of them, got shape {U.shape}"
+        )
     n = U.shape[-1]
-    deviation = _unitarity_deviation(np.ascontiguousarray(U).reshape(-1, n, n)).reshape(U.shape[:-2])
+    deviation = _unitarity_deviation(np.ascontiguousarray(U).reshape(-1, n, n)).reshape(
+        U.shape[:-2]
+    )
     if np.any(deviation > atol):
         worst = np.unravel_index(np.argmax(deviation), deviation.shape)
         where = "" if U.ndim == 2 else f" (matrix {tuple(int(k) for k in worst)})"
-        raise ValueError(f"{name} must be unitary, U^dagger U = 1 within {atol:g}, "
-                         f"got max |U^dagger U - 1| = {deviation.max():.3g}{where}")
+        raise ValueError(
+            f"{name} must be unitary, U^dagger U = 1 within {atol:g}, "
+            f"got max |U^dagger U - 1| = {deviation.max():.3g}{where}"
+        )
     return U
 
 
@@ -234,8 +265,12 @@ def _hermitian_status(C, atol):
             for i in range(i0, min(i0 + tile, L)):
                 for j in range(max(j0, i), min(j0 + tile, L)):
                     a, b = C[i, j], C[j, i]
-                    if not (np.isfinite(a.real) and np.isfinite(a.imag)
-                            and np.isfinite(b.real) and np.isfinite(b.imag)):
+                    if not (
+                        np.isfinite(a.real)
+                        and np.isfinite(a.imag)
+                        and np.isfinite(b.real)
+                        and np.isfinite(b.imag)
+                    ):
                         return 1
                     if abs(a - np.conj(b)) > atol + 1e-5 * min(abs(a), abs(b)):
                         return 2
@@ -265,8 +300,10 @@ def finite(name, array):
     bad = np.count_nonzero(where)
     if bad:
         first = np.asarray(array)[where].ravel()[0].item()
-        raise ValueError(f"{name} must hold finite numbers, got {name} with {first!r} among {bad} "
-                         f"non-finite (NaN or inf) entries")
+        raise ValueError(
+            f"{name} must hold finite numbers, got {name} with {first!r} among {bad} "
+            f"non-finite (NaN or inf) entries"
+        )
     return array
 
 
@@ -292,7 +329,9 @@ def memory_budget():
     except ValueError:
         gib = np.nan
     if not (np.isfinite(gib) and gib > 0):
-        raise ValueError(f"{MEMORY_VARIABLE} must be a positive number of GiB, got {MEMORY_VARIABLE}={value!r}")
+        raise ValueError(
+            f"{MEMORY_VARIABLE} must be a positive number of GiB, got {MEMORY_VARIABLE}={value!r}"
+        )
     return gib * 2**30
 
 
@@ -308,8 +347,10 @@ def memory(what, n_bytes):
     """
     budget = memory_budget()
     if n_bytes > budget:
-        raise ValueError(f"{what} needs an estimated {n_bytes / 2**30:.1f} GiB of memory, more than the "
-                         f"budget of {budget / 2**30:.1f} GiB (this machine's memory, or ${MEMORY_VARIABLE})")
+        raise ValueError(
+            f"{what} needs an estimated {n_bytes / 2**30:.1f} GiB of memory, more than the "
+            f"budget of {budget / 2**30:.1f} GiB (this machine's memory, or ${MEMORY_VARIABLE})"
+        )
 
 
 def work_budget():
@@ -322,8 +363,9 @@ def work_budget():
     except ValueError:
         steps = np.nan
     if not (np.isfinite(steps) and steps > 0):
-        raise ValueError(f"{WORK_VARIABLE} must be a positive number of steps, "
-                         f"got {WORK_VARIABLE}={value!r}")
+        raise ValueError(
+            f"{WORK_VARIABLE} must be a positive number of steps, got {WORK_VARIABLE}={value!r}"
+        )
     return steps
 
 
@@ -342,8 +384,10 @@ def work(what, n_steps):
     """
     budget = work_budget()
     if n_steps > budget:
-        raise ValueError(f"{what} needs an estimated {float(n_steps):.3g} elementary steps, more "
-                         f"than the budget of {budget:.3g} (${WORK_VARIABLE})")
+        raise ValueError(
+            f"{what} needs an estimated {float(n_steps):.3g} elementary steps, more "
+            f"than the budget of {budget:.3g} (${WORK_VARIABLE})"
+        )
 
 
 def _interval(low, high, open_low, open_high):
@@ -352,4 +396,3 @@ def _interval(low, high, open_low, open_high):
     if low == -np.inf:
         return f"{'<' if open_high else '<='} {high:g}"
     return f"in {'(' if open_low else '['}{low:g}, {high:g}{')' if open_high else ']'}"
-

@@ -45,4 +45,3 @@ def die_with_forkserver():
     expected = os.environ.get(_FORKSERVER_PID)
     if die_with_parent() and expected is not None and os.getppid() != int(expected):
         os._exit(1)  # the forkserver died before the request took effect
-

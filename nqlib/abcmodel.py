@@ -131,7 +131,9 @@ def steady_state(L, p1, p2, delta, full=False):
     X, info = spla.bicgstab(A.tocsr(), rhs, x0=start, rtol=1e-14, atol=0.0, maxiter=20 * n)
     residual = np.abs(T @ X - X).max()
     if info != 0 or residual > 1e-12:
-        raise RuntimeError(f"two-copy steady state not converged (info={info}, residual {residual:.1e})")
+        raise RuntimeError(
+            f"two-copy steady state not converged (info={info}, residual {residual:.1e})"
+        )
     return X
 
 
@@ -140,7 +142,11 @@ def average_purity(L, p1, p2, delta, sites=None, full=False):
     checked before the solve; default: the whole chain)."""
     full = _checks.flag("full", full)
     _check_size_and_drive(L, delta, max_L=MAX_L if full else MAX_REDUCED_L)
-    A = set(range(L)) if sites is None else set(_checks.indices("sites", sites, 0, L - 1, empty=True).tolist())
+    A = (
+        set(range(L))
+        if sites is None
+        else set(_checks.indices("sites", sites, 0, L - 1, empty=True).tolist())
+    )
     X = steady_state(L, p1, p2, delta, full=full)
     swap, trace = (_SWAP, _TRACE) if full else (_SWAP[_SPECIES_SLOTS], _TRACE[_SPECIES_SLOTS])
     return float(np.real(_product([swap if k in A else trace for k in range(L)]) @ X))
@@ -218,7 +224,9 @@ def reduced_channel(L, p1, p2, delta):
 
 def _boundary_maps(p1, p2, delta):
     """Averaged gate with a fresh reservoir spin on the first (left) / second (right) site, traced out."""
-    G4 = _site_major(averaged_two_copy_gate(p1, p2)).reshape(16, 16, 16, 16)  # (out1, out2, in1, in2)
+    G4 = _site_major(averaged_two_copy_gate(p1, p2)).reshape(
+        16, 16, 16, 16
+    )  # (out1, out2, in1, in2)
     left = np.einsum("xyzw,x,z->yw", G4, _TRACE, _reservoir((1 + delta) / 2))
     right = np.einsum("xyzw,y,w->xz", G4, _TRACE, _reservoir((1 - delta) / 2))
     return left, right
@@ -231,7 +239,11 @@ def _check_size_and_drive(L, delta, max_L):
 
 
 def _check_drive(delta):
-    if isinstance(delta, bool) or not isinstance(delta, (int, float, np.integer, np.floating)) or not -1 <= delta <= 1:
+    if (
+        isinstance(delta, bool)
+        or not isinstance(delta, (int, float, np.integer, np.floating))
+        or not -1 <= delta <= 1
+    ):
         raise ValueError(f"delta must be a real number in [-1, 1], got delta={delta!r}")
 
 
@@ -245,7 +257,9 @@ def _site_major(E):
 def _embed(local, first, width, L, dim=16):
     """kron(I, local, I) with ``local`` on ``width`` consecutive site slots starting at ``first``."""
     before, after = dim**first, dim ** (L - first - width)
-    return sp.kron(sp.kron(sp.identity(before), sp.csr_matrix(local)), sp.identity(after), format="csr")
+    return sp.kron(
+        sp.kron(sp.identity(before), sp.csr_matrix(local)), sp.identity(after), format="csr"
+    )
 
 
 def _reservoir(occupation):
@@ -325,7 +339,10 @@ def excitation_maps(p1, p2, dephased=False):
 
     def orders(side, parity):
         sign = keep * np.where(_SPECIES_IS_C & (parity == 1), -1.0, 1.0)
-        B = {d: M @ (sign[:, None] * reduced_boundary(p1, p2, d, side) * sign) @ np.linalg.inv(M) for d in (-1.0, 0.0, 1.0)}
+        B = {
+            d: M @ (sign[:, None] * reduced_boundary(p1, p2, d, side) * sign) @ np.linalg.inv(M)
+            for d in (-1.0, 0.0, 1.0)
+        }
         return [B[0.0], (B[1.0] - B[-1.0]) / 2, (B[1.0] + B[-1.0]) / 2 - B[0.0]]
 
     return bulk, orders("left", 0), [orders("right", p) for p in (0, 1)]
@@ -344,7 +361,12 @@ class _Sector:
         for k in range(1, K + 1):
             sites = np.array(list(itertools.combinations(range(L), k)), dtype=np.int64)
             kinds = np.array(
-                [s for s in itertools.product(range(1, 6), repeat=k) if _CHARGE[list(s)].sum() == 0], dtype=np.int64
+                [
+                    s
+                    for s in itertools.product(range(1, 6), repeat=k)
+                    if _CHARGE[list(s)].sum() == 0
+                ],
+                dtype=np.int64,
             )
             if len(kinds) == 0:
                 continue
@@ -363,7 +385,9 @@ class _Sector:
         base = 6 * (self.L + 2)
         key = np.zeros(len(pos), dtype=np.int64)
         for slot in range(self.K):
-            key = key * base + np.where(state[:, slot] > 0, (pos[:, slot] + 1) * 6 + state[:, slot], 0)
+            key = key * base + np.where(
+                state[:, slot] > 0, (pos[:, slot] + 1) * 6 + state[:, slot], 0
+            )
         return key
 
     def lookup(self, pos, state):
@@ -376,7 +400,9 @@ class _Sector:
             raise AssertionError("configuration with more than K excitations")
         key = self._encode(pos[:, : self.K], state[:, : self.K])
         index = np.searchsorted(self.keys, key)
-        if np.any(index >= len(self.keys)) or np.any(self.keys[np.minimum(index, len(self) - 1)] != key):
+        if np.any(index >= len(self.keys)) or np.any(
+            self.keys[np.minimum(index, len(self) - 1)] != key
+        ):
             raise AssertionError("a transition left the charge-neutral sector")
         return index
 
@@ -400,7 +426,9 @@ class _Sector:
         rows, cols, vals = [], [], []
         for out in range(6**width):
             local_out = [(out // 6 ** (width - 1 - j)) % 6 for j in range(width)]
-            weight = np.where(parity == 0, local_maps[0][out, local_in], local_maps[1][out, local_in])
+            weight = np.where(
+                parity == 0, local_maps[0][out, local_in], local_maps[1][out, local_in]
+            )
             keep = (np.abs(weight) > 1e-14) & (n_outside + sum(s > 0 for s in local_out) <= self.K)
             if not keep.any():
                 continue
@@ -433,7 +461,11 @@ def _generators(sector, p1, p2, dephased):
             sector.apply(everyone, L - 1, 1, [right[0][order], right[1][order]]),
         ]
         if order == 0:
-            parts += [sector.apply(c, k, 2, bulk), (c, c, -np.ones(len(c))), (everyone, everyone, np.full(n, -2.0))]
+            parts += [
+                sector.apply(c, k, 2, bulk),
+                (c, c, -np.ones(len(c))),
+                (everyone, everyone, np.full(n, -2.0)),
+            ]
         rows, cols, vals = (np.concatenate(x) for x in zip(*parts))
         W.append(sp.csr_matrix((vals, (rows, cols)), shape=(n, n)))
     return W
@@ -474,7 +506,9 @@ class SecondOrder:
         average rhobar has 2^|A| tr rhobar_A^2 = 1 + delta^2 sum_{i in A} m_i^2 + O(delta^4).
         """
         A = self._subset(sites)
-        return 0.5 * (self.purity_excess(sorted(A)) - float(np.sum(self.magnetization[sorted(A)] ** 2)))
+        return 0.5 * (
+            self.purity_excess(sorted(A)) - float(np.sum(self.magnetization[sorted(A)] ** 2))
+        )
 
     def mutual_information(self, cut=None):
         """delta^2 coefficient of I(A:B) between sites < ``cut`` and >= ``cut`` (default L // 2).
@@ -486,7 +520,11 @@ class SecondOrder:
         return self.entropy_deficit() - self.entropy_deficit(left) - self.entropy_deficit(right)
 
     def _subset(self, sites):
-        return set(range(self.L)) if sites is None else set(_checks.indices("sites", sites, 0, self.L - 1).tolist())
+        return (
+            set(range(self.L))
+            if sites is None
+            else set(_checks.indices("sites", sites, 0, self.L - 1).tolist())
+        )
 
     def _purity_weights(self, A):
         """Functional 2^|A| tr(rho_A^2) on the gauged excitation configurations."""
@@ -499,7 +537,9 @@ class SecondOrder:
         inside = occupied & (a_before % 2 == 1) & ~_IS_A[state]  # excitations inside a string
         swap = np.array([1.0, 0, 0, 1, 2, 2])  # on A: 2 tr(O1 O2) in the excitation basis
         trace_out, trace_in = np.array([1.0, 0, 0, 0, 0, 0]), np.array([0.0, 0, 0, 1, 0, 0])
-        factor = np.where(in_A[pos], swap[state], np.where(inside, trace_in[state], trace_out[state]))
+        factor = np.where(
+            in_A[pos], swap[state], np.where(inside, trace_in[state], trace_out[state])
+        )
         weight = np.where(occupied, factor, 1.0).prod(axis=1)
         # a traced site inside a string must carry z (x) z: an empty one kills the configuration
         traced_before = np.concatenate([[0], np.cumsum(~in_A[:L])])  # traced sites left of k
@@ -507,8 +547,9 @@ class SecondOrder:
         a_index = np.cumsum(is_a, axis=1) - is_a
         opening = is_a & (a_index % 2 == 0)
         closing = is_a & (a_index % 2 == 1)
-        span = (np.where(closing, traced_before[np.minimum(pos, L)], 0).sum(axis=1)
-                - np.where(opening, traced_before[np.minimum(pos + 1, L)], 0).sum(axis=1))
+        span = np.where(closing, traced_before[np.minimum(pos, L)], 0).sum(axis=1) - np.where(
+            opening, traced_before[np.minimum(pos + 1, L)], 0
+        ).sum(axis=1)
         traced_inside = (inside & ~in_A[pos]).sum(axis=1)
         return np.where(span == traced_inside, weight, 0.0)
 
@@ -521,14 +562,20 @@ def second_order(L, p1, p2, max_excitations=2, dephased=False):
     and a closure that drops three-excitation states otherwise (phase III);
     ``max_excitations=L`` is exact for any gates.
     """
-    if isinstance(L, bool) or not isinstance(L, (int, np.integer)) or not 2 <= L <= MAX_SECOND_ORDER_L:
+    if (
+        isinstance(L, bool)
+        or not isinstance(L, (int, np.integer))
+        or not 2 <= L <= MAX_SECOND_ORDER_L
+    ):
         raise ValueError(f"L must be an integer in [2, {MAX_SECOND_ORDER_L}], got L={L!r}")
     K = max_excitations
     if isinstance(K, bool) or not isinstance(K, (int, np.integer)) or not 2 <= K <= L:
         raise ValueError(f"max_excitations must be an integer in [2, L], got {K!r}")
     size = sum(math.comb(L, k) * 6**k for k in range(K + 1))
     if size > 5e7:
-        raise ValueError(f"the sector of {K} excitations on {L} sites is too large ({size:.1e} configurations)")
+        raise ValueError(
+            f"the sector of {K} excitations on {L} sites is too large ({size:.1e} configurations)"
+        )
     _gates._check_probabilities(p1, p2)
     dephased = _checks.flag("dephased", dephased)
     sector = _Sector(int(L), int(K))
@@ -570,9 +617,17 @@ def _second_order_result(sector, p1, p2, dephased, X1, X2):
     covariance = cross + cross.T - np.outer(m, m)
     np.fill_diagonal(covariance, 0.0)
     return SecondOrder(
-        L=L, p1=p1, p2=p2, max_excitations=sector.K, dephased=dephased, magnetization=m,
-        fluctuation=(one(3, X2) - m**2) / 4, coherence=coherence, covariance=covariance,
-        _sector=sector, _X2=X2,
+        L=L,
+        p1=p1,
+        p2=p2,
+        max_excitations=sector.K,
+        dephased=dephased,
+        magnetization=m,
+        fluctuation=(one(3, X2) - m**2) / 4,
+        coherence=coherence,
+        covariance=covariance,
+        _sector=sector,
+        _X2=X2,
     )
 
 
@@ -631,7 +686,9 @@ def closure_coefficients(p1, p2, sizes, max_excitations=2):
         single, coherent = 2 * r.fluctuation.sum(), 4 * np.triu(r.coherence, 1).sum()
         parts.append([single * L * p1, coherent * L * p2, r.mutual_information() * L**2 * p2**1.5])
     parts = np.array(parts)
-    return ClosureCoefficients(*(float(fits.extrapolate(sizes, parts[:, k]).params[0]) for k in range(3)))
+    return ClosureCoefficients(
+        *(float(fits.extrapolate(sizes, parts[:, k]).params[0]) for k in range(3))
+    )
 
 
 @dataclass(frozen=True)
@@ -679,7 +736,9 @@ def size_exponents(sizes, p1, p2, max_excitations=2):
     with np.errstate(divide="ignore", invalid="ignore"):  # X = 0 (to rounding): not finite
         return SizeExponents(
             entropy=float(np.log(large.entropy_deficit() / small.entropy_deficit()) / scale),
-            information=float(np.log(large.mutual_information() / small.mutual_information()) / scale),
+            information=float(
+                np.log(large.mutual_information() / small.mutual_information()) / scale
+            ),
         )
 
 

@@ -205,7 +205,11 @@ def potential(Nx, Ny, Nz, W, rng):
     """Random on-site potential V[x, y, z], i.i.d. uniform in [-W/2, W/2], shape (Nx, Ny, Nz)."""
     for name, n in (("Nx", Nx), ("Ny", Ny), ("Nz", Nz)):
         _check_size(name, n)
-    if isinstance(W, bool) or not isinstance(W, (int, float, np.integer, np.floating)) or not 0 <= W < np.inf:
+    if (
+        isinstance(W, bool)
+        or not isinstance(W, (int, float, np.integer, np.floating))
+        or not 0 <= W < np.inf
+    ):
         raise ValueError(f"W must be a finite real number >= 0, got W={W!r}")
     if not isinstance(rng, np.random.Generator):
         raise ValueError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
@@ -220,7 +224,11 @@ def hamiltonian(V, t=(1.0, 1.0, 1.0)):
     Nx, Ny, Nz = V.shape
     Hperp = sp.csr_matrix(_transverse_hamiltonian(Ny, Nz, ty, tz))
     chain = sp.diags([np.ones(Nx - 1), np.ones(Nx - 1)], [-1, 1], shape=(Nx, Nx))
-    H = sp.kron(sp.identity(Nx), Hperp) - tx * sp.kron(chain, sp.identity(Ny * Nz)) + sp.diags(V.ravel())
+    H = (
+        sp.kron(sp.identity(Nx), Hperp)
+        - tx * sp.kron(chain, sp.identity(Ny * Nz))
+        + sp.diags(V.ravel())
+    )
     return H.tocsr()
 
 
@@ -278,7 +286,9 @@ def lead_modes(E, Ny, Nz, t=(1.0, 1.0, 1.0), edge_tol=EDGE_TOL):
     _check_size("Nz", Nz)
     tx, ty, tz = _check_hoppings(t)
     _check_edge_tol(edge_tol)
-    _checks.memory(f"lead_modes at Ny={Ny}, Nz={Nz}", 16 * (Ny * Nz) ** 2)  # U and the kron building it
+    _checks.memory(
+        f"lead_modes at Ny={Ny}, Nz={Nz}", 16 * (Ny * Nz) ** 2
+    )  # U and the kron building it
     eps, labels, c = _channels(E, Ny, Nz, (tx, ty, tz), edge_tol)
     U = np.kron(_ring_basis(Ny)[0], _ring_basis(Nz)[0])
     is_open = np.abs(c) < 1
@@ -431,12 +441,18 @@ def mode_sum(V, E, lead, t=(1.0, 1.0, 1.0), edge_tol=EDGE_TOL):
 
 def G(V, E, lead, t=(1.0, 1.0, 1.0), edge_tol=EDGE_TOL):
     """Deprecated alias of :func:`mode_sum` (same arguments, same result); removed in the next release."""
-    warnings.warn("anderson.G is deprecated: use anderson.mode_sum (same arguments and result), or "
-                  "anderson.correlation_matrix for C[i, j] = <c_i^dag c_j>", DeprecationWarning, stacklevel=2)
+    warnings.warn(
+        "anderson.G is deprecated: use anderson.mode_sum (same arguments and result), or "
+        "anderson.correlation_matrix for C[i, j] = <c_i^dag c_j>",
+        DeprecationWarning,
+        stacklevel=2,
+    )
     return mode_sum(V, E, lead, t, edge_tol)
 
 
-def correlation_matrix(V, t=(1.0, 1.0, 1.0), leads="L", energies=(0.0,), weights=(1.0,), edge_tol=EDGE_TOL):
+def correlation_matrix(
+    V, t=(1.0, 1.0, 1.0), leads="L", energies=(0.0,), weights=(1.0,), edge_tol=EDGE_TOL
+):
     r"""Correlation matrix :math:`C_{ij} = \langle c_i^\dagger c_j\rangle` of a weighted sum of mode sums.
 
     Returns :math:`C = \sum_m w_m\,G^{\ell_m}(E_m)^T/2\pi`, the house convention of the book
@@ -478,7 +494,9 @@ def correlation_matrix(V, t=(1.0, 1.0, 1.0), leads="L", energies=(0.0,), weights
     Nx, Ny, Nz = V.shape
     energies, weights = _check_terms(Nx, Ny, Nz, t, leads, energies, weights, edge_tol)
     _check_dense(V, "correlation_matrix")
-    G_sum = sum(w * mode_sum(V, E, lead, t, edge_tol) for lead, E, w in zip(leads, energies, weights))
+    G_sum = sum(
+        w * mode_sum(V, E, lead, t, edge_tol) for lead, E, w in zip(leads, energies, weights)
+    )
     return G_sum.T / (2 * np.pi)
 
 
@@ -574,8 +592,10 @@ def bond_currents(G, shape, t=(1.0, 1.0, 1.0)):
     Nx, M = shape[0], shape[1] * shape[2]
     G = _checks.array("G", G, dtype=complex, ndim=2)
     if G.shape != (Nx * M, Nx * M):
-        raise ValueError(f"G must have shape (N, N) with N = Nx * Ny * Nz = {Nx * M} for shape={shape}, "
-                         f"got G.shape={G.shape}")
+        raise ValueError(
+            f"G must have shape (N, N) with N = Nx * Ny * Nz = {Nx * M} for shape={shape}, "
+            f"got G.shape={G.shape}"
+        )
     blocks = G.reshape(Nx, M, Nx, M)
     return np.array([2 * tx * np.trace(blocks[x + 1, :, x, :]).imag for x in range(Nx - 1)])
 
@@ -603,7 +623,9 @@ def slice_moments(psi, weights=None):
     else:
         w = np.asarray(weights)
         if w.shape != (n,) or not np.isrealobj(w) or not np.all(np.isfinite(w)):
-            raise ValueError(f"weights must be {n} finite real numbers (one per state), got shape {w.shape}")
+            raise ValueError(
+                f"weights must be {n} finite real numbers (one per state), got shape {w.shape}"
+            )
         w = w.astype(float)
     M = slice_gram(psi)
     trace = np.einsum("akk,k->a", M, w).real
@@ -613,8 +635,18 @@ def slice_moments(psi, weights=None):
     return trace, frob
 
 
-def disorder_moments(rng, Nx, Ny, Nz, W, t=(1.0, 1.0, 1.0), leads="L", energies=(0.0,), weights=(1.0,),
-                     edge_tol=EDGE_TOL):
+def disorder_moments(
+    rng,
+    Nx,
+    Ny,
+    Nz,
+    W,
+    t=(1.0, 1.0, 1.0),
+    leads="L",
+    energies=(0.0,),
+    weights=(1.0,),
+    edge_tol=EDGE_TOL,
+):
     r"""One disorder realization: per-slice moments of a signed combination of mode sums.
 
     Draws ``V = potential(Nx, Ny, Nz, W, rng)`` and returns :func:`slice_moments` of
@@ -639,8 +671,13 @@ def disorder_moments(rng, Nx, Ny, Nz, W, t=(1.0, 1.0, 1.0), leads="L", energies=
         w_all.append(np.full(psi.shape[-1], float(w)))
         n_open.append(psi.shape[-1])
     trace, frob = slice_moments(np.concatenate(blocks, axis=-1), np.concatenate(w_all))
-    return {"trace": trace, "frobenius": frob, "term_traces": np.array(terms), "n_open": np.array(n_open),
-            "V_mean": float(V.mean())}
+    return {
+        "trace": trace,
+        "frobenius": frob,
+        "term_traces": np.array(terms),
+        "n_open": np.array(n_open),
+        "V_mean": float(V.mean()),
+    }
 
 
 @dataclass(frozen=True, eq=False)
@@ -701,22 +738,35 @@ def density_profile(trace, term_traces, n_perp):
     trace = _checks.array("trace", trace, ndim=2)
     runs, Nx = trace.shape
     if runs < 2 or Nx < 2:
-        raise ValueError(f"trace must have shape (runs, Nx) with runs >= 2 and Nx >= 2, got shape {trace.shape}")
+        raise ValueError(
+            f"trace must have shape (runs, Nx) with runs >= 2 and Nx >= 2, got shape {trace.shape}"
+        )
     term_traces = _checks.array("term_traces", term_traces, ndim=3)
     if term_traces.shape[0] != runs or term_traces.shape[2] != Nx or term_traces.shape[1] < 1:
-        raise ValueError(f"term_traces must have shape (runs, n_terms, Nx) = ({runs}, n_terms, {Nx}), "
-                         f"got shape {term_traces.shape}")
+        raise ValueError(
+            f"term_traces must have shape (runs, n_terms, Nx) = ({runs}, n_terms, {Nx}), "
+            f"got shape {term_traces.shape}"
+        )
     n_perp = _checks.integer("n_perp", n_perp, 1)
     g1 = trace / n_perp
     terms = term_traces / n_perp
     x = np.arange(Nx) / Nx
     slopes = np.polyfit(x, g1.T, 1)[0]
-    nu = terms.sum(axis=1)[:, Nx // 4: Nx - Nx // 4].mean() / (2 * np.pi)
-    return DensityProfile(x=x, g1=g1, terms=terms, slopes=slopes, slope=float(slopes.mean()),
-                          slope_err=float(slopes.std(ddof=1) / np.sqrt(runs)), nu=float(nu))
+    nu = terms.sum(axis=1)[:, Nx // 4 : Nx - Nx // 4].mean() / (2 * np.pi)
+    return DensityProfile(
+        x=x,
+        g1=g1,
+        terms=terms,
+        slopes=slopes,
+        slope=float(slopes.mean()),
+        slope_err=float(slopes.std(ddof=1) / np.sqrt(runs)),
+        nu=float(nu),
+    )
 
 
-def energy_correlation(rng, Nx, Ny, Nz, W, energies, t=(1.0, 1.0, 1.0), lead="L", edge_tol=EDGE_TOL):
+def energy_correlation(
+    rng, Nx, Ny, Nz, W, energies, t=(1.0, 1.0, 1.0), lead="L", edge_tol=EDGE_TOL
+):
     r"""One disorder realization: slice sums of :math:`G(E_k)_{xy}\overline{G(E_0)_{xy}}` (GH Eqs. 65, 70).
 
     Draws ``V = potential(Nx, Ny, Nz, W, rng)`` and, with :math:`G = G^{\rm lead}`, returns
@@ -734,7 +784,17 @@ def energy_correlation(rng, Nx, Ny, Nz, W, energies, t=(1.0, 1.0, 1.0), lead="L"
     if not energies:
         raise ValueError("energies must hold at least one energy (the reference E_0 first)")
     lead = _check_lead(lead)
-    _check_terms(Nx, Ny, Nz, t, lead * len(energies), energies, (1.0,) * len(energies), edge_tol, together=False)
+    _check_terms(
+        Nx,
+        Ny,
+        Nz,
+        t,
+        lead * len(energies),
+        energies,
+        (1.0,) * len(energies),
+        edge_tol,
+        together=False,
+    )
     V = potential(Nx, Ny, Nz, W, rng)
     ref = scattering_states(V, energies[0], lead, t, edge_tol).reshape(Nx, Ny * Nz, -1)
     cross = np.empty((len(energies), Nx, Nx))
@@ -789,8 +849,10 @@ def f_ab(frobenius, L):
     L = _checks.integer("L", L, 2)
     frobenius = _checks.array("frobenius", frobenius)
     if frobenius.ndim < 2 or frobenius.shape[-2:] != (L + 2, L + 2):
-        raise ValueError(f"frobenius must have shape (..., L + 2, L + 2) = (..., {L + 2}, {L + 2}) for "
-                         f"L={L}, got shape {frobenius.shape}")
+        raise ValueError(
+            f"frobenius must have shape (..., L + 2, L + 2) = (..., {L + 2}, {L + 2}) for "
+            f"L={L}, got shape {frobenius.shape}"
+        )
     A, B = central_halves(L)
     norm = (L + 2) ** 2 * L**2
     if frobenius.ndim == 2:
@@ -833,13 +895,19 @@ def delta_phi(psi, A, B, psi_shifted=None):
     other = psi if psi_shifted is None else _check_states(psi_shifted, "psi_shifted")
     Nx = psi.shape[0]
     if other.shape[:3] != psi.shape[:3]:
-        raise ValueError(f"psi_shifted must have the bar shape of psi, {psi.shape[:3]}, got {other.shape[:3]}")
+        raise ValueError(
+            f"psi_shifted must have the bar shape of psi, {psi.shape[:3]}, got {other.shape[:3]}"
+        )
     A = _checks.indices("A", A, 0, Nx - 1)
     B = _checks.indices("B", B, 0, Nx - 1)
     if np.intersect1d(A, B).size:
-        raise ValueError(f"A and B must be disjoint slice sets, got common slices {np.intersect1d(A, B).tolist()}")
-    _checks.work(f"delta_phi with {psi.shape[-1]} x {other.shape[-1]} channel pairs",
-                 psi.shape[-1] * other.shape[-1] * psi[0, ..., 0].size * (len(A) + len(B)))
+        raise ValueError(
+            f"A and B must be disjoint slice sets, got common slices {np.intersect1d(A, B).tolist()}"
+        )
+    _checks.work(
+        f"delta_phi with {psi.shape[-1]} x {other.shape[-1]} channel pairs",
+        psi.shape[-1] * other.shape[-1] * psi[0, ..., 0].size * (len(A) + len(B)),
+    )
     p = psi.reshape(Nx, -1, psi.shape[-1])
     q = other.reshape(Nx, -1, other.shape[-1])
 
@@ -906,17 +974,23 @@ def i_ab(cross_sums, eps, fit_max=8.0):
     """
     eps = _checks.array("eps", eps, ndim=1)
     if eps.size < 2 or eps[0] != 0 or np.unique(eps).size != eps.size:
-        raise ValueError(f"eps must hold >= 2 distinct energies with eps[0] = 0, got eps={eps.tolist()}")
+        raise ValueError(
+            f"eps must hold >= 2 distinct energies with eps[0] = 0, got eps={eps.tolist()}"
+        )
     cross_sums = _checks.array("cross_sums", cross_sums, ndim=2)
     if cross_sums.shape[1] != eps.size or cross_sums.shape[0] < 2:
-        raise ValueError(f"cross_sums must have shape (runs >= 2, len(eps) = {eps.size}), got shape {cross_sums.shape}")
+        raise ValueError(
+            f"cross_sums must have shape (runs >= 2, len(eps) = {eps.size}), got shape {cross_sums.shape}"
+        )
     fit_max = _checks.real("fit_max", fit_max, 0.0, open_low=True)
     pos = eps >= 0
     order = np.argsort(eps[pos])
     eps_pos = eps[pos][order]
     window = (eps_pos > 0) & (eps_pos <= fit_max)
     if not window.any():
-        raise ValueError(f"fit_max must leave a positive eps in (0, fit_max], got fit_max={fit_max!r}")
+        raise ValueError(
+            f"fit_max must leave a positive eps in (0, fit_max], got fit_max={fit_max!r}"
+        )
 
     def estimates(c):
         i = c.mean(axis=0) / c[:, 0].mean()
@@ -928,12 +1002,31 @@ def i_ab(cross_sums, eps, fit_max=8.0):
     i = est[:-2]
     negative = i[pos][order] < 0
     first = float(eps_pos[np.argmax(negative)]) if negative.any() else float("nan")
-    return EnergyCorrelationFit(eps=eps, i=i, i_err=err[:-2], sigma=float(est[-2]), sigma_err=float(err[-2]),
-                                integral=float(est[-1]), integral_err=float(err[-1]), first_negative=first)
+    return EnergyCorrelationFit(
+        eps=eps,
+        i=i,
+        i_err=err[:-2],
+        sigma=float(est[-2]),
+        sigma_err=float(err[-2]),
+        integral=float(est[-1]),
+        integral_err=float(err[-1]),
+        first_negative=first,
+    )
 
 
-def u1_maps(rng, Nx, Ny, Nz, W, j, t=(1.0, 1.0, 1.0), leads="RL", energies=(0.2, -0.2), weights=(1.0, -1.0),
-            edge_tol=EDGE_TOL):
+def u1_maps(
+    rng,
+    Nx,
+    Ny,
+    Nz,
+    W,
+    j,
+    t=(1.0, 1.0, 1.0),
+    leads="RL",
+    energies=(0.2, -0.2),
+    weights=(1.0, -1.0),
+    edge_tol=EDGE_TOL,
+):
     r"""One disorder realization: the two coherence maps of Hruza-Jin Fig. 2 for :math:`G = \sum_m w_m G^{\ell_m}(E_m)`.
 
     ``pair`` (Nx, Nx): :math:`\sum_{i_\perp} G_{(a, i_\perp), (b, i_\perp)}` (same transverse site);
@@ -962,8 +1055,19 @@ def u1_maps(rng, Nx, Ny, Nz, W, j, t=(1.0, 1.0, 1.0), leads="RL", energies=(0.2,
 # --------------------------------------------------------------------------- loop cumulants (HJ)
 # moved here from nqlib.qssep (issue 17); the QSSEP shapes they are compared with are
 # nqlib.cumulants.cyclic_cumulant
-def loop_statistics(rng, Nx, Ny, Nz, W, pairs=(), t=(1.0, 1.0, 1.0), leads="RL", energies=(0.2, -0.2),
-                    weights=(1.0, -1.0), edge_tol=EDGE_TOL):
+def loop_statistics(
+    rng,
+    Nx,
+    Ny,
+    Nz,
+    W,
+    pairs=(),
+    t=(1.0, 1.0, 1.0),
+    leads="RL",
+    energies=(0.2, -0.2),
+    weights=(1.0, -1.0),
+    edge_tol=EDGE_TOL,
+):
     r"""One disorder realization: the per-realization sums behind :func:`loop_cumulants`.
 
     Draws ``V = potential(Nx, Ny, Nz, W, rng)`` and forms
@@ -1059,13 +1163,26 @@ def loop_cumulants(data, pairs=()):
     ----------
     HJ Eqs. 4, 9-10; chapter {doc}`qssep`.
     """
-    need = ("mean", "pair", "square_mean", "cube", "triple", "path_ab_bc", "path_bc_ca", "path_ca_ab")
+    need = (
+        "mean",
+        "pair",
+        "square_mean",
+        "cube",
+        "triple",
+        "path_ab_bc",
+        "path_bc_ca",
+        "path_ca_ab",
+    )
     if not isinstance(data, dict) or any(k not in data for k in need):
-        raise ValueError(f"data must be a dict with keys {need} (stacked loop_statistics), got "
-                         f"{sorted(data) if isinstance(data, dict) else type(data).__name__}")
+        raise ValueError(
+            f"data must be a dict with keys {need} (stacked loop_statistics), got "
+            f"{sorted(data) if isinstance(data, dict) else type(data).__name__}"
+        )
     pairs = _check_pairs(pairs, np.shape(data["mean"])[1])
     if np.shape(data["triple"])[1] != len(pairs):
-        raise ValueError(f"pairs has {len(pairs)} entries but data holds {np.shape(data['triple'])[1]} cuts")
+        raise ValueError(
+            f"pairs has {len(pairs)} entries but data holds {np.shape(data['triple'])[1]} cuts"
+        )
     b, c = pairs[:, 0], pairs[:, 1]
 
     def statistic(m):
@@ -1075,14 +1192,22 @@ def loop_cumulants(data, pairs=()):
         pair = m["pair"] - np.einsum("abq,abq->ab", E, ET).real
         Eq = np.moveaxis(E, 2, 0)  # (M, Nx, Nx)
         m2 = m["pair"].sum() - np.einsum("abq,baq->", E, E).real
-        m3 = m["cube"] - 3 * np.einsum("acq,caq->", m["square_mean"], E).real \
+        m3 = (
+            m["cube"]
+            - 3 * np.einsum("acq,caq->", m["square_mean"], E).real
             + 2 * np.trace(Eq @ Eq @ Eq, axis1=1, axis2=2).sum().real
+        )
         a = np.arange(Nx)
         E_ab = E[a[None, :], b[:, None]]  # (n_pairs, Nx, M): mean G_ab
         E_bc = E[b, c][:, None, :]
         E_ca = E[c[:, None], a[None, :]]
-        triple = (m["triple"] - np.sum(m["path_ab_bc"] * E_ca + m["path_bc_ca"] * E_ab + m["path_ca_ab"] * E_bc, axis=-1)
-                  + 2 * np.sum(E_ab * E_bc * E_ca, axis=-1)).real
+        triple = (
+            m["triple"]
+            - np.sum(
+                m["path_ab_bc"] * E_ca + m["path_bc_ca"] * E_ab + m["path_ca_ab"] * E_bc, axis=-1
+            )
+            + 2 * np.sum(E_ab * E_bc * E_ca, axis=-1)
+        ).real
         g1 = np.einsum("aaq->a", E).real
         return {"g1": g1, "pair": pair, "triple": triple, "m2": m2, "m3": m3}
 
@@ -1095,8 +1220,11 @@ def loop_cumulants(data, pairs=()):
 
     est, err = stats.jackknife(flat, {k: np.asarray(data[k]) for k in need})
     ends = np.cumsum([int(np.prod(shapes[k])) for k in keys])[:-1]
-    return {k: (e.reshape(shapes[k]), d.reshape(shapes[k]))
-            for k, e, d in zip(keys, np.split(est, ends), np.split(err, ends))}
+    return {
+        k: (e.reshape(shapes[k]), d.reshape(shapes[k]))
+        for k, e, d in zip(keys, np.split(est, ends), np.split(err, ends))
+    }
+
 
 def cut_pairs(Nx, cuts):
     """Slice pairs (j, k) nearest to the (y, z) cuts of g3, for slice coordinates x = (a + 1/2) / Nx.
@@ -1173,9 +1301,11 @@ class Imbalances:
         A2 and A3 (and Delta n^(3) without a forced sign)."""
         (d1, e1), (d2, e2), (d3, e3) = self.dn1, self.dn2, self.dn3
         if _checks.flag("chi2", chi2):
-            return (f"Delta n^(1) = {d1:.3f} +- {e1:.3f}, Delta n^(2) = {d2:.3f} +- {e2:.3f} "
-                    f"(chi2/dof {self.A2[2]:.1f}), Delta n^(3) = {d3:.3f} +- {e3:.3f} "
-                    f"(chi2/dof {self.A3[2]:.1f})")
+            return (
+                f"Delta n^(1) = {d1:.3f} +- {e1:.3f}, Delta n^(2) = {d2:.3f} +- {e2:.3f} "
+                f"(chi2/dof {self.A2[2]:.1f}), Delta n^(3) = {d3:.3f} +- {e3:.3f} "
+                f"(chi2/dof {self.A3[2]:.1f})"
+            )
         return f"Delta n^(1) = {d1:.3f} +- {e1:.3f}, Delta n^(2) = {d2:.3f} +- {e2:.3f}, Delta n^(3) = {d3:+.3f} +- {e3:.3f}"
 
 
@@ -1215,24 +1345,38 @@ def imbalances(data, pairs, length_power=1):
     keep = (np.abs(np.arange(Nx) - j) >= 2) & (np.abs(np.arange(Nx) - k) >= 2)
     # cubes below N = 8 leave no slice far from both cut slices
     if keep.sum() >= 2:
-        A3 = qssep.amplitude(g3[0][keep], e3[0][keep], cumulants.cyclic_cumulant([x[keep], x[j], x[k]]))
+        A3 = qssep.amplitude(
+            g3[0][keep], e3[0][keep], cumulants.cyclic_cumulant([x[keep], x[j], x[k]])
+        )
         dn3 = qssep.imbalance(A3, 3)
     else:
         A3, dn3 = qssep.Amplitude(np.nan, np.nan, np.nan), (np.nan, np.nan)
     return Imbalances(
-        x=x, g1=g1_real.mean(0), g1_err=g1_real.std(0, ddof=1) / np.sqrt(len(g1_real)),
-        dn1=(slopes.mean(), slopes.std(ddof=1) / np.sqrt(len(slopes))), A2=A2, A3=A3,
-        dn2=qssep.imbalance(A2, 2), dn3=dn3, g2=g2, g2_err=e2, g3=g3, g3_err=e3,
-        m2=(cum["m2"][0] / M**2, cum["m2"][1] / M**2), m3=(cum["m3"][0] / M**3, cum["m3"][1] / M**3),
-        runs=R)
-
+        x=x,
+        g1=g1_real.mean(0),
+        g1_err=g1_real.std(0, ddof=1) / np.sqrt(len(g1_real)),
+        dn1=(slopes.mean(), slopes.std(ddof=1) / np.sqrt(len(slopes))),
+        A2=A2,
+        A3=A3,
+        dn2=qssep.imbalance(A2, 2),
+        dn3=dn3,
+        g2=g2,
+        g2_err=e2,
+        g3=g3,
+        g3_err=e3,
+        m2=(cum["m2"][0] / M**2, cum["m2"][1] / M**2),
+        m3=(cum["m3"][0] / M**3, cum["m3"][1] / M**3),
+        runs=R,
+    )
 
 
 def _check_pairs(pairs, Nx):
     """Slice pairs (b, c) as an (n_pairs, 2) int64 array of integers in [0, Nx - 1]."""
     flat = _checks.indices("pairs", np.reshape(pairs, -1), 0, Nx - 1, distinct=False, empty=True)
     if flat.size % 2:
-        raise ValueError(f"pairs must be (b, c) slice pairs, got an odd number {flat.size} of entries")
+        raise ValueError(
+            f"pairs must be (b, c) slice pairs, got an odd number {flat.size} of entries"
+        )
     return flat.reshape(-1, 2)
 
 
@@ -1325,8 +1469,10 @@ def _prepare(V, E, t, edge_tol, n_leads):
     _check_edge_tol(edge_tol)
     Nx, Ny, Nz = V.shape
     n_open = _open_channels(E, Ny, Nz, t, edge_tol)
-    _checks.memory(f"a scattering solve at Nx={Nx}, Ny={Ny}, Nz={Nz}",
-                   _scattering_bytes(Nx, Ny * Nz, n_leads * n_open))
+    _checks.memory(
+        f"a scattering solve at Nx={Nx}, Ny={Ny}, Nz={Nz}",
+        _scattering_bytes(Nx, Ny * Nz, n_leads * n_open),
+    )
     return V, lead_modes(E, Ny, Nz, t, edge_tol)
 
 
@@ -1341,21 +1487,29 @@ def _check_terms(Nx, Ny, Nz, t, leads, energies, weights, edge_tol, together=Tru
     t = _check_hoppings(t)
     _check_edge_tol(edge_tol)
     if not isinstance(leads, str) or not leads or any(c not in _LEADS for c in leads):
-        raise ValueError(f"leads must be a non-empty string of 'L'/'R', one per term, got leads={leads!r}")
+        raise ValueError(
+            f"leads must be a non-empty string of 'L'/'R', one per term, got leads={leads!r}"
+        )
     energies, weights = tuple(energies), tuple(weights)
     if len(energies) != len(leads) or len(weights) != len(leads):
         raise ValueError(
             f"leads, energies and weights must have one entry per term, got {len(leads)}, {len(energies)}, {len(weights)}"
         )
     for w in weights:
-        if isinstance(w, bool) or not isinstance(w, (int, float, np.integer, np.floating)) or not np.isfinite(w):
+        if (
+            isinstance(w, bool)
+            or not isinstance(w, (int, float, np.integer, np.floating))
+            or not np.isfinite(w)
+        ):
             raise ValueError(f"weights must be finite real numbers, got weights={weights!r}")
     energies = tuple(_check_energy(E, "energies") for E in energies)
     _checks.memory(f"a mode sum at Nx={Nx}, Ny={Ny}, Nz={Nz}", _scattering_bytes(Nx, Ny * Nz, 0))
     n_open = [_open_channels(E, Ny, Nz, t, edge_tol) for E in energies]
     n_states = sum(n_open) if together else n_open[0] + max(n_open)
-    _checks.memory(f"a mode sum of {len(leads)} term(s) at Nx={Nx}, Ny={Ny}, Nz={Nz}",
-                   _scattering_bytes(Nx, Ny * Nz, n_states))
+    _checks.memory(
+        f"a mode sum of {len(leads)} term(s) at Nx={Nx}, Ny={Ny}, Nz={Nz}",
+        _scattering_bytes(Nx, Ny * Nz, n_states),
+    )
     return energies, weights
 
 
@@ -1374,7 +1528,9 @@ def _channels(E, Ny, Nz, t, edge_tol):
     tx, ty, tz = t
     cy, cz = _ring_basis(Ny)[1], _ring_basis(Nz)[1]
     eps = (-2 * ty * cy[:, None] - 2 * tz * cz[None, :]).ravel()
-    labels = np.stack(np.meshgrid(np.arange(Ny), np.arange(Nz), indexing="ij"), axis=-1).reshape(-1, 2)
+    labels = np.stack(np.meshgrid(np.arange(Ny), np.arange(Nz), indexing="ij"), axis=-1).reshape(
+        -1, 2
+    )
     c = (eps - E) / (2 * tx)  # cos k for open channels
     edge = np.abs(np.abs(c) - 1) <= edge_tol
     if edge.any():
@@ -1422,9 +1578,11 @@ def _ring_basis(N):
 
 def _transverse_hamiltonian(Ny, Nz, ty, tz):
     """Dense H_perp = -ty (S_y + S_y^T) - tz (S_z + S_z^T) on a slice (index y * Nz + z)."""
+
     def ring(N):
         S = np.roll(np.eye(N), 1, axis=1)
         return S + S.T
+
     return -ty * np.kron(ring(Ny), np.eye(Nz)) - tz * np.kron(np.eye(Ny), ring(Nz))
 
 
@@ -1434,7 +1592,11 @@ def _check_size(name, n):
 
 
 def _check_energy(E, name="E"):
-    if isinstance(E, bool) or not isinstance(E, (int, float, np.integer, np.floating)) or not np.isfinite(E):
+    if (
+        isinstance(E, bool)
+        or not isinstance(E, (int, float, np.integer, np.floating))
+        or not np.isfinite(E)
+    ):
         what = "a finite real number" if name == "E" else "finite real energies E"
         raise ValueError(f"{name} must be {what}, got E={E!r}")
     return float(E)
@@ -1448,21 +1610,29 @@ def _check_hoppings(t):
         ok = False
     ok = ok and all(np.isfinite(t)) and t[0] > 0 and t[1] >= 0 and t[2] >= 0
     if not ok:
-        raise ValueError(f"t must be three finite hoppings (tx, ty, tz) with tx > 0 and ty, tz >= 0, got t={t!r}")
+        raise ValueError(
+            f"t must be three finite hoppings (tx, ty, tz) with tx > 0 and ty, tz >= 0, got t={t!r}"
+        )
     return float(t[0]), float(t[1]), float(t[2])
 
 
 def _check_potential(V):
     arr = np.asarray(V)
     if arr.ndim != 3 or min(arr.shape, default=0) < 1:
-        raise ValueError(f"V must be a 3D array of shape (Nx, Ny, Nz) with all sizes >= 1, got shape {arr.shape}")
+        raise ValueError(
+            f"V must be a 3D array of shape (Nx, Ny, Nz) with all sizes >= 1, got shape {arr.shape}"
+        )
     if not np.isrealobj(arr) or arr.dtype == bool or not np.all(np.isfinite(arr)):
         raise ValueError("V must hold finite real on-site energies")
     return arr.astype(float)
 
 
 def _check_edge_tol(edge_tol):
-    if isinstance(edge_tol, bool) or not isinstance(edge_tol, (float, int, np.floating, np.integer)) or not 0 <= edge_tol < 1:
+    if (
+        isinstance(edge_tol, bool)
+        or not isinstance(edge_tol, (float, int, np.floating, np.integer))
+        or not 0 <= edge_tol < 1
+    ):
         raise ValueError(f"edge_tol must be a real number in [0, 1), got edge_tol={edge_tol!r}")
 
 
@@ -1483,5 +1653,7 @@ def _check_dense(V, name):
 def _check_states(psi, name="psi"):
     psi = _checks.array(name, psi, dtype=complex)
     if psi.ndim != 4 or min(psi.shape) < 1:
-        raise ValueError(f"{name} must have shape (Nx, Ny, Nz, n_states) with all sizes >= 1, got shape {psi.shape}")
+        raise ValueError(
+            f"{name} must have shape (Nx, Ny, Nz, n_states) with all sizes >= 1, got shape {psi.shape}"
+        )
     return psi

@@ -20,8 +20,8 @@ Basis conventions are those of :mod:`nqlib.quantum` (site 0 most significant, 0 
 import numpy as np
 from numba import njit
 
-from nqlib import gates as _gates
 from nqlib import _checks, gaussian, quantum, ssep, trajectory
+from nqlib import gates as _gates
 
 __all__ = [
     "local_equilibrium",
@@ -43,7 +43,9 @@ def product_state(occupations):
     """Product density matrix with site i occupied (spin up) with probability occupations[i]."""
     occ = _checks.array("occupations", occupations)
     if occ.ndim != 1 or not 1 <= occ.size <= MAX_L or not np.all((occ >= 0) & (occ <= 1)):
-        raise ValueError(f"occupations must be 1..{MAX_L} probabilities in [0, 1], got {occupations!r}")
+        raise ValueError(
+            f"occupations must be 1..{MAX_L} probabilities in [0, 1], got {occupations!r}"
+        )
     diag = np.ones(1)
     for n in occ:
         diag = np.kron(diag, [n, 1 - n])
@@ -80,12 +82,16 @@ def apply_gates(rho, bonds, gates, delta):
     bonds = _checks.indices("bonds", bonds, 0, L, distinct=False, empty=True)
     gates = _checks.array("gates", gates, dtype=complex)
     if gates.shape != (len(bonds), 4, 4):
-        raise ValueError(f"gates must have shape ({len(bonds)}, 4, 4) to match bonds, got {gates.shape}")
+        raise ValueError(
+            f"gates must have shape ({len(bonds)}, 4, 4) to match bonds, got {gates.shape}"
+        )
     outside = np.ones((4, 4), dtype=bool)
     outside[0, 0] = outside[3, 3] = False
     outside[1:3, 1:3] = False
     if gates.size and np.abs(gates[:, outside]).max() > 1e-12:
-        raise ValueError("gates must conserve S^z: only U[0,0], U[3,3] and the central block may be nonzero")
+        raise ValueError(
+            "gates must conserve S^z: only U[0,0], U[3,3] and the central block may be nonzero"
+        )
     if gates.size:
         _checks.unitary("gates", gates)
     return _apply(rho, L, bonds, gates, delta)
@@ -138,19 +144,32 @@ def neas_samples(rng, L, p1, p2, delta, n_samples, sweeps_between=1.0, burn_in=N
     sweeps_between = _checks.real("sweeps_between", sweeps_between, 0, open_low=True)
     burn_in = trajectory.burn_in(L + 1) if burn_in is None else _checks.real("burn_in", burn_in, 0)
     steps = max(1, round(sweeps_between * (L + 1)))
-    _checks.memory(f"neas_samples with n_samples={n_samples} at L={L}",
-                   8 * n_samples * (L * L + L + 3))
-    _checks.work(f"neas_samples with burn_in={burn_in}, n_samples={n_samples} at L={L}",
-                 _gate_work(L, burn_in * (L + 1) + n_samples * steps))
+    _checks.memory(
+        f"neas_samples with n_samples={n_samples} at L={L}", 8 * n_samples * (L * L + L + 3)
+    )
+    _checks.work(
+        f"neas_samples with burn_in={burn_in}, n_samples={n_samples} at L={L}",
+        _gate_work(L, burn_in * (L + 1) + n_samples * steps),
+    )
 
     def measure(rho):
         n, nn = _occupations(rho, L)
-        return {"S": quantum.entropy(rho), "P": quantum.purity(rho),
-                "I": quantum.mutual_information(rho, L // 2), "n": n, "nn": nn}
+        return {
+            "S": quantum.entropy(rho),
+            "P": quantum.purity(rho),
+            "I": quantum.mutual_information(rho, L // 2),
+            "n": n,
+            "nn": nn,
+        }
 
-    return trajectory.sample(local_equilibrium(L, delta),
-                             lambda rho, gates: _evolve(rho, L, gates, rng, p1, p2, delta),
-                             round(burn_in * (L + 1)), steps, n_samples, measure)
+    return trajectory.sample(
+        local_equilibrium(L, delta),
+        lambda rho, gates: _evolve(rho, L, gates, rng, p1, p2, delta),
+        round(burn_in * (L + 1)),
+        steps,
+        n_samples,
+        measure,
+    )
 
 
 def time_traces(rng, L, p1, p2, delta, duration, initial=None, other=None):
@@ -164,10 +183,13 @@ def time_traces(rng, L, p1, p2, delta, duration, initial=None, other=None):
     _check_L(L)
     _check_rng_and_gates(rng, p1, p2, delta)
     if isinstance(duration, bool) or not isinstance(duration, (int, np.integer)) or duration < 1:
-        raise ValueError(f"duration must be a positive integer (time units), got duration={duration!r}")
+        raise ValueError(
+            f"duration must be a positive integer (time units), got duration={duration!r}"
+        )
     _checks.memory(f"time_traces with duration={duration}", 32 * (duration + 1))
-    _checks.work(f"time_traces with duration={duration} at L={L}",
-                 _gate_work(L, duration * (L + 1)))
+    _checks.work(
+        f"time_traces with duration={duration} at L={L}", _gate_work(L, duration * (L + 1))
+    )
     if initial is not None and _check_state(initial, "initial") != L:
         raise ValueError(f"initial must be a state on L={L} sites, got shape {np.shape(initial)}")
     if other is not None and _check_state(other, "other") != L:
@@ -296,12 +318,19 @@ def _site_channel_kernel(rho, S, left, right):
                         for q in range(4):
                             acc += S[p, q] * m[q]
                         out[p] = acc
-                    rho[i0, j0], rho[i0, j1], rho[i1, j0], rho[i1, j1] = out[0], out[1], out[2], out[3]
+                    rho[i0, j0], rho[i0, j1], rho[i1, j0], rho[i1, j1] = (
+                        out[0],
+                        out[1],
+                        out[2],
+                        out[3],
+                    )
 
 
 def _check_L(L):
     if isinstance(L, bool) or not isinstance(L, (int, np.integer)) or not 2 <= L <= MAX_L:
-        raise ValueError(f"L must be an integer in [2, {MAX_L}] for the dense simulator, got L={L!r}")
+        raise ValueError(
+            f"L must be an integer in [2, {MAX_L}] for the dense simulator, got L={L!r}"
+        )
 
 
 def _check_state(rho, name="rho", positive=True):

@@ -64,8 +64,8 @@ from numba import njit
 
 from nqlib import _checks, stats
 from nqlib import freecircuit as _freecircuit
-from nqlib import gaussian as _gaussian
 from nqlib import gates as _gates
+from nqlib import gaussian as _gaussian
 
 __all__ = [
     "InjectedModes",
@@ -133,8 +133,14 @@ def propagate(bonds, us, L, sides="LR", initial=True):
     gate = np.full(n0 + n_new, -1, dtype=np.int64)
     n = _propagate_kernel(W, bonds, us, left, right, n0, gate)
     side = np.where(bonds[gate[n0:n]] == 0, LEFT, RIGHT)
-    return InjectedModes(psi=W[:, n0:n].T.copy(), gate=gate[n0:n].copy(), side=side,
-                         initial=W[:, :n0].T.copy() if initial else None, n_gates=len(bonds), L=L)
+    return InjectedModes(
+        psi=W[:, n0:n].T.copy(),
+        gate=gate[n0:n].copy(),
+        side=side,
+        initial=W[:, :n0].T.copy() if initial else None,
+        n_gates=len(bonds),
+        L=L,
+    )
 
 
 def mode_sums(modes):
@@ -165,7 +171,9 @@ def correlation(modes, delta, C0=None):
     C = (1 + delta) / 2 * GL + (1 - delta) / 2 * GR
     if C0 is not None:
         if modes.initial is None:
-            raise ValueError("C0 needs the initial sites propagated: call propagate(..., initial=True)")
+            raise ValueError(
+                "C0 needs the initial sites propagated: call propagate(..., initial=True)"
+            )
         C0 = _checks.array("C0", C0, dtype=complex)
         if C0.shape != (modes.L, modes.L):
             raise ValueError(f"C0 must have shape ({modes.L}, {modes.L}), got {C0.shape}")
@@ -184,7 +192,9 @@ def pair_function(modes, A, B):
     A = _checks.indices("A", A, 0, modes.L - 1)
     B = _checks.indices("B", B, 0, modes.L - 1)
     if np.intersect1d(A, B).size:
-        raise ValueError(f"A and B must be disjoint, got common sites {np.intersect1d(A, B).tolist()}")
+        raise ValueError(
+            f"A and B must be disjoint, got common sites {np.intersect1d(A, B).tolist()}"
+        )
     P = modes.psi[modes.side == LEFT]
     _checks.memory(f"pair_function with {len(P)} modes", 48 * len(P) ** 2)
     OA = P[:, A].conj() @ P[:, A].T
@@ -217,7 +227,9 @@ def pair_statistics(rng, L, p1, window=3.0, n_bins=30, cut=None):
     cut = L // 2 if cut is None else _checks.integer("cut", cut, 1, L - 1)
     steps = max(1, round(window * (L + 1) ** 3))
     K = 2 * steps // (L + 1) + 16  # twice the expected number of left modes
-    _checks.memory(f"pair_statistics at L={L}, window={window}", 16 * L * K + 100 * 2048 * K + 150 * steps)
+    _checks.memory(
+        f"pair_statistics at L={L}, window={window}", 16 * L * K + 100 * 2048 * K + 150 * steps
+    )
     bonds, us = [], []
     for start in range(0, steps, 1 << 16):
         b, u4 = _gates.sample_sequence(rng, min(1 << 16, steps - start), L, p1, 0.0)
@@ -240,11 +252,19 @@ def pair_statistics(rng, L, p1, window=3.0, n_bins=30, cut=None):
         k = np.arange(start, start + len(D))
         diag += float(D[np.arange(len(D)), k].sum())
         D[np.arange(len(D)), k] = 0.0
-        which = np.minimum((np.abs(t[k][:, None] - t[None, :]) / window * n_bins).astype(np.int64), n_bins - 1)
+        which = np.minimum(
+            (np.abs(t[k][:, None] - t[None, :]) / window * n_bins).astype(np.int64), n_bins - 1
+        )
         lag += np.bincount(which.ravel(), weights=D.ravel(), minlength=n_bins)
     abs2 = np.abs(G) ** 2
-    return {"total": float(2 * abs2[np.ix_(A, B)].sum()), "diag": diag, "lag": lag, "abs2": abs2,
-            "naive": naive, "n_modes": len(P)}
+    return {
+        "total": float(2 * abs2[np.ix_(A, B)].sum()),
+        "diag": diag,
+        "lag": lag,
+        "abs2": abs2,
+        "naive": naive,
+        "n_modes": len(P),
+    }
 
 
 @dataclass(frozen=True)
@@ -296,7 +316,9 @@ def lag_function(lag, L, window):
     """
     lag = _checks.array("lag", lag, ndim=2)
     if lag.shape[0] < 2 or lag.shape[1] < 1:
-        raise ValueError(f"lag must be an (n_circuits >= 2, n_bins >= 1) array, got shape {lag.shape}")
+        raise ValueError(
+            f"lag must be an (n_circuits >= 2, n_bins >= 1) array, got shape {lag.shape}"
+        )
     L = _checks.integer("L", L, 2)
     window = _checks.real("window", window, 0, open_low=True)
     if lag[:, 0].mean() == 0:
@@ -395,7 +417,9 @@ def naive_coherence(L, p1):
                 if not diagonal and z != w:
                     v += (1 - h) / 2
                 add(idx[x, y], idx[z, w], v)
-    A = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(L * L, L * L))
+    A = sp.csr_matrix(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(L * L, L * L)
+    )
     rhs = np.zeros(L * L)
     rhs[0] = m2
     N = spla.spsolve(A.tocsc(), rhs).reshape(L, L)
@@ -434,5 +458,7 @@ def _propagate_kernel(W, bonds, us, left, right, n0, gate):
 
 def _check_modes(modes):
     if not isinstance(modes, InjectedModes):
-        raise ValueError(f"modes must be an InjectedModes (from propagate), got {type(modes).__name__}")  # noqa: TRY004
+        raise ValueError(
+            f"modes must be an InjectedModes (from propagate), got {type(modes).__name__}"
+        )  # noqa: TRY004
     return modes

@@ -83,6 +83,7 @@ def noncrossing_partitions(n):
     _check_order(n, "n", low=0)
     return _noncrossing(int(n))
 
+
 def set_partitions(n):
     """All partitions of 0..n-1 (Bell number many), in the format of :func:`noncrossing_partitions`."""
     _check_order(n, "n", low=0)
@@ -112,7 +113,9 @@ def free_cumulants(moments):
     """
     m = _checks.array("moments", moments, dtype=None)
     if m.ndim == 0 or not 1 <= len(m) <= MAX_ORDER:
-        raise ValueError(f"moments must hold 1..{MAX_ORDER} moments along axis 0, got shape {m.shape}")
+        raise ValueError(
+            f"moments must hold 1..{MAX_ORDER} moments along axis 0, got shape {m.shape}"
+        )
     kappa = np.zeros_like(m, dtype=np.result_type(m, float))
     for n in range(1, len(m) + 1):
         rest = sum(np.prod([kappa[len(b) - 1] for b in p], axis=0) for p in _noncrossing(n)[1:])
@@ -127,12 +130,18 @@ def cyclic_cumulant(xs, dn=1.0):
     an array (all broadcast together), giving g_n elementwise. ``dn`` is the imbalance
     :math:`\Delta n`; the result is :math:`\Delta n^n\,\tilde g_n` with :math:`\tilde g_1 = x`.
     """
-    if isinstance(dn, bool) or not isinstance(dn, (int, float, np.integer, np.floating)) or not np.isfinite(dn):
+    if (
+        isinstance(dn, bool)
+        or not isinstance(dn, (int, float, np.integer, np.floating))
+        or not np.isfinite(dn)
+    ):
         raise ValueError(f"dn must be a finite real number, got dn={dn!r}")
     try:
         n = len(xs)
     except TypeError:
-        raise ValueError(f"xs must be a sequence of positions (one per loop site), got {xs!r}") from None
+        raise ValueError(
+            f"xs must be a sequence of positions (one per loop site), got {xs!r}"
+        ) from None
     _check_order(n, "len(xs)", low=1)
     xs = np.broadcast_arrays(*[_checks.array("xs", x, 0, 1) for x in xs])
     memo = {}
@@ -213,7 +222,9 @@ def cumulant_estimate(moments):
     """
     moments = _checks.array("moments", moments, dtype=None)
     if moments.ndim < 2 or len(moments) < 2:
-        raise ValueError(f"moments must hold >= 2 realizations along axis 0, got shape {moments.shape}")
+        raise ValueError(
+            f"moments must hold >= 2 realizations along axis 0, got shape {moments.shape}"
+        )
 
     def parts(m):
         k = loop_cumulants(m.mean(axis=0))
@@ -248,12 +259,16 @@ def cut_loops(x, cuts):
     x = _checks.array("x", x, 0, 1, ndim=1)
     cuts = _checks.array("cuts", cuts, 0, 1, ndim=2)
     if len(x) < 1 or cuts.shape[1] != 2:
-        raise ValueError(f"x must hold >= 1 site and cuts must have shape (n_cuts, 2), got x of shape "
-                         f"{x.shape} and cuts of shape {cuts.shape}")
+        raise ValueError(
+            f"x must hold >= 1 site and cuts must have shape (n_cuts, 2), got x of shape "
+            f"{x.shape} and cuts of shape {cuts.shape}"
+        )
     near = [int(np.argmin(np.abs(x - v))) for v in cuts.ravel()]
     N = len(x)
     pair = np.array([(i, j) for i in range(N) for j in range(N)])
-    triple = np.array([(i, near[2 * c], near[2 * c + 1]) for c in range(len(cuts)) for i in range(N)])
+    triple = np.array(
+        [(i, near[2 * c], near[2 * c + 1]) for c in range(len(cuts)) for i in range(N)]
+    )
     return {"pair": pair, "triple": triple.reshape(-1, 3)}
 
 
@@ -316,14 +331,22 @@ def cut_cumulants(data, scale):
     HJ Eqs. 4-6, Fig. 3; chapter {doc}`qssep`.
     """
     if not isinstance(data, dict) or any(k not in data for k in ("pair", "triple", "density")):
-        raise ValueError(f"data must be a dict with keys 'pair', 'triple', 'density' (stacked realizations), "
-                         f"got {sorted(data) if isinstance(data, dict) else type(data).__name__}")
+        raise ValueError(
+            f"data must be a dict with keys 'pair', 'triple', 'density' (stacked realizations), "
+            f"got {sorted(data) if isinstance(data, dict) else type(data).__name__}"
+        )
     scale = _checks.real("scale", scale, 0, open_low=True)
     N = int(round(np.sqrt(np.shape(data["pair"])[1]))) if np.ndim(data["pair"]) == 3 else 0
-    if N < 1 or np.shape(data["pair"])[1] != N * N or np.ndim(data["triple"]) != 3 \
-            or np.shape(data["triple"])[1] % N:
-        raise ValueError(f"data['pair'] must have shape (R, N*N, 4) and data['triple'] (R, n_cuts*N, 8), "
-                         f"got {np.shape(data['pair'])} and {np.shape(data['triple'])}")
+    if (
+        N < 1
+        or np.shape(data["pair"])[1] != N * N
+        or np.ndim(data["triple"]) != 3
+        or np.shape(data["triple"])[1] % N
+    ):
+        raise ValueError(
+            f"data['pair'] must have shape (R, N*N, 4) and data['triple'] (R, n_cuts*N, 8), "
+            f"got {np.shape(data['pair'])} and {np.shape(data['triple'])}"
+        )
     k2, e2 = cumulant_estimate(data["pair"])
     k3, e3 = cumulant_estimate(data["triple"])
     n_cuts = len(k3) // N
@@ -392,13 +415,17 @@ def _product_partitions(gaps):
     if not gaps:
         return [()]
     first, tail = gaps[0], _product_partitions(gaps[1:])
-    return [tuple(tuple(first[j] for j in b) for b in p) + t for p in _noncrossing(len(first)) for t in tail]
+    return [
+        tuple(tuple(first[j] for j in b) for b in p) + t
+        for p in _noncrossing(len(first))
+        for t in tail
+    ]
 
 
 def _subsets(items, r):
     if r == 0:
         return [()]
-    return [(items[i],) + s for i in range(len(items)) for s in _subsets(items[i + 1:], r - 1)]
+    return [(items[i],) + s for i in range(len(items)) for s in _subsets(items[i + 1 :], r - 1)]
 
 
 @lru_cache(maxsize=None)
@@ -409,7 +436,7 @@ def _all_partitions(n):
     for p in _all_partitions(n - 1):
         out.append(p + ((n - 1,),))
         for k in range(len(p)):
-            out.append(p[:k] + (p[k] + (n - 1,),) + p[k + 1:])
+            out.append(p[:k] + (p[k] + (n - 1,),) + p[k + 1 :])
     return tuple(tuple(sorted(p)) for p in out)
 
 
@@ -420,17 +447,28 @@ def _check_order(n, name, low):
 
 def _check_loop_array(loops, N, name):
     arr = np.asarray(loops)
-    if arr.ndim != 2 or arr.shape[1] < 1 or arr.shape[1] > MAX_ORDER or not np.issubdtype(arr.dtype, np.integer):
-        raise ValueError(f"{name} must be an integer array (n_loops, n) with 1 <= n <= {MAX_ORDER}, "
-                         f"got shape {arr.shape} and dtype {arr.dtype}")
+    if (
+        arr.ndim != 2
+        or arr.shape[1] < 1
+        or arr.shape[1] > MAX_ORDER
+        or not np.issubdtype(arr.dtype, np.integer)
+    ):
+        raise ValueError(
+            f"{name} must be an integer array (n_loops, n) with 1 <= n <= {MAX_ORDER}, "
+            f"got shape {arr.shape} and dtype {arr.dtype}"
+        )
     if arr.size and (arr.min() < 0 or arr.max() >= N):
-        raise ValueError(f"{name} must hold site indices in [0, {N}), got range [{arr.min()}, {arr.max()}]")
+        raise ValueError(
+            f"{name} must hold site indices in [0, {N}), got range [{arr.min()}, {arr.max()}]"
+        )
     return arr.astype(np.int64)
 
 
 def _check_loops(loops, N):
     if not isinstance(loops, dict) or not loops or not all(isinstance(k, str) for k in loops):
-        raise ValueError(f"loops must be a non-empty dict mapping names to (n_loops, n) index arrays, got {loops!r}")
+        raise ValueError(
+            f"loops must be a non-empty dict mapping names to (n_loops, n) index arrays, got {loops!r}"
+        )
     if "density" in loops:
         raise ValueError("loops must not use the name 'density' (reserved for the profile)")
     return {name: _check_loop_array(idx, N, f"loops[{name!r}]") for name, idx in loops.items()}

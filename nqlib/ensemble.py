@@ -165,8 +165,16 @@ from nqlib import _checks, _lifeline
 from nqlib.stats import jackknife, stack  # re-exported: ensemble.stack and ensemble.jackknife
 
 __all__ = [
-    "SCALES", "active_scale", "by_scale", "run_ensemble", "stack", "jackknife",
-    "check_sample_count", "CacheWarning", "EXECUTOR_VARIABLE", "CACHE_VARIABLE",
+    "SCALES",
+    "active_scale",
+    "by_scale",
+    "run_ensemble",
+    "stack",
+    "jackknife",
+    "check_sample_count",
+    "CacheWarning",
+    "EXECUTOR_VARIABLE",
+    "CACHE_VARIABLE",
 ]
 
 SCALES = ("quick", "book", "paper")
@@ -177,7 +185,9 @@ CACHE_VARIABLE = "NQLIB_CACHE"  # default cache directory of every run_ensemble 
 _DASK_SCHEMES = ("tcp://", "tls://", "inproc://", "ucx://", "ws://", "wss://")
 _WORKER_CONTEXT = multiprocessing.get_context("forkserver")
 # the forkserver imports the physics modules once, so that no worker of any pool pays for them
-_WORKER_CONTEXT.set_forkserver_preload(["nqlib._forkserver", *(f"nqlib.{m}" for m in nqlib.PHYSICS)])
+_WORKER_CONTEXT.set_forkserver_preload(
+    ["nqlib._forkserver", *(f"nqlib.{m}" for m in nqlib.PHYSICS)]
+)
 _DEFAULT_SCALE = "book"
 _RECORD_FORMAT = 1
 
@@ -680,13 +690,17 @@ def _code_hash(fn) -> str:
     library = dict(_library_sources())
     names = sorted(library)
     if fn.__module__.startswith("nqlib."):
-        names = sorted(_nqlib_closure(fn.__module__.split(".")[1], library) | {"ensemble.py", "__init__.py"})
+        names = sorted(
+            _nqlib_closure(fn.__module__.split(".")[1], library) | {"ensemble.py", "__init__.py"}
+        )
     at_import = dict(_LIBRARY_AT_IMPORT)
     changed = [name for name in names if library.get(name) != at_import.get(name)]
     if changed:
-        raise RuntimeError(f"nqlib's source files changed after this process imported nqlib ({', '.join(changed)}): "
-                           "the code that would run is not the code the cache key describes. Restart the "
-                           "kernel (or Python) before using cache=.")
+        raise RuntimeError(
+            f"nqlib's source files changed after this process imported nqlib ({', '.join(changed)}): "
+            "the code that would run is not the code the cache key describes. Restart the "
+            "kernel (or Python) before using cache=."
+        )
     add("function", _function_name(fn))
     parameters = inspect.signature(fn).parameters.values()
     add("defaults", {p.name: _default(p.default) for p in parameters if p.default is not p.empty})
@@ -736,7 +750,9 @@ def _nqlib_closure(module, library):
     return found
 
 
-_LIBRARY_AT_IMPORT = _library_sources()  # what this process imported (approximately: nqlib's import)
+_LIBRARY_AT_IMPORT = (
+    _library_sources()
+)  # what this process imported (approximately: nqlib's import)
 
 
 def _default(value):
@@ -753,8 +769,11 @@ def _describe_code(code, doc=None):
     consts = list(code.co_consts)
     if doc is not None and consts and consts[0] == doc:
         consts[0] = None
-    return {"code": code.co_code.hex(), "names": list(code.co_names),
-            "consts": [_describe_const(const) for const in consts]}
+    return {
+        "code": code.co_code.hex(),
+        "names": list(code.co_names),
+        "consts": [_describe_const(const) for const in consts],
+    }
 
 
 def _describe_const(const):

@@ -31,8 +31,17 @@ import dataclasses
 
 import numpy as np
 
-__all__ = ["Fit", "weighted_least_squares", "line", "zero_crossing", "amplitude", "extrapolate",
-           "extrapolate_twice", "power_law", "crossing"]
+__all__ = [
+    "Fit",
+    "weighted_least_squares",
+    "line",
+    "zero_crossing",
+    "amplitude",
+    "extrapolate",
+    "extrapolate_twice",
+    "power_law",
+    "crossing",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,8 +87,10 @@ def weighted_least_squares(design, y, sigma=None) -> Fit:
         raise ValueError(f"sigma must be > 0 everywhere, got min(sigma)={sigma.min()!r}")
     whitened = design / sigma[:, None]
     if np.linalg.matrix_rank(whitened) < k:
-        raise ValueError(f"the {k} parameters are not determined by these points (the design "
-                         "matrix is singular, e.g. fewer distinct x than parameters)")
+        raise ValueError(
+            f"the {k} parameters are not determined by these points (the design "
+            "matrix is singular, e.g. fewer distinct x than parameters)"
+        )
     cov = np.linalg.inv(whitened.T @ whitened)
     params = cov @ whitened.T @ (y / sigma)
     chi2 = float(np.sum(((y - design @ params) / sigma) ** 2))
@@ -166,8 +177,10 @@ def extrapolate_twice(sizes, drives, y, sigma):
     y = _finite("y", y, ndim=2)
     sigma = _finite("sigma", sigma, ndim=2)
     if y.shape[0] != len(drives) or sigma.shape != y.shape:
-        raise ValueError(f"y and sigma must have shape (len(drives), len(sizes)) = ({len(drives)}, "
-                         f"n_sizes), got y {y.shape} and sigma {sigma.shape}")
+        raise ValueError(
+            f"y and sigma must have shape (len(drives), len(sizes)) = ({len(drives)}, "
+            f"n_sizes), got y {y.shape} and sigma {sigma.shape}"
+        )
     at_drive = tuple(extrapolate(sizes, row, err) for row, err in zip(y, sigma))
     zero = line(drives**2, [f.params[0] for f in at_drive], [f.errors[0] for f in at_drive])
     return at_drive, zero
@@ -179,8 +192,14 @@ def power_law(x, y, sigma=None) -> Fit:
     y = _finite("y", y, ndim=1, length=len(x), per="point of x")
     for name, values in (("x", x), ("y", y)):
         if np.any(values <= 0):
-            raise ValueError(f"{name} must be > 0 for a power law, got min({name})={values.min()!r}")
-    log_sigma = None if sigma is None else _finite("sigma", sigma, ndim=1, length=len(y), per="point of y") / y
+            raise ValueError(
+                f"{name} must be > 0 for a power law, got min({name})={values.min()!r}"
+            )
+    log_sigma = (
+        None
+        if sigma is None
+        else _finite("sigma", sigma, ndim=1, length=len(y), per="point of y") / y
+    )
     return line(np.log(x), np.log(y), log_sigma)
 
 
@@ -216,7 +235,9 @@ def crossing(x, y, level):
         raise ValueError(f"y[0] = {y[0]!r} equals level: there is no crossing to interpolate")
     reached = np.nonzero(side != side[0])[0]
     if not reached.size:
-        raise ValueError(f"y never reaches level = {float(level)!r} (y lies in [{y.min()!r}, {y.max()!r}])")
+        raise ValueError(
+            f"y never reaches level = {float(level)!r} (y lies in [{y.min()!r}, {y.max()!r}])"
+        )
     k = reached[0]
     return float(x[k - 1] + (level - y[k - 1]) * (x[k] - x[k - 1]) / (y[k] - y[k - 1]))
 

@@ -30,8 +30,8 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from nqlib import gates as _gates
 from nqlib import _checks, gaussian, quantum, ssep, trajectory
+from nqlib import gates as _gates
 from nqlib.cumulants import _check_loops, _sample_bytes, _sample_moments
 
 __all__ = [
@@ -110,7 +110,9 @@ def apply_gates(C, bonds, us, delta, copy=True):
     return C
 
 
-def neas_samples(rng, L, p1, delta, n_samples, sweeps_between=1.0, burn_in=None, cuts=None, negativity=False):
+def neas_samples(
+    rng, L, p1, delta, n_samples, sweeps_between=1.0, burn_in=None, cuts=None, negativity=False
+):
     """Late-time Gaussian states of one p2 = 0 circuit, sampled every ``sweeps_between`` time units.
 
     Starts from :func:`local_equilibrium` and discards ``burn_in`` time units (default
@@ -130,28 +132,41 @@ def neas_samples(rng, L, p1, delta, n_samples, sweeps_between=1.0, burn_in=None,
     L = _check_L(L)
     _check_rng_and_gates(rng, p1, delta)
     _checks.sample_count(n_samples)
-    cuts = [L // 2] if cuts is None else _checks.indices("cuts", cuts, 1, L - 1, empty=True).tolist()
+    cuts = (
+        [L // 2] if cuts is None else _checks.indices("cuts", cuts, 1, L - 1, empty=True).tolist()
+    )
     sweeps_between = _checks.real("sweeps_between", sweeps_between, 0, open_low=True)
     burn_in = trajectory.burn_in(L + 1) if burn_in is None else _checks.real("burn_in", burn_in, 0)
     negativity = _checks.flag("negativity", negativity)
     steps = max(1, round(sweeps_between * (L + 1)))
-    _checks.memory(f"neas_samples at L={L}, n_samples={n_samples}",
-                   (15 if negativity else 6) * _matrix_bytes(L)
-                   + 8 * n_samples * (1 + 2 * len(cuts)))
-    _checks.work(f"neas_samples with burn_in={burn_in}, n_samples={n_samples} at L={L}",
-                 (burn_in * (L + 1) + float(n_samples) * steps) * L + float(n_samples) * L**3)
+    _checks.memory(
+        f"neas_samples at L={L}, n_samples={n_samples}",
+        (15 if negativity else 6) * _matrix_bytes(L) + 8 * n_samples * (1 + 2 * len(cuts)),
+    )
+    _checks.work(
+        f"neas_samples with burn_in={burn_in}, n_samples={n_samples} at L={L}",
+        (burn_in * (L + 1) + float(n_samples) * steps) * L + float(n_samples) * L**3,
+    )
 
     def measure(C):
         S = gaussian._entropy_of(np.linalg.eigvalsh(C))  # C is a state of our own evolution:
-        I = np.array([gaussian._mutual_information_of(C, cut, S) for cut in cuts], float)  # no checks
+        I = np.array(
+            [gaussian._mutual_information_of(C, cut, S) for cut in cuts], float
+        )  # no checks
         out = {"S": S, "I": I, "n": np.real(np.diag(C)), "abs2": np.abs(C) ** 2}
         if negativity:
             out["Ef"] = np.array([gaussian.negativity(C, cut) for cut in cuts], float)
         return out
 
-    return trajectory.sample(local_equilibrium(L, delta),
-                             lambda C, gates: _evolve(C, gates, rng, p1, delta),
-                             round(burn_in * (L + 1)), steps, n_samples, measure, mean=("n", "abs2"))
+    return trajectory.sample(
+        local_equilibrium(L, delta),
+        lambda C, gates: _evolve(C, gates, rng, p1, delta),
+        round(burn_in * (L + 1)),
+        steps,
+        n_samples,
+        measure,
+        mean=("n", "abs2"),
+    )
 
 
 def block_average(matrix, blocks=8):
@@ -186,7 +201,7 @@ def block_average(matrix, blocks=8):
     out = np.empty((blocks, blocks))
     for a in range(blocks):
         for b in range(blocks):
-            block = matrix[edges[a]:edges[a + 1], edges[b]:edges[b + 1]]
+            block = matrix[edges[a] : edges[a + 1], edges[b] : edges[b + 1]]
             out[a, b] = (block[~np.eye(len(block), dtype=bool)] if a == b else block).mean()
     return out
 
@@ -215,14 +230,19 @@ def loop_moments(rng, L, p1, delta, loops, n_samples, sweeps_between=1.0, burn_i
     sweeps_between = _checks.real("sweeps_between", sweeps_between, 0, open_low=True)
     _checks.memory(f"loop_moments at L={L}", _sample_bytes(L, n_samples, loops))
     steps = max(1, round(sweeps_between * (L + 1)))
-    _checks.work(f"loop_moments with burn_in={burn_in}, n_samples={n_samples} at L={L}",
-                 (burn_in * (L + 1) + float(n_samples) * steps) * L)
+    _checks.work(
+        f"loop_moments with burn_in={burn_in}, n_samples={n_samples} at L={L}",
+        (burn_in * (L + 1) + float(n_samples) * steps) * L,
+    )
     # the chain evolves C; the samples handed to the loop products are G = C^T (HJ convention)
-    states = trajectory.states(local_equilibrium(L, delta),
-                               lambda C, gates: _evolve(C, gates, rng, p1, delta),
-                               round(burn_in * (L + 1)), steps, n_samples)
+    states = trajectory.states(
+        local_equilibrium(L, delta),
+        lambda C, gates: _evolve(C, gates, rng, p1, delta),
+        round(burn_in * (L + 1)),
+        steps,
+        n_samples,
+    )
     return _sample_moments((C.T for C in states), L, n_samples, loops)
-
 
 
 def gaussian_model(rng, L, delta, coherence=None, fluctuation=None):
@@ -245,14 +265,20 @@ def gaussian_model(rng, L, delta, coherence=None, fluctuation=None):
     n_outside the number of clipped eigenvalues.
     """
     L, delta, coherence, fluctuation = _check_model(rng, L, delta, coherence, fluctuation)
-    upper = np.triu(np.sqrt(np.clip(coherence, 0, None) / 2) * (rng.standard_normal((L, L)) + 1j * rng.standard_normal((L, L))), 1)
+    upper = np.triu(
+        np.sqrt(np.clip(coherence, 0, None) / 2)
+        * (rng.standard_normal((L, L)) + 1j * rng.standard_normal((L, L))),
+        1,
+    )
     X = upper + upper.conj().T + np.diag(np.sqrt(fluctuation) * rng.standard_normal(L))
     nu, U = np.linalg.eigh(np.diag(ssep.density(L, delta)) + delta * X)
     n_outside = int(np.sum((nu < 0) | (nu > 1)))
     return (U * np.clip(nu, 0.0, 1.0)) @ U.conj().T, n_outside
 
 
-def gaussian_model_negativity(rng, L, delta, n_samples, cuts=None, coherence=None, fluctuation=None):
+def gaussian_model_negativity(
+    rng, L, delta, n_samples, cuts=None, coherence=None, fluctuation=None
+):
     """Fermionic log-negativity of ``n_samples`` draws of :func:`gaussian_model`.
 
     Returns ``Ef`` (n_samples, len(cuts)) across each cut (default [L // 2]) and ``outside``
@@ -263,10 +289,13 @@ def gaussian_model_negativity(rng, L, delta, n_samples, cuts=None, coherence=Non
     L = _check_model(rng, L, delta, coherence, fluctuation)[0]
     cuts = [L // 2] if cuts is None else _checks.indices("cuts", cuts, 1, L - 1).tolist()
     _checks.sample_count(n_samples)
-    _checks.memory(f"gaussian_model_negativity at L={L}, n_samples={n_samples}",
-                   15 * _matrix_bytes(L) + 8 * n_samples * (1 + len(cuts)))
-    _checks.work(f"gaussian_model_negativity with n_samples={n_samples} at L={L}",
-                 float(n_samples) * L**3)
+    _checks.memory(
+        f"gaussian_model_negativity at L={L}, n_samples={n_samples}",
+        15 * _matrix_bytes(L) + 8 * n_samples * (1 + len(cuts)),
+    )
+    _checks.work(
+        f"gaussian_model_negativity with n_samples={n_samples} at L={L}", float(n_samples) * L**3
+    )
     Ef, outside = np.empty((n_samples, len(cuts))), np.empty(n_samples)
     for k in range(n_samples):
         C, outside[k] = gaussian_model(rng, L, delta, coherence, fluctuation)
@@ -407,16 +436,25 @@ def dense_negativities(rng, L, p1, delta, n_samples):
     L = _checks.integer("L", L, 2, 12)
     n_samples = _checks.sample_count(n_samples)
     burn_in = round(trajectory.burn_in(L + 1) * (L + 1))
-    _checks.work(f"dense_negativities with n_samples={n_samples} at L={L}",
-                 float(burn_in) * L + n_samples * 8.0**L)
+    _checks.work(
+        f"dense_negativities with n_samples={n_samples} at L={L}",
+        float(burn_in) * L + n_samples * 8.0**L,
+    )
 
     def measure(C):
-        return {"E": quantum.log_negativity(gaussian.dense_state(C), L // 2),
-                "Ef": gaussian.negativity(C, L // 2)}
+        return {
+            "E": quantum.log_negativity(gaussian.dense_state(C), L // 2),
+            "Ef": gaussian.negativity(C, L // 2),
+        }
 
-    out = trajectory.sample(local_equilibrium(L, delta),
-                            lambda C, gates: _evolve(C, gates, rng, p1, delta),
-                            burn_in, L + 1, n_samples, measure)
+    out = trajectory.sample(
+        local_equilibrium(L, delta),
+        lambda C, gates: _evolve(C, gates, rng, p1, delta),
+        burn_in,
+        L + 1,
+        n_samples,
+        measure,
+    )
     return Negativities(qubit=np.asarray(out["E"], float), fermionic=np.asarray(out["Ef"], float))
 
 
@@ -435,7 +473,9 @@ def _single_particle(us4):
     B, Um = us4[:, 1:3, 1:3], us4[:, 3, 3]
     gaussian_ = np.abs(us4[:, 0, 0] * Um - np.linalg.det(B)) < 1e-12
     if not np.all(gaussian_):
-        raise ValueError(f"gate {int(np.argmin(gaussian_))} is not fermionic Gaussian (p2 must be 0)")
+        raise ValueError(
+            f"gate {int(np.argmin(gaussian_))} is not fermionic Gaussian (p2 must be 0)"
+        )
     return B / Um[:, None, None]
 
 
@@ -469,7 +509,12 @@ def _apply_kernel(C, bonds, us, rho_left, rho_right):
         else:
             a = b - 1
             # rows now: C[(a, a+1), :] <- conj(u) @ C[(a, a+1), :]
-            c00, c01, c10, c11 = np.conj(u[0, 0]), np.conj(u[0, 1]), np.conj(u[1, 0]), np.conj(u[1, 1])
+            c00, c01, c10, c11 = (
+                np.conj(u[0, 0]),
+                np.conj(u[0, 1]),
+                np.conj(u[1, 0]),
+                np.conj(u[1, 1]),
+            )
             for j in range(L):
                 x, y = C[a, j], C[a + 1, j]
                 C[a, j] = c00 * x + c01 * y
@@ -506,7 +551,11 @@ def _check_rng_and_gates(rng, p1, delta):
 
 
 def _check_delta(delta):
-    if isinstance(delta, bool) or not isinstance(delta, (int, float, np.integer, np.floating)) or not -1 <= delta <= 1:
+    if (
+        isinstance(delta, bool)
+        or not isinstance(delta, (int, float, np.integer, np.floating))
+        or not -1 <= delta <= 1
+    ):
         raise ValueError(f"delta must be a real number in [-1, 1], got delta={delta!r}")
 
 
@@ -524,7 +573,9 @@ def _check_model(rng, L, delta, coherence, fluctuation):
     coherence = _checks.array("coherence", coherence)
     fluctuation = _checks.array("fluctuation", fluctuation)
     if coherence.shape != (L, L) or fluctuation.shape != (L,):
-        raise ValueError(f"coherence must have shape ({L}, {L}) and fluctuation ({L},), got {coherence.shape}, {fluctuation.shape}")
+        raise ValueError(
+            f"coherence must have shape ({L}, {L}) and fluctuation ({L},), got {coherence.shape}, {fluctuation.shape}"
+        )
     if np.any(np.triu(coherence, 1) < 0):
         raise ValueError("coherence (above the diagonal) holds variances and must be >= 0")
     if np.any(fluctuation < 0):

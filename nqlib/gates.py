@@ -125,8 +125,9 @@ def quadrature(kind, n_phase=5, n_theta=3):
         raise ValueError(f"kind must be 0, 1 or 2 (ensembles mu_0, mu_1, mu_2), got kind={kind!r}")
     n_phase = _checks.integer("n_phase", n_phase, low=5)  # exact second moments need n_phase >= 5
     n_theta = _checks.integer("n_theta", n_theta, low=2)  # and n_theta >= 2
-    _checks.memory(f"quadrature with n_phase={n_phase}, n_theta={n_theta}",
-                   800 * n_phase**3 * n_theta)
+    _checks.memory(
+        f"quadrature with n_phase={n_phase}, n_theta={n_theta}", 800 * n_phase**3 * n_theta
+    )
     if kind == 0:
         return np.array([0.5, 0.5]), np.array([ISWAP, IDENTITY])
     e = np.exp(2j * np.pi * np.arange(n_phase) / n_phase)
@@ -226,7 +227,9 @@ def _check_gate(U):
     outside[0, 0] = outside[3, 3] = False
     outside[1:3, 1:3] = False
     if np.abs(U[outside]).max() > 1e-12:
-        raise ValueError("U must conserve S^z: only U[0,0], U[3,3] and the central block may be nonzero")
+        raise ValueError(
+            "U must conserve S^z: only U[0,0], U[3,3] and the central block may be nonzero"
+        )
     return _checks.unitary("U", U)
 
 

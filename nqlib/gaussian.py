@@ -29,8 +29,14 @@ import scipy.sparse as sp
 from nqlib import _checks
 
 __all__ = [
-    "entropy", "mutual_information", "negativity", "negativity_lower_bound", "dense_state", "binary_entropy",
-    "check_correlation_matrix", "fermi_sea",
+    "entropy",
+    "mutual_information",
+    "negativity",
+    "negativity_lower_bound",
+    "dense_state",
+    "binary_entropy",
+    "check_correlation_matrix",
+    "fermi_sea",
 ]
 
 _TOL = 1e-9
@@ -75,7 +81,10 @@ def negativity(C, A, B=None):
     cross = 0.5 * (one - minus) @ np.linalg.solve(one + plus @ minus, one - plus)
     xi = np.clip(np.linalg.eigvalsh(0.5 * (cross + cross.conj().T)), 0.0, 1.0)
     lam = np.clip(np.linalg.eigvalsh(C), 0.0, 1.0)
-    return float(np.sum(np.log(np.sqrt(xi) + np.sqrt(1 - xi))) + 0.5 * np.sum(np.log(lam**2 + (1 - lam) ** 2)))
+    return float(
+        np.sum(np.log(np.sqrt(xi) + np.sqrt(1 - xi)))
+        + 0.5 * np.sum(np.log(lam**2 + (1 - lam) ** 2))
+    )
 
 
 def negativity_lower_bound(C, A, B=None):
@@ -91,7 +100,9 @@ def negativity_lower_bound(C, A, B=None):
     C = check_correlation_matrix(C)
     A, B = _bipartition(len(C), A, B)
     if A.max() > B.min():
-        raise ValueError("the bound needs every mode of A before every mode of B (Jordan-Wigner order)")
+        raise ValueError(
+            "the bound needs every mode of A before every mode of B (Jordan-Wigner order)"
+        )
     return max(0.0, negativity(C, A, B) - 0.5 * np.log(2))
 
 
@@ -175,7 +186,9 @@ def binary_entropy(nu):
     if not np.all(valid):
         bad = nu[~valid]
         more = f" and {bad.size - 1} more outside [0, 1]" if bad.size > 1 else ""
-        raise ValueError(f"nu must hold occupations in [0, 1], got nu={float(bad.ravel()[0])!r}{more}")
+        raise ValueError(
+            f"nu must hold occupations in [0, 1], got nu={float(bad.ravel()[0])!r}{more}"
+        )
     out = np.zeros_like(nu)
     inside = (nu > 0) & (nu < 1)
     p = nu[inside]
@@ -189,7 +202,9 @@ def _check_and_diagonalise(C, name="C"):
     C = _check_hermitian(C, name)
     nu = np.linalg.eigvalsh(C)
     if nu.min() < -_TOL or nu.max() > 1 + _TOL:
-        raise ValueError(f"eigenvalues of {name} must lie in [0, 1], got [{nu.min():.3g}, {nu.max():.3g}]")
+        raise ValueError(
+            f"eigenvalues of {name} must lie in [0, 1], got [{nu.min():.3g}, {nu.max():.3g}]"
+        )
     return C, nu
 
 
@@ -206,7 +221,11 @@ def _entropy_of(nu):
 def _mutual_information_of(C, cut, S):
     """I([0, cut) : [cut, L)) of a checked C whose total entropy S is known (no checks)."""
     A, B = np.arange(cut), np.arange(cut, len(C))
-    return _entropy_of(np.linalg.eigvalsh(C[np.ix_(A, A)])) + _entropy_of(np.linalg.eigvalsh(C[np.ix_(B, B)])) - S
+    return (
+        _entropy_of(np.linalg.eigvalsh(C[np.ix_(A, A)]))
+        + _entropy_of(np.linalg.eigvalsh(C[np.ix_(B, B)]))
+        - S
+    )
 
 
 def _bipartition(L, A, B):
@@ -216,6 +235,8 @@ def _bipartition(L, A, B):
         return np.arange(A), np.arange(A, L)
     A, B = (np.unique(_checks.indices(name, x, 0, L - 1)) for name, x in (("A", A), ("B", B)))
     if np.intersect1d(A, B).size:
-        raise ValueError(f"A and B must be disjoint sets of modes, got {A.tolist()}, {B.tolist()} "
-                         f"(both hold {np.intersect1d(A, B).tolist()})")
+        raise ValueError(
+            f"A and B must be disjoint sets of modes, got {A.tolist()}, {B.tolist()} "
+            f"(both hold {np.intersect1d(A, B).tolist()})"
+        )
     return A, B

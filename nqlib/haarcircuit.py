@@ -58,7 +58,9 @@ __all__ = [
 
 MAX_PATTERN_L = 13  # sparse LU fill: 3 s at L = 12, ~30 s at 13
 MAX_DENSE_L = 10
-_PAULI = np.array([[[1, 0], [0, 1]], [[0, 1], [1, 0]], [[0, -1j], [1j, 0]], [[1, 0], [0, -1]]], dtype=complex)
+_PAULI = np.array(
+    [[[1, 0], [0, 1]], [[0, 1], [1, 0]], [[0, -1j], [1j, 0]], [[1, 0], [0, -1]]], dtype=complex
+)
 
 
 def haar_unitary(rng, d=4):
@@ -135,8 +137,12 @@ def sampled_weights(rng, pauli, n_gates):
     try:
         i, j = pauli
     except (TypeError, ValueError):
-        raise ValueError(f"pauli must be a pair (i, j) of integers in [0, 3], got pauli={pauli!r}") from None
-    i, j = (_checks.integer(name, v, low=0, high=3) for name, v in (("pauli[0]", i), ("pauli[1]", j)))
+        raise ValueError(
+            f"pauli must be a pair (i, j) of integers in [0, 3], got pauli={pauli!r}"
+        ) from None
+    i, j = (
+        _checks.integer(name, v, low=0, high=3) for name, v in (("pauli[0]", i), ("pauli[1]", j))
+    )
     n_gates = _checks.integer("n_gates", n_gates, low=1)
     _checks.memory(f"sampled_weights with n_gates={n_gates}", 32 * n_gates)
     strings, patterns = pauli_pairs()
@@ -191,7 +197,9 @@ def averaged_map(L, bulk=None):
     b, d = boundary_rates()
     T = pattern_map() if bulk is None else _checks.array("bulk", bulk)
     if T.shape != (4, 4) or np.any(T < 0) or not np.allclose(T.sum(axis=0), 1):
-        raise ValueError("bulk must be a 4 x 4 non-negative matrix whose columns sum to 1 (weight conservation)")
+        raise ValueError(
+            "bulk must be a 4 x 4 non-negative matrix whose columns sum to 1 (weight conservation)"
+        )
     n = 2**L
     s = np.arange(n)
     trivial = (s & 1) == 0
@@ -208,7 +216,9 @@ def averaged_map(L, bulk=None):
                     rows.append(base[m] | (q << i))
                     cols.append(s[m])
                     vals.append(np.full(m.sum(), T[q, p]))
-    M = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n))
+    M = sp.csr_matrix(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n)
+    )
     return M / L
 
 
@@ -239,7 +249,11 @@ def pattern_weights(L, bulk=None):
     M = averaged_map(L, bulk)
     n = M.shape[0]
     A = (sp.identity(n) - M).tocsc()[1:, 1:]
-    weights = spla.spsolve(A, M[1:, 0].toarray().ravel()) if n > 2 else np.array([M[1, 0] / (1 - M[1, 1])])
+    weights = (
+        spla.spsolve(A, M[1:, 0].toarray().ravel())
+        if n > 2
+        else np.array([M[1, 0] / (1 - M[1, 1])])
+    )
     return np.concatenate([[1.0], weights])
 
 
@@ -265,8 +279,11 @@ def reduced_purity(L, site_one_fraction=None):
     L = _check_L(L, 10**6)
     b, d = boundary_rates()
     lowest = b / (b + d)
-    f = 0.75 if site_one_fraction is None else _checks.real("site_one_fraction", site_one_fraction, lowest, 1,
-                                                            open_low=True)
+    f = (
+        0.75
+        if site_one_fraction is None
+        else _checks.real("site_one_fraction", site_one_fraction, lowest, 1, open_low=True)
+    )
     total = b / (d * f - b * (1 - f))
     return float((1 + total) * 2.0**-L)
 
@@ -284,16 +301,24 @@ def neas_purity(rng, L, n_samples, burn_in=None):
     _checks.sample_count(n_samples)
     burn_in = 20 * L if burn_in is None else _checks.integer("burn_in", burn_in, low=0)
     _checks.memory(f"neas_purity with n_samples={n_samples}", 8 * n_samples)
-    _checks.work(f"neas_purity with burn_in={burn_in}, n_samples={n_samples} at L={L}",
-                 float(burn_in + n_samples) * L * 4.0**L)
+    _checks.work(
+        f"neas_purity with burn_in={burn_in}, n_samples={n_samples} at L={L}",
+        float(burn_in + n_samples) * L * 4.0**L,
+    )
 
     def step(rho, time):
         for _ in range(time * L):
             rho = _apply_random_gate(rho, rng, L)
         return rho
 
-    return trajectory.sample(np.eye(2**L, dtype=complex) / 2**L, step, burn_in, 1, n_samples,
-                             lambda rho: {"purity": np.real(np.vdot(rho, rho))})
+    return trajectory.sample(
+        np.eye(2**L, dtype=complex) / 2**L,
+        step,
+        burn_in,
+        1,
+        n_samples,
+        lambda rho: {"purity": np.real(np.vdot(rho, rho))},
+    )
 
 
 def _apply_random_gate(rho, rng, L):
@@ -302,7 +327,9 @@ def _apply_random_gate(rho, rng, L):
     if bond == 0:  # reservoir qubit in |0>, then traced out: Kraus K_r = <r|U|0> on site 1
         t = rho.reshape(2, n // 2, 2, n // 2)
         K = U.reshape(2, 2, 2, 2)[:, :, 0, :]
-        return sum(np.einsum("ab,bjck,dc->ajdk", K[r], t, K[r].conj()) for r in range(2)).reshape(n, n)
+        return sum(np.einsum("ab,bjck,dc->ajdk", K[r], t, K[r].conj()) for r in range(2)).reshape(
+            n, n
+        )
     i = bond - 1  # chain sites (i, i+1), 0-based
     left = U @ rho.reshape(2**i, 4, -1).transpose(1, 0, 2).reshape(4, -1)
     rho = left.reshape(4, 2**i, -1).transpose(1, 0, 2).reshape(n, n)

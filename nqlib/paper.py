@@ -83,8 +83,17 @@ def _anderson_cuts(N):
 
 
 def _anderson_params(N):
-    return dict(Nx=N, Ny=N, Nz=N, W=_HJ_W, pairs=_anderson_cuts(N), t=_HJ_T, leads="RL",
-                energies=(0.2, -0.2), weights=(1.0, -1.0))
+    return dict(
+        Nx=N,
+        Ny=N,
+        Nz=N,
+        W=_HJ_W,
+        pairs=_anderson_cuts(N),
+        t=_HJ_T,
+        leads="RL",
+        energies=(0.2, -0.2),
+        weights=(1.0, -1.0),
+    )
 
 
 def _anderson_scalars(out, N):
@@ -118,16 +127,28 @@ def _anderson_summary(data, N):
     f3 = fits.amplitude(g3[0][keep], e3[0][keep], cumulants.cyclic_cumulant([x[keep], x[j], x[k]]))
     A2 = np.array([f2.params[0], f2.errors[0], f2.chi2_dof])
     A3 = np.array([f3.params[0], f3.errors[0], f3.chi2_dof])
-    return dict(A2=A2, A3=A3, dn2=np.array(_root(*A2[:2], 2)), dn3=np.array(_root(*A3[:2], 3)),
-                g1=cum["g1"][0] / M, g1_err=cum["g1"][1] / M, g2=g2, g2_err=e2, g3=g3, g3_err=e3,
-                m2=np.array([cum["m2"][0], cum["m2"][1]]) / M**2,
-                m3=np.array([cum["m3"][0], cum["m3"][1]]) / M**3)
+    return dict(
+        A2=A2,
+        A3=A3,
+        dn2=np.array(_root(*A2[:2], 2)),
+        dn3=np.array(_root(*A3[:2], 3)),
+        g1=cum["g1"][0] / M,
+        g1_err=cum["g1"][1] / M,
+        g2=g2,
+        g2_err=e2,
+        g3=g3,
+        g3_err=e3,
+        m2=np.array([cum["m2"][0], cum["m2"][1]]) / M**2,
+        m3=np.array([cum["m3"][0], cum["m3"][1]]) / M**3,
+    )
 
 
 DATASETS = {
     "anderson-w6": _Dataset(
-        description=("Hruza-Jin G^neq = G^R(0.2) - G^L(-0.2) on N^3 cubes, W = 6, t = (1, 0.4, 0.4): "
-                     "Delta n^(1,2,3) per size as the QSSEP chapter fits them"),
+        description=(
+            "Hruza-Jin G^neq = G^R(0.2) - G^L(-0.2) on N^3 cubes, W = 6, t = (1, 0.4, 0.4): "
+            "Delta n^(1,2,3) per size as the QSSEP chapter fits them"
+        ),
         fn=anderson.loop_statistics,
         # sizes and counts: ~60 min of one core (README, "Paper-scale data")
         sizes=(8, 10, 12, 16, 20, 24),
@@ -151,7 +172,9 @@ def load(name):
         raise ValueError(f"name must be one of {sorted(DATASETS)}, got {name!r}")
     path = DATA / f"{name}.npz"
     if not path.exists():
-        raise ValueError(f"name={name!r}: no archive at {path}; make it with python -m nqlib.paper {name}")
+        raise ValueError(
+            f"name={name!r}: no archive at {path}; make it with python -m nqlib.paper {name}"
+        )
     with np.load(path, allow_pickle=False) as archive:
         arrays = {key: archive[key] for key in archive.files}
     return arrays, json.loads(str(arrays.pop("provenance")))
@@ -193,8 +216,10 @@ def realization_function(provenance):
     """
     name = provenance.get("function") if isinstance(provenance, dict) else None
     if not isinstance(name, str) or not name.startswith("nqlib.") or "." not in name[6:]:
-        raise ValueError(f"provenance must be an archive's provenance dict with a 'function' entry "
-                         f"'nqlib.<module>.<name>', got {name!r}")
+        raise ValueError(
+            f"provenance must be an archive's provenance dict with a 'function' entry "
+            f"'nqlib.<module>.<name>', got {name!r}"
+        )
     module, _, qualname = _RENAMED.get(name, name).rpartition(".")
     try:
         return getattr(importlib.import_module(module), qualname)
@@ -214,8 +239,12 @@ def _produce(name, workers=1, dry_run=False, out=None, cache=None):
     print(f"{name}: {spec.description}")
     for N, runs in zip(spec.sizes, spec.runs):
         found = len(list((cache / f"N{N}").glob("*/r*.npz")))
-        print(f"  N = {N:3d}: {runs:5d} realizations, seed {[*spec.seed, N]}, {found} files in the cache")
-    print(f"  executor: {address if dask else f'{workers} local worker(s)'}; cache {cache}; output {out}")
+        print(
+            f"  N = {N:3d}: {runs:5d} realizations, seed {[*spec.seed, N]}, {found} files in the cache"
+        )
+    print(
+        f"  executor: {address if dask else f'{workers} local worker(s)'}; cache {cache}; output {out}"
+    )
     if dry_run:
         return None
     started = time.time()
@@ -226,16 +255,28 @@ def _produce(name, workers=1, dry_run=False, out=None, cache=None):
         seed = [*spec.seed, N]
         tick = time.time()
         with _executor(workers, dask) as executor:
-            results = ensemble.run_ensemble(spec.fn, runs, seed=seed, executor=executor, cache=folder,
-                                            progress=True, **spec.params(N))
+            results = ensemble.run_ensemble(
+                spec.fn,
+                runs,
+                seed=seed,
+                executor=executor,
+                cache=folder,
+                progress=True,
+                **spec.params(N),
+            )
         wall = time.time() - tick
         log = _log_time(folder, wall, runs, found)
         scalars[N] = np.array([spec.scalars(r, N) for r in results])
         summaries[N] = spec.summary(ensemble.stack(results), N)
         del results
         done.append(N)
-        per_size[str(N)] = dict(runs=runs, seed=seed, params=_plain(spec.params(N)), wall_s=round(wall, 1),
-                                compute_log=log)
+        per_size[str(N)] = dict(
+            runs=runs,
+            seed=seed,
+            params=_plain(spec.params(N)),
+            wall_s=round(wall, 1),
+            compute_log=log,
+        )
         _write(out, name, spec, done, per_size, scalars, summaries, workers, dask, address, started)
         print(f"  N = {N}: {runs} realizations in {wall:.0f} s; archive {out} updated", flush=True)
     return out
@@ -257,7 +298,9 @@ def _executor(workers, dask):
         return _NoExecutor()
     if workers == 1:  # in this process (run_ensemble sets one BLAS thread around the run)
         return concurrent.futures.ThreadPoolExecutor(1)
-    return concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver"))
+    return concurrent.futures.ProcessPoolExecutor(
+        workers, mp_context=multiprocessing.get_context("forkserver")
+    )
 
 
 def _log_time(folder, wall, runs, found):
@@ -275,11 +318,16 @@ def _write(out, name, spec, done, per_size, scalars, summaries, workers, dask, a
     table = np.full((len(done), width, len(spec.scalar_names)), np.nan)
     for s, N in enumerate(done):
         table[s, : len(scalars[N])] = scalars[N]
-    arrays = dict(sizes=np.array(done), runs=np.array([per_size[str(N)]["runs"] for N in done]),
-                  scalar_names=np.array(spec.scalar_names), scalars=table,
-                  scalar_mean=np.array([scalars[N].mean(axis=0) for N in done]),
-                  scalar_sem=np.array([scalars[N].std(axis=0, ddof=1) / np.sqrt(len(scalars[N]))
-                                       for N in done]))
+    arrays = dict(
+        sizes=np.array(done),
+        runs=np.array([per_size[str(N)]["runs"] for N in done]),
+        scalar_names=np.array(spec.scalar_names),
+        scalars=table,
+        scalar_mean=np.array([scalars[N].mean(axis=0) for N in done]),
+        scalar_sem=np.array(
+            [scalars[N].std(axis=0, ddof=1) / np.sqrt(len(scalars[N])) for N in done]
+        ),
+    )
     for key in summaries[done[0]]:
         values = [np.asarray(summaries[N][key]) for N in done]
         if all(v.shape == values[0].shape for v in values):
@@ -287,18 +335,28 @@ def _write(out, name, spec, done, per_size, scalars, summaries, workers, dask, a
         else:  # shapes that depend on N: one entry per size
             arrays.update({f"{key}_N{N}": v for N, v in zip(done, values)})
     provenance = dict(
-        format=_FORMAT, name=name, description=spec.description,
+        format=_FORMAT,
+        name=name,
+        description=spec.description,
         function=f"{spec.fn.__module__}.{spec.fn.__qualname__}",
-        nqlib_version=nqlib.__version__, **_git(), nqlib_source_sha256=_source_hash(),
+        nqlib_version=nqlib.__version__,
+        **_git(),
+        nqlib_source_sha256=_source_hash(),
         seeding="realization i of size N: numpy.random.SeedSequence(per_size[N].seed).spawn(runs)[i] "
-                "(nqlib.ensemble's contract)",
-        sizes_planned=list(spec.sizes), runs_planned=list(spec.runs), sizes_done=list(done),
-        complete=list(done) == list(spec.sizes), per_size=per_size,
+        "(nqlib.ensemble's contract)",
+        sizes_planned=list(spec.sizes),
+        runs_planned=list(spec.runs),
+        sizes_done=list(done),
+        complete=list(done) == list(spec.sizes),
+        per_size=per_size,
         wall_s=round(time.time() - started, 1),
         wall_s_note="wall_s: this invocation (realizations found in the cache are loaded, not "
-                    "recomputed); per_size[N].compute_log: every invocation that ran that size",
+        "recomputed); per_size[N].compute_log: every invocation that ran that size",
         executor=address if dask else f"{workers} local worker(s), one BLAS thread each",
-        machine=_machine(), versions=_versions(), date=_now(), command=" ".join(sys.argv),
+        machine=_machine(),
+        versions=_versions(),
+        date=_now(),
+        command=" ".join(sys.argv),
     )
     arrays["provenance"] = np.array(json.dumps(provenance, sort_keys=True))
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -319,14 +377,21 @@ def _now():
 def _git():
     def git(*args):
         try:
-            return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True,
-                                  check=True, timeout=30).stdout.strip()
+            return subprocess.run(
+                ["git", "-C", str(ROOT), *args],
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=30,
+            ).stdout.strip()
         except (OSError, subprocess.SubprocessError):
             return None
 
     status = git("status", "--porcelain", "--", "nqlib")
-    return dict(git_commit=git("rev-parse", "HEAD"),
-                git_nqlib_dirty=None if status is None else bool(status))
+    return dict(
+        git_commit=git("rev-parse", "HEAD"),
+        git_nqlib_dirty=None if status is None else bool(status),
+    )
 
 
 def _source_hash():
@@ -347,8 +412,13 @@ def _machine():
     except OSError:
         pass
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
-    return dict(platform=platform.platform(), cpu_model=model, cpu_count=os.cpu_count(),
-                usable_cores=usable, python=platform.python_version())
+    return dict(
+        platform=platform.platform(),
+        cpu_model=model,
+        cpu_count=os.cpu_count(),
+        usable_cores=usable,
+        python=platform.python_version(),
+    )
 
 
 def _versions():
@@ -359,7 +429,9 @@ def _versions():
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m nqlib.paper", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m nqlib.paper", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("name", choices=sorted(DATASETS), help="the data set to make")
     parser.add_argument("--workers", type=int, default=1, help="local worker processes (default 1)")
     parser.add_argument("--dry-run", action="store_true", help="print the plan, compute nothing")

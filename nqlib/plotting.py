@@ -13,8 +13,16 @@ from nqlib import circuit
 from nqlib.anderson import cut_pairs
 from nqlib.cumulants import cyclic_cumulant
 
-__all__ = ["COLORS", "WIDTH", "use_style", "figsize", "loop_cuts", "anderson_imbalances",
-           "probe_explorer", "circuit_traces"]
+__all__ = [
+    "COLORS",
+    "WIDTH",
+    "use_style",
+    "figsize",
+    "loop_cuts",
+    "anderson_imbalances",
+    "probe_explorer",
+    "circuit_traces",
+]
 
 #: Okabe & Ito (2008) colour-blind-safe palette, black last.
 COLORS = (
@@ -78,15 +86,23 @@ def loop_cuts(cut, x, title, cuts_y2, cuts_yz, dn3=1.0, exact_pair=None):
     xx = np.linspace(0, 1, 200)
     for y, color in zip(cuts_y2, COLORS):
         j = int(np.argmin(np.abs(x - y)))
-        axes[0].errorbar(x, cut.g2[:, j], cut.g2_err[:, j], fmt="o", ms=3, color=color, label=f"$y = {x[j]:.2f}$")
+        axes[0].errorbar(
+            x, cut.g2[:, j], cut.g2_err[:, j], fmt="o", ms=3, color=color, label=f"$y = {x[j]:.2f}$"
+        )
         axes[0].plot(xx, cyclic_cumulant([xx, x[j]]), color=color, lw=1)
         if exact_pair is not None:
             axes[0].plot(x, (N + 1) * exact_pair[:, j].real, "x", color=color, ms=4)
-    axes[0].set(xlabel="$x$", ylabel=r"$(N+1)\,\mathbb{E}[G_{ij}G_{ji}]^c$", title=f"{title}: $g_2$")
+    axes[0].set(
+        xlabel="$x$", ylabel=r"$(N+1)\,\mathbb{E}[G_{ij}G_{ji}]^c$", title=f"{title}: $g_2$"
+    )
     for k, ((y, z), color) in enumerate(zip(cuts_yz, COLORS)):
-        axes[1].errorbar(x, cut.g3[k], cut.g3_err[k], fmt="o", ms=3, color=color, label=f"$y = {y}$, $z = {z}$")
+        axes[1].errorbar(
+            x, cut.g3[k], cut.g3_err[k], fmt="o", ms=3, color=color, label=f"$y = {y}$, $z = {z}$"
+        )
         axes[1].plot(xx, cyclic_cumulant([xx, y, z], dn=dn3), color=color, lw=1)
-    axes[1].set(xlabel="$x$", ylabel=r"$(N+1)^2\,\mathbb{E}[G_{ij}G_{jk}G_{ki}]^c$", title=f"{title}: $g_3$")
+    axes[1].set(
+        xlabel="$x$", ylabel=r"$(N+1)^2\,\mathbb{E}[G_{ij}G_{jk}G_{ki}]^c$", title=f"{title}: $g_3$"
+    )
     for ax in axes:
         ax.legend(fontsize=8)
     return fig, axes
@@ -104,8 +120,15 @@ def anderson_imbalances(fitted, title, cuts_y2, cuts_yz, dn=None):
         axes[0].errorbar(f.x, f.g1, f.g1_err, fmt="o", ms=3, color=color, label=f"N = {N}")
         for y, ls in zip(cuts_y2, ("-", "--")):
             j = int(np.argmin(np.abs(f.x - y)))
-            axes[1].errorbar(f.x, f.g2[:, j], f.g2_err[:, j], fmt="o" if ls == "-" else "s", ms=3, color=color,
-                             label=f"N = {N}, y = {f.x[j]:.2f}" if N == N_big else None)
+            axes[1].errorbar(
+                f.x,
+                f.g2[:, j],
+                f.g2_err[:, j],
+                fmt="o" if ls == "-" else "s",
+                ms=3,
+                color=color,
+                label=f"N = {N}, y = {f.x[j]:.2f}" if N == N_big else None,
+            )
         axes[2].errorbar(f.x, f.g3[0], f.g3_err[0], fmt="o", ms=3, color=color, label=f"N = {N}")
     f = fitted[N_big]
     d1, d2, d3 = (dn or {}).get(1, f.dn1[0]), (dn or {}).get(2, f.dn2[0]), f.dn3[0]
@@ -114,23 +137,49 @@ def anderson_imbalances(fitted, title, cuts_y2, cuts_yz, dn=None):
         j = int(np.argmin(np.abs(f.x - y)))
         axes[1].plot(xx, cyclic_cumulant([xx, f.x[j]], dn=d2), color=COLORS[7], lw=1)
     j, k = cut_pairs(N_big, cuts_yz)[0]
-    axes[2].plot(xx, cyclic_cumulant([xx, f.x[j], f.x[k]], dn=d3), color=COLORS[7], lw=1,
-                 label=rf"$g_3^Q$, $\Delta n = {d3:.2f}$")
-    axes[2].plot(xx, cyclic_cumulant([xx, f.x[j], f.x[k]], dn=d2), color=COLORS[7], lw=1, ls=":",
-                 label=r"$g_3^Q$, $\Delta n = \Delta n^{(2)}$")
+    axes[2].plot(
+        xx,
+        cyclic_cumulant([xx, f.x[j], f.x[k]], dn=d3),
+        color=COLORS[7],
+        lw=1,
+        label=rf"$g_3^Q$, $\Delta n = {d3:.2f}$",
+    )
+    axes[2].plot(
+        xx,
+        cyclic_cumulant([xx, f.x[j], f.x[k]], dn=d2),
+        color=COLORS[7],
+        lw=1,
+        ls=":",
+        label=r"$g_3^Q$, $\Delta n = \Delta n^{(2)}$",
+    )
     span = max(np.abs(f.g3[0]).max() for f in fitted.values())
     axes[2].set_ylim(-2.5 * span, 2.5 * span)
     axes[0].set(xlabel="$x$", ylabel="$g_1^A$", title=f"{title}: density")
     axes[1].set(xlabel="$x$", ylabel="$g_2^A$", title="$g_2^A(x, y)$; line: $g_2^Q$")
-    axes[2].set(xlabel="$x$", ylabel="$g_3^A$",
-                title=f"$g_3^A(x, y, z)$, $y = {cuts_yz[0][0]}$, $z = {cuts_yz[0][1]}$")
+    axes[2].set(
+        xlabel="$x$",
+        ylabel="$g_3^A$",
+        title=f"$g_3^A(x, y, z)$, $y = {cuts_yz[0][0]}$, $z = {cuts_yz[0][1]}$",
+    )
     for ax in axes:
         ax.legend(fontsize=7)
     return fig, axes
 
 
-def probe_explorer(axes, phases, difference, phase, at_phase, separations, repetitions, *,
-                   separation, delta, label, L):
+def probe_explorer(
+    axes,
+    phases,
+    difference,
+    phase,
+    at_phase,
+    separations,
+    repetitions,
+    *,
+    separation,
+    delta,
+    label,
+    L,
+):
     """Draw the probe chapter's explorer: (a) one fringe with the chosen phase marked, (b) the
     repetitions per phase against the separation, the chosen one marked when delta > 0.
 
@@ -141,15 +190,21 @@ def probe_explorer(axes, phases, difference, phase, at_phase, separations, repet
         _, axes = plt.subplots(1, 2, figsize=figsize(2, 0.7))
     axes[0].plot(phases, difference, label=label)
     axes[0].plot([phase], [at_phase], "ko")
-    axes[0].set(xlabel=r"splitter phase $\phi$", ylabel=r"$I_L - I_R$",
-                title=rf"one state, $\delta = {delta}$")
+    axes[0].set(
+        xlabel=r"splitter phase $\phi$",
+        ylabel=r"$I_L - I_R$",
+        title=rf"one state, $\delta = {delta}$",
+    )
     axes[0].legend(fontsize=8)
     axes[1].semilogy(separations, repetitions)
     if delta > 0:
         nearest = np.argmin(np.abs(separations - separation))
         axes[1].semilogy([separation], [repetitions[nearest]], "ko")
-    axes[1].set(xlabel="separation $j - i$ (sites)", ylabel="repetitions per phase ($s = 3$)",
-                title=rf"$L = {L}$, pair centred")
+    axes[1].set(
+        xlabel="separation $j - i$ (sites)",
+        ylabel="repetitions per phase ($s = 3$)",
+        title=rf"$L = {L}$, pair centred",
+    )
 
 
 def circuit_traces(p1=0.3, p2=0.3, delta=0.6, L=6, seed=1, ax=None):
@@ -172,8 +227,11 @@ def circuit_traces(p1=0.3, p2=0.3, delta=0.6, L=6, seed=1, ax=None):
     if ax is None:
         _, ax = plt.subplots()
     t = trace["t"] / (L + 1) ** 2
-    ax.plot(t, circuit.local_equilibrium_entropy(L, delta) - trace["S"],
-            label=rf"$\Delta S$, $p_1={p1}, p_2={p2}$")
+    ax.plot(
+        t,
+        circuit.local_equilibrium_entropy(L, delta) - trace["S"],
+        label=rf"$\Delta S$, $p_1={p1}, p_2={p2}$",
+    )
     ax.plot(t, trace["I"], "--", color=ax.lines[-1].get_color(), label=r"$I(L{:}R)$")
     ax.set(xlabel="$t/(L+1)^2$", ylabel="nats", title=rf"one circuit, $L={L}$, $\delta={delta}$")
     ax.legend(fontsize=8)

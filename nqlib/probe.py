@@ -192,8 +192,10 @@ def device_hamiltonian(gamma, r, t, arm_lengths=(4, 4), out_length=40):
     u = splitter_matrix(r, t)
     n_A, n_B = _check_arms(arm_lengths)
     M = _check_length("out_length", out_length)
-    _checks.memory(f"device_hamiltonian with arm_lengths={arm_lengths}, out_length={out_length}",
-                   48 * (2 + n_A + n_B + 2 * M) ** 2)
+    _checks.memory(
+        f"device_hamiltonian with arm_lengths={arm_lengths}, out_length={out_length}",
+        48 * (2 + n_A + n_B + 2 * M) ** 2,
+    )
     sizes = {"source": 2, "arm_A": n_A, "arm_B": n_B, "out_L": M, "out_R": M}
     sites, start = {}, 0
     for name, size in sizes.items():
@@ -238,7 +240,9 @@ def emitted_charges(C, i, j, gamma, r, t, times, arm_lengths=(4, 4), out_length=
     source_rows = V[sites["source"], :].conj().T  # (n, 2)
     out = {key: np.empty(times.size) for key in ("out_L", "out_R", "source", "arms")}
     for k, time in enumerate(times):
-        U = V @ (np.exp(-1j * energies * time)[:, None] * source_rows)  # U[:, sources] = e^{-iht}[:, src]
+        U = V @ (
+            np.exp(-1j * energies * time)[:, None] * source_rows
+        )  # U[:, sources] = e^{-iht}[:, src]
         density = np.einsum("nk,kl,nl->n", U.conj(), block, U).real  # diag(conj(U) C U^T)
         out["out_L"][k] = density[sites["out_L"]].sum()
         out["out_R"][k] = density[sites["out_R"]].sum()
@@ -363,10 +367,14 @@ def device_ratio(C, i, j, gamma, r, t, arm_lengths=(4, 4)):
     r, t = _check_splitter(r, t)
     gamma = _check_gamma(gamma)
     n_A, n_B = _check_arms(arm_lengths)
-    ideal = np.subtract(*beam_splitter_currents(C, i, j, r, t * np.exp(1j * np.pi * (n_B - n_A) / 2)))
+    ideal = np.subtract(
+        *beam_splitter_currents(C, i, j, r, t * np.exp(1j * np.pi * (n_B - n_A) / 2))
+    )
     if ideal == 0:
-        raise ValueError(f"the ideal interference term I_L - I_R vanishes for C[i, j]={C[i, j]!r}, r={r!r}, "
-                         f"t={t!r}: no ratio")
+        raise ValueError(
+            f"the ideal interference term I_L - I_R vanishes for C[i, j]={C[i, j]!r}, r={r!r}, "
+            f"t={t!r}: no ratio"
+        )
     T_end = max(np.log(1e9) / (2 * gamma**2), 120.0)
     out = emitted_charges(C, i, j, gamma, r, t, [T_end], arm_lengths=(n_A, n_B))
     Q = detected_charges(C, i, j, gamma, r, t, (n_A, n_B))
@@ -455,9 +463,13 @@ def estimate_coherence(rng, C, i, j, repetitions):
     _checks.memory(f"estimate_coherence with repetitions={repetitions}", 24 * M)
     real = _sample_counts(rng, C, i, j, splitter_matrix(1 / np.sqrt(2), 1 / np.sqrt(2)), M)
     imag = _sample_counts(rng, C, i, j, splitter_matrix(1 / np.sqrt(2), -1j / np.sqrt(2)), M)
-    return complex(
-        np.mean(real.left.astype(float) - real.right), np.mean(imag.left.astype(float) - imag.right)
-    ) / 2
+    return (
+        complex(
+            np.mean(real.left.astype(float) - real.right),
+            np.mean(imag.left.astype(float) - imag.right),
+        )
+        / 2
+    )
 
 
 def repetitions(C, i, j, abs2, confidence=3.0):
@@ -491,7 +503,6 @@ def repetitions(C, i, j, abs2, confidence=3.0):
     s = _checks.real("confidence", confidence, 0, open_low=True)
     variance = difference_variance(C, i, j, 1 / np.sqrt(2), 1 / np.sqrt(2))
     return s**2 * variance / (4 * abs2) if abs2 > 0 else np.inf
-
 
 
 def neas_repetitions(L, delta, i, j, confidence=3.0):
@@ -539,14 +550,18 @@ def neas_repetitions(L, delta, i, j, confidence=3.0):
 def _sample_counts(rng, C, i, j, u, M):
     K = u.conj() @ C[np.ix_([i, j], [i, j])] @ u.T
     both = np.linalg.det(K).real
-    p = np.array([1 - K[0, 0].real - K[1, 1].real + both, K[0, 0].real - both, K[1, 1].real - both, both])
+    p = np.array(
+        [1 - K[0, 0].real - K[1, 1].real + both, K[0, 0].real - both, K[1, 1].real - both, both]
+    )
     outcome = rng.choice(4, size=M, p=np.clip(p, 0, None))  # 0: (0,0), 1: (1,0), 2: (0,1), 3: (1,1)
     return Counts((outcome == 1) | (outcome == 3), (outcome == 2) | (outcome == 3))
 
 
 def _check_path_difference(path_difference):
     if isinstance(path_difference, bool) or not isinstance(path_difference, (int, np.integer)):
-        raise ValueError(f"path_difference must be an integer number of sites, got {path_difference!r}")
+        raise ValueError(
+            f"path_difference must be an integer number of sites, got {path_difference!r}"
+        )
 
 
 def _check_matrix(C):
@@ -561,7 +576,11 @@ def _check_matrix(C):
 def _check_pair(C, i, j):
     n = len(C)
     for name, value in (("i", i), ("j", j)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value < n:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, np.integer))
+            or not 0 <= value < n
+        ):
             raise ValueError(f"{name} must be a site index in [0, {n}), got {name}={value!r}")
     if i == j:
         raise ValueError(f"i and j must be different sites, got i = j = {i}")
@@ -575,13 +594,18 @@ def _check_splitter(r, t):
         raise ValueError(f"r and t must be numbers, got r={r!r}, t={t!r}") from None
     norm = abs(r) ** 2 + abs(t) ** 2
     if not np.isfinite(norm) or abs(norm - 1) > NORM_TOL:
-        raise ValueError(f"|r|^2 + |t|^2 must equal 1 within {NORM_TOL:g}, got {norm!r} for r={r!r}, t={t!r}")
+        raise ValueError(
+            f"|r|^2 + |t|^2 must equal 1 within {NORM_TOL:g}, got {norm!r} for r={r!r}, t={t!r}"
+        )
     return r, t
 
 
 def _check_gamma(gamma):
-    if isinstance(gamma, bool) or not isinstance(gamma, (int, float, np.integer, np.floating)) \
-            or not 0 < gamma < np.sqrt(2):
+    if (
+        isinstance(gamma, bool)
+        or not isinstance(gamma, (int, float, np.integer, np.floating))
+        or not 0 < gamma < np.sqrt(2)
+    ):
         raise ValueError(f"gamma must lie in (0, sqrt 2) (no bound state), got gamma={gamma!r}")
     return float(gamma)
 
@@ -590,7 +614,9 @@ def _check_arms(arm_lengths):
     try:
         n_A, n_B = arm_lengths
     except (TypeError, ValueError):
-        raise ValueError(f"arm_lengths must be a pair of integers >= 1, got {arm_lengths!r}") from None
+        raise ValueError(
+            f"arm_lengths must be a pair of integers >= 1, got {arm_lengths!r}"
+        ) from None
     return _check_length("arm_lengths[0]", n_A), _check_length("arm_lengths[1]", n_B)
 
 

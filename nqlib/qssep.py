@@ -138,8 +138,14 @@ def exact_second_moments(N, J=1.0, gamma_a=1.0, gamma_b=1.0, n_a=0.0, n_b=1.0):
     mean = spla.spsolve(L.tocsc(), -A.ravel()).reshape(N, N)
     # U(1) sector of E[G_ij G_kl]: (i, j, j, i) and (i, i, k, k)
     i, j = np.divmod(np.arange(d), N)
-    sector = np.unique(np.concatenate([(i * N + j) * d + (j * N + i), (i * N + i) * d + (j * N + j)]))
-    Q = sp.kron(L, eye) + sp.kron(eye, L) - J * sum(sp.kron(Db, Dbd) + sp.kron(Dbd, Db) for Db, Dbd in bonds)
+    sector = np.unique(
+        np.concatenate([(i * N + j) * d + (j * N + i), (i * N + i) * d + (j * N + j)])
+    )
+    Q = (
+        sp.kron(L, eye)
+        + sp.kron(eye, L)
+        - J * sum(sp.kron(Db, Dbd) + sp.kron(Dbd, Db) for Db, Dbd in bonds)
+    )
     Q = Q.tocsr()[sector][:, sector]
     source = (np.kron(A.ravel(), mean.ravel()) + np.kron(mean.ravel(), A.ravel()))[sector]
     X = np.zeros(d * d)
@@ -184,8 +190,20 @@ def _evolve(G, time, dt, rng, J, gamma_a, gamma_b, n_a, n_b):
     return G
 
 
-def qssep_loop_moments(rng, N, loops, n_samples, time_between, burn_in=None, dt=0.02, J=1.0, gamma_a=1.0,
-                       gamma_b=1.0, n_a=0.0, n_b=1.0):
+def qssep_loop_moments(
+    rng,
+    N,
+    loops,
+    n_samples,
+    time_between,
+    burn_in=None,
+    dt=0.02,
+    J=1.0,
+    gamma_a=1.0,
+    gamma_b=1.0,
+    n_a=0.0,
+    n_b=1.0,
+):
     """One QSSEP trajectory: loop moments averaged over ``n_samples`` stationary samples.
 
     Starts from the exact stationary mean (diagonal, linear profile), discards ``burn_in``
@@ -209,13 +227,19 @@ def qssep_loop_moments(rng, N, loops, n_samples, time_between, burn_in=None, dt=
     n_a, n_b = _check_density(n_a, "n_a"), _check_density(n_b, "n_b")
     _check_dt(dt, J)
     _checks.memory(f"qssep_loop_moments at N={N}", _sample_bytes(N, n_samples, loops))
-    _checks.work(f"qssep_loop_moments with burn_in={burn_in}, n_samples={n_samples} at N={N}",
-                 (burn_in + float(n_samples) * time_between) / dt * N**2)
+    _checks.work(
+        f"qssep_loop_moments with burn_in={burn_in}, n_samples={n_samples} at N={N}",
+        (burn_in + float(n_samples) * time_between) / dt * N**2,
+    )
     J, gamma_a, gamma_b = _check_rates(J, gamma_a, gamma_b)
     G = np.diag(n_a + (n_b - n_a) * x).astype(complex)
     states = trajectory.states(
-        G, lambda G, time: _evolve(G, time, dt, rng, J, gamma_a, gamma_b, n_a, n_b), burn_in,
-        time_between, n_samples)
+        G,
+        lambda G, time: _evolve(G, time, dt, rng, J, gamma_a, gamma_b, n_a, n_b),
+        burn_in,
+        time_between,
+        n_samples,
+    )
     return _sample_moments(states, N, n_samples, loops)
 
 
@@ -299,12 +323,16 @@ def coinciding(cut, loops, x):
 def _g3_cuts(cut, loops, x):
     """(triple, distinct-site mask, QSSEP g3 at Delta n = 1) of cut loops, flat, after the checks."""
     if not isinstance(cut, cumulants.CutCumulants):
-        raise ValueError(f"cut must be a CutCumulants (nqlib.cumulants.cut_cumulants), got {type(cut).__name__}")
+        raise ValueError(
+            f"cut must be a CutCumulants (nqlib.cumulants.cut_cumulants), got {type(cut).__name__}"
+        )
     x = _checks.array("x", x, 0, 1, ndim=1)
     triple = loops.get("triple") if isinstance(loops, dict) else None
     if triple is None or np.shape(triple) != (cut.g3.size, 3) or len(x) != cut.g3.shape[1]:
-        raise ValueError(f"loops must be the cut_loops of cut (triple of shape ({cut.g3.size}, 3)) and x must "
-                         f"have length {cut.g3.shape[1]}, got {np.shape(triple)} and {x.shape}")
+        raise ValueError(
+            f"loops must be the cut_loops of cut (triple of shape ({cut.g3.size}, 3)) and x must "
+            f"have length {cut.g3.shape[1]}, got {np.shape(triple)} and {x.shape}"
+        )
     triple = np.asarray(triple)
     shape = cumulants.cyclic_cumulant([x[triple[:, k]] for k in range(3)])
     return triple, cumulants.distinct_sites(triple), shape
@@ -331,8 +359,10 @@ def extrapolate_amplitude(sizes, amplitudes):
     try:
         table = np.array([tuple(a)[:2] for a in amplitudes], dtype=float)
     except (TypeError, ValueError):
-        raise ValueError(f"amplitudes must be a sequence of (value, error, ...) amplitudes, got "
-                         f"amplitudes={amplitudes!r}") from None
+        raise ValueError(
+            f"amplitudes must be a sequence of (value, error, ...) amplitudes, got "
+            f"amplitudes={amplitudes!r}"
+        ) from None
     table = _checks.array("amplitudes", table, ndim=2)
     fit = fits.extrapolate(sizes, table[:, 0], table[:, 1])
     return Amplitude(fit.params[0], fit.errors[0], fit.chi2_dof)
@@ -387,7 +417,12 @@ def _qssep_kernel(G, z, k_a, k_b, n_a, n_b):
                     x, y = G[b, j], G[b + 1, j]
                     G[b, j] = v00 * x + v01 * y
                     G[b + 1, j] = v10 * x + v11 * y
-                w00, w01, w10, w11 = np.conj(v00), np.conj(v10), np.conj(v01), np.conj(v11)  # V^dagger
+                w00, w01, w10, w11 = (
+                    np.conj(v00),
+                    np.conj(v10),
+                    np.conj(v01),
+                    np.conj(v11),
+                )  # V^dagger
                 for i in range(N):  # columns: G <- G V^dagger
                     x, y = G[i, b], G[i, b + 1]
                     G[i, b] = x * w00 + y * w10
@@ -412,19 +447,30 @@ def _check_sites(N, name="N"):
 
 def _check_rates(J, gamma_a, gamma_b):
     for name, value in (("J", J), ("gamma_a", gamma_a), ("gamma_b", gamma_b)):
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-                or not 0 < value < np.inf:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float, np.integer, np.floating))
+            or not 0 < value < np.inf
+        ):
             raise ValueError(f"{name} must be a finite number > 0, got {name}={value!r}")
     return float(J), float(gamma_a), float(gamma_b)
 
 
 def _check_dt(dt, J):
-    if isinstance(dt, bool) or not isinstance(dt, (int, float, np.integer, np.floating)) or not 0 < dt <= 0.5 / J:
+    if (
+        isinstance(dt, bool)
+        or not isinstance(dt, (int, float, np.integer, np.floating))
+        or not 0 < dt <= 0.5 / J
+    ):
         raise ValueError(f"dt must be a number in (0, 0.5 / J] = (0, {0.5 / J:g}], got dt={dt!r}")
 
 
 def _check_density(n, name):
-    if isinstance(n, bool) or not isinstance(n, (int, float, np.integer, np.floating)) or not 0 <= n <= 1:
+    if (
+        isinstance(n, bool)
+        or not isinstance(n, (int, float, np.integer, np.floating))
+        or not 0 <= n <= 1
+    ):
         raise ValueError(f"{name} must be a density in [0, 1], got {name}={n!r}")
     return float(n)
 
@@ -451,6 +497,9 @@ def __getattr__(name):
     if name not in _MOVED:
         raise AttributeError(f"module 'nqlib.qssep' has no attribute {name!r}")
     module, new = _MOVED[name]
-    warnings.warn(f"nqlib.qssep.{name} moved to nqlib.{module}.{new}; the old name goes in the next "
-                  "release", DeprecationWarning, stacklevel=2)
+    warnings.warn(
+        f"nqlib.qssep.{name} moved to nqlib.{module}.{new}; the old name goes in the next release",
+        DeprecationWarning,
+        stacklevel=2,
+    )
     return getattr(importlib.import_module(f"nqlib.{module}"), new)

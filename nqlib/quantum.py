@@ -26,7 +26,14 @@ from nqlib import _checks
 
 __all__ = [
     "STATE_TOL",
-    "n_sites", "entropy", "number_conserving_entropy", "purity", "partial_trace", "mutual_information", "log_negativity", "correlation_matrix",
+    "n_sites",
+    "entropy",
+    "number_conserving_entropy",
+    "purity",
+    "partial_trace",
+    "mutual_information",
+    "log_negativity",
+    "correlation_matrix",
 ]
 
 STATE_TOL = 1e-10
@@ -42,8 +49,15 @@ _ID = np.eye(2, dtype=complex)
 def n_sites(rho):
     """Number of qubits L of a (2**L, 2**L) density matrix (ValueError otherwise)."""
     rho = np.asarray(rho)
-    if rho.ndim != 2 or rho.shape[0] != rho.shape[1] or rho.shape[0] < 2 or rho.shape[0] & (rho.shape[0] - 1):
-        raise ValueError(f"rho must be a square (2**L, 2**L) array with L >= 1, got shape {rho.shape}")
+    if (
+        rho.ndim != 2
+        or rho.shape[0] != rho.shape[1]
+        or rho.shape[0] < 2
+        or rho.shape[0] & (rho.shape[0] - 1)
+    ):
+        raise ValueError(
+            f"rho must be a square (2**L, 2**L) array with L >= 1, got shape {rho.shape}"
+        )
     return rho.shape[0].bit_length() - 1
 
 
@@ -67,7 +81,9 @@ def number_conserving_entropy(rho, atol=1e-10):
     number = np.array([L - bin(k).count("1") for k in range(2**L)])  # basis bit 0 = up = occupied
     mixing = np.abs(rho[number[:, None] != number[None, :]])
     if mixing.size and mixing.max() > atol:
-        raise ValueError(f"rho does not commute with the particle number: off-sector entry {mixing.max():.2e} > atol={atol}")
+        raise ValueError(
+            f"rho does not commute with the particle number: off-sector entry {mixing.max():.2e} > atol={atol}"
+        )
     total = 0.0
     for n in range(L + 1):
         block = np.flatnonzero(number == n)
@@ -127,7 +143,9 @@ def log_negativity(rho, A):
         A = range(A)
     sites = sorted(_checks.indices("A", A, 0, L - 1).tolist())
     if len(sites) == L:
-        raise ValueError(f"A must be a non-empty proper subset of [0, {L - 1}] (B is the rest), got {sites}")
+        raise ValueError(
+            f"A must be a non-empty proper subset of [0, {L - 1}] (B is the rest), got {sites}"
+        )
     rho, _ = _check_density_matrix(rho)
     tensor = rho.reshape((2,) * (2 * L))
     axes = list(range(2 * L))
@@ -197,21 +215,28 @@ def _check_density_matrix(rho, diagonalise=False, name="rho"):
 def _check_hermitian_unit_trace(rho, name="rho"):
     rho = np.asarray(rho)
     if rho.ndim != 2 or rho.shape[0] != rho.shape[1] or rho.dtype.kind not in "biufc":
-        raise ValueError(f"{name} must be a square matrix of numbers, "
-                         f"got shape {rho.shape}, dtype {rho.dtype}")
+        raise ValueError(
+            f"{name} must be a square matrix of numbers, got shape {rho.shape}, dtype {rho.dtype}"
+        )
     _checks.finite(name, rho)
     if not np.allclose(rho, rho.conj().T, atol=1e-10):
-        raise ValueError(f"{name} must be Hermitian, got max |{name} - {name}^dagger| = "
-                         f"{np.abs(rho - rho.conj().T).max():.3g}")
+        raise ValueError(
+            f"{name} must be Hermitian, got max |{name} - {name}^dagger| = "
+            f"{np.abs(rho - rho.conj().T).max():.3g}"
+        )
     trace = np.trace(rho).real
     if abs(trace - 1) > STATE_TOL * len(rho):
-        raise ValueError(f"{name} must have unit trace (to {STATE_TOL * len(rho):.1e}), got tr {name} = "
-                         f"{float(trace):.12g}")
+        raise ValueError(
+            f"{name} must have unit trace (to {STATE_TOL * len(rho):.1e}), got tr {name} = "
+            f"{float(trace):.12g}"
+        )
     return rho
 
 
 def _check_positive(p, dim, name="rho"):
     """Raise unless the eigenvalues p of a state of dimension dim are >= -STATE_TOL * dim."""
     if p.size and p.min() < -STATE_TOL * dim:
-        raise ValueError(f"{name} must be positive semidefinite (eigenvalues >= -{STATE_TOL * dim:.1e}), "
-                         f"got an eigenvalue {float(p.min()):.3g}")
+        raise ValueError(
+            f"{name} must be positive semidefinite (eigenvalues >= -{STATE_TOL * dim:.1e}), "
+            f"got an eigenvalue {float(p.min()):.3g}"
+        )

@@ -66,10 +66,19 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from numba import njit
 import scipy.sparse.linalg as spla
+from numba import njit
 
-from nqlib import _checks, abcmodel, circuit, gaussian, haarcircuit, quantum, ssep, stats, trajectory
+from nqlib import (
+    _checks,
+    abcmodel,
+    circuit,
+    haarcircuit,
+    quantum,
+    ssep,
+    stats,
+    trajectory,
+)
 from nqlib import gates as _gates
 
 __all__ = [
@@ -112,9 +121,14 @@ MAX_LADDER_TWO_COPY_L = 4
 
 #: the eight single-site two-copy states of the reduced qudit model: (abc species, qudit factor)
 STATES = (
-    ("a_up", "swap"), ("a_dn", "swap"),
-    ("b_up", "one"), ("b_dn", "one"), ("c_up", "one"), ("c_dn", "one"),
-    ("b_up", "swap"), ("b_dn", "swap"),
+    ("a_up", "swap"),
+    ("a_dn", "swap"),
+    ("b_up", "one"),
+    ("b_dn", "one"),
+    ("c_up", "one"),
+    ("c_dn", "one"),
+    ("b_up", "swap"),
+    ("b_dn", "swap"),
 )
 
 
@@ -137,8 +151,10 @@ def sample_sequence(rng, steps, L, q, p1):
     q, p1 = _check_q(q), _check_p1(p1)
     L = _checks.integer("L", L, low=2)
     steps = _checks.integer("steps", steps, low=0)
-    _checks.memory(f"sample_sequence with steps={steps} at q={q}",
-                   16 * (steps + 3) * (4 * q * q) ** 2 + 8 * steps)
+    _checks.memory(
+        f"sample_sequence with steps={steps} at q={q}",
+        16 * (steps + 3) * (4 * q * q) ** 2 + 8 * steps,
+    )
     return _sample_sequence(rng, steps, L, q, p1)
 
 
@@ -238,15 +254,20 @@ def neas_samples(rng, L, q, p1, delta, n_samples, sweeps_between=1.0, burn_in=No
     sweeps_between = _checks.real("sweeps_between", sweeps_between, 0, open_low=True)
     burn_in = trajectory.burn_in(L + 1) if burn_in is None else _checks.real("burn_in", burn_in, 0)
     steps = max(1, round(sweeps_between * (L + 1)))
-    what = (f"neas_samples with burn_in={burn_in:g}, sweeps_between={sweeps_between:g}, "
-            f"n_samples={n_samples} at L={L}, q={q}")
+    what = (
+        f"neas_samples with burn_in={burn_in:g}, sweeps_between={sweeps_between:g}, "
+        f"n_samples={n_samples} at L={L}, q={q}"
+    )
     _guard_samples(what, n_samples, L, burn_in * (L + 1), steps, (2 * q) ** L, 4 * q * q)
     charge = _charges(L, q)
     return trajectory.sample(
         local_equilibrium(L, q, delta),
         lambda rho, gates: _evolve(rho, L, q, gates, rng, p1, delta, charge),
-        round(burn_in * (L + 1)), steps, n_samples,
-        lambda rho: _measure(rho, (2 * q) ** (L // 2), _qubit_occupations(rho, L, q), charge))
+        round(burn_in * (L + 1)),
+        steps,
+        n_samples,
+        lambda rho: _measure(rho, (2 * q) ** (L // 2), _qubit_occupations(rho, L, q), charge),
+    )
 
 
 # ------------------------------------------------------------------------------- ladder
@@ -296,7 +317,9 @@ def _ladder_apply(rho, L, bonds, gates, delta, charge):
         elif kind == 1:
             rho = _conjugate(rho, _qubit_gate_on(U, (leg, 2 + leg), 4), 4**j, charge, pair)
         else:  # the reservoir rung: qubit `leg` in rho_m, the other one idle (traced out unchanged)
-            first = kind == 0  # the gate acts on (reservoir, site) at the left, (site, reservoir) at the right
+            first = (
+                kind == 0
+            )  # the gate acts on (reservoir, site) at the left, (site, reservoir) at the right
             big = _qubit_gate_on(U, (leg, 2 + leg), 4)
             w = left if first else right
             rho = _end_channel(rho, _end_superoperator(big, np.kron(w, w), first), first)
@@ -315,7 +338,9 @@ def ladder_evolve(rho, steps, rng, p1, p2, delta):
     delta = _check_delta(delta)
     steps = _checks.integer("steps", steps, low=0)
     _checks.work(f"ladder_evolve with steps={steps} at L={L}", _gate_work(steps, 4**L))
-    return _ladder_evolve(rho, L, steps, rng, p1, p2, delta, _check_commutes(rho, _charges(2 * L, 1)))
+    return _ladder_evolve(
+        rho, L, steps, rng, p1, p2, delta, _check_commutes(rho, _charges(2 * L, 1))
+    )
 
 
 def _ladder_evolve(rho, L, steps, rng, p1, p2, delta, charge):
@@ -340,15 +365,20 @@ def ladder_neas_samples(rng, L, p1, p2, delta, n_samples, sweeps_between=1.0, bu
     burn_in = trajectory.burn_in(L + 1) if burn_in is None else _checks.real("burn_in", burn_in, 0)
     n_bonds = 3 * L + 2
     steps = max(1, round(sweeps_between * n_bonds))
-    what = (f"ladder_neas_samples with burn_in={burn_in:g}, sweeps_between={sweeps_between:g}, "
-            f"n_samples={n_samples} at L={L}")
+    what = (
+        f"ladder_neas_samples with burn_in={burn_in:g}, sweeps_between={sweeps_between:g}, "
+        f"n_samples={n_samples} at L={L}"
+    )
     _guard_samples(what, n_samples, 2 * L, burn_in * n_bonds, steps, 4**L, 4)
     charge = _charges(2 * L, 1)
     return trajectory.sample(
         ladder_local_equilibrium(L, delta),
         lambda rho, gates: _ladder_evolve(rho, L, gates, rng, p1, p2, delta, charge),
-        round(burn_in * n_bonds), steps, n_samples,
-        lambda rho: _measure(rho, 4 ** (L // 2), _qubit_occupations(rho, 2 * L, 1), charge))
+        round(burn_in * n_bonds),
+        steps,
+        n_samples,
+        lambda rho: _measure(rho, 4 ** (L // 2), _qubit_occupations(rho, 2 * L, 1), charge),
+    )
 
 
 # ------------------------------------------------------------------------------- exact averages
@@ -362,7 +392,9 @@ def gate_twirl(X, q, p1):
     D = 4 * q * q
     X = _checks.array("X", X, dtype=complex)
     if X.shape != (D * D, D * D):
-        raise ValueError(f"X must be a ({D * D}, {D * D}) two-copy operator for q={q}, got shape {X.shape}")
+        raise ValueError(
+            f"X must be a ({D * D}, {D * D}) two-copy operator for q={q}, got shape {X.shape}"
+        )
     perm = _sector_order(q)  # sector index -> site index
     Xs = X.reshape(D, D, D, D)[np.ix_(perm, perm, perm, perm)]
     block = q * q
@@ -394,7 +426,9 @@ def sampled_gate_twirl(rng, A, B, q, p1, n_gates):
     A, B = (_checks.array(name, X, dtype=complex, ndim=2) for name, X in (("A", A), ("B", B)))
     for name, X in (("A", A), ("B", B)):
         if X.shape != (D, D):
-            raise ValueError(f"{name} must be a ({D}, {D}) two-site operator for q={q}, got shape {X.shape}")
+            raise ValueError(
+                f"{name} must be a ({D}, {D}) two-site operator for q={q}, got shape {X.shape}"
+            )
     n_gates = _checks.integer("n_gates", n_gates, low=2)
     _checks.work(f"sampled_gate_twirl with n_gates={n_gates}", n_gates * D**4)
     total, squares = np.zeros((D * D, D * D), dtype=complex), np.zeros((D * D, D * D))
@@ -499,8 +533,10 @@ def two_copy_average(L, q, p1, delta):
     start = np.array([0, 0, 1, 1, 1, 1, 0, 0]) / (4.0 * q * q)  # the fully mixed site
     X = _fixed_point(T, _product([trace] * L), 2 * (8**L - 1) // 7, _product([start] * L))
     cut = L // 2
-    values = [float(_product([swap if k < n_swap else trace for k in range(L)][::order]) @ X)
-              for n_swap, order in ((L, 1), (cut, 1), (L - cut, -1))]
+    values = [
+        float(_product([swap if k < n_swap else trace for k in range(L)][::order]) @ X)
+        for n_swap, order in ((L, 1), (cut, 1), (L - cut, -1))
+    ]
     return _two_copy_result(L, values, renyi2_local_equilibrium(L, q, delta))
 
 
@@ -524,10 +560,11 @@ def ladder_two_copy_average(L, p1, p2, delta):
     mixed = np.array([0, 0, 1, 1, 1, 1]) / 4.0  # species order of abcmodel.SPECIES
     X = _fixed_point(T, _product([trace] * n), 2 * (6**n - 1) // 5, _product([mixed] * n))
     cut = 2 * (L // 2)
-    values = [float(_product([swap if k < n_swap else trace for k in range(n)][::order]) @ X)
-              for n_swap, order in ((n, 1), (cut, 1), (n - cut, -1))]
+    values = [
+        float(_product([swap if k < n_swap else trace for k in range(n)][::order]) @ X)
+        for n_swap, order in ((n, 1), (cut, 1), (n - cut, -1))
+    ]
     return _two_copy_result(L, values, renyi2_local_equilibrium(L, 1, delta, legs=2))
-
 
 
 def chain_two_copy_average(L, p1, p2, delta):
@@ -558,8 +595,10 @@ def chain_two_copy_average(L, p1, p2, delta):
     L = _checks.integer("L", L, low=2, high=abcmodel.MAX_REDUCED_L)
     _gates._check_probabilities(p1, p2)
     _check_delta(delta)
-    values = [abcmodel.average_purity(L, p1, p2, delta, sites=sites)
-              for sites in (None, range(L // 2), range(L // 2, L))]
+    values = [
+        abcmodel.average_purity(L, p1, p2, delta, sites=sites)
+        for sites in (None, range(L // 2), range(L // 2, L))
+    ]
     return _two_copy_result(L, values, renyi2_local_equilibrium(L, 1, delta))
 
 
@@ -601,15 +640,23 @@ def neas_summary(samples, entropy_le, n_sites):
     GH Sec. IV; chapter {doc}`circuit_extensions`.
     """
     if not isinstance(samples, dict) or not {"S", "I", "P"} <= set(samples):
-        raise ValueError(f"samples must be a dict of arrays with keys 'S', 'I', 'P' (and optionally "
-                         f"'PA', 'PB'), got samples={samples!r}")
+        raise ValueError(
+            f"samples must be a dict of arrays with keys 'S', 'I', 'P' (and optionally "
+            f"'PA', 'PB'), got samples={samples!r}"
+        )
     entropy_le = _checks.real("entropy_le", entropy_le)
     n_sites = _checks.integer("n_sites", n_sites, low=1)
     halves = "PA" in samples
 
     def estimate(d):
-        return np.array([(entropy_le - d["S"].mean()) / n_sites, d["I"].mean() / n_sites, d["P"].mean(),
-                         *([d["PA"].mean(), d["PB"].mean()] if halves else [])])
+        return np.array(
+            [
+                (entropy_le - d["S"].mean()) / n_sites,
+                d["I"].mean() / n_sites,
+                d["P"].mean(),
+                *([d["PA"].mean(), d["PB"].mean()] if halves else []),
+            ]
+        )
 
     return NeasSummary(*stats.jackknife(estimate, samples))
 
@@ -639,12 +686,12 @@ def _sector_gate(rng, q, p1):
     b = q * q
     U = np.zeros((4 * b, 4 * b), dtype=complex)
     U[:b, :b] = haarcircuit.haar_unitary(rng, b)
-    U[3 * b:, 3 * b:] = haarcircuit.haar_unitary(rng, b)
+    U[3 * b :, 3 * b :] = haarcircuit.haar_unitary(rng, b)
     if rng.random() < p1:
-        U[b:3 * b, b:3 * b] = haarcircuit.haar_unitary(rng, 2 * b)
+        U[b : 3 * b, b : 3 * b] = haarcircuit.haar_unitary(rng, 2 * b)
     else:
-        U[b:2 * b, b:2 * b] = haarcircuit.haar_unitary(rng, b)
-        U[2 * b:3 * b, 2 * b:3 * b] = haarcircuit.haar_unitary(rng, b)
+        U[b : 2 * b, b : 2 * b] = haarcircuit.haar_unitary(rng, b)
+        U[2 * b : 3 * b, 2 * b : 3 * b] = haarcircuit.haar_unitary(rng, b)
         if rng.random() < 0.5:
             U = U[_qubit_exchange(q)]
     return U
@@ -665,10 +712,12 @@ def _block_twirl(X, labels):
                 continue
             kept = np.einsum("abab->", X[np.ix_(first, second, first, second)])
             out[np.ix_(first, second, first, second)] += (
-                kept / (d1 * d2) * np.einsum("ac,bd->abcd", np.eye(d1), np.eye(d2)))
+                kept / (d1 * d2) * np.einsum("ac,bd->abcd", np.eye(d1), np.eye(d2))
+            )
             exchanged = np.einsum("abba->", X[np.ix_(first, second, second, first)])
             out[np.ix_(first, second, second, first)] += (
-                exchanged / (d1 * d2) * np.einsum("ad,bc->abcd", np.eye(d1), np.eye(d2)))
+                exchanged / (d1 * d2) * np.einsum("ad,bc->abcd", np.eye(d1), np.eye(d2))
+            )
     return out
 
 
@@ -707,7 +756,9 @@ def _project_pair(Y, E, q):
     coefficients = np.linalg.solve(gram, np.linalg.solve(gram, overlaps).T).T
     rebuilt = np.einsum("kl,kaceg,lbdfh->abcdefgh", coefficients, E, E, optimize=True)
     if np.abs(rebuilt - Y).max() > 1e-10:
-        raise RuntimeError(f"the twirl left the span of the eight states (residual {np.abs(rebuilt - Y).max():.1e})")
+        raise RuntimeError(
+            f"the twirl left the span of the eight states (residual {np.abs(rebuilt - Y).max():.1e})"
+        )
     if np.abs(coefficients.imag).max() > 1e-10:
         raise RuntimeError("complex coefficients in the reduced two-copy basis")
     return coefficients.real.ravel()
@@ -755,9 +806,14 @@ def _fixed_point(T, trace, row, start):
 
 def _two_copy_result(L, values, s2_le):
     purity, left, right = values
-    return TwoCopyAverage(L=L, purity=purity, purity_left=left, purity_right=right,
-                          renyi2_deficit=float(s2_le + np.log(purity)),
-                          renyi2_mutual_information=float(np.log(purity) - np.log(left) - np.log(right)))
+    return TwoCopyAverage(
+        L=L,
+        purity=purity,
+        purity_left=left,
+        purity_right=right,
+        renyi2_deficit=float(s2_le + np.log(purity)),
+        renyi2_mutual_information=float(np.log(purity) - np.log(left) - np.log(right)),
+    )
 
 
 def _skip_middle(G):
@@ -778,7 +834,7 @@ def _conjugate(rho, U, before, charge, local_charge):
     members = np.zeros((len(groups), k), dtype=np.int64)
     sizes = np.array([len(g) for g in groups], dtype=np.int64)
     for c, g in enumerate(groups):
-        members[c, :len(g)] = g
+        members[c, : len(g)] = g
     A = np.array(rho, dtype=complex)
     _left_multiply(A, U, after, charge, local_charge, members, sizes)  # U rho
     A = np.ascontiguousarray(A.conj().T)  # rho U^dagger (rho Hermitian)
@@ -866,9 +922,14 @@ def _measure(rho, dim_left, occupations, charge):
     t = rho.reshape(dim_left, D // dim_left, dim_left, D // dim_left)
     left, right = np.einsum("ajbj->ab", t), np.einsum("iaib->ab", t)
     S = _block_entropy(rho, charge)
-    return {"S": S, "P": np.real(np.vdot(rho, rho)), "PA": np.real(np.vdot(left, left)),
-            "PB": np.real(np.vdot(right, right)),
-            "I": quantum.entropy(left) + quantum.entropy(right) - S, "n": occupations}
+    return {
+        "S": S,
+        "P": np.real(np.vdot(rho, rho)),
+        "PA": np.real(np.vdot(left, left)),
+        "PB": np.real(np.vdot(right, right)),
+        "I": quantum.entropy(left) + quantum.entropy(right) - S,
+        "n": occupations,
+    }
 
 
 def _charges(n_sites, q):
@@ -886,7 +947,9 @@ def _check_commutes(rho, charge, atol=1e-10):
     _checks.finite("rho", rho)
     mixing = np.abs(rho[charge[:, None] != charge[None, :]])
     if mixing.size and mixing.max() > atol:
-        raise ValueError(f"rho must commute with the number of up spins: off-sector entry {mixing.max():.2e} > {atol}")
+        raise ValueError(
+            f"rho must commute with the number of up spins: off-sector entry {mixing.max():.2e} > {atol}"
+        )
     return charge
 
 
@@ -934,7 +997,9 @@ def _check_chain(L, q):
 def _check_ladder_L(L):
     L = _checks.integer("L", L, low=2)
     if L > _MAX_SITES // 2 or 4**L > MAX_DIM:
-        raise ValueError(f"L must be an integer in [2, 6] for the dense ladder (4**L <= {MAX_DIM}), got L={L}")
+        raise ValueError(
+            f"L must be an integer in [2, 6] for the dense ladder (4**L <= {MAX_DIM}), got L={L}"
+        )
     _checks.memory(f"ladder at L={L}", 6 * 16 * 4 ** (2 * L))
     return L
 
@@ -945,9 +1010,17 @@ def _check_state(rho, d, positive, q=None):
     dimension, d = 2q, named in the message."""
     rho = np.asarray(rho)
     L = int(round(np.log(rho.shape[0]) / np.log(d))) if rho.ndim == 2 and rho.shape[0] > 1 else 0
-    if rho.ndim != 2 or rho.shape[0] != rho.shape[1] or L < 2 or d**L != rho.shape[0] or d**L > MAX_DIM:
+    if (
+        rho.ndim != 2
+        or rho.shape[0] != rho.shape[1]
+        or L < 2
+        or d**L != rho.shape[0]
+        or d**L > MAX_DIM
+    ):
         what = f"d={d}" if q is None else f"d=2q={d} (q={q})"
-        raise ValueError(f"rho must be a (d**L, d**L) state with {what}, L >= 2 and d**L <= {MAX_DIM}, got shape {rho.shape}")
+        raise ValueError(
+            f"rho must be a (d**L, d**L) state with {what}, L >= 2 and d**L <= {MAX_DIM}, got shape {rho.shape}"
+        )
     if positive:
         quantum._check_density_matrix(rho)
     else:
@@ -963,7 +1036,9 @@ def _gate_work(n_gates, dim):
 def _guard_samples(what, n_samples, n_qubits, burn_in_gates, steps, dim, gate_dim):
     """Memory of the records and of the burn-in gates (``gate_dim`` square each) and work of all
     gates of a sampling run, checked before it starts; ``what`` names the call and arguments."""
-    _checks.memory(what, 8 * n_samples * (n_qubits + 5) + (16 * gate_dim**2 + 8) * (burn_in_gates + steps))
+    _checks.memory(
+        what, 8 * n_samples * (n_qubits + 5) + (16 * gate_dim**2 + 8) * (burn_in_gates + steps)
+    )
     _checks.work(what, _gate_work(burn_in_gates + n_samples * steps, dim))
 
 
@@ -977,7 +1052,9 @@ def _check_gates(gates, n, q):
     charge = 2 - s1 - s2
     outside = charge[:, None] != charge[None, :]
     if gates.size and np.abs(gates[:, outside]).max() > 1e-12:
-        raise ValueError("gates must conserve the number of up spins: entries between sectors must vanish")
+        raise ValueError(
+            "gates must conserve the number of up spins: entries between sectors must vanish"
+        )
     if gates.size:
         _checks.unitary("gates", gates)
     return gates

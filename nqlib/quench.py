@@ -81,8 +81,14 @@ def mean_occupations(initial, times, left, right):
     f0 = _check_occupations(initial, "initial", max_L=MAX_L)
     t = _check_times(times)
     for name, value in (("left", left), ("right", right)):
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not 0 <= value <= 1:
-            raise ValueError(f"{name} must be a reservoir occupation in [0, 1], got {name}={value!r}")
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float, np.integer, np.floating))
+            or not 0 <= value <= 1
+        ):
+            raise ValueError(
+                f"{name} must be a reservoir occupation in [0, 1], got {name}={value!r}"
+            )
     L = len(f0)
     K = 2 * np.eye(L) - np.eye(L, k=1) - np.eye(L, k=-1)
     source = np.zeros(L)
@@ -110,7 +116,11 @@ def phase_one_asymptote(times, delta):
     """
     _check_delta(delta)
     t = _check_times(times)
-    return 2 * float(gaussian.binary_entropy((1 + delta) / 2)) * (np.sqrt(4 * D_SPIN * t / np.pi) - 0.5)
+    return (
+        2
+        * float(gaussian.binary_entropy((1 + delta) / 2))
+        * (np.sqrt(4 * D_SPIN * t / np.pi) - 0.5)
+    )
 
 
 def phase_one_half_time(L):
@@ -172,8 +182,9 @@ def half_saturation_time(times, samples, L):
     t = _check_times(times)
     samples = _checks.array("samples", samples, ndim=2)
     if samples.shape[1] != t.size or len(samples) < 2:
-        raise ValueError(f"samples must have shape (n_runs >= 2, len(times)={t.size}), "
-                         f"got {samples.shape}")
+        raise ValueError(
+            f"samples must have shape (n_runs >= 2, len(times)={t.size}), got {samples.shape}"
+        )
     level = _check_L(L) * np.log(2) / 2
     estimate, error = stats.jackknife(lambda s: crossing_time(t, s.mean(axis=0), level), samples)
     return float(estimate), float(error)
@@ -203,8 +214,14 @@ def step_occupations(L, delta):
 def region(L, x):
     """Sites of the region of half-width x around the middle bond: [L//2 - x, L//2 + x)."""
     L = _check_L(L)
-    if isinstance(x, bool) or not isinstance(x, (int, np.integer)) or not 1 <= x <= min(L // 2, L - L // 2):
-        raise ValueError(f"half-width x must be an integer in [1, {min(L // 2, L - L // 2)}] for L={L}, got x={x!r}")
+    if (
+        isinstance(x, bool)
+        or not isinstance(x, (int, np.integer))
+        or not 1 <= x <= min(L // 2, L - L // 2)
+    ):
+        raise ValueError(
+            f"half-width x must be an integer in [1, {min(L // 2, L - L // 2)}] for L={L}, got x={x!r}"
+        )
     return np.arange(L // 2 - x, L // 2 + x)
 
 
@@ -232,7 +249,9 @@ def dense_trace(rng, occupations, p1, p2, delta, times, half_widths=()):
         out["S"][k] = quantum.number_conserving_entropy(rho)
         out["n"][k] = np.real(circuit._occupations(rho, L)[0])
         for j, x in enumerate(widths):
-            out["S_region"][k, j] = quantum.number_conserving_entropy(quantum.partial_trace(rho, region(L, x)))
+            out["S_region"][k, j] = quantum.number_conserving_entropy(
+                quantum.partial_trace(rho, region(L, x))
+            )
     return out
 
 
@@ -242,8 +261,9 @@ def gaussian_trace(rng, occupations, p1, delta, times, half_widths=()):
     t, widths = _check_times(times), _check_widths(len(occ), half_widths)
     _check_circuit(rng, p1, 0.0, delta)
     L = len(occ)
-    _checks.work(f"gaussian_trace up to times[-1]={t[-1]:g} at L={L}",
-                 t[-1] * (L + 1) * L + t.size * L**3)
+    _checks.work(
+        f"gaussian_trace up to times[-1]={t[-1]:g} at L={L}", t[-1] * (L + 1) * L + t.size * L**3
+    )
     C = np.diag(occ).astype(complex)
     out = _empty_trace(t, L, widths)
     now = 0
@@ -267,7 +287,9 @@ def local_equilibrium_deficit(n, S_region, half_widths):
     n, S_region = _checks.array("n", n, -1e-9, 1 + 1e-9), _checks.array("S_region", S_region)
     widths = _check_widths(n.shape[-1], half_widths)
     if S_region.shape != n.shape[:-1] + (len(widths),):
-        raise ValueError(f"S_region must have shape {n.shape[:-1] + (len(widths),)}, got {S_region.shape}")
+        raise ValueError(
+            f"S_region must have shape {n.shape[:-1] + (len(widths),)}, got {S_region.shape}"
+        )
     h = gaussian.binary_entropy(np.clip(n, 0.0, 1.0))
     local = np.stack([h[..., region(n.shape[-1], x)].sum(axis=-1) for x in widths], axis=-1)
     return local - S_region
@@ -284,7 +306,9 @@ def at_diffusion_length(times, half_widths, values, D=D_SPIN):
     values = _checks.array("values", values)
     D = _checks.real("D", D, 0, open_low=True)
     if x.ndim != 1 or x.size < 2 or np.any(np.diff(x) <= 0):
-        raise ValueError(f"half_widths must be at least two increasing numbers, got {half_widths!r}")
+        raise ValueError(
+            f"half_widths must be at least two increasing numbers, got {half_widths!r}"
+        )
     if values.shape[-2:] != (t.size, x.size):
         raise ValueError(f"values must end in shape ({t.size}, {x.size}), got {values.shape}")
     lD = np.sqrt(D * t)
@@ -310,7 +334,9 @@ def growth_exponent(times, samples, t_min, t_max):
         raise ValueError(f"samples must have shape (realizations, {t.size}), got {samples.shape}")
     window = (t >= t_min) & (t <= t_max) & (t > 0)
     if window.sum() < 4:
-        raise ValueError(f"need at least four positive times in [{t_min}, {t_max}], got {window.sum()}")
+        raise ValueError(
+            f"need at least four positive times in [{t_min}, {t_max}], got {window.sum()}"
+        )
     tw = t[window] / t[window].max()  # scaled: a t^alpha stays O(1) for every alpha
 
     def residual(alpha, y):
@@ -319,8 +345,9 @@ def growth_exponent(times, samples, t_min, t_max):
 
     def fit(data):
         y = data[:, window].mean(axis=0)
-        result = optimize.minimize_scalar(residual, bounds=(0.05, 3.0), args=(y,), method="bounded",
-                                          options={"xatol": 1e-7})
+        result = optimize.minimize_scalar(
+            residual, bounds=(0.05, 3.0), args=(y,), method="bounded", options={"xatol": 1e-7}
+        )
         return result.x
 
     alpha, error = stats.jackknife(fit, samples)
@@ -336,7 +363,9 @@ def crossing_time(times, values, level):
     values = _checks.array("values", values)
     level = _checks.real("level", level)
     if values.ndim == 0 or values.shape[-1] != t.size:
-        raise ValueError(f"values must end in an axis of len(times)={t.size}, got shape {values.shape}")
+        raise ValueError(
+            f"values must end in an axis of len(times)={t.size}, got shape {values.shape}"
+        )
     above = values >= level
     k = np.argmax(above, axis=-1)
     reached = above.any(axis=-1)
@@ -350,7 +379,12 @@ def crossing_time(times, values, level):
 
 # --------------------------------------------------------------------------- private helpers
 def _empty_trace(t, L, widths):
-    return {"t": t.copy(), "S": np.empty(t.size), "n": np.empty((t.size, L)), "S_region": np.empty((t.size, len(widths)))}
+    return {
+        "t": t.copy(),
+        "S": np.empty(t.size),
+        "n": np.empty((t.size, L)),
+        "S_region": np.empty((t.size, len(widths))),
+    }
 
 
 def _check_L(L):
@@ -368,9 +402,17 @@ def _check_occupations(occupations, name, max_L):
 
 def _check_times(times):
     t = np.atleast_1d(_checks.array("times", times))
-    if (t.ndim != 1 or t.size == 0 or not np.all(np.isfinite(t)) or np.any(t < 0) or np.any(t != np.round(t))
-            or np.any(np.diff(t) <= 0)):
-        raise ValueError(f"times must be increasing non-negative integers (time units), got {times!r}")
+    if (
+        t.ndim != 1
+        or t.size == 0
+        or not np.all(np.isfinite(t))
+        or np.any(t < 0)
+        or np.any(t != np.round(t))
+        or np.any(np.diff(t) <= 0)
+    ):
+        raise ValueError(
+            f"times must be increasing non-negative integers (time units), got {times!r}"
+        )
     return t
 
 

@@ -64,9 +64,9 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 from numba import njit
 from scipy import optimize
-import scipy.sparse as sp
 from scipy.sparse.linalg import expm_multiply
 from scipy.stats import poisson
 
@@ -120,7 +120,11 @@ _DIAGONAL = [0, 1, 4, 5]  # pair states that are weights
 
 def gate_quadrature(kind, n_phase=5, n_theta=3):
     """Deprecated: :func:`nqlib.gates.quadrature` (the gate measure's owner); kept for one release."""
-    warnings.warn("spreading.gate_quadrature moved to nqlib.gates.quadrature", DeprecationWarning, stacklevel=2)
+    warnings.warn(
+        "spreading.gate_quadrature moved to nqlib.gates.quadrature",
+        DeprecationWarning,
+        stacklevel=2,
+    )
     return _gates.quadrature(kind, n_phase, n_theta)
 
 
@@ -260,7 +264,9 @@ def poisson_clock(profiles, L, times):
     """
     profiles = _checks.array("profiles", profiles)
     if profiles.ndim < 1 or len(profiles) < 1:
-        raise ValueError(f"profiles must be an array (n_gates + 1, ...), got shape {profiles.shape}")
+        raise ValueError(
+            f"profiles must be an array (n_gates + 1, ...), got shape {profiles.shape}"
+        )
     L = _check_L(L, 10**6, minimum=2)
     times = np.atleast_1d(_checks.array("times", times))
     if times.ndim != 1 or not np.all(times >= 0):
@@ -270,7 +276,9 @@ def poisson_clock(profiles, L, times):
     for t in times:
         lam = (L - 1) * float(t)
         if poisson.sf(n[-1], lam) > 1e-12:
-            raise ValueError(f"n_gates = {n[-1]} too small for t = {t} (mean {lam:.1f} gates); give more gates")
+            raise ValueError(
+                f"n_gates = {n[-1]} too small for t = {t} (mean {lam:.1f} gates); give more gates"
+            )
         out.append(np.tensordot(poisson.pmf(n, lam), profiles, axes=1))
     return np.array(out)
 
@@ -326,19 +334,33 @@ def sample_chain(rng, L, p1, p2, times, n_samples, site=None):
     n_samples = _checks.sample_count(n_samples)
     times = _checks.array("times", times)
     if times.ndim != 1 or times.size == 0 or np.any(np.diff(times) < 0) or times[0] < 0:
-        raise ValueError(f"times must be a non-empty increasing 1D array of finite t >= 0, got {times!r}")
+        raise ValueError(
+            f"times must be a non-empty increasing 1D array of finite t >= 0, got {times!r}"
+        )
     _check_probabilities(p1, p2)
     gates = (L - 1) * float(times[-1]) * n_samples
     if gates > MAX_CHAIN_GATES:
-        raise ValueError(f"sample_chain would draw up to (L - 1) * times[-1] * n_samples = {gates:.3g} gates "
-                         f"(L={L}, times[-1]={times[-1]:g}, n_samples={n_samples}), more than MAX_CHAIN_GATES = "
-                         f"{MAX_CHAIN_GATES:.0e}; use fewer samples per call or shorter times")
-    _checks.memory(f"sample_chain with len(times)={times.size}, n_samples={n_samples} at L={L}",
-                   8 * times.size * (3 * n_samples + L))
+        raise ValueError(
+            f"sample_chain would draw up to (L - 1) * times[-1] * n_samples = {gates:.3g} gates "
+            f"(L={L}, times[-1]={times[-1]:g}, n_samples={n_samples}), more than MAX_CHAIN_GATES = "
+            f"{MAX_CHAIN_GATES:.0e}; use fewer samples per call or shorter times"
+        )
+    _checks.memory(
+        f"sample_chain with len(times)={times.size}, n_samples={n_samples} at L={L}",
+        8 * times.size * (3 * n_samples + L),
+    )
     cdf = np.cumsum([_kind_chain(k) for k in range(3)], axis=1)
     seed = int(rng.integers(2**63 - 1))
-    right, left, count, otoc, touched = _sample_kernel(L, float(p1), float(p2), cdf, times, int(n_samples), site, seed)
-    return {"right": right, "left": left, "count": count, "otoc": otoc / n_samples, "reached_end": bool(touched)}
+    right, left, count, otoc, touched = _sample_kernel(
+        L, float(p1), float(p2), cdf, times, int(n_samples), site, seed
+    )
+    return {
+        "right": right,
+        "left": left,
+        "count": count,
+        "otoc": otoc / n_samples,
+        "reached_end": bool(touched),
+    }
 
 
 @dataclass(frozen=True)
@@ -378,8 +400,10 @@ class ChainBatches:
         half_width = _checks.integer("half_width", half_width, 0, self.otoc.shape[1])
         late = self.times >= t_min
         if not late.any() or len(self.otoc_batches) < 2:
-            raise ValueError(f"need times >= t_min = {t_min} and >= 2 batches, got "
-                             f"{late.sum()} times and {len(self.otoc_batches)} batches")
+            raise ValueError(
+                f"need times >= t_min = {t_min} and >= 2 batches, got "
+                f"{late.sum()} times and {len(self.otoc_batches)} batches"
+            )
         window = slice(max(self.site - half_width, 0), self.site + half_width + 1)
         inside = self.otoc_batches[:, late][:, :, window].mean(axis=(1, 2))
         return float(inside.mean()), float(inside.std(ddof=1) / np.sqrt(len(inside)))
@@ -441,10 +465,14 @@ def front_velocity(times, right, t_min):
     right = np.atleast_2d(_checks.array("right", right))
     t_min = _checks.real("t_min", t_min)
     if times.ndim != 1 or not np.all(np.isfinite(times)) or not np.all(np.isfinite(right)):
-        raise ValueError("times and right must hold finite numbers (times 1D), got NaN, inf or a wrong shape")
+        raise ValueError(
+            "times and right must hold finite numbers (times 1D), got NaN, inf or a wrong shape"
+        )
     use = times >= t_min
     if use.sum() < 2 or right.shape[1] != len(times):
-        raise ValueError(f"need right (n, len(times)) and at least two times >= t_min = {t_min}, got {use.sum()}")
+        raise ValueError(
+            f"need right (n, len(times)) and at least two times >= t_min = {t_min}, got {use.sum()}"
+        )
     t = times[use] - times[use].mean()
     slopes = (right[:, use] - right[:, use].mean(axis=1, keepdims=True)) @ t / (t @ t)
     error = slopes.std(ddof=1) / np.sqrt(len(slopes)) if len(slopes) > 1 else np.nan
@@ -473,8 +501,10 @@ def butterfly_velocity(rng, p1, p2, n_samples, horizon=40.0, points=81):
         raise ValueError(f"v_B = 0 on the axes: need p1 > 0 and p2 > 0, got p1={p1}, p2={p2}")
     t_max = min(horizon / mu, 8000.0)
     L = int(2.4 * linear_front_speed(r1, r2, D) * t_max + 100) | 1
-    _checks.memory(f"butterfly_velocity with points={points}, n_samples={n_samples}",
-                   8 * points * (3 * n_samples + L))
+    _checks.memory(
+        f"butterfly_velocity with points={points}, n_samples={n_samples}",
+        8 * points * (3 * n_samples + L),
+    )
     times = np.linspace(0.0, t_max, int(points))
     out = sample_chain(rng, L, p1, p2, times, n_samples)
     if out["reached_end"]:
@@ -482,8 +512,15 @@ def butterfly_velocity(rng, p1, p2, n_samples, horizon=40.0, points=81):
     v, err = front_velocity(times, out["right"], t_max / 2)
     half = times <= t_max / 2
     v_half, err_half = front_velocity(times[half], out["right"][:, half], t_max / 4)
-    return {"v": v, "err": err, "t_max": float(t_max), "L": L, "v_half": v_half, "err_half": err_half,
-            "v_linear": float(linear_front_speed(r1, r2, D))}
+    return {
+        "v": v,
+        "err": err,
+        "t_max": float(t_max),
+        "L": L,
+        "v_half": v_half,
+        "err_half": err_half,
+        "v_linear": float(linear_front_speed(r1, r2, D)),
+    }
 
 
 @dataclass(frozen=True)
@@ -540,14 +577,19 @@ def velocity_scan(p, velocities):
     if len(p) < 2 or np.any(p <= 0):
         raise ValueError(f"p must hold at least two probabilities > 0, got p={p.tolist()}")
     if not isinstance(velocities, (list, tuple)) or len(velocities) != len(p):
-        raise ValueError(f"velocities must be a list of {len(p)} butterfly_velocity results (one per "
-                         f"entry of p), got {velocities!r}")
+        raise ValueError(
+            f"velocities must be a list of {len(p)} butterfly_velocity results (one per "
+            f"entry of p), got {velocities!r}"
+        )
     for k, result in enumerate(velocities):
         if not isinstance(result, dict) or not set(_VELOCITY_KEYS) <= set(result):
-            raise ValueError(f"velocities[{k}] must be a butterfly_velocity result (a dict with keys "
-                             f"{list(_VELOCITY_KEYS)}), got {result!r}")
+            raise ValueError(
+                f"velocities[{k}] must be a butterfly_velocity result (a dict with keys "
+                f"{list(_VELOCITY_KEYS)}), got {result!r}"
+            )
     v, err, v_half, err_half, v_lin = (
-        _checks.array(f"velocities[i][{key!r}]", [r[key] for r in velocities]) for key in _VELOCITY_KEYS
+        _checks.array(f"velocities[i][{key!r}]", [r[key] for r in velocities])
+        for key in _VELOCITY_KEYS
     )
     exponents = []
     for y, sigma in ((v, err), (v_half, err_half), (v_lin, 1e-3 * v_lin)):
@@ -588,8 +630,12 @@ def linear_front_speed(r1, r2, D=D_OPERATOR, lattice=True):
         return 0.0
     if not lattice:
         return float(2 * np.sqrt(D * mu))
-    res = optimize.minimize_scalar(lambda lam: (mu + 2 * D * (np.cosh(lam) - 1)) / lam,
-                                   bounds=(1e-9, 50.0), method="bounded", options={"xatol": 1e-12})
+    res = optimize.minimize_scalar(
+        lambda lam: (mu + 2 * D * (np.cosh(lam) - 1)) / lam,
+        bounds=(1e-9, 50.0),
+        method="bounded",
+        options={"xatol": 1e-12},
+    )
     return float(res.fun)
 
 
@@ -639,8 +685,13 @@ def tau_in(p1, p2):
 # --------------------------------------------------------------------------- private helpers
 def _two_site_basis():
     odd = [False, False, True, True]
-    return np.array([np.kron(_SINGLE[a] @ (_Z if odd[b] else np.eye(2)), _SINGLE[b])
-                     for a in range(4) for b in range(4)])
+    return np.array(
+        [
+            np.kron(_SINGLE[a] @ (_Z if odd[b] else np.eye(2)), _SINGLE[b])
+            for a in range(4)
+            for b in range(4)
+        ]
+    )
 
 
 _MAPS = {}
@@ -657,8 +708,12 @@ def _ensemble_maps():
         B = _two_site_basis()
         for kind, pp in enumerate(((0.0, 0.0), (1.0, 0.0), (0.0, 1.0))):
             E = _gates.second_moment(*pp).reshape((4,) * 8)  # [a, c, e, g, b, d, f, h]
-            T = np.einsum("sji,tkl,uJI,vKL,lkKLijJI->sutv", B.conj(), B, B, B.conj(), E,
-                          optimize=True) / 16
+            T = (
+                np.einsum(
+                    "sji,tkl,uJI,vKL,lkKLijJI->sutv", B.conj(), B, B, B.conj(), E, optimize=True
+                )
+                / 16
+            )
             # the exact entries are 0 or simple fractions (1/2, 1/6, ...): remove the rounding
             # of the basis change, so that exact zeros (e.g. of the weight chain) stay zeros
             T.real[np.abs(T.real) < 1e-13] = 0.0
@@ -713,7 +768,9 @@ def _otoc_profile(O, L):
     n = 2**L
     out = np.empty(L)
     for x in range(L):
-        z = np.where((np.arange(n) >> (L - 1 - x)) & 1, -1.0, 1.0)  # Z_x on the basis (site 0 most significant, 0 = up)
+        z = np.where(
+            (np.arange(n) >> (L - 1 - x)) & 1, -1.0, 1.0
+        )  # Z_x on the basis (site 0 most significant, 0 = up)
         out[x] = 0.5 * (1 - np.real(np.sum(O.conj() * (z[:, None] * O * z[None, :]))) / n)
     return out
 
@@ -774,14 +831,22 @@ def _sample_kernel(L, p1, p2, cdf, times, n_samples, site, seed):
 
 def _check_probabilities(p1, p2):
     for name, p in (("p1", p1), ("p2", p2)):
-        if isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)) or not 0 <= p <= 1:
+        if (
+            isinstance(p, bool)
+            or not isinstance(p, (int, float, np.integer, np.floating))
+            or not 0 <= p <= 1
+        ):
             raise ValueError(f"{name} must be a probability in [0, 1], got {name}={p!r}")
     if p1 + p2 > 1 + 1e-12:
         raise ValueError(f"p1 + p2 must be <= 1, got p1={p1}, p2={p2}")
 
 
 def _check_rates(r1, r2, D):
-    return (_checks.real("r1", r1, 0), _checks.real("r2", r2, 0), _checks.real("D", D, 0, open_low=True))
+    return (
+        _checks.real("r1", r1, 0),
+        _checks.real("r2", r2, 0),
+        _checks.real("D", D, 0, open_low=True),
+    )
 
 
 def _check_L(L, maximum, minimum=2):

@@ -164,9 +164,10 @@ def steady_state(L, delta):
     P, info = spla.bicgstab(A.tocsr(), rhs, x0=start, rtol=1e-15, atol=0.0, maxiter=100 * n)
     residual = np.abs(W @ P).max()
     if info != 0 or residual > 1e-12 * P.max():
-        raise RuntimeError(f"master equation solve did not converge (info={info}, residual={residual:.1e})")
+        raise RuntimeError(
+            f"master equation solve did not converge (info={info}, residual={residual:.1e})"
+        )
     return P
-
 
 
 @dataclass(frozen=True)
@@ -205,7 +206,9 @@ def distribution_moments(P):
     P = _checks.array("P", P, 0, ndim=1)
     L = P.size.bit_length() - 1
     if P.size != 2**L or not 1 <= L <= MAX_MASTER_EQUATION_L:
-        raise ValueError(f"P must have 2**L entries with 1 <= L <= {MAX_MASTER_EQUATION_L}, got {P.size}")
+        raise ValueError(
+            f"P must have 2**L entries with 1 <= L <= {MAX_MASTER_EQUATION_L}, got {P.size}"
+        )
     if abs(P.sum() - 1) > 1e-9:
         raise ValueError(f"P must sum to 1 (a probability distribution), got sum(P)={P.sum()!r}")
     tau = configurations(L).astype(float)
@@ -229,8 +232,10 @@ def product_moments(L, delta, order):
     L, delta = _check(L, delta)
     if order not in (1, 2, 3):
         raise ValueError(f"order must be 1, 2 or 3, got order={order!r}")
-    _checks.memory(f"product_moments at L={L}, order={order}",
-                   8 * L**order * (order + 3) + 8 * math.comb(L, order) * (7 * order + 10))
+    _checks.memory(
+        f"product_moments at L={L}, order={order}",
+        8 * L**order * (order + 3) + 8 * math.comb(L, order) * (7 * order + 10),
+    )
     dense = np.ones(())  # the moment of order 0
     for k in range(1, order + 1):
         subsets, values = _solve_distinct(L, delta, k, dense)
@@ -321,8 +326,10 @@ def sample(L, delta, n_samples, *, rng, sweeps_between=1.0, burn_in=None):
     burn_in = trajectory.burn_in(L + 1) if burn_in is None else _checks.real("burn_in", burn_in, 0)
     steps_between = max(1, round(sweeps_between * (L + 1)))
     _checks.memory(f"sample with n_samples={n_samples} at L={L}", n_samples * L + 8 * L)
-    _checks.work(f"sample with burn_in={burn_in}, n_samples={n_samples} at L={L}",
-                 burn_in * (L + 1) + float(n_samples) * steps_between)
+    _checks.work(
+        f"sample with burn_in={burn_in}, n_samples={n_samples} at L={L}",
+        burn_in * (L + 1) + float(n_samples) * steps_between,
+    )
     tau = (rng.random(L) < density(L, delta)).astype(np.uint8)
     rho_left, rho_right = (1 + delta) / 2, (1 - delta) / 2
 
@@ -363,8 +370,10 @@ def cumulants_from_moments(sums):
     ``sums`` is a dict with the keys of :func:`monte_carlo_moments` (summed over chains).
     """
     if not isinstance(sums, dict) or any(key not in sums for key in ("n", "s1", "s2", "b3")):
-        raise ValueError(f"sums must be a dict with keys 'n', 's1', 's2', 'b3' "
-                         f"(monte_carlo_moments), got sums={sums!r}")
+        raise ValueError(
+            f"sums must be a dict with keys 'n', 's1', 's2', 'b3' "
+            f"(monte_carlo_moments), got sums={sums!r}"
+        )
     for key in ("n", "s1", "s2", "b3"):
         _checks.array(f"sums[{key!r}]", sums[key])
     n = sums["n"]

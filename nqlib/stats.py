@@ -28,8 +28,9 @@ def stack(results):
             raise ValueError(
                 f"results[{index}] has keys {keys}, expected a dict with keys {sorted(first)}"
             )
-    return {key: _stack([result[key] for result in results], f"results[i][{key!r}]")
-            for key in first}
+    return {
+        key: _stack([result[key] for result in results], f"results[i][{key!r}]") for key in first
+    }
 
 
 def _stack(values, name):
@@ -46,8 +47,10 @@ def _stack(values, name):
         differ = [i for i, shape in enumerate(shapes) if shape != shapes[0]]
         if not differ:
             raise ValueError(f"{name} cannot be stacked: {error}") from None
-        raise ValueError(f"{name} must all have the same shape, got {shapes[0]} for i = 0 "
-                         f"and {shapes[differ[0]]} for i = {differ[0]}") from None
+        raise ValueError(
+            f"{name} must all have the same shape, got {shapes[0]} for i = 0 "
+            f"and {shapes[differ[0]]} for i = {differ[0]}"
+        ) from None
 
 
 def jackknife(estimator, data):
@@ -63,11 +66,15 @@ def jackknife(estimator, data):
         raise ValueError(f"estimator must be callable, got {estimator!r}")
     arrays = data if isinstance(data, dict) else {None: data}
     if any(np.ndim(value) == 0 for value in arrays.values()):
-        raise ValueError(f"data must be an array with realizations along axis 0 (or a dict of "
-                         f"them), got data={data!r}")
+        raise ValueError(
+            f"data must be an array with realizations along axis 0 (or a dict of "
+            f"them), got data={data!r}"
+        )
     sizes = {len(np.asarray(value)) for value in arrays.values()}
     if len(sizes) != 1 or min(sizes) < 2:
-        raise ValueError(f"data must hold >= 2 realizations along axis 0 (same for every key), got {sorted(sizes)}")
+        raise ValueError(
+            f"data must hold >= 2 realizations along axis 0 (same for every key), got {sorted(sizes)}"
+        )
     n = sizes.pop()
 
     def subset(keep):

@@ -183,11 +183,16 @@ def sample(state, step, burn_in, between, n_samples, measure, mean=()):
             record = {None: record} if single else record
             unknown = set(mean) - set(record)
             if unknown:
-                raise ValueError(f"mean must name keys of the measurement {sorted(record)}, got "
-                                 f"{sorted(unknown)}")
-            out = {key: np.zeros(np.shape(value), np.result_type(value, float)) if key in mean
-                   else np.empty((n_samples, *np.shape(value)), np.result_type(value))
-                   for key, value in record.items()}
+                raise ValueError(
+                    f"mean must name keys of the measurement {sorted(record)}, got "
+                    f"{sorted(unknown)}"
+                )
+            out = {
+                key: np.zeros(np.shape(value), np.result_type(value, float))
+                if key in mean
+                else np.empty((n_samples, *np.shape(value)), np.result_type(value))
+                for key, value in record.items()
+            }
         elif single:
             record = {None: record}
         for key, value in record.items():

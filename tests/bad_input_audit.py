@@ -149,7 +149,9 @@ def _second_order():
 def _chain_batches():
     from nqlib import spreading
 
-    return spreading.sample_chain_batches(np.random.default_rng(0), 11, 0.5, 0.5, [0.0, 1.0, 2.0], 2)
+    return spreading.sample_chain_batches(
+        np.random.default_rng(0), 11, 0.5, 0.5, [0.0, 1.0, 2.0], 2
+    )
 
 
 def _anderson_data():
@@ -181,9 +183,11 @@ def _cut_data():
     loops = _cut_loops()
     k = np.arange(2 * 3 * 16)
     G = (np.cos(k) + 0.5j * np.sin(2 * k)).reshape(2, 3, 4, 4)
-    return {"pair": np.array([cumulants.loop_moments(g, loops["pair"]) for g in G]),
-            "triple": np.array([cumulants.loop_moments(g, loops["triple"]) for g in G]),
-            "density": np.full((2, 4), 0.5)}
+    return {
+        "pair": np.array([cumulants.loop_moments(g, loops["pair"]) for g in G]),
+        "triple": np.array([cumulants.loop_moments(g, loops["triple"]) for g in G]),
+        "density": np.full((2, 4), 0.5),
+    }
 
 
 def _cut():
@@ -452,7 +456,13 @@ def bad_values(kind, valid):
             ("ragged", {"a": np.ones(3), "b": np.ones(2)}),
         ]
     elif name == "pauli_pair":  # (i, j), each in [0, 3]
-        out += [("nan", (NAN, 0)), ("4", (4, 0)), ("-1", (0, -1)), ("1.5", (1.5, 0)), ("short", (3,))]
+        out += [
+            ("nan", (NAN, 0)),
+            ("4", (4, 0)),
+            ("-1", (0, -1)),
+            ("1.5", (1.5, 0)),
+            ("short", (3,)),
+        ]
     elif name == "callable":
         out += [("int", 3)]
     else:
@@ -503,7 +513,9 @@ REGISTRY = {
         dict(p1=0.3, p2=0.2, delta=0.5, side="left"), dict(side="choice", **PD)
     ),
     "abcmodel.reduced_channel": Entry(dict(L=2, p1=0.3, p2=0.2, delta=0.5), dict(L="size", **PD)),
-    "abcmodel.excitation_maps": Entry(dict(p1=0.3, p2=0.2, dephased=False), dict(dephased="flag", **P)),
+    "abcmodel.excitation_maps": Entry(
+        dict(p1=0.3, p2=0.2, dephased=False), dict(dephased="flag", **P)
+    ),
     "abcmodel.second_order": Entry(
         dict(L=3, p1=0.5, p2=0.5, max_excitations=2, dephased=False),
         dict(L="size", max_excitations="size", dephased="flag", **P),
@@ -523,7 +535,12 @@ REGISTRY = {
     ),
     "abcmodel.size_exponent_map": Entry(
         dict(sizes=[4, 8], p1=np.array([0.1, 0.3]), p2=np.array([0.2]), max_excitations=2),
-        dict(sizes=("indices", 2, 400, True), p1="occupations", p2="occupations", max_excitations="size"),
+        dict(
+            sizes=("indices", 2, 400, True),
+            p1="occupations",
+            p2="occupations",
+            max_excitations="size",
+        ),
     ),
     "abcmodel.size_exponents": Entry(
         dict(sizes=[4, 8], p1=0.3, p2=0.2, max_excitations=2),
@@ -560,10 +577,22 @@ REGISTRY = {
         dict(E="real", Ny="size", Nz="size", t="hoppings", shift="real", edge_tol="nonneg"),
     ),
     "anderson.correlation_matrix": Entry(
-        dict(V=np.full((3, 2, 2), 0.1), t=T3, leads="RL", energies=(0.3, -0.3), weights=(1.0, -1.0),
-             edge_tol=1e-9),
-        dict(V="potential", t="hoppings", leads="choice", energies="reals", weights="reals",
-             edge_tol="nonneg"),
+        dict(
+            V=np.full((3, 2, 2), 0.1),
+            t=T3,
+            leads="RL",
+            energies=(0.3, -0.3),
+            weights=(1.0, -1.0),
+            edge_tol=1e-9,
+        ),
+        dict(
+            V="potential",
+            t="hoppings",
+            leads="choice",
+            energies="reals",
+            weights="reals",
+            edge_tol="nonneg",
+        ),
     ),
     "anderson.dense_green": Entry(
         dict(V=np.full((3, 2, 2), 0.1), E=0.3, t=T3, edge_tol=1e-9),
@@ -575,18 +604,30 @@ REGISTRY = {
         dict(G="matrix", shape="shape", t="hoppings"),
     ),
     "anderson.density_profile": Entry(
-        dict(trace=np.arange(12.0).reshape(3, 4), term_traces=np.arange(24.0).reshape(3, 2, 4), n_perp=4),
+        dict(
+            trace=np.arange(12.0).reshape(3, 4),
+            term_traces=np.arange(24.0).reshape(3, 2, 4),
+            n_perp=4,
+        ),
         dict(trace="matrix", term_traces="matrix", n_perp="extent"),
     ),
     "anderson.central_halves": Entry(dict(L=4), dict(L="size")),
-    "anderson.f_ab": Entry(dict(frobenius=np.ones((6, 6)), L=4), dict(frobenius="matrix", L="size")),
+    "anderson.f_ab": Entry(
+        dict(frobenius=np.ones((6, 6)), L=4), dict(frobenius="matrix", L="size")
+    ),
     "anderson.delta_phi": Entry(
         dict(psi=_psi(), A=[0], B=[2], psi_shifted=_psi()),
-        dict(psi="states", A=("indices", 0, 2, True), B=("indices", 0, 2, True), psi_shifted="states"),
+        dict(
+            psi="states", A=("indices", 0, 2, True), B=("indices", 0, 2, True), psi_shifted="states"
+        ),
     ),
     "anderson.i_ab": Entry(
-        dict(cross_sums=np.exp(-np.arange(3.0)[None, :] ** 2 / 8) * np.array([[1.0], [2.0], [1.5]]),
-             eps=[0.0, 1.0, 2.0], fit_max=8.0),
+        dict(
+            cross_sums=np.exp(-(np.arange(3.0)[None, :] ** 2) / 8)
+            * np.array([[1.0], [2.0], [1.5]]),
+            eps=[0.0, 1.0, 2.0],
+            fit_max=8.0,
+        ),
         dict(cross_sums="matrix", eps="reals", fit_max="positive"),
     ),
     "anderson.slice_gram": Entry(dict(psi=_psi()), dict(psi="states")),
@@ -752,7 +793,9 @@ REGISTRY = {
     "cumulants.noncrossing_partitions": Entry(dict(n=3), dict(n="count")),
     "cumulants.set_partitions": Entry(dict(n=3), dict(n="count")),
     "cumulants.free_cumulants": Entry(dict(moments=[0.5, 0.3, 0.2]), dict(moments="reals")),
-    "cumulants.cyclic_cumulant": Entry(dict(xs=[0.2, 0.5], dn=1.0), dict(xs="occupations", dn="real")),
+    "cumulants.cyclic_cumulant": Entry(
+        dict(xs=[0.2, 0.5], dn=1.0), dict(xs="occupations", dn="real")
+    ),
     "cumulants.loop_moments": Entry(
         dict(G=_corr(4), loops=[[0, 1], [1, 2]]), dict(G="matrix", loops=("loop_array", 4))
     ),
@@ -790,8 +833,12 @@ REGISTRY = {
     ),
     "fits.crossing": Entry(dict(x=X4, y=Y4, level=1.5), dict(x="points", y="points", level="real")),
     "fits.extrapolate_twice": Entry(
-        dict(sizes=[8.0, 16.0, 32.0, 64.0], drives=[0.2, 0.3], y=np.stack([Y4, Y4 + 1]),
-             sigma=np.stack([SIGMA4, SIGMA4])),
+        dict(
+            sizes=[8.0, 16.0, 32.0, 64.0],
+            drives=[0.2, 0.3],
+            y=np.stack([Y4, Y4 + 1]),
+            sigma=np.stack([SIGMA4, SIGMA4]),
+        ),
         dict(sizes="positive_points", drives="points", y="matrix", sigma="matrix"),
     ),
     "fits.power_law": Entry(
@@ -1430,7 +1477,9 @@ REGISTRY = {
     "spreading.velocity_scan": Entry(
         dict(
             p=[0.01, 0.03, 0.1],
-            velocities=[dict(v=q, err=0.1 * q, v_half=q, err_half=0.1 * q, v_linear=q) for q in (1, 2, 3)],
+            velocities=[
+                dict(v=q, err=0.1 * q, v_half=q, err_half=0.1 * q, v_linear=q) for q in (1, 2, 3)
+            ],
         ),
         dict(p="positive_points", velocities="results"),
     ),
@@ -1495,7 +1544,9 @@ REGISTRY = {
     ),
     # stats
     # trajectory
-    "trajectory.relaxation_time": Entry(dict(length=7.0, D=0.5), dict(length="positive", D="positive")),
+    "trajectory.relaxation_time": Entry(
+        dict(length=7.0, D=0.5), dict(length="positive", D="positive")
+    ),
     "trajectory.burn_in": Entry(dict(length=7.0, D=0.5), dict(length="positive", D="positive")),
     "trajectory.states": Entry(
         dict(state=0.0, step=_advance, burn_in=2.0, between=1.0, n_samples=3),
@@ -1503,8 +1554,13 @@ REGISTRY = {
     ),
     "trajectory.sample": Entry(
         dict(state=0.0, step=_advance, burn_in=2.0, between=1.0, n_samples=3, measure=np.square),
-        dict(step="callable", burn_in="nonneg", between="positive", n_samples="extent",
-             measure="callable"),
+        dict(
+            step="callable",
+            burn_in="nonneg",
+            between="positive",
+            n_samples="extent",
+            measure="callable",
+        ),
     ),
     "stats.stack": Entry(dict(results=[np.ones(2), np.zeros(2)]), dict(results="results")),
     "stats.jackknife": Entry(

@@ -59,13 +59,13 @@ def toc_pages(toc_path=ROOT / "_toc.yml"):
 def raw_math(text):
     """The first piece of un-typeset TeX in ``text`` (prose with code removed), or None."""
     match = RAW_MATH.search(text)
-    return None if match is None else text[max(0, match.start() - 30):match.end() + 30]
+    return None if match is None else text[max(0, match.start() - 30) : match.end() + 30]
 
 
 def python_error(text):
     """The first traceback or ``...Error`` in a cell output's text, or None."""
     match = PY_ERROR.search(text)
-    return None if match is None else text[max(0, match.start() - 60):match.end() + 60]
+    return None if match is None else text[max(0, match.start() - 60) : match.end() + 60]
 
 
 def figure_alt_problem(alt, src):
@@ -122,7 +122,9 @@ def launch_problems(html, html_dir, page):
     colab = [u for u in links if "colab.research.google.com" in u]
     if not colab:
         found.append("no Colab button")
-    for url in colab:  # .../github/ORG/REPO/blob/BRANCH/PATH: PATH must be a file of the published site
+    for (
+        url
+    ) in colab:  # .../github/ORG/REPO/blob/BRANCH/PATH: PATH must be a file of the published site
         target = url.split("/blob/", 1)[1].split("/", 1)[1] if "/blob/" in url else ""
         if not target.endswith(".ipynb") or not (Path(html_dir) / target).is_file():
             found.append(f"Colab opens {url}, which the published site does not contain")
@@ -155,15 +157,21 @@ def check_site(html_dir, screenshots, chromium, pages=None):
                 if page is None:
                     continue
                 facts = page.evaluate(_PAGE_FACTS)
-                page.screenshot(path=str(screenshots / (name.replace("/", "__") + ".png")), full_page=True)
+                page.screenshot(
+                    path=str(screenshots / (name.replace("/", "__") + ".png")), full_page=True
+                )
                 ids_cache[page.url] = set(facts["ids"])
                 found += _check_facts(facts, pages, base, page.url, status_cache, ids_cache, page)
                 if name in chapters:
-                    found += launch_problems((html_dir / (name + ".html")).read_text(), html_dir, name)
+                    found += launch_problems(
+                        (html_dir / (name + ".html")).read_text(), html_dir, name
+                    )
                 page.close()
             for name in pages:  # the same pages read from disk, as a downloaded copy
                 url = (html_dir / (name + ".html")).as_uri()
-                page, found = _open(context, url, html_dir.as_uri() + "/", problems[name], "file://")
+                page, found = _open(
+                    context, url, html_dir.as_uri() + "/", problems[name], "file://"
+                )
                 if page is None:
                     continue
                 facts = page.evaluate(_PAGE_FACTS)
@@ -183,7 +191,10 @@ def _open(context, url, site, found, label=""):
     """
     page = context.new_page()
     prefix = f"{label}: " if label else ""
-    page.on("console", lambda msg: msg.type == "error" and found.append(f"{prefix}console error: {msg.text}"))
+    page.on(
+        "console",
+        lambda msg: msg.type == "error" and found.append(f"{prefix}console error: {msg.text}"),
+    )
     page.on("pageerror", lambda exc: found.append(f"{prefix}uncaught exception: {exc}"))
     headless.block_outside(page, site, found, prefix)
     response = page.goto(url, wait_until="load")
@@ -197,7 +208,9 @@ def _open(context, url, site, found, label=""):
 def _math_and_image_problems(facts):
     found = []
     if facts["untypeset"]:
-        found.append(f"{len(facts['untypeset'])} math elements not typeset by MathJax, e.g. {facts['untypeset'][0]!r}")
+        found.append(
+            f"{len(facts['untypeset'])} math elements not typeset by MathJax, e.g. {facts['untypeset'][0]!r}"
+        )
     leftover = raw_math(facts["prose"])
     if leftover:
         found.append(f"raw TeX left in the text: ...{leftover}...")
@@ -215,7 +228,9 @@ def _check_facts(facts, pages, base, url, status_cache, ids_cache, page):
             if problem:
                 found.append(problem)
     for line in facts["overflow"]:
-        found.append(f"a code block scrolls horizontally (wider than the text column): {line[:100]!r}")
+        found.append(
+            f"a code block scrolls horizontally (wider than the text column): {line[:100]!r}"
+        )
     for text in facts["outputs"]:
         error = python_error(text)
         if error:
@@ -233,7 +248,9 @@ def _check_facts(facts, pages, base, url, status_cache, ids_cache, page):
                 ids_cache[target] = _ids(page, target)
             if urllib.parse.unquote(anchor) not in ids_cache[target]:
                 found.append(f"internal link {link}: no element with id {anchor!r}")
-    listed = {urllib.parse.urljoin(link, urllib.parse.urlparse(link).path) for link in facts["sidebar"]}
+    listed = {
+        urllib.parse.urljoin(link, urllib.parse.urlparse(link).path) for link in facts["sidebar"]
+    }
     missing = [p for p in pages[1:] if base + p + ".html" not in listed]
     if missing:
         found.append(f"the sidebar does not list {missing}")
@@ -245,7 +262,9 @@ def _ids(page, target):
     other = page.context.new_page()
     try:
         other.goto(target, wait_until="domcontentloaded")
-        return set(other.evaluate("() => Array.from(document.querySelectorAll('[id]')).map(e => e.id)"))
+        return set(
+            other.evaluate("() => Array.from(document.querySelectorAll('[id]')).map(e => e.id)")
+        )
     finally:
         other.close()
 
@@ -278,11 +297,16 @@ def _status(url):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("html_dir", help="the built site, e.g. _build/quick/_build/html")
-    parser.add_argument("--screenshots", default="_build/quick/screenshots", help="folder for one PNG per page")
+    parser.add_argument(
+        "--screenshots", default="_build/quick/screenshots", help="folder for one PNG per page"
+    )
     parser.add_argument("--chromium", default="/usr/bin/chromium", help="the Chromium executable")
     args = parser.parse_args(argv)
     if not Path(args.chromium).exists():
-        print(f"check-html: Chromium not found at {args.chromium} (Debian: apt-get install chromium)", file=sys.stderr)
+        print(
+            f"check-html: Chromium not found at {args.chromium} (Debian: apt-get install chromium)",
+            file=sys.stderr,
+        )
         return 2
     problems = check_site(args.html_dir, args.screenshots, args.chromium)
     for name, found in problems.items():
@@ -290,7 +314,9 @@ def main(argv=None):
         for problem in found:
             print(f"       {problem}")
     bad = [name for name, found in problems.items() if found]
-    print(f"check-html: {len(problems) - len(bad)} of {len(problems)} pages pass; screenshots in {args.screenshots}")
+    print(
+        f"check-html: {len(problems) - len(bad)} of {len(problems)} pages pass; screenshots in {args.screenshots}"
+    )
     return 1 if bad else 0
 
 

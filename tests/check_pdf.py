@@ -63,7 +63,9 @@ def pdf_problems(pages, titles, figure_chapters=()):
     for number, page in enumerate(pages, start=1):
         match = RAW_TEX.search(page)
         if match:
-            found.append(f"raw TeX on page {number}: ...{page[max(0, match.start() - 40):match.end() + 40]}...")
+            found.append(
+                f"raw TeX on page {number}: ...{page[max(0, match.start() - 40) : match.end() + 40]}..."
+            )
     numbered = {int(k) for k, first in FIGURE.findall(text) if first == "1"}
     found += [f"no figure captioned 'Fig. {k}.1'" for k in figure_chapters if k not in numbered]
     return found
@@ -76,8 +78,9 @@ def figure_chapters(toc_path=ROOT / "_toc.yml"):
     numbers = []
     for number, name in enumerate(files, start=1):
         path = ROOT / (name + ".md")
-        if is_notebook(path) and any("caption" in c.metadata.get("mystnb", {}).get("figure", {})
-                                     for c in read(path).cells):
+        if is_notebook(path) and any(
+            "caption" in c.metadata.get("mystnb", {}).get("figure", {}) for c in read(path).cells
+        ):
             numbers.append(number)
     return numbers
 
@@ -95,7 +98,9 @@ def main(argv=None):
     found = pdf_problems(pages, toc_titles(), figure_chapters())
     for problem in found:
         print(f"FAIL {problem}")
-    print(f"check-pdf: {args.pdf}: {len(pages)} pages, {'ok' if not found else f'{len(found)} problems'}")
+    print(
+        f"check-pdf: {args.pdf}: {len(pages)} pages, {'ok' if not found else f'{len(found)} problems'}"
+    )
     return 1 if found else 0
 
 

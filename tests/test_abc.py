@@ -12,7 +12,6 @@ from nqlib import abcmodel, circuit, ensemble, gates, ssep
 VEC_I = np.eye(4).reshape(16)  # row-major vec of the two-site identity
 
 
-
 def _pair_sum(a, b):
     """sum_n a_n[i, j] b_n[k, l] arranged as the two-copy matrix [(i, k), (j, l)]."""
     gram = a.reshape(len(a), 256).T @ b.reshape(len(b), 256)
@@ -40,7 +39,9 @@ def test_exact_average_matches_monte_carlo(p1, p2):
 
 def test_the_average_is_the_gates_second_moment():
     """abc owns no quadrature: its average is nqlib.gates.second_moment (tested exact there)."""
-    np.testing.assert_array_equal(abcmodel.averaged_two_copy_gate(0.4, 0.35), gates.second_moment(0.4, 0.35))
+    np.testing.assert_array_equal(
+        abcmodel.averaged_two_copy_gate(0.4, 0.35), gates.second_moment(0.4, 0.35)
+    )
 
 
 @pytest.mark.parametrize("p1, p2", [(0.0, 0.0), (0.2, 0.7), (1.0, 0.0), (0.0, 1.0)])
@@ -56,7 +57,10 @@ def test_average_preserves_both_traces_and_the_swap_probability(p1, p2):
 
 
 def test_mu0_corner_is_the_mean_of_identity_and_iswap():
-    expected = 0.5 * (abcmodel.two_copy_superoperator(gates.IDENTITY) + abcmodel.two_copy_superoperator(gates.ISWAP))
+    expected = 0.5 * (
+        abcmodel.two_copy_superoperator(gates.IDENTITY)
+        + abcmodel.two_copy_superoperator(gates.ISWAP)
+    )
     np.testing.assert_allclose(abcmodel.averaged_two_copy_gate(0.0, 0.0), expected, atol=1e-15)
 
 
@@ -74,7 +78,9 @@ def test_invalid_input_is_rejected():
 def test_phase_one_purity_is_that_of_a_product_of_reservoir_states(L):
     # p1 = 0: every late-time state is a product of reservoir states (GH Eq. 27), purity (1+delta^2)/2 each
     delta = 0.6
-    assert abcmodel.average_purity(L, 0.0, 0.5, delta) == pytest.approx(((1 + delta**2) / 2) ** L, abs=1e-12)
+    assert abcmodel.average_purity(L, 0.0, 0.5, delta) == pytest.approx(
+        ((1 + delta**2) / 2) ** L, abs=1e-12
+    )
 
 
 @pytest.mark.parametrize("p1, p2", [(1.0, 0.0), (0.5, 0.5)])
@@ -85,7 +91,7 @@ def test_single_copy_reduction_is_the_ssep_average_state(p1, p2):
     letters = "abcdefghijklmnop"
     spec, out = [], []
     for site in range(L):
-        r1, c1, r2 = letters[4 * site: 4 * site + 3]
+        r1, c1, r2 = letters[4 * site : 4 * site + 3]
         spec += [r1, c1, r2, r2]  # r2 == c2: trace over copy 2
         out += [r1, c1]
     mean = np.einsum("".join(spec) + "->" + "".join(out), X)
@@ -99,7 +105,16 @@ def test_purity_matches_the_dense_circuit_time_average():
     L, p1, p2, delta = 3, 0.5, 0.5, 0.6
     exact = abcmodel.average_purity(L, p1, p2, delta)
     runs = ensemble.run_ensemble(
-        circuit.neas_samples, 8, seed=3, L=L, p1=p1, p2=p2, delta=delta, n_samples=1000, progress=False)
+        circuit.neas_samples,
+        8,
+        seed=3,
+        L=L,
+        p1=p1,
+        p2=p2,
+        delta=delta,
+        n_samples=1000,
+        progress=False,
+    )
     value, error = ensemble.jackknife(lambda d: d.mean(), ensemble.stack(runs)["P"])
     assert abs(value - exact) < 5 * error, (value, error, exact)
     assert error < 0.002  # the test resolves the purity to better than 1 %
@@ -109,7 +124,9 @@ def test_purity_matches_the_dense_circuit_time_average():
 def test_without_drive_every_state_is_fully_mixed(sites):
     L = 3
     size = L if sites is None else len(sites)
-    assert abcmodel.average_purity(L, 0.4, 0.3, 0.0, sites=sites) == pytest.approx(2.0**-size, abs=1e-12)
+    assert abcmodel.average_purity(L, 0.4, 0.3, 0.0, sites=sites) == pytest.approx(
+        2.0**-size, abs=1e-12
+    )
 
 
 @pytest.mark.parametrize(
@@ -117,8 +134,14 @@ def test_without_drive_every_state_is_fully_mixed(sites):
     [
         (lambda: abcmodel.two_copy_channel(1, 0.5, 0.5, 0.5), "L must be an integer in \\[2, 5\\]"),
         (lambda: abcmodel.two_copy_channel(6, 0.5, 0.5, 0.5), "L must be an integer in \\[2, 5\\]"),
-        (lambda: abcmodel.two_copy_channel(3, 0.5, 0.5, 1.5), "delta must be a real number in \\[-1, 1\\]"),
-        (lambda: abcmodel.average_purity(3, 0.5, 0.5, 0.5, sites=[3]), "sites must be distinct integers in \\[0, 2\\]"),
+        (
+            lambda: abcmodel.two_copy_channel(3, 0.5, 0.5, 1.5),
+            "delta must be a real number in \\[-1, 1\\]",
+        ),
+        (
+            lambda: abcmodel.average_purity(3, 0.5, 0.5, 0.5, sites=[3]),
+            "sites must be distinct integers in \\[0, 2\\]",
+        ),
     ],
 )
 def test_channel_validation(call, message):
@@ -131,7 +154,9 @@ _SLOTS = np.array([8 * r1 + 4 * c1 + 2 * r2 + c2 for r1, c1, r2, c2 in abcmodel.
 _OTHER = np.array([k for k in range(16) if k not in _SLOTS])
 
 
-@pytest.mark.parametrize("p1, p2, delta", [(0.3, 0.3, 0.6), (1.0, 0.0, 0.9), (0.0, 1.0, -0.4), (0.6, 0.1, 1.0)])
+@pytest.mark.parametrize(
+    "p1, p2, delta", [(0.3, 0.3, 0.6), (1.0, 0.0, 0.9), (0.0, 1.0, -0.4), (0.6, 0.1, 1.0)]
+)
 def test_six_species_subspace_is_invariant(p1, p2, delta):
     G = abcmodel._site_major(abcmodel.averaged_two_copy_gate(p1, p2))
     inside = (_SLOTS[:, None] * 16 + _SLOTS[None, :]).ravel()
@@ -157,7 +182,8 @@ def test_reduced_process_reproduces_the_full_two_copy_fixed_point(L, p1, p2):
     np.testing.assert_allclose(embedded, full, atol=1e-12)
     for sites in (None, [0], [0, L - 1]):
         assert abcmodel.average_purity(L, p1, p2, delta, sites=sites) == pytest.approx(
-            abcmodel.average_purity(L, p1, p2, delta, sites=sites, full=True), abs=1e-12)
+            abcmodel.average_purity(L, p1, p2, delta, sites=sites, full=True), abs=1e-12
+        )
 
 
 def test_reduced_maps_validation():
@@ -179,18 +205,38 @@ def _pair(a, b):
 def test_bulk_rates_are_those_of_eqs_e7_e8(p1, p2):
     W = abcmodel.reduced_gate(p1, p2) - np.eye(36)
     g1, h = p1 / 6, 0.5
-    sub = [_pair(*x) for x in (("b_up", "b_dn"), ("b_dn", "b_up"), ("c_up", "c_dn"), ("c_dn", "c_up"), ("a_up", "a_dn"), ("a_dn", "a_up"))]
-    W0 = np.array([
-        [-h - g1, h - g1, g1, g1, g1, g1], [h - g1, -h - g1, g1, g1, g1, g1],
-        [g1, g1, -h - g1, h - g1, -g1, -g1], [g1, g1, h - g1, -h - g1, -g1, -g1],
-        [g1, g1, -g1, -g1, -h - g1, h - g1], [g1, g1, -g1, -g1, h - g1, -h - g1]])
+    sub = [
+        _pair(*x)
+        for x in (
+            ("b_up", "b_dn"),
+            ("b_dn", "b_up"),
+            ("c_up", "c_dn"),
+            ("c_dn", "c_up"),
+            ("a_up", "a_dn"),
+            ("a_dn", "a_up"),
+        )
+    ]
+    W0 = np.array(
+        [
+            [-h - g1, h - g1, g1, g1, g1, g1],
+            [h - g1, -h - g1, g1, g1, g1, g1],
+            [g1, g1, -h - g1, h - g1, -g1, -g1],
+            [g1, g1, h - g1, -h - g1, -g1, -g1],
+            [g1, g1, -g1, -g1, -h - g1, h - g1],
+            [g1, g1, -g1, -g1, h - g1, -h - g1],
+        ]
+    )
     np.testing.assert_allclose(W[np.ix_(sub, sub)], W0, atol=1e-13)  # Eq. E7 exactly
     ab = [_pair("a_up", "b_up"), _pair("b_up", "a_up")]
     np.testing.assert_allclose(W[np.ix_(ab, ab)], [[-h, h], [h, -h]], atol=1e-13)  # Eq. E8, W_ab
     ac = [_pair("a_up", "c_up"), _pair("c_up", "a_up")]
     # Eq. E8's W_ac up to the sign of the exchange term: GH use Jordan-Wigner-transformed a and c
     # particles, which anticommute; in the plain operator basis the exchange enters with a minus
-    np.testing.assert_allclose(W[np.ix_(ac, ac)], [[-(1 + p2) / 2, -(1 - p2) / 2], [-(1 - p2) / 2, -(1 + p2) / 2]], atol=1e-13)
+    np.testing.assert_allclose(
+        W[np.ix_(ac, ac)],
+        [[-(1 + p2) / 2, -(1 - p2) / 2], [-(1 - p2) / 2, -(1 + p2) / 2]],
+        atol=1e-13,
+    )
 
 
 @pytest.mark.parametrize("p1, p2, delta", [(0.3, 0.2, 0.6), (0.0, 1.0, 0.0), (1.0, 0.0, 0.9)])
@@ -198,15 +244,27 @@ def test_left_boundary_rates_where_they_differ_from_eqs_e9_e10(p1, p2, delta):
     R = abcmodel.reduced_boundary(p1, p2, delta, "left") - np.eye(6)
     pu, pd, g1 = (1 + delta) / 2, (1 - delta) / 2, p1 / 6
     # b rows agree with Eq. E9
-    np.testing.assert_allclose(R[_IX["b_up"], [_IX[k] for k in ("b_up", "b_dn", "c_up", "c_dn")]],
-                               [-pd**2 * (0.5 + g1) - pd * pu, pu**2 * (0.5 - g1), pu**2 / 2 + g1 * pd * pu, pu**2 / 2 + g1 * pd * pu], atol=1e-13)
+    np.testing.assert_allclose(
+        R[_IX["b_up"], [_IX[k] for k in ("b_up", "b_dn", "c_up", "c_dn")]],
+        [
+            -(pd**2) * (0.5 + g1) - pd * pu,
+            pu**2 * (0.5 - g1),
+            pu**2 / 2 + g1 * pd * pu,
+            pu**2 / 2 + g1 * pd * pu,
+        ],
+        atol=1e-13,
+    )
     # the exact average gives c_up <-> c_dn exchange at the boundary, which Eq. E9 (as extracted) lacks
     cc = [_IX["c_up"], _IX["c_dn"]]
     off = pu * pd * (0.5 - g1)
-    np.testing.assert_allclose(R[np.ix_(cc, cc)], [[-0.5 + off, off], [off, -0.5 + off]], atol=1e-13)
+    np.testing.assert_allclose(
+        R[np.ix_(cc, cc)], [[-0.5 + off, off], [off, -0.5 + off]], atol=1e-13
+    )
     # and interacting gates dephase boundary coherences: Eq. E10 has -1/2 for every (p1, p2)
     a = [_IX["a_up"], _IX["a_dn"]]
-    np.testing.assert_allclose(R[np.ix_(a, a)], np.eye(2) * (-0.5 - p2 * (1 - delta**2) / 4), atol=1e-13)
+    np.testing.assert_allclose(
+        R[np.ix_(a, a)], np.eye(2) * (-0.5 - p2 * (1 - delta**2) / 4), atol=1e-13
+    )
 
 
 def _purity_with_printed_coherence_rate(L, p1, p2, delta):
@@ -230,7 +288,16 @@ def test_dense_circuit_purity_decides_between_exact_and_printed_boundary_rates()
     exact = abcmodel.average_purity(L, p1, p2, delta)
     printed = _purity_with_printed_coherence_rate(L, p1, p2, delta)
     runs = ensemble.run_ensemble(
-        circuit.neas_samples, 8, seed=9, L=L, p1=p1, p2=p2, delta=delta, n_samples=5000, progress=False)
+        circuit.neas_samples,
+        8,
+        seed=9,
+        L=L,
+        p1=p1,
+        p2=p2,
+        delta=delta,
+        n_samples=5000,
+        progress=False,
+    )
     value, error = ensemble.jackknife(lambda d: d.mean(), ensemble.stack(runs)["P"])
     assert abs(value - exact) < 4 * error, (value, error, exact)
     assert abs(value - printed) > 8 * error, (value, error, printed)

@@ -11,7 +11,9 @@ def test_fixed_point_purity_excess_is_L_in_phase_one():
     """p1 = 0: 2^L E tr rho^2 = (1 + delta^2)^L exactly, delta^2 coefficient L (and 1 per site)."""
     for L in (3, 5):
         assert abcmodel.fixed_point_purity_excess(L, 0.0, 0.6) == pytest.approx(L, abs=1e-6)
-        assert abcmodel.fixed_point_purity_excess(L, 0.0, 0.6, sites=[0]) == pytest.approx(1, abs=1e-6)
+        assert abcmodel.fixed_point_purity_excess(L, 0.0, 0.6, sites=[0]) == pytest.approx(
+            1, abs=1e-6
+        )
     with pytest.raises(ValueError, match="h must be"):
         abcmodel.fixed_point_purity_excess(3, 0.3, 0.3, h=0.0)
 
@@ -26,8 +28,17 @@ def test_full_sector_is_the_exact_second_order(p1, p2):
     np.testing.assert_allclose(full.magnetization, 2 * ssep.density(L, 1.0) - 1, atol=1e-12)
 
 
-@pytest.mark.parametrize("p1, p2, dephased", [(1, 0, False), (0, 0, False), (0, 1, False), (0.5, 0, False),
-                                              (0, 0.5, False), (0.4, 0.3, True)])
+@pytest.mark.parametrize(
+    "p1, p2, dephased",
+    [
+        (1, 0, False),
+        (0, 0, False),
+        (0, 1, False),
+        (0.5, 0, False),
+        (0, 0.5, False),
+        (0.4, 0.3, True),
+    ],
+)
 def test_two_excitations_are_exact_when_p1_p2_vanishes_or_dephased(p1, p2, dephased):
     L = 5
     two = abcmodel.second_order(L, p1, p2, dephased=dephased)
@@ -43,7 +54,9 @@ def test_two_excitations_are_a_closure_in_phase_three():
     # interacting gates dress a coherence pair with further excitations: the truncation misses
     # them (a documented property, see the chapter), and three excitations recover most of it
     L = 5
-    values = [abcmodel.second_order(L, 0.4, 0.3, max_excitations=K).entropy_deficit() for K in (2, 3, 5)]
+    values = [
+        abcmodel.second_order(L, 0.4, 0.3, max_excitations=K).entropy_deficit() for K in (2, 3, 5)
+    ]
     assert values[2] - values[0] > 0.1
     assert abs(values[2] - values[1]) < 0.3 * abs(values[2] - values[0])
 
@@ -82,7 +95,9 @@ def test_coherence_pair_orderings_agree_in_phase_three():
         sel = (n_exc == 2) & (sec.state[:, 0] == first) & (sec.state[:, 1] == second)
         pairs[first] = dict(zip(map(tuple, sec.pos[sel, :2]), X[sel]))
     assert pairs[4].keys() == pairs[5].keys()
-    np.testing.assert_allclose([pairs[4][k] for k in pairs[4]], [pairs[5][k] for k in pairs[4]], atol=1e-13)
+    np.testing.assert_allclose(
+        [pairs[4][k] for k in pairs[4]], [pairs[5][k] for k in pairs[4]], atol=1e-13
+    )
 
 
 def test_dephased_model_has_no_coherences_and_ignores_p2():
@@ -98,24 +113,30 @@ def test_excitation_maps_conserve_traces_and_keep_the_vacuum():
     for G in bulk:
         np.testing.assert_allclose(G[0], np.eye(36)[0], atol=1e-13)  # both traces are kept
         np.testing.assert_allclose(G[:, 0], np.eye(36)[0], atol=1e-13)  # unital
-    for B in (left, right[0]):  # (an odd number of a's left of the last site: it holds the closing a)
+    for B in (
+        left,
+        right[0],
+    ):  # (an odd number of a's left of the last site: it holds the closing a)
         np.testing.assert_allclose(B[0][0], np.eye(6)[0], atol=1e-13)
         np.testing.assert_allclose(B[1][0], 0.0, atol=1e-13)  # the drive never changes a trace
         np.testing.assert_allclose(B[2][0], 0.0, atol=1e-13)
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: abcmodel.second_order(1, 0.3, 0.3), "L must be"),
-    (lambda: abcmodel.second_order(4.0, 0.3, 0.3), "L must be"),
-    (lambda: abcmodel.second_order(5000, 0.3, 0.3), "L must be"),
-    (lambda: abcmodel.second_order(6, 0.3, 0.3, max_excitations=1), "max_excitations"),
-    (lambda: abcmodel.second_order(6, 0.3, 0.3, max_excitations=7), "max_excitations"),
-    (lambda: abcmodel.second_order(200, 0.3, 0.3, max_excitations=4), "too large"),
-    (lambda: abcmodel.second_order(6, 0.8, 0.3), "p1 \\+ p2"),
-    (lambda: abcmodel.second_order(6, 0.3, 0.3).entropy_deficit([6]), "sites"),
-    (lambda: abcmodel.second_order(6, 0.3, 0.3).entropy_deficit([]), "sites"),
-    (lambda: abcmodel.second_order(6, 0.3, 0.3).mutual_information(6), "cut"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: abcmodel.second_order(1, 0.3, 0.3), "L must be"),
+        (lambda: abcmodel.second_order(4.0, 0.3, 0.3), "L must be"),
+        (lambda: abcmodel.second_order(5000, 0.3, 0.3), "L must be"),
+        (lambda: abcmodel.second_order(6, 0.3, 0.3, max_excitations=1), "max_excitations"),
+        (lambda: abcmodel.second_order(6, 0.3, 0.3, max_excitations=7), "max_excitations"),
+        (lambda: abcmodel.second_order(200, 0.3, 0.3, max_excitations=4), "too large"),
+        (lambda: abcmodel.second_order(6, 0.8, 0.3), "p1 \\+ p2"),
+        (lambda: abcmodel.second_order(6, 0.3, 0.3).entropy_deficit([6]), "sites"),
+        (lambda: abcmodel.second_order(6, 0.3, 0.3).entropy_deficit([]), "sites"),
+        (lambda: abcmodel.second_order(6, 0.3, 0.3).mutual_information(6), "cut"),
+    ],
+)
 def test_second_order_validation(call, message):
     with pytest.raises(ValueError, match=message):
         call()
@@ -141,12 +162,15 @@ def test_closure_coefficients_sum_to_the_entropy_deficit_and_extrapolate_in_one_
 def test_size_exponents_in_phase_one_and_phase_two():
     """p1 = p2 = 0: Delta S = 2 sum_i x_i (1 - x_i) exactly (h = x(1-x), no coherences);
     phase II: Delta S and I grow like L (1/6 and 1/16 per site, GH Eqs. 38-39)."""
+
     def deficit(L):
         x = np.arange(1, L + 1) / (L + 1)
         return 2 * np.sum(x * (1 - x))
 
     exponents = abcmodel.size_exponents((8, 16), 0.0, 0.0)
-    assert exponents.entropy == pytest.approx(np.log(deficit(16) / deficit(8)) / np.log(2), rel=1e-10)
+    assert exponents.entropy == pytest.approx(
+        np.log(deficit(16) / deficit(8)) / np.log(2), rel=1e-10
+    )
     phase_two = abcmodel.size_exponents((50, 100), 1.0, 0.0)
     assert abs(phase_two.entropy - 1) < 0.03 and abs(phase_two.information - 1) < 0.03
     with pytest.raises(ValueError, match="sizes must be two chain lengths L1 < L2"):

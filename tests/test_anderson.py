@@ -67,7 +67,7 @@ def dense_route(V, E, t):
     Sigma = lead_self_energy(E, Ny, Nz, t)
     SL, SR = np.zeros((N, N), complex), np.zeros((N, N), complex)
     SL[:M, :M] = Sigma
-    SR[N - M:, N - M:] = Sigma
+    SR[N - M :, N - M :] = Sigma
     Gr = np.linalg.inv(E * np.eye(N) - dense_hamiltonian(V, t) - SL - SR)
     return Gr, 1j * (SL - SL.conj().T), 1j * (SR - SR.conj().T)
 
@@ -168,7 +168,9 @@ def test_isotropic_E0_has_closed_channels():
 
 
 # --------------------------------------------------------------------------- W = 0
-@pytest.mark.parametrize("shape,E,t", [((7, 3, 4), 0.3, ANISO), ((5, 5, 5), 0.0, ISO), ((1, 2, 3), -0.9, ISO)])
+@pytest.mark.parametrize(
+    "shape,E,t", [((7, 3, 4), 0.3, ANISO), ((5, 5, 5), 0.0, ISO), ((1, 2, 3), -0.9, ISO)]
+)
 def test_clean_bar_is_plane_waves_with_unit_transmission(shape, E, t):
     Nx, Ny, Nz = shape
     res = an.scatter(np.zeros(shape), E, t)
@@ -177,7 +179,9 @@ def test_clean_bar_is_plane_waves_with_unit_transmission(shape, E, t):
     phi = m.U_open.reshape(1, Ny, Nz, -1)
     k, v = m.kx, m.velocity
     np.testing.assert_allclose(res.psi_L, phi * np.exp(1j * k * x) / np.sqrt(v), atol=1e-12)
-    np.testing.assert_allclose(res.psi_R, phi * np.exp(-1j * k * (x - Nx + 1)) / np.sqrt(v), atol=1e-12)
+    np.testing.assert_allclose(
+        res.psi_R, phi * np.exp(-1j * k * (x - Nx + 1)) / np.sqrt(v), atol=1e-12
+    )
     n = m.n_open
     np.testing.assert_allclose(res.S[:n, :n], 0, atol=1e-12)
     np.testing.assert_allclose(res.S[n:, :n], np.diag(np.exp(1j * k * (Nx - 1))), atol=1e-12)
@@ -230,7 +234,7 @@ def test_scattering_states_solve_the_schroedinger_equation_with_lead_tails():
     psi = res.psi_L.reshape(Nx, M, -1)
     pad = 3
     full = np.zeros((Nx + 2 * pad, M, m.n_open), complex)
-    full[pad:pad + Nx] = psi
+    full[pad : pad + Nx] = psi
     a_in = np.zeros((M, m.n_open))
     a_in[m.is_open] = np.diag(1 / np.sqrt(m.velocity))
     out0 = U.T @ psi[0] - a_in  # mode amplitudes of the outgoing + evanescent part at x = 0
@@ -241,9 +245,12 @@ def test_scattering_states_solve_the_schroedinger_equation_with_lead_tails():
         full[pad + Nx - 1 + xr] = U @ (lam[:, None] ** xr * outN)
     Hperp = dense_hamiltonian(np.zeros((1, Ny, Nz)), t)
     Vfull = np.zeros((Nx + 2 * pad, M))
-    Vfull[pad:pad + Nx] = V.reshape(Nx, M)
+    Vfull[pad : pad + Nx] = V.reshape(Nx, M)
     for s in range(1, Nx + 2 * pad - 1):
-        resid = -t[0] * (full[s + 1] + full[s - 1]) + (Hperp + np.diag(Vfull[s]) - E * np.eye(M)) @ full[s]
+        resid = (
+            -t[0] * (full[s + 1] + full[s - 1])
+            + (Hperp + np.diag(Vfull[s]) - E * np.eye(M)) @ full[s]
+        )
         assert np.abs(resid).max() < 1e-12
 
 
@@ -260,12 +267,15 @@ def test_bipartite_symmetry():
 
 
 # --------------------------------------------------------------------------- band edge
-@pytest.mark.parametrize("shape,E,t,label", [
-    ((3, 6, 6), 0.0, ISO, "(1, 1)"),  # eps_perp = -2 (cos(pi/3) + cos(pi/3) = 1), |E - eps| = 2
-    ((3, 4, 3), 0.0, ISO, "(1, 0)"),  # eps_perp = -2 (cos(pi/2) + cos 0 = 1)
-    ((2, 3, 3), -6.0, ISO, "(0, 0)"),  # bottom of the lead band, eps_perp = -4
-    ((2, 2, 2), 1.2, (1.0, 0.4, 0.0), "(0, 0)"),  # eps_perp = -0.8, E - eps = 2 tx
-])
+@pytest.mark.parametrize(
+    "shape,E,t,label",
+    [
+        ((3, 6, 6), 0.0, ISO, "(1, 1)"),  # eps_perp = -2 (cos(pi/3) + cos(pi/3) = 1), |E - eps| = 2
+        ((3, 4, 3), 0.0, ISO, "(1, 0)"),  # eps_perp = -2 (cos(pi/2) + cos 0 = 1)
+        ((2, 3, 3), -6.0, ISO, "(0, 0)"),  # bottom of the lead band, eps_perp = -4
+        ((2, 2, 2), 1.2, (1.0, 0.4, 0.0), "(0, 0)"),  # eps_perp = -0.8, E - eps = 2 tx
+    ],
+)
 def test_band_edge_channel_is_refused(shape, E, t, label):
     V = an.potential(*shape, 2.0, np.random.default_rng(0))
     with pytest.raises(ValueError, match=r"band edge") as err:
@@ -294,12 +304,19 @@ def test_slice_statistics_equal_sums_over_dense_G():
     shape = (5, 3, 4)
     V = an.potential(*shape, 4.0, np.random.default_rng(9))
     Nx, M = shape[0], shape[1] * shape[2]
-    psi_R, psi_L = an.scattering_states(V, 0.2, "R", ANISO), an.scattering_states(V, -0.2, "L", ANISO)
+    psi_R, psi_L = (
+        an.scattering_states(V, 0.2, "R", ANISO),
+        an.scattering_states(V, -0.2, "L", ANISO),
+    )
     psi = np.concatenate([psi_R, psi_L], axis=-1)
     w = np.concatenate([np.ones(psi_R.shape[-1]), -np.ones(psi_L.shape[-1])])
     for states, weights, dense in [
         (psi_R, None, an.mode_sum(V, 0.2, "R", ANISO)),
-        (psi, w, an.mode_sum(V, 0.2, "R", ANISO) - an.mode_sum(V, -0.2, "L", ANISO)),  # G^R(0+) - G^L(0-)
+        (
+            psi,
+            w,
+            an.mode_sum(V, 0.2, "R", ANISO) - an.mode_sum(V, -0.2, "L", ANISO),
+        ),  # G^R(0+) - G^L(0-)
     ]:
         trace, frob = an.slice_moments(states, weights)
         blocks = dense.reshape(Nx, M, Nx, M)
@@ -347,20 +364,25 @@ def test_one_sweep_right_states_equal_the_mirrored_sweep(shape, W):
     scale = np.abs(mirrored).max()
     assert np.abs(res.psi_R - mirrored).max() < 1e-10 * scale
     m = res.modes
-    t_prime = np.sqrt(m.velocity)[:, None] * (m.U_open.T @ mirrored.reshape(shape[0], -1, m.n_open)[0])
+    t_prime = np.sqrt(m.velocity)[:, None] * (
+        m.U_open.T @ mirrored.reshape(shape[0], -1, m.n_open)[0]
+    )
     n = m.n_open
     np.testing.assert_allclose(res.S[:n, n:], t_prime, atol=1e-10)
 
 
 # --------------------------------------------------------------------------- validation
-@pytest.mark.parametrize("args,match", [
-    ((0, 2, 2, 1.0), "Nx must be a positive integer, got Nx=0"),
-    ((3, -1, 2, 1.0), "Ny must be a positive integer, got Ny=-1"),
-    ((3, 2, 2.5, 1.0), "Nz must be a positive integer"),
-    ((3, 2, True, 1.0), "Nz must be a positive integer"),
-    ((3, 2, 2, -1.0), r"W must be a finite real number >= 0, got W=-1.0"),
-    ((3, 2, 2, np.inf), "W must be a finite real number >= 0"),
-])
+@pytest.mark.parametrize(
+    "args,match",
+    [
+        ((0, 2, 2, 1.0), "Nx must be a positive integer, got Nx=0"),
+        ((3, -1, 2, 1.0), "Ny must be a positive integer, got Ny=-1"),
+        ((3, 2, 2.5, 1.0), "Nz must be a positive integer"),
+        ((3, 2, True, 1.0), "Nz must be a positive integer"),
+        ((3, 2, 2, -1.0), r"W must be a finite real number >= 0, got W=-1.0"),
+        ((3, 2, 2, np.inf), "W must be a finite real number >= 0"),
+    ],
+)
 def test_potential_validation(args, match):
     with pytest.raises(ValueError, match=match):
         an.potential(*args, np.random.default_rng(0))
@@ -374,29 +396,53 @@ def test_potential_needs_a_generator():
 V0 = np.zeros((3, 2, 2))
 
 
-@pytest.mark.parametrize("call,match", [
-    (lambda: an.scatter(V0, 6.5, ISO), r"E=6.5 has no open channel.*lead band \[-6, 6\]"),
-    (lambda: an.scattering_states(V0, -7.0, "L", ISO), "no open channel"),
-    (lambda: an.scatter(V0, np.nan, ISO), "E must be a finite real number"),
-    (lambda: an.scatter(V0, 1j, ISO), "E must be a finite real number"),
-    (lambda: an.scattering_states(V0, 0.3, "left", ISO), "lead must be 'L' or 'R', got lead='left'"),
-    (lambda: an.mode_sum(V0, 0.3, "X", ISO), "lead must be 'L' or 'R'"),
-    (lambda: an.scatter(np.zeros((3, 2)), 0.3, ISO), r"V must be a 3D array .* got shape \(3, 2\)"),
-    (lambda: an.scatter(np.zeros((0, 2, 2)), 0.3, ISO), r"all sizes >= 1, got shape \(0, 2, 2\)"),
-    (lambda: an.scatter(V0 + 1j, 0.3, ISO), "V must hold finite real"),
-    (lambda: an.scatter(V0 + np.nan, 0.3, ISO), "V must hold finite real"),
-    (lambda: an.scatter(V0, 0.3, (0.0, 1.0, 1.0)), r"tx > 0 and ty, tz >= 0, got t=\(0.0, 1.0, 1.0\)"),
-    (lambda: an.scatter(V0, 0.3, (1.0, -1.0, 1.0)), "tx > 0 and ty, tz >= 0"),
-    (lambda: an.scatter(V0, 0.3, (1.0, 1.0)), "t must be three finite hoppings"),
-    (lambda: an.scatter(V0, 0.3, ("1", 1.0, 1.0)), "t must be three finite hoppings"),
-    (lambda: an.scatter(V0, 0.3, 1.0), "t must be three finite hoppings"),
-    (lambda: an.scatter(V0, 0.3, ISO, edge_tol=-1), "edge_tol must be a real number in"),
-    (lambda: an.lead_modes(0.3, 0, 2, ISO), "Ny must be a positive integer"),
-    (lambda: an.mode_sum(np.zeros((17, 16, 16)), 0.3, "L", ISO), r"Nx \* Ny \* Nz must be <= 4096, got 4352"),
-    (lambda: an.slice_moments(np.zeros((3, 2, 2))), r"psi must have shape \(Nx, Ny, Nz, n_states\)"),
-    (lambda: an.slice_moments(np.zeros((3, 2, 2, 4)), np.ones(3)), "weights must be 4 finite real numbers"),
-    (lambda: an.slice_gram(np.zeros((3, 2, 2, 0))), "psi must have shape"),
-])
+@pytest.mark.parametrize(
+    "call,match",
+    [
+        (lambda: an.scatter(V0, 6.5, ISO), r"E=6.5 has no open channel.*lead band \[-6, 6\]"),
+        (lambda: an.scattering_states(V0, -7.0, "L", ISO), "no open channel"),
+        (lambda: an.scatter(V0, np.nan, ISO), "E must be a finite real number"),
+        (lambda: an.scatter(V0, 1j, ISO), "E must be a finite real number"),
+        (
+            lambda: an.scattering_states(V0, 0.3, "left", ISO),
+            "lead must be 'L' or 'R', got lead='left'",
+        ),
+        (lambda: an.mode_sum(V0, 0.3, "X", ISO), "lead must be 'L' or 'R'"),
+        (
+            lambda: an.scatter(np.zeros((3, 2)), 0.3, ISO),
+            r"V must be a 3D array .* got shape \(3, 2\)",
+        ),
+        (
+            lambda: an.scatter(np.zeros((0, 2, 2)), 0.3, ISO),
+            r"all sizes >= 1, got shape \(0, 2, 2\)",
+        ),
+        (lambda: an.scatter(V0 + 1j, 0.3, ISO), "V must hold finite real"),
+        (lambda: an.scatter(V0 + np.nan, 0.3, ISO), "V must hold finite real"),
+        (
+            lambda: an.scatter(V0, 0.3, (0.0, 1.0, 1.0)),
+            r"tx > 0 and ty, tz >= 0, got t=\(0.0, 1.0, 1.0\)",
+        ),
+        (lambda: an.scatter(V0, 0.3, (1.0, -1.0, 1.0)), "tx > 0 and ty, tz >= 0"),
+        (lambda: an.scatter(V0, 0.3, (1.0, 1.0)), "t must be three finite hoppings"),
+        (lambda: an.scatter(V0, 0.3, ("1", 1.0, 1.0)), "t must be three finite hoppings"),
+        (lambda: an.scatter(V0, 0.3, 1.0), "t must be three finite hoppings"),
+        (lambda: an.scatter(V0, 0.3, ISO, edge_tol=-1), "edge_tol must be a real number in"),
+        (lambda: an.lead_modes(0.3, 0, 2, ISO), "Ny must be a positive integer"),
+        (
+            lambda: an.mode_sum(np.zeros((17, 16, 16)), 0.3, "L", ISO),
+            r"Nx \* Ny \* Nz must be <= 4096, got 4352",
+        ),
+        (
+            lambda: an.slice_moments(np.zeros((3, 2, 2))),
+            r"psi must have shape \(Nx, Ny, Nz, n_states\)",
+        ),
+        (
+            lambda: an.slice_moments(np.zeros((3, 2, 2, 4)), np.ones(3)),
+            "weights must be 4 finite real numbers",
+        ),
+        (lambda: an.slice_gram(np.zeros((3, 2, 2, 0))), "psi must have shape"),
+    ],
+)
 def test_validation(call, match):
     with pytest.raises(ValueError, match=match):
         call()
@@ -411,8 +457,15 @@ def test_disorder_moments_equal_dense_sums_on_the_same_realization():
     """The ensemble function draws V from rng exactly as potential() does and returns the slice
     sums of the signed mode-sum combination, here Hruza-Jin's G^R(0+) - G^L(0-), built densely."""
     shape, W = (5, 4, 2), 5.0
-    out = an.disorder_moments(np.random.default_rng(17), *shape, W, t=ANISO, leads="RL", energies=(0.2, -0.2),
-                              weights=(1.0, -1.0))
+    out = an.disorder_moments(
+        np.random.default_rng(17),
+        *shape,
+        W,
+        t=ANISO,
+        leads="RL",
+        energies=(0.2, -0.2),
+        weights=(1.0, -1.0),
+    )
     V = an.potential(*shape, W, np.random.default_rng(17))
     Gneq = an.mode_sum(V, 0.2, "R", ANISO) - an.mode_sum(V, -0.2, "L", ANISO)
     Nx, M = shape[0], shape[1] * shape[2]
@@ -430,20 +483,33 @@ def test_disorder_moments_equal_dense_sums_on_the_same_realization():
 def test_disorder_moments_single_lead_clean_bar_is_analytic():
     """W = 0, one lead: sum over slices a, b of |G_ab|^2 is sum_c 1/v_c^2 for every slice pair
     (plane waves, orthonormal transverse functions), and the slice trace is sum_c 1/v_c."""
-    out = an.disorder_moments(np.random.default_rng(0), 6, 5, 5, 0.0, t=ISO, leads="L", energies=(0.1,),
-                              weights=(1.0,))
+    out = an.disorder_moments(
+        np.random.default_rng(0), 6, 5, 5, 0.0, t=ISO, leads="L", energies=(0.1,), weights=(1.0,)
+    )
     v = an.lead_modes(0.1, 5, 5, ISO).velocity
     assert close(out["frobenius"], np.full((6, 6), np.sum(v**-2.0)), 1e-10)
     assert close(out["trace"], np.full(6, np.sum(1 / v)), 1e-10)
 
 
-@pytest.mark.parametrize("kwargs,match", [
-    (dict(leads="LX", energies=(0.1, 0.2), weights=(1.0, 1.0)), "leads must be a non-empty string"),
-    (dict(leads="", energies=(), weights=()), "leads must be a non-empty string"),
-    (dict(leads="LR", energies=(0.1,), weights=(1.0, 1.0)), "one entry per term, got 2, 1, 2"),
-    (dict(leads="L", energies=(0.1,), weights=(np.inf,)), "weights must be finite real numbers"),
-    (dict(leads="L", energies=(0.0,), weights=(1.0,)), r"band edge"),  # isotropic 4 x 4 lead at E = 0
-])
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        (
+            dict(leads="LX", energies=(0.1, 0.2), weights=(1.0, 1.0)),
+            "leads must be a non-empty string",
+        ),
+        (dict(leads="", energies=(), weights=()), "leads must be a non-empty string"),
+        (dict(leads="LR", energies=(0.1,), weights=(1.0, 1.0)), "one entry per term, got 2, 1, 2"),
+        (
+            dict(leads="L", energies=(0.1,), weights=(np.inf,)),
+            "weights must be finite real numbers",
+        ),
+        (
+            dict(leads="L", energies=(0.0,), weights=(1.0,)),
+            r"band edge",
+        ),  # isotropic 4 x 4 lead at E = 0
+    ],
+)
 def test_disorder_moments_validation(kwargs, match):
     with pytest.raises(ValueError, match=match):
         an.disorder_moments(np.random.default_rng(0), 3, 4, 4, 1.0, t=ISO, **kwargs)
@@ -480,17 +546,37 @@ def test_u1_maps_equal_dense_sums():
     Nx, M = shape[0], shape[1] * shape[2]
     G = (an.mode_sum(V, 0.2, "R", ANISO) - an.mode_sum(V, -0.2, "L", ANISO)).reshape(Nx, M, Nx, M)
     assert close(out["pair"], np.einsum("aibi->ab", G), 1e-10)
-    triple = np.einsum("aik,kci->ac", G[:, :, j, :], G[j])  # sum over i_perp, j_perp of G_(a,i)(j,k) G_(j,k)(c,i)
+    triple = np.einsum(
+        "aik,kci->ac", G[:, :, j, :], G[j]
+    )  # sum over i_perp, j_perp of G_(a,i)(j,k) G_(j,k)(c,i)
     assert close(out["triple"], triple, 1e-10)
 
 
-@pytest.mark.parametrize("call,match", [
-    (lambda: an.energy_correlation(np.random.default_rng(0), 3, 2, 2, 1.0, ()), "at least one energy"),
-    (lambda: an.energy_correlation(np.random.default_rng(0), 3, 2, 2, 1.0, (0.3,), lead="X"), "lead must be"),
-    (lambda: an.energy_correlation(np.random.default_rng(0), 0, 2, 2, 1.0, (0.3,)), "Nx must be a positive"),
-    (lambda: an.u1_maps(np.random.default_rng(0), 3, 2, 2, 1.0, 3), r"j must be a slice index in \[0, Nx\)"),
-    (lambda: an.u1_maps(np.random.default_rng(0), 3, 2, 2, 1.0, 1, leads="L"), "one entry per term"),
-])
+@pytest.mark.parametrize(
+    "call,match",
+    [
+        (
+            lambda: an.energy_correlation(np.random.default_rng(0), 3, 2, 2, 1.0, ()),
+            "at least one energy",
+        ),
+        (
+            lambda: an.energy_correlation(np.random.default_rng(0), 3, 2, 2, 1.0, (0.3,), lead="X"),
+            "lead must be",
+        ),
+        (
+            lambda: an.energy_correlation(np.random.default_rng(0), 0, 2, 2, 1.0, (0.3,)),
+            "Nx must be a positive",
+        ),
+        (
+            lambda: an.u1_maps(np.random.default_rng(0), 3, 2, 2, 1.0, 3),
+            r"j must be a slice index in \[0, Nx\)",
+        ),
+        (
+            lambda: an.u1_maps(np.random.default_rng(0), 3, 2, 2, 1.0, 1, leads="L"),
+            "one entry per term",
+        ),
+    ],
+)
 def test_correlation_validation(call, match):
     with pytest.raises(ValueError, match=match):
         call()
@@ -517,9 +603,12 @@ def test_dense_green_of_the_clean_chain_is_analytic():
     k = np.arccos(-E / 2)
     v = 2 * np.sin(k)
     x = np.arange(Nx)
-    np.testing.assert_allclose(dense.retarded, -1j * np.exp(1j * k * np.abs(x[:, None] - x[None, :])) / v,
-                               atol=1e-13)
-    assert dense.gamma_L[0, 0] == pytest.approx(v, abs=1e-13) and np.count_nonzero(dense.gamma_L) == 1
+    np.testing.assert_allclose(
+        dense.retarded, -1j * np.exp(1j * k * np.abs(x[:, None] - x[None, :])) / v, atol=1e-13
+    )
+    assert (
+        dense.gamma_L[0, 0] == pytest.approx(v, abs=1e-13) and np.count_nonzero(dense.gamma_L) == 1
+    )
 
 
 def test_mode_sum_alias_G_warns_and_gives_the_same_result():
@@ -565,7 +654,10 @@ def test_correlation_matrix_is_the_transposed_mode_sum_over_2pi():
     np.testing.assert_allclose(J, an.transmission(V, 0.3, t) / (2 * np.pi), atol=1e-11)
     np.testing.assert_allclose(C, C.conj().T, atol=1e-13)
     C_neq = an.correlation_matrix(V, t, leads="RL", energies=(0.2, -0.2), weights=(1.0, -1.0))
-    dense_R, dense_L = an.dense_green(V, 0.2, t).mode_sum("R"), an.dense_green(V, -0.2, t).mode_sum("L")
+    dense_R, dense_L = (
+        an.dense_green(V, 0.2, t).mode_sum("R"),
+        an.dense_green(V, -0.2, t).mode_sum("L"),
+    )
     assert close(C_neq, (dense_R - dense_L).T / (2 * np.pi), 1e-10)
 
 
@@ -576,15 +668,23 @@ def test_correlation_matrix_filled_band_of_the_clean_chain_is_the_identity():
     k = np.pi * (nodes + 1) / 2
     weights = tuple(np.tile(w * np.pi / 2 * 2 * np.sin(k), 2))
     energies = tuple(np.tile(-2 * np.cos(k), 2))
-    C = an.correlation_matrix(np.zeros((5, 1, 1)), (1.0, 0.0, 0.0), leads="L" * 40 + "R" * 40,
-                              energies=energies, weights=weights)
+    C = an.correlation_matrix(
+        np.zeros((5, 1, 1)),
+        (1.0, 0.0, 0.0),
+        leads="L" * 40 + "R" * 40,
+        energies=energies,
+        weights=weights,
+    )
     np.testing.assert_allclose(C, np.eye(5), atol=1e-12)
 
 
 def test_dense_routes_refuse_large_bars():
     big = np.zeros((17, 16, 16))
-    for call in (lambda: an.mode_sum(big, 0.3, "L", ISO), lambda: an.dense_green(big, 0.3, ISO),
-                 lambda: an.correlation_matrix(big, ISO, energies=(0.3,))):
+    for call in (
+        lambda: an.mode_sum(big, 0.3, "L", ISO),
+        lambda: an.dense_green(big, 0.3, ISO),
+        lambda: an.correlation_matrix(big, ISO, energies=(0.3,)),
+    ):
         with pytest.raises(ValueError, match=r"Nx \* Ny \* Nz must be <= 4096, got 4352"):
             call()
 
@@ -621,7 +721,9 @@ def test_density_profile_recovers_known_slopes_and_density_of_states():
     np.testing.assert_allclose(prof.slopes, s, atol=1e-12)
     assert prof.slope == pytest.approx(s.mean(), abs=1e-12)
     assert prof.slope_err == pytest.approx(s.std(ddof=1) / np.sqrt(runs), abs=1e-12)
-    assert prof.nu == pytest.approx(nu, rel=1e-12) and prof.four_pi_nu == pytest.approx(4 * np.pi * nu)
+    assert prof.nu == pytest.approx(nu, rel=1e-12) and prof.four_pi_nu == pytest.approx(
+        4 * np.pi * nu
+    )
     np.testing.assert_allclose(prof.g1, trace / n_perp)
 
 
@@ -629,9 +731,21 @@ def test_density_profile_of_the_clean_bar_is_flat_with_the_lead_density_of_state
     """W = 0: each term's slice trace is sum_c 1/v_c (plane waves), so g1 is flat (slope 0) and
     nu = (sum 1/v(0.2) + sum 1/v(-0.2)) / (2 pi n_perp), the clean density of states."""
     shape = (6, 4, 4)
-    runs = [an.disorder_moments(np.random.default_rng(s), *shape, 0.0, t=ANISO, leads="RL",
-                                energies=(0.2, -0.2), weights=(1.0, -1.0)) for s in (0, 1)]
-    prof = an.density_profile(np.array([r["trace"] for r in runs]), np.array([r["term_traces"] for r in runs]), 16)
+    runs = [
+        an.disorder_moments(
+            np.random.default_rng(s),
+            *shape,
+            0.0,
+            t=ANISO,
+            leads="RL",
+            energies=(0.2, -0.2),
+            weights=(1.0, -1.0),
+        )
+        for s in (0, 1)
+    ]
+    prof = an.density_profile(
+        np.array([r["trace"] for r in runs]), np.array([r["term_traces"] for r in runs]), 16
+    )
     assert abs(prof.slope) < 1e-10 and prof.slope_err < 1e-10
     inv_v = sum(np.sum(1 / an.lead_modes(E, 4, 4, ANISO).velocity) for E in (0.2, -0.2))
     assert prof.nu == pytest.approx(inv_v / (2 * np.pi * 16), rel=1e-10)
@@ -651,8 +765,12 @@ def test_f_ab_equals_the_dense_sum_and_the_clean_formula():
     G = an.mode_sum(V, E, "L", ISO).reshape(L + 2, L * L, L + 2, L * L)
     dense = 4 * np.sum(np.abs(G[A][:, :, B]) ** 2) / ((L + 2) ** 2 * L**2)
     assert an.f_ab(frob, L) == pytest.approx(dense, rel=1e-10)
-    assert an.delta_phi(psi, A, B) == pytest.approx(an.f_ab(frob, L) * (L + 2) ** 2 * L**2 / 2, rel=1e-10)
-    np.testing.assert_allclose(an.f_ab(np.stack([frob, 2 * frob]), L), [dense, 2 * dense], rtol=1e-10)
+    assert an.delta_phi(psi, A, B) == pytest.approx(
+        an.f_ab(frob, L) * (L + 2) ** 2 * L**2 / 2, rel=1e-10
+    )
+    np.testing.assert_allclose(
+        an.f_ab(np.stack([frob, 2 * frob]), L), [dense, 2 * dense], rtol=1e-10
+    )
     clean = an.slice_moments(an.scattering_states(np.zeros((L + 2, L, L)), E, "L", ISO))[1]
     v = an.lead_modes(E, L, L, ISO).velocity
     assert an.f_ab(clean, L) == pytest.approx(np.sum(v**-2.0) / (L + 2) ** 2, rel=1e-10)
@@ -695,21 +813,36 @@ def test_i_ab_is_exact_for_a_gaussian_and_matches_an_explicit_jackknife():
     assert fit.first_negative == 12.0 and fit.i[5] < 0
 
 
-@pytest.mark.parametrize("call,match", [
-    (lambda: an.i_ab(np.ones((3, 2)), [1.0, 0.0]), r"eps\[0\] = 0"),
-    (lambda: an.i_ab(np.ones((3, 2)), [0.0, 0.0]), "distinct"),
-    (lambda: an.i_ab(np.ones((3, 3)), [0.0, 1.0]), r"cross_sums must have shape"),
-    (lambda: an.i_ab(np.ones((3, 2)), [0.0, 9.0], fit_max=8.0), "fit_max must leave a positive eps"),
-    (lambda: an.density_profile(np.ones((1, 4)), np.ones((1, 2, 4)), 4), "runs >= 2"),
-    (lambda: an.density_profile(np.ones((2, 4)), np.ones((2, 2, 3)), 4), "term_traces must have shape"),
-    (lambda: an.f_ab(np.ones((5, 5)), 4), r"frobenius must have shape \(\.\.\., L \+ 2, L \+ 2\)"),
-    (lambda: an.central_halves(1), "L must be an integer >= 2"),
-    (lambda: an.bond_currents(np.eye(5), (3, 2, 2)), "G must have shape"),
-    (lambda: an.bond_currents(np.eye(12), (3, 2)), "shape must be a tuple"),
-    (lambda: an.off_edge_energy(0.0, 4, 4, ISO, shift=0.0), "shift must be a nonzero"),
-    (lambda: an.dense_green(np.zeros((2, 3, 3)), -6.0, ISO), "band edge"),
-    (lambda: an.correlation_matrix(V0, ISO, leads="LR", energies=(0.3,), weights=(1.0, 1.0)), "one entry per term"),
-])
+@pytest.mark.parametrize(
+    "call,match",
+    [
+        (lambda: an.i_ab(np.ones((3, 2)), [1.0, 0.0]), r"eps\[0\] = 0"),
+        (lambda: an.i_ab(np.ones((3, 2)), [0.0, 0.0]), "distinct"),
+        (lambda: an.i_ab(np.ones((3, 3)), [0.0, 1.0]), r"cross_sums must have shape"),
+        (
+            lambda: an.i_ab(np.ones((3, 2)), [0.0, 9.0], fit_max=8.0),
+            "fit_max must leave a positive eps",
+        ),
+        (lambda: an.density_profile(np.ones((1, 4)), np.ones((1, 2, 4)), 4), "runs >= 2"),
+        (
+            lambda: an.density_profile(np.ones((2, 4)), np.ones((2, 2, 3)), 4),
+            "term_traces must have shape",
+        ),
+        (
+            lambda: an.f_ab(np.ones((5, 5)), 4),
+            r"frobenius must have shape \(\.\.\., L \+ 2, L \+ 2\)",
+        ),
+        (lambda: an.central_halves(1), "L must be an integer >= 2"),
+        (lambda: an.bond_currents(np.eye(5), (3, 2, 2)), "G must have shape"),
+        (lambda: an.bond_currents(np.eye(12), (3, 2)), "shape must be a tuple"),
+        (lambda: an.off_edge_energy(0.0, 4, 4, ISO, shift=0.0), "shift must be a nonzero"),
+        (lambda: an.dense_green(np.zeros((2, 3, 3)), -6.0, ISO), "band edge"),
+        (
+            lambda: an.correlation_matrix(V0, ISO, leads="LR", energies=(0.3,), weights=(1.0, 1.0)),
+            "one entry per term",
+        ),
+    ],
+)
 def test_estimator_validation(call, match):
     with pytest.raises(ValueError, match=match):
         call()

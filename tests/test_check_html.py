@@ -5,41 +5,54 @@ from pathlib import Path
 
 import pytest
 
-_spec = importlib.util.spec_from_file_location("check_html", Path(__file__).with_name("check_html.py"))
+_spec = importlib.util.spec_from_file_location(
+    "check_html", Path(__file__).with_name("check_html.py")
+)
 check_html = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(check_html)
 
 
-@pytest.mark.parametrize("text", [
-    "the profile $n(x) = 1 - x$ is linear",
-    "display $$E = mc^2$$ here",
-    r"inline \(x^2\) left raw",
-    r"a raw \[ \int f \] block",
-    r"\begin{aligned} a &= b \end{aligned}",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the profile $n(x) = 1 - x$ is linear",
+        "display $$E = mc^2$$ here",
+        r"inline \(x^2\) left raw",
+        r"a raw \[ \int f \] block",
+        r"\begin{aligned} a &= b \end{aligned}",
+    ],
+)
 def test_raw_math_is_found(text):
     assert check_html.raw_math(text) is not None
 
 
-@pytest.mark.parametrize("text", [
-    "typeset prose with no TeX at all",
-    "a price of 5 $ and nothing else",
-    "two dollars $ apart $",  # a space after the opening $ is not TeX in MyST dollarmath either
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "typeset prose with no TeX at all",
+        "a price of 5 $ and nothing else",
+        "two dollars $ apart $",  # a space after the opening $ is not TeX in MyST dollarmath either
+    ],
+)
 def test_plain_text_is_not_raw_math(text):
     assert check_html.raw_math(text) is None
 
 
-@pytest.mark.parametrize("text", [
-    "Traceback (most recent call last):\n  File ...",
-    "ValueError: L must be >= 2",
-    "numba.core.errors.TypingError: failed",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Traceback (most recent call last):\n  File ...",
+        "ValueError: L must be >= 2",
+        "numba.core.errors.TypingError: failed",
+    ],
+)
 def test_python_errors_are_found(text):
     assert check_html.python_error(text) is not None
 
 
-@pytest.mark.parametrize("text", ["sigma = 4.90 +- 0.08", "standard error of the mean 0.01", "max |dpsi| = 1e-14"])
+@pytest.mark.parametrize(
+    "text", ["sigma = 4.90 +- 0.08", "standard error of the mean 0.01", "max |dpsi| = 1e-14"]
+)
 def test_ordinary_outputs_pass(text):
     assert check_html.python_error(text) is None
 
@@ -75,6 +88,12 @@ def test_launch_buttons_must_reach_existing_notebooks(tmp_path):
     stale = _chapter_html("main/book/ssep.md")
     assert any("Colab opens" in p for p in check_html.launch_problems(stale, tmp_path, "book/ssep"))
     missing = _chapter_html("gh-pages/_sources/book/ssep.ipynb", binder_path="book/nothing.md")
-    assert any("not in the repository" in p for p in check_html.launch_problems(missing, tmp_path, "book/ssep"))
+    assert any(
+        "not in the repository" in p
+        for p in check_html.launch_problems(missing, tmp_path, "book/ssep")
+    )
     (tmp_path / "_sources" / "book" / "ssep.ipynb").unlink()
-    assert any("missing from the site" in p for p in check_html.launch_problems(good, tmp_path, "book/ssep"))
+    assert any(
+        "missing from the site" in p
+        for p in check_html.launch_problems(good, tmp_path, "book/ssep")
+    )

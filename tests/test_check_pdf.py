@@ -24,7 +24,10 @@ check_pdf = _load("check_pdf", ROOT / "tests" / "check_pdf.py")
 pdf_edition = _load("pdf_edition", ROOT / "book" / "_ext" / "pdf_edition.py")
 
 TITLES = ["The driven diffusive chain", "The abc model: averages of"]
-GOOD = ["The driven di\ufb00u-\nsive chain\nFig. 1.1 The density profile", "2. The abc\nmodel: averages of ρ⊗ρ"]
+GOOD = [
+    "The driven di\ufb00u-\nsive chain\nFig. 1.1 The density profile",
+    "2. The abc\nmodel: averages of ρ⊗ρ",
+]
 
 
 def test_a_good_pdf_passes():
@@ -37,14 +40,18 @@ def test_missing_pages_and_titles_are_found():
     assert problems == ["title not found: 'The abc model: averages of'"]
 
 
-@pytest.mark.parametrize("raw", [r"the profile \(n(x)\)", r"\[ S = \int \]", r"\begin{aligned} a \end{aligned}"])
+@pytest.mark.parametrize(
+    "raw", [r"the profile \(n(x)\)", r"\[ S = \int \]", r"\begin{aligned} a \end{aligned}"]
+)
 def test_raw_tex_is_found_with_its_page(raw):
     problems = check_pdf.pdf_problems(GOOD + [raw], TITLES)
     assert len(problems) == 1 and problems[0].startswith("raw TeX on page 3"), problems
 
 
 def test_unnumbered_figures_are_found():
-    problems = check_pdf.pdf_problems(GOOD + ["Fig. 2 A figure", "see Fig. 2.3"], TITLES, figure_chapters=[1, 2])
+    problems = check_pdf.pdf_problems(
+        GOOD + ["Fig. 2 A figure", "see Fig. 2.3"], TITLES, figure_chapters=[1, 2]
+    )
     assert problems == ["no figure captioned 'Fig. 2.1'"]
 
 

@@ -126,7 +126,9 @@ def test_bulk_gate_is_the_kronecker_embedding():
             site = bond - 1  # gate acts on sites (bond - 1, bond)
             full = np.kron(np.kron(np.eye(2**site), U), np.eye(2 ** (L - site - 2)))
             expected = full @ rho @ full.conj().T
-            np.testing.assert_allclose(circuit.apply_gates(rho, [bond], [U], 0.3), expected, atol=1e-14)
+            np.testing.assert_allclose(
+                circuit.apply_gates(rho, [bond], [U], 0.3), expected, atol=1e-14
+            )
 
 
 @pytest.mark.parametrize("delta", [0.6, -0.25, 1.0, -1.0])
@@ -142,7 +144,9 @@ def test_boundary_gate_is_the_reservoir_channel(delta, p1, p2):
     for _ in range(4):
         U = gates.sample_gate(rng, p1, p2)
         big = np.kron(U, np.eye(2 ** (L - 1)))
-        expected = quantum.partial_trace(big @ np.kron(res_left, rho) @ big.conj().T, range(1, L + 1))
+        expected = quantum.partial_trace(
+            big @ np.kron(res_left, rho) @ big.conj().T, range(1, L + 1)
+        )
         np.testing.assert_allclose(circuit.apply_gates(rho, [0], [U], delta), expected, atol=1e-14)
         big = np.kron(np.eye(2 ** (L - 1)), U)
         expected = quantum.partial_trace(big @ np.kron(rho, res_right) @ big.conj().T, range(L))
@@ -155,14 +159,20 @@ def test_boundary_iswap_fills_the_end_site_from_the_reservoir(delta, filled):
     L = 4
     rho = circuit.product_state([filled] * L)
     left = circuit.apply_gates(rho, [0], [gates.ISWAP], delta)
-    np.testing.assert_allclose(_occupations(left), [(1 + delta) / 2] + [filled] * (L - 1), atol=1e-15)
+    np.testing.assert_allclose(
+        _occupations(left), [(1 + delta) / 2] + [filled] * (L - 1), atol=1e-15
+    )
     right = circuit.apply_gates(rho, [L], [gates.ISWAP], delta)
-    np.testing.assert_allclose(_occupations(right), [filled] * (L - 1) + [(1 - delta) / 2], atol=1e-15)
+    np.testing.assert_allclose(
+        _occupations(right), [filled] * (L - 1) + [(1 - delta) / 2], atol=1e-15
+    )
     # a single swap with a classical reservoir leaves a diagonal product state
     expected = circuit.product_state([(1 + delta) / 2] + [filled] * (L - 1))
     np.testing.assert_allclose(left, expected, atol=1e-15)
     # the identity gate does nothing
-    np.testing.assert_allclose(circuit.apply_gates(rho, [0, L], [gates.IDENTITY] * 2, delta), rho, atol=0)
+    np.testing.assert_allclose(
+        circuit.apply_gates(rho, [0, L], [gates.IDENTITY] * 2, delta), rho, atol=0
+    )
 
 
 def test_boundary_partial_swap_occupation():
@@ -174,7 +184,9 @@ def test_boundary_partial_swap_occupation():
     rho = circuit.product_state(occ)
     rng = _rng(107)
     rl, rr = (1 + delta) / 2, (1 - delta) / 2
-    for U in [gates.sample_gate(rng, 1.0, 0.0) for _ in range(5)] + [gates.sample_gate(rng, 0.0, 1.0)]:
+    for U in [gates.sample_gate(rng, 1.0, 0.0) for _ in range(5)] + [
+        gates.sample_gate(rng, 0.0, 1.0)
+    ]:
         n = occ[0]
         expected = rl * n + rl * (1 - n) * abs(U[2, 1]) ** 2 + (1 - rl) * n * abs(U[2, 2]) ** 2
         got = _occupations(circuit.apply_gates(rho, [0], [U], delta))
@@ -229,7 +241,9 @@ def test_fully_mixed_state_is_fixed_without_drive(p1, p2):
     C = freecircuit.apply_gates(np.eye(L) / 2, bonds[:0], np.zeros((0, 2, 2)), 0.0)
     np.testing.assert_array_equal(C, np.eye(L) / 2)
     if p2 == 0:
-        C = freecircuit.apply_gates(np.eye(L) / 2, bonds, freecircuit.single_particle_sequence(us), 0.0)
+        C = freecircuit.apply_gates(
+            np.eye(L) / 2, bonds, freecircuit.single_particle_sequence(us), 0.0
+        )
         assert np.abs(C - np.eye(L) / 2).max() < 1e-12
 
 
@@ -246,12 +260,16 @@ def test_phase_one_ends_in_a_product_of_reservoir_states(seed):
     rho = circuit.apply_gates(rho0, bonds, us, delta)
     singles = [quantum.partial_trace(rho, [i]) for i in range(L)]
     S_sites = sum(quantum.entropy(s) for s in singles)
-    assert abs(quantum.entropy(rho) - S_sites) < 1e-10, "state is not a product of single-site states"
+    assert abs(quantum.entropy(rho) - S_sites) < 1e-10, (
+        "state is not a product of single-site states"
+    )
     assert quantum.mutual_information(rho, L // 2) < 1e-10
     rl, rr = (1 + delta) / 2, (1 - delta) / 2
     for i, s in enumerate(singles):
         assert abs(s[0, 1]) < 1e-12, f"site {i} keeps a coherence"
-        assert min(abs(s[0, 0] - rl), abs(s[0, 0] - rr)) < 1e-12, f"site {i}: occupation {s[0, 0].real}"
+        assert min(abs(s[0, 0] - rl), abs(s[0, 0] - rr)) < 1e-12, (
+            f"site {i}: occupation {s[0, 0].real}"
+        )
     product = singles[0]
     for s in singles[1:]:
         product = np.kron(product, s)
@@ -283,10 +301,14 @@ def test_circuit_averaged_density_is_the_ssep_profile():
     means = []
     for _ in range(n_circuits):
         bonds, us = gates.sample_sequence(rng, burn + window, L, p1, p2)
-        rho = circuit.apply_gates(circuit.product_state(np.zeros(L)), bonds[:burn], us[:burn], delta)
+        rho = circuit.apply_gates(
+            circuit.product_state(np.zeros(L)), bonds[:burn], us[:burn], delta
+        )
         acc = np.zeros(L)
         for start in range(burn, burn + window, every):
-            rho = circuit.apply_gates(rho, bonds[start : start + every], us[start : start + every], delta)
+            rho = circuit.apply_gates(
+                rho, bonds[start : start + every], us[start : start + every], delta
+            )
             acc += _occupations(rho)
         means.append(acc / (window // every))
     means = np.array(means)
@@ -305,7 +327,9 @@ def test_dense_and_free_neas_samples_agree():
     kw = dict(sweeps_between=1.0, burn_in=5.0)
     dense = circuit.neas_samples(_rng(116), L, p1, 0.0, delta, n, **kw)
     free = freecircuit.neas_samples(_rng(116), L, p1, delta, n, **kw)
-    assert dense["S"].shape == (n,) and dense["n"].shape == (n, L) and dense["nn"].shape == (n, L, L)
+    assert (
+        dense["S"].shape == (n,) and dense["n"].shape == (n, L) and dense["nn"].shape == (n, L, L)
+    )
     assert free["S"].shape == (n,) and free["I"].shape == (n, 1) and free["n"].shape == (L,)
     np.testing.assert_allclose(dense["S"], free["S"], atol=1e-9)
     np.testing.assert_allclose(dense["I"], free["I"][:, 0], atol=1e-9)
@@ -345,7 +369,9 @@ def test_occupations_from_the_diagonal():
 def test_free_local_equilibrium_is_the_dense_one(L, delta):
     C = freecircuit.local_equilibrium(L, delta)
     if L <= 6:
-        np.testing.assert_allclose(C, quantum.correlation_matrix(circuit.local_equilibrium(L, delta)), atol=1e-15)
+        np.testing.assert_allclose(
+            C, quantum.correlation_matrix(circuit.local_equilibrium(L, delta)), atol=1e-15
+        )
     np.testing.assert_allclose(C, np.diag(ssep.density(L, delta)), atol=0)
 
 
@@ -368,8 +394,12 @@ def test_trace_distance():
     assert circuit.trace_distance(rho, rho) == pytest.approx(0, abs=1e-14)
     psi, phi = np.zeros(8), np.zeros(8)
     psi[0], phi[5] = 1, 1
-    assert circuit.trace_distance(np.outer(psi, psi), np.outer(phi, phi)) == pytest.approx(1, abs=1e-14)
-    assert circuit.trace_distance(np.diag([1.0, 0.0]), np.eye(2) / 2) == pytest.approx(0.5, abs=1e-15)
+    assert circuit.trace_distance(np.outer(psi, psi), np.outer(phi, phi)) == pytest.approx(
+        1, abs=1e-14
+    )
+    assert circuit.trace_distance(np.diag([1.0, 0.0]), np.eye(2) / 2) == pytest.approx(
+        0.5, abs=1e-15
+    )
     d = circuit.trace_distance(rho, sigma)
     assert 0 < d < 1 and d == pytest.approx(circuit.trace_distance(sigma, rho), abs=1e-14)
     # two pure states: sqrt(1 - |<psi|phi>|^2)
@@ -396,24 +426,68 @@ _ONE_GATE = ([0], [gates.ISWAP])
         (lambda: circuit.product_state([0.5, 1.2]), "occupations must be 1..12 probabilities"),
         (lambda: circuit.product_state([[0.5, 0.5]]), "occupations must be 1..12 probabilities"),
         (lambda: circuit.apply_gates(_BIG, *_ONE_GATE, 0.1), r"L must be an integer in \[2, 12\]"),
-        (lambda: circuit.apply_gates(np.eye(2) / 2, *_ONE_GATE, 0.1), r"L must be an integer in \[2, 12\]"),
-        (lambda: circuit.apply_gates(np.eye(6) / 6, *_ONE_GATE, 0.1), r"rho must be a \(2\*\*L, 2\*\*L\)"),
-        (lambda: circuit.apply_gates(_RHO4, *_ONE_GATE, 1.5), r"delta must be a real number in \[-1, 1\]"),
-        (lambda: circuit.apply_gates(_RHO4, *_ONE_GATE, -1.01), r"delta must be a real number in \[-1, 1\]"),
-        (lambda: circuit.apply_gates(_RHO4, *_ONE_GATE, "0.1"), r"delta must be a real number"),
-        (lambda: circuit.apply_gates(_RHO4, [5], [gates.ISWAP], 0.1), r"bonds must be integers in \[0, 4\]"),
-        (lambda: circuit.apply_gates(_RHO4, [2, -1], [gates.ISWAP] * 2, 0.1), r"bonds must be integers in \[0, 4\]"),
-        (lambda: circuit.evolve(_RHO4, 10, _rng(0), 0.7, 0.7, 0.1), r"p1 \+ p2 must be <= 1"),
-        (lambda: circuit.evolve(_BIG, 10, _rng(0), 0.1, 0.1, 0.1), r"L must be an integer in \[2, 12\]"),
-        (lambda: freecircuit.apply_gates(np.eye(4) / 2, [0], [np.eye(2)], 1.5), r"delta must be a real number"),
-        (lambda: freecircuit.apply_gates(np.eye(4) / 2, [5], [np.eye(2)], 0.1), r"bonds must be integers in \[0, 4\]"),
-        (lambda: freecircuit.apply_gates(np.eye(4) / 2, [-1], [np.eye(2)], 0.1), r"bonds must be integers in \[0, 4\]"),
-        (lambda: freecircuit.apply_gates(np.eye(4) / 2, [0, 1], [np.eye(2)], 0.1), r"us must have shape \(2, 2, 2\)"),
-        (lambda: freecircuit.apply_gates(np.eye(1) / 2, [0], [np.eye(2)], 0.1), "C must be a square"),
-        (lambda: freecircuit.evolve(np.eye(4) / 2, -1, _rng(0), 0.5, 0.1), "steps must be an integer >= 0"),
-        (lambda: freecircuit.evolve(np.eye(4) / 2, 10, _rng(0), 1.5, 0.1), "p1 must be a probability"),
         (
-            lambda: freecircuit.single_particle_sequence(gates.sample_sequence(_rng(0), 20, 4, 0.0, 1.0)[1]),
+            lambda: circuit.apply_gates(np.eye(2) / 2, *_ONE_GATE, 0.1),
+            r"L must be an integer in \[2, 12\]",
+        ),
+        (
+            lambda: circuit.apply_gates(np.eye(6) / 6, *_ONE_GATE, 0.1),
+            r"rho must be a \(2\*\*L, 2\*\*L\)",
+        ),
+        (
+            lambda: circuit.apply_gates(_RHO4, *_ONE_GATE, 1.5),
+            r"delta must be a real number in \[-1, 1\]",
+        ),
+        (
+            lambda: circuit.apply_gates(_RHO4, *_ONE_GATE, -1.01),
+            r"delta must be a real number in \[-1, 1\]",
+        ),
+        (lambda: circuit.apply_gates(_RHO4, *_ONE_GATE, "0.1"), r"delta must be a real number"),
+        (
+            lambda: circuit.apply_gates(_RHO4, [5], [gates.ISWAP], 0.1),
+            r"bonds must be integers in \[0, 4\]",
+        ),
+        (
+            lambda: circuit.apply_gates(_RHO4, [2, -1], [gates.ISWAP] * 2, 0.1),
+            r"bonds must be integers in \[0, 4\]",
+        ),
+        (lambda: circuit.evolve(_RHO4, 10, _rng(0), 0.7, 0.7, 0.1), r"p1 \+ p2 must be <= 1"),
+        (
+            lambda: circuit.evolve(_BIG, 10, _rng(0), 0.1, 0.1, 0.1),
+            r"L must be an integer in \[2, 12\]",
+        ),
+        (
+            lambda: freecircuit.apply_gates(np.eye(4) / 2, [0], [np.eye(2)], 1.5),
+            r"delta must be a real number",
+        ),
+        (
+            lambda: freecircuit.apply_gates(np.eye(4) / 2, [5], [np.eye(2)], 0.1),
+            r"bonds must be integers in \[0, 4\]",
+        ),
+        (
+            lambda: freecircuit.apply_gates(np.eye(4) / 2, [-1], [np.eye(2)], 0.1),
+            r"bonds must be integers in \[0, 4\]",
+        ),
+        (
+            lambda: freecircuit.apply_gates(np.eye(4) / 2, [0, 1], [np.eye(2)], 0.1),
+            r"us must have shape \(2, 2, 2\)",
+        ),
+        (
+            lambda: freecircuit.apply_gates(np.eye(1) / 2, [0], [np.eye(2)], 0.1),
+            "C must be a square",
+        ),
+        (
+            lambda: freecircuit.evolve(np.eye(4) / 2, -1, _rng(0), 0.5, 0.1),
+            "steps must be an integer >= 0",
+        ),
+        (
+            lambda: freecircuit.evolve(np.eye(4) / 2, 10, _rng(0), 1.5, 0.1),
+            "p1 must be a probability",
+        ),
+        (
+            lambda: freecircuit.single_particle_sequence(
+                gates.sample_sequence(_rng(0), 20, 4, 0.0, 1.0)[1]
+            ),
             "gate 0 is not fermionic Gaussian",
         ),
     ],
@@ -438,8 +512,16 @@ def test_time_traces_track_memory_loss_and_match_a_direct_run():
     L, p1, p2, delta, duration = 4, 0.5, 0.3, 0.8, 30
     full, empty = circuit.product_state([1] * L), circuit.product_state([0] * L)
     trace = circuit.time_traces(_rng(7), L, p1, p2, delta, duration, initial=full, other=empty)
-    assert trace["t"].shape == trace["S"].shape == trace["I"].shape == trace["distance"].shape == (duration + 1,)
-    assert trace["distance"][0] == pytest.approx(1.0) and trace["S"][0] == pytest.approx(0.0, abs=1e-12)
+    assert (
+        trace["t"].shape
+        == trace["S"].shape
+        == trace["I"].shape
+        == trace["distance"].shape
+        == (duration + 1,)
+    )
+    assert trace["distance"][0] == pytest.approx(1.0) and trace["S"][0] == pytest.approx(
+        0.0, abs=1e-12
+    )
     # a quantum channel never increases the trace distance
     assert np.diff(trace["distance"]).max() < 1e-12
     # the same stream of gates, drawn directly, gives the same final entropy
@@ -466,11 +548,30 @@ def test_local_equilibrium_entropy_and_phase_one_deficit():
 @pytest.mark.parametrize(
     "call, message",
     [
-        (lambda: circuit.time_traces(_rng(1), 4, 0.5, 0.0, 0.5, 0), "duration must be a positive integer"),
-        (lambda: circuit.time_traces(_rng(1), 4, 0.5, 0.0, 0.5, 3, initial=circuit.product_state([1] * 3)), "initial must be a state on L=4"),
-        (lambda: circuit.time_traces(_rng(1), 3, 0.5, 0.0, 0.5, 3, other=circuit.product_state([1] * 4)), "other must be a state on L=3"),
-        (lambda: circuit.neas_samples(_rng(1), 4, 0.5, 0.0, 0.5, 0), "n_samples must be a positive integer"),
-        (lambda: freecircuit.neas_samples(_rng(1), 8, 0.5, 0.5, 3, sweeps_between=0), "sweeps_between must be a finite real number > 0"),
+        (
+            lambda: circuit.time_traces(_rng(1), 4, 0.5, 0.0, 0.5, 0),
+            "duration must be a positive integer",
+        ),
+        (
+            lambda: circuit.time_traces(
+                _rng(1), 4, 0.5, 0.0, 0.5, 3, initial=circuit.product_state([1] * 3)
+            ),
+            "initial must be a state on L=4",
+        ),
+        (
+            lambda: circuit.time_traces(
+                _rng(1), 3, 0.5, 0.0, 0.5, 3, other=circuit.product_state([1] * 4)
+            ),
+            "other must be a state on L=3",
+        ),
+        (
+            lambda: circuit.neas_samples(_rng(1), 4, 0.5, 0.0, 0.5, 0),
+            "n_samples must be a positive integer",
+        ),
+        (
+            lambda: freecircuit.neas_samples(_rng(1), 8, 0.5, 0.5, 3, sweeps_between=0),
+            "sweeps_between must be a finite real number > 0",
+        ),
     ],
 )
 def test_trace_and_sample_validation(call, message):
@@ -485,9 +586,11 @@ def test_block_average_of_freecircuit_leaves_out_the_diagonal_and_matches_a_mask
     for a in range(3):
         for b in range(3):
             mask = np.zeros((10, 10), bool)
-            mask[edges[a]:edges[a + 1], edges[b]:edges[b + 1]] = True
+            mask[edges[a] : edges[a + 1], edges[b] : edges[b + 1]] = True
             np.fill_diagonal(mask, False)
             assert out[a, b] == pytest.approx(M[mask].mean(), rel=1e-14)
-    np.testing.assert_allclose(freecircuit.block_average(np.full((8, 8), 2.5) + 7 * np.eye(8), 4), 2.5)
+    np.testing.assert_allclose(
+        freecircuit.block_average(np.full((8, 8), 2.5) + 7 * np.eye(8), 4), 2.5
+    )
     with pytest.raises(ValueError, match="blocks"):
         freecircuit.block_average(M, 6)

@@ -20,8 +20,10 @@ def random_state(rng, L):
     return (U * rng.uniform(0, 1, L)) @ U.conj().T
 
 
-@pytest.mark.parametrize("L, delta, time_units, p1", [(2, 0.3, 3, 1.0), (5, 0.7, 20, 1.0), (8, -0.4, 60, 0.5),
-                                                      (13, 1.0, 30, 0.8)])
+@pytest.mark.parametrize(
+    "L, delta, time_units, p1",
+    [(2, 0.3, 3, 1.0), (5, 0.7, 20, 1.0), (8, -0.4, 60, 0.5), (13, 1.0, 30, 0.8)],
+)
 def test_modes_reconstruct_freecircuit_exactly(L, delta, time_units, p1):
     bonds, us = sequence(L, L, time_units, p1)
     C0 = random_state(np.random.default_rng(100 + L), L)
@@ -95,7 +97,9 @@ def test_lag_function_bookkeeping_and_jackknife():
     # mean naive part (pair_statistics' bookkeeping); f is linear in the mean, so its jackknife
     # error is the standard error of the circuit means (a closed form)
     L, window, n_bins = 6, 2.0, 16
-    runs = [cs.pair_statistics(np.random.default_rng([7, k]), L, 1.0, window, n_bins) for k in range(6)]
+    runs = [
+        cs.pair_statistics(np.random.default_rng([7, k]), L, 1.0, window, n_bins) for k in range(6)
+    ]
     lag = np.array([r["lag"] for r in runs])
     g = cs.lag_function(lag, L, window)
     total, diag = np.mean([r["total"] for r in runs]), np.mean([r["diag"] for r in runs])
@@ -127,7 +131,10 @@ def test_exact_averages_agree_with_simulation():
     L, runs = 4, 300
     rng = np.random.default_rng(11)
     out = [cs.pair_statistics(rng, L, 1.0, window=4.0) for _ in range(runs)]
-    for key, exact in (("naive", cs.naive_coherence(L, 1.0)), ("abs2", abcmodel.second_order(L, 1.0, 0.0).coherence)):
+    for key, exact in (
+        ("naive", cs.naive_coherence(L, 1.0)),
+        ("abs2", abcmodel.second_order(L, 1.0, 0.0).coherence),
+    ):
         data = np.array([o[key] for o in out])
         mean, err = data.mean(axis=0), data.std(axis=0, ddof=1) / np.sqrt(runs)
         off = ~np.eye(L, dtype=bool) if key == "abs2" else np.ones((L, L), bool)
@@ -156,38 +163,63 @@ def test_naive_coherence_limits():
     assert np.allclose(N1, N1.T) and N1.min() > 0
 
 
-@pytest.mark.parametrize("call, match", [
-    (lambda: cs.propagate([0, 3], np.zeros((2, 2, 2)), 2), "bonds"),
-    (lambda: cs.propagate([0, 1], np.zeros((3, 2, 2)), 2), "us must have shape"),
-    (lambda: cs.propagate([0], np.full((1, 2, 2), np.nan), 2), "us must hold finite"),
-    (lambda: cs.propagate([0], np.zeros((1, 2, 2)), 1), "L must be"),
-    (lambda: cs.propagate([0], np.zeros((1, 2, 2)), 2, sides="X"), "sides"),
-    (lambda: cs.propagate([0], np.zeros((1, 2, 2)), 2, initial=None), "initial"),
-    (lambda: cs.mode_sums("modes"), "modes must be"),
-    (lambda: cs.correlation(cs.propagate([], np.zeros((0, 2, 2)), 2), 1.5), "delta"),
-    (lambda: cs.correlation(cs.propagate([], np.zeros((0, 2, 2)), 2), 0.1, np.eye(3)), "C0 must have shape"),
-    (lambda: cs.correlation(cs.propagate([], np.zeros((0, 2, 2)), 2, initial=False), 0.1, np.eye(2)), "initial"),
-    (lambda: cs.pair_function(cs.propagate([], np.zeros((0, 2, 2)), 3), [0, 1], [1, 2]), "disjoint"),
-    (lambda: cs.pair_function(cs.propagate([], np.zeros((0, 2, 2)), 3), [0], [3]), "B must be"),
-    (lambda: cs.pair_statistics(1, 4, 1.0), "rng"),
-    (lambda: cs.pair_statistics(np.random.default_rng(), 4, 1.5), "p1"),
-    (lambda: cs.pair_statistics(np.random.default_rng(), 4, 1.0, window=0), "window"),
-    (lambda: cs.pair_statistics(np.random.default_rng(), 4, 1.0, window=np.nan), "window"),
-    (lambda: cs.pair_statistics(np.random.default_rng(), 4, 1.0, n_bins=0), "n_bins"),
-    (lambda: cs.pair_statistics(np.random.default_rng(), 4, 1.0, cut=4), "cut"),
-    (lambda: cs.mean_profile(4, [-1.0]), "ages"),
-    (lambda: cs.mean_profile(4, [np.inf]), "ages"),
-    (lambda: cs.naive_coherence(1, 1.0), "L must be"),
-    (lambda: cs.naive_coherence(4, -0.1), "p1"),
-    # found by the bad-input audit (tests/bad_input_audit.py)
-    (lambda: cs.propagate([0], "oops", 2), "us must be an array"),
-    (lambda: cs.propagate([0, 1], 2 * np.stack([np.eye(2)] * 2), 2), "us must be unitary"),
-    (lambda: cs.correlation(cs.propagate([], np.zeros((0, 2, 2)), 2), 0.1, "oops"), "C0 must be an array"),
-    (lambda: cs.correlation(cs.propagate([], np.zeros((0, 2, 2)), 2), 0.1, [[0.5, 0.1], [0, 0.5]]), "C0 must be Hermitian"),
-    (lambda: cs.correlation(cs.propagate([], np.zeros((0, 2, 2)), 2), 0.1, 2 * np.eye(2)), "C0"),
-    (lambda: cs.correlation(cs.propagate([], np.zeros((0, 2, 2)), 2), 0.1, -np.eye(2)), "C0"),
-    (lambda: cs.mean_profile(4, "oops"), "ages must be an array"),
-])
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: cs.propagate([0, 3], np.zeros((2, 2, 2)), 2), "bonds"),
+        (lambda: cs.propagate([0, 1], np.zeros((3, 2, 2)), 2), "us must have shape"),
+        (lambda: cs.propagate([0], np.full((1, 2, 2), np.nan), 2), "us must hold finite"),
+        (lambda: cs.propagate([0], np.zeros((1, 2, 2)), 1), "L must be"),
+        (lambda: cs.propagate([0], np.zeros((1, 2, 2)), 2, sides="X"), "sides"),
+        (lambda: cs.propagate([0], np.zeros((1, 2, 2)), 2, initial=None), "initial"),
+        (lambda: cs.mode_sums("modes"), "modes must be"),
+        (lambda: cs.correlation(cs.propagate([], np.zeros((0, 2, 2)), 2), 1.5), "delta"),
+        (
+            lambda: cs.correlation(cs.propagate([], np.zeros((0, 2, 2)), 2), 0.1, np.eye(3)),
+            "C0 must have shape",
+        ),
+        (
+            lambda: cs.correlation(
+                cs.propagate([], np.zeros((0, 2, 2)), 2, initial=False), 0.1, np.eye(2)
+            ),
+            "initial",
+        ),
+        (
+            lambda: cs.pair_function(cs.propagate([], np.zeros((0, 2, 2)), 3), [0, 1], [1, 2]),
+            "disjoint",
+        ),
+        (lambda: cs.pair_function(cs.propagate([], np.zeros((0, 2, 2)), 3), [0], [3]), "B must be"),
+        (lambda: cs.pair_statistics(1, 4, 1.0), "rng"),
+        (lambda: cs.pair_statistics(np.random.default_rng(), 4, 1.5), "p1"),
+        (lambda: cs.pair_statistics(np.random.default_rng(), 4, 1.0, window=0), "window"),
+        (lambda: cs.pair_statistics(np.random.default_rng(), 4, 1.0, window=np.nan), "window"),
+        (lambda: cs.pair_statistics(np.random.default_rng(), 4, 1.0, n_bins=0), "n_bins"),
+        (lambda: cs.pair_statistics(np.random.default_rng(), 4, 1.0, cut=4), "cut"),
+        (lambda: cs.mean_profile(4, [-1.0]), "ages"),
+        (lambda: cs.mean_profile(4, [np.inf]), "ages"),
+        (lambda: cs.naive_coherence(1, 1.0), "L must be"),
+        (lambda: cs.naive_coherence(4, -0.1), "p1"),
+        # found by the bad-input audit (tests/bad_input_audit.py)
+        (lambda: cs.propagate([0], "oops", 2), "us must be an array"),
+        (lambda: cs.propagate([0, 1], 2 * np.stack([np.eye(2)] * 2), 2), "us must be unitary"),
+        (
+            lambda: cs.correlation(cs.propagate([], np.zeros((0, 2, 2)), 2), 0.1, "oops"),
+            "C0 must be an array",
+        ),
+        (
+            lambda: cs.correlation(
+                cs.propagate([], np.zeros((0, 2, 2)), 2), 0.1, [[0.5, 0.1], [0, 0.5]]
+            ),
+            "C0 must be Hermitian",
+        ),
+        (
+            lambda: cs.correlation(cs.propagate([], np.zeros((0, 2, 2)), 2), 0.1, 2 * np.eye(2)),
+            "C0",
+        ),
+        (lambda: cs.correlation(cs.propagate([], np.zeros((0, 2, 2)), 2), 0.1, -np.eye(2)), "C0"),
+        (lambda: cs.mean_profile(4, "oops"), "ages must be an array"),
+    ],
+)
 def test_bad_input_is_refused(call, match):
     with pytest.raises(ValueError, match=match):
         call()

@@ -65,7 +65,9 @@ def test_low_orders_match_closed_forms_at_random_points():
     np.testing.assert_allclose(cu.cyclic_cumulant([x, y]), np.minimum(x, y) - x * y, atol=1e-14)
     np.testing.assert_allclose(cu.cyclic_cumulant([x, y, z]), g3_closed(x, y, z), atol=1e-14)
     s = np.sort([x, y, z], axis=0)
-    np.testing.assert_allclose(cu.cyclic_cumulant([x, y, z]), s[0] * (1 - 2 * s[1]) * (1 - s[2]), atol=1e-14)
+    np.testing.assert_allclose(
+        cu.cyclic_cumulant([x, y, z]), s[0] * (1 - 2 * s[1]) * (1 - s[2]), atol=1e-14
+    )
 
 
 def test_low_orders_at_coinciding_points():
@@ -79,7 +81,9 @@ def test_low_orders_at_coinciding_points():
 def test_fourth_order_closed_forms_depend_on_the_cyclic_order():
     rng = np.random.default_rng(2)
     a, b, c, d = np.sort(rng.uniform(size=(4, 100)), axis=0)
-    first = a * (1 - 3 * b - 2 * c + 5 * b * c) * (1 - d)  # loop visits (a, b, c, d) or (a, b, d, c)
+    first = (
+        a * (1 - 3 * b - 2 * c + 5 * b * c) * (1 - d)
+    )  # loop visits (a, b, c, d) or (a, b, d, c)
     second = a * (1 - 4 * b - c + 5 * b * c) * (1 - d)  # loop visits (a, c, b, d)
     np.testing.assert_allclose(cu.cyclic_cumulant([a, b, c, d]), first, atol=1e-14)
     np.testing.assert_allclose(cu.cyclic_cumulant([a, b, d, c]), first, atol=1e-14)
@@ -107,8 +111,11 @@ def test_coinciding_points_are_free_cumulants_of_a_projection(x):
     expected = free_cumulants_of_projection(x, 8)
     got = [cu.cyclic_cumulant([x] * n) for n in range(1, 9)]
     np.testing.assert_allclose(got, expected, atol=1e-12)
-    np.testing.assert_allclose(expected[:4], [x, x * (1 - x), x * (1 - x) * (1 - 2 * x),
-                                              x * (1 - x) * (1 - 5 * x + 5 * x**2)], atol=1e-14)
+    np.testing.assert_allclose(
+        expected[:4],
+        [x, x * (1 - x), x * (1 - x) * (1 - 2 * x), x * (1 - x) * (1 - 5 * x + 5 * x**2)],
+        atol=1e-14,
+    )
 
 
 @pytest.mark.parametrize("n", [4, 5, 6])
@@ -126,8 +133,13 @@ def test_cyclic_and_reversal_symmetry(n):
 def test_imbalance_scaling_and_moment_recursion():
     xs = [0.1, 0.8, 0.35, 0.6, 0.2]
     for n in range(1, 6):
-        assert cu.cyclic_cumulant(xs[:n], dn=-1.7) == pytest.approx((-1.7) ** n * cu.cyclic_cumulant(xs[:n]), abs=1e-14)
-    total = sum(np.prod([cu.cyclic_cumulant([xs[i] for i in block]) for block in p]) for p in cu.noncrossing_partitions(5))
+        assert cu.cyclic_cumulant(xs[:n], dn=-1.7) == pytest.approx(
+            (-1.7) ** n * cu.cyclic_cumulant(xs[:n]), abs=1e-14
+        )
+    total = sum(
+        np.prod([cu.cyclic_cumulant([xs[i] for i in block]) for block in p])
+        for p in cu.noncrossing_partitions(5)
+    )
     assert total == pytest.approx(min(xs), abs=1e-14)
 
 
@@ -148,9 +160,18 @@ def test_loop_cumulants_exact_for_small_sample_sets():
     G = np.zeros((3, 2, 2), complex)
     G[2, 0, 0] = 1.0
     p = 1 / 3
-    k = cu.loop_cumulants(cu.loop_moments(G, [[0, 0, 0], ]))
+    k = cu.loop_cumulants(
+        cu.loop_moments(
+            G,
+            [
+                [0, 0, 0],
+            ],
+        )
+    )
     assert k[0] == pytest.approx(p * (1 - p) * (1 - 2 * p), abs=1e-14)
-    assert cu.loop_cumulants(cu.loop_moments(G, [[0, 0]]))[0] == pytest.approx(p * (1 - p), abs=1e-14)
+    assert cu.loop_cumulants(cu.loop_moments(G, [[0, 0]]))[0] == pytest.approx(
+        p * (1 - p), abs=1e-14
+    )
     # independent variables on a product grid: all mixed cumulants vanish exactly
     a, b = np.meshgrid([0.0, 1.0, 3.0], [2.0, -1.0], indexing="ij")
     H = np.zeros((6, 2, 2), complex)
@@ -195,7 +216,10 @@ def test_semicircle_has_only_a_second_free_cumulant():
     np.testing.assert_allclose(kappa, [0, 1] + [0] * 8, atol=1e-12)
     # scaled by s: kappa_2 = s^2 (homogeneity), with a shift a: kappa_1 = a
     s, a = 1.7, -0.3
-    shifted = [sum(math.comb(n, j) * a ** (n - j) * s**j * ([1] + m)[j] for j in range(n + 1)) for n in range(1, 9)]
+    shifted = [
+        sum(math.comb(n, j) * a ** (n - j) * s**j * ([1] + m)[j] for j in range(n + 1))
+        for n in range(1, 9)
+    ]
     np.testing.assert_allclose(cu.free_cumulants(shifted), [a, s**2] + [0] * 6, atol=1e-10)
 
 
@@ -203,7 +227,9 @@ def test_semicircle_has_only_a_second_free_cumulant():
 def test_free_poisson_has_all_free_cumulants_equal_to_its_rate(rate):
     # Marchenko-Pastur (free Poisson) moments: m_n = sum_k Narayana(n, k) rate^k
     m = [sum(narayana(n, k) * rate**k for k in range(1, n + 1)) for n in range(1, 11)]
-    np.testing.assert_allclose(cu.free_cumulants(m), [rate] * 10, rtol=1e-9)  # cancellations at n = 10
+    np.testing.assert_allclose(
+        cu.free_cumulants(m), [rate] * 10, rtol=1e-9
+    )  # cancellations at n = 10
     # the classical Poisson law has the same property for classical cumulants: its moments are
     # Touchard polynomials, sums over all set partitions, not the non-crossing ones
     touchard = [sum(rate ** len(p) for p in cu.set_partitions(n)) for n in range(1, 7)]
@@ -213,16 +239,26 @@ def test_free_poisson_has_all_free_cumulants_equal_to_its_rate(rate):
 def test_moment_cumulant_round_trip_and_complex_batches():
     rng = np.random.default_rng(5)
     kappa = rng.normal(size=(7, 3)) + 1j * rng.normal(size=(7, 3))  # three independent laws
-    moments = np.array([sum(np.prod([kappa[len(b) - 1] for b in p], axis=0)
-                            for p in cu.noncrossing_partitions(n)) for n in range(1, 8)])
+    moments = np.array(
+        [
+            sum(
+                np.prod([kappa[len(b) - 1] for b in p], axis=0)
+                for p in cu.noncrossing_partitions(n)
+            )
+            for n in range(1, 8)
+        ]
+    )
     np.testing.assert_allclose(cu.free_cumulants(moments), kappa, atol=1e-12)
 
 
 @pytest.mark.parametrize("x", [0.13, 0.5, 0.81])
 def test_free_cumulants_of_a_projection_are_the_cyclic_cumulants_at_one_point(x):
-    np.testing.assert_allclose(cu.free_cumulants([x] * 8), [cu.cyclic_cumulant([x] * n) for n in range(1, 9)],
-                               atol=1e-13)
-    np.testing.assert_allclose(cu.free_cumulants([x] * 8), free_cumulants_of_projection(x, 8), atol=1e-12)
+    np.testing.assert_allclose(
+        cu.free_cumulants([x] * 8), [cu.cyclic_cumulant([x] * n) for n in range(1, 9)], atol=1e-13
+    )
+    np.testing.assert_allclose(
+        cu.free_cumulants([x] * 8), free_cumulants_of_projection(x, 8), atol=1e-12
+    )
 
 
 def test_free_cumulants_validation():
@@ -266,7 +302,7 @@ def test_cut_loops_map_cuts_to_the_nearest_sites():
     for c, (y, z) in enumerate(cuts):
         j = min(range(7), key=lambda s: abs(x[s] - y))
         k = min(range(7), key=lambda s: abs(x[s] - z))
-        assert loops["triple"][c * 7:(c + 1) * 7].tolist() == [[i, j, k] for i in range(7)]
+        assert loops["triple"][c * 7 : (c + 1) * 7].tolist() == [[i, j, k] for i in range(7)]
     with pytest.raises(ValueError, match="cuts must"):
         cu.cut_loops(x, [(0.2, 0.3, 0.4)])
     with pytest.raises(ValueError, match="x must hold numbers in"):
@@ -286,9 +322,11 @@ def test_cut_cumulants_reshape_and_scale_the_cumulant_estimates():
     x = (np.arange(N) + 1) / (N + 1)
     loops = cu.cut_loops(x, [(0.3, 0.7), (0.5, 0.5)])
     G = rng.normal(size=(R, 20, N, N)) + 1j * rng.normal(size=(R, 20, N, N))
-    data = {"pair": np.array([cu.loop_moments(g, loops["pair"]) for g in G]),
-            "triple": np.array([cu.loop_moments(g, loops["triple"]) for g in G]),
-            "density": rng.uniform(size=(R, N))}
+    data = {
+        "pair": np.array([cu.loop_moments(g, loops["pair"]) for g in G]),
+        "triple": np.array([cu.loop_moments(g, loops["triple"]) for g in G]),
+        "density": rng.uniform(size=(R, N)),
+    }
     res = cu.cut_cumulants(data, 4.0)
     k2, e2 = cu.cumulant_estimate(data["pair"])
     k3, e3 = cu.cumulant_estimate(data["triple"])

@@ -289,8 +289,14 @@ def test_resume_after_interruption(tmp_path):
         resumed = run_ensemble(interruptible, 6, seed=4, executor=pool, cache=cache, **params)
     assert _count_lines(log) == 6  # only the three missing ones were computed
     reference = run_ensemble(
-        interruptible, 6, seed=4, executor=ThreadPoolExecutor(2), progress=False,
-        log=str(tmp_path / "other"), stop=str(stop), k=3,
+        interruptible,
+        6,
+        seed=4,
+        executor=ThreadPoolExecutor(2),
+        progress=False,
+        log=str(tmp_path / "other"),
+        stop=str(stop),
+        k=3,
     )
     for a, b in zip(resumed, reference):
         assert_same(a, b)
@@ -298,8 +304,11 @@ def test_resume_after_interruption(tmp_path):
 
 def test_cache_folder_depends_on_params_and_seed(tmp_path):
     with ThreadPoolExecutor(2) as pool:
+
         def run(seed, **params):
-            run_ensemble(draw, 2, seed=seed, executor=pool, progress=False, cache=tmp_path, **params)
+            run_ensemble(
+                draw, 2, seed=seed, executor=pool, progress=False, cache=tmp_path, **params
+            )
             return {p.name for p in tmp_path.iterdir()}
 
         assert len(run(1, scale=1.0)) == 1
@@ -319,8 +328,15 @@ def test_cache_files_are_npz_and_meta_json(tmp_path):
         run_ensemble(draw, 2, seed=8, executor=pool, progress=False, cache=tmp_path, size=(2, 2))
     files = [path for path in tmp_path.rglob("*") if path.is_file()]
     assert sorted(path.name for path in files) == sorted(
-        ["meta.json", "meta.json", "r000000.npz", "r000001.npz", "r000002.npz",
-         "r000000.npz", "r000001.npz"]
+        [
+            "meta.json",
+            "meta.json",
+            "r000000.npz",
+            "r000001.npz",
+            "r000002.npz",
+            "r000000.npz",
+            "r000001.npz",
+        ]
     )
     for path in files:
         if path.suffix == ".npz":
@@ -336,8 +352,9 @@ def test_cache_files_are_npz_and_meta_json(tmp_path):
 
 def test_cache_rejects_unsupported_result(tmp_path):
     with pytest.raises(TypeError, match="cannot be cached"):
-        run_ensemble(unsupported, 2, seed=0, executor=ThreadPoolExecutor(1), progress=False,
-                     cache=tmp_path)
+        run_ensemble(
+            unsupported, 2, seed=0, executor=ThreadPoolExecutor(1), progress=False, cache=tmp_path
+        )
     # without a cache, other return values pass through untouched
     results = run_ensemble(unsupported, 2, seed=0, executor=ThreadPoolExecutor(1), progress=False)
     assert all(type(result) is list for result in results)

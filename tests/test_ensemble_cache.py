@@ -25,11 +25,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_ensemble import assert_same  # bit-for-bit comparison of results
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from nqlib import ensemble
 from nqlib.ensemble import CacheWarning, run_ensemble
-from test_ensemble import assert_same  # bit-for-bit comparison of results
 
 # Realization functions live at module level (and contain no assert, which pytest would
 # rewrite) so that worker processes import the same code.
@@ -95,15 +95,23 @@ def _rewrite_record(path, **changes):
 
 def _run(cache, log, n=4, seed=5, **params):
     with ThreadPoolExecutor(2) as pool:
-        return run_ensemble(logged, n, seed=seed, executor=pool, progress=False, cache=cache,
-                            log=str(log), **params)
+        return run_ensemble(
+            logged, n, seed=seed, executor=pool, progress=False, cache=cache, log=str(log), **params
+        )
 
 
 def _fresh(tmp_path, n=4, seed=5, **params):
     """The same ensemble without a cache."""
     with ThreadPoolExecutor(2) as pool:
-        return run_ensemble(logged, n, seed=seed, executor=pool, progress=False,
-                            log=str(tmp_path / "fresh.log"), **params)
+        return run_ensemble(
+            logged,
+            n,
+            seed=seed,
+            executor=pool,
+            progress=False,
+            log=str(tmp_path / "fresh.log"),
+            **params,
+        )
 
 
 # --- records --------------------------------------------------------------
@@ -157,8 +165,9 @@ def _flip_a_data_byte(path):
     path.write_bytes(bytes(data))
 
 
-@pytest.mark.parametrize("damage", [_truncate, _empty, _garbage, _flip_a_data_byte],
-                         ids=lambda f: f.__name__.strip("_"))
+@pytest.mark.parametrize(
+    "damage", [_truncate, _empty, _garbage, _flip_a_data_byte], ids=lambda f: f.__name__.strip("_")
+)
 def test_damaged_file_is_named_recomputed_and_overwritten(tmp_path, damage):
     cache, log = tmp_path / "cache", tmp_path / "log"
     _run(cache, log)
@@ -246,14 +255,24 @@ def test_foreign_file_is_recomputed(tmp_path, source):
     elsewhere = tmp_path / "elsewhere"
     with ThreadPoolExecutor(2) as pool:
         if source == "other function":
-            run_ensemble(other, 4, seed=5, executor=pool, progress=False, cache=elsewhere,
-                         log=str(log))
+            run_ensemble(
+                other, 4, seed=5, executor=pool, progress=False, cache=elsewhere, log=str(log)
+            )
         elif source == "other params":
-            run_ensemble(logged, 4, seed=5, executor=pool, progress=False, cache=elsewhere,
-                         log=str(log), delta=0.25)
+            run_ensemble(
+                logged,
+                4,
+                seed=5,
+                executor=pool,
+                progress=False,
+                cache=elsewhere,
+                log=str(log),
+                delta=0.25,
+            )
         else:
-            run_ensemble(logged, 4, seed=6, executor=pool, progress=False, cache=elsewhere,
-                         log=str(log))
+            run_ensemble(
+                logged, 4, seed=6, executor=pool, progress=False, cache=elsewhere, log=str(log)
+            )
     target = _folder(cache) / "r000003.npz"
     shutil.copyfile(_folder(elsewhere) / "r000003.npz", target)
     calls = _count_lines(log)
@@ -339,8 +358,9 @@ def test_changing_code_a_default_or_a_constant_changes_the_key(tmp_path, editabl
 
     def folders(module):
         with ThreadPoolExecutor(2) as pool:
-            results = run_ensemble(module.realization, 3, seed=1, executor=pool,
-                                   progress=False, cache=cache)
+            results = run_ensemble(
+                module.realization, 3, seed=1, executor=pool, progress=False, cache=cache
+            )
         return {path.name for path in cache.iterdir()}, results
 
     seen, original = folders(editable_module())
@@ -405,7 +425,9 @@ def test_editing_an_nqlib_source_file_changes_the_keys_that_cover_it(tmp_path, m
         edited.write_bytes(original + b"\n# a comment\n")
         for fn, covered in ((functions[0], covers_circuit), (functions[1], True)):
             if covered:  # this process still runs the old code
-                with pytest.raises(RuntimeError, match=f"changed after this process imported nqlib.*{name}"):
+                with pytest.raises(
+                    RuntimeError, match=f"changed after this process imported nqlib.*{name}"
+                ):
                     ensemble._code_hash(fn)
             else:
                 assert ensemble._code_hash(fn) == before[0]
@@ -462,8 +484,9 @@ def test_function_without_source_file_is_hashed_by_its_code():
     )
     for hash_seed in ("1", "2"):  # the set constant {"a", "b", "c"} is ordered by its hashes
         env = dict(os.environ, PYTHONHASHSEED=hash_seed)
-        out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
-                             text=True, check=True).stdout.split()
+        out = subprocess.run(
+            [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+        ).stdout.split()
         assert out == [original]
 
 
@@ -485,8 +508,9 @@ def test_code_hash_is_the_same_in_every_process():
     )
     for hash_seed in ("1", "2"):
         env = dict(os.environ, PYTHONHASHSEED=hash_seed)
-        out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
-                             text=True, check=True).stdout.split()
+        out = subprocess.run(
+            [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+        ).stdout.split()
         assert out == here
 
 
@@ -502,10 +526,12 @@ def test_thread_pool_equals_default_pool_bit_for_bit(tmp_path):
         with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork")) as pool:
             processes = run_ensemble(blas_heavy, 4, seed=3, executor=pool, progress=False)
         with ThreadPoolExecutor(2) as pool:
-            cached = run_ensemble(blas_heavy, 4, seed=3, executor=pool, progress=False,
-                                  cache=tmp_path)
-            loaded = run_ensemble(blas_heavy, 4, seed=3, executor=pool, progress=False,
-                                  cache=tmp_path)
+            cached = run_ensemble(
+                blas_heavy, 4, seed=3, executor=pool, progress=False, cache=tmp_path
+            )
+            loaded = run_ensemble(
+                blas_heavy, 4, seed=3, executor=pool, progress=False, cache=tmp_path
+            )
         # the caller's own limit is back once the ensemble is done
         blas = [info for info in threadpool_info() if info["user_api"] == "blas"]
         assert all(info["num_threads"] == min(2, os.cpu_count()) for info in blas)
@@ -559,8 +585,11 @@ def sigint_to_self():
 
 
 def _log_entries(log, what):
-    return [tuple(map(int, line.split()[1:])) for line in Path(log).read_text().splitlines()
-            if line.startswith(what)]
+    return [
+        tuple(map(int, line.split()[1:]))
+        for line in Path(log).read_text().splitlines()
+        if line.startswith(what)
+    ]
 
 
 @pytest.mark.parametrize("kind", ["default", "process-2", "thread-2"])
@@ -570,13 +599,24 @@ def test_interrupt_keeps_finished_realizations_and_returns_promptly(
     duration, n = 1.0, 8
     cache, log = tmp_path / "cache", tmp_path / "log"
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})  # default pool: 2 workers
-    pool = {"default": lambda: None, "process-2": lambda: ProcessPoolExecutor(2),
-            "thread-2": lambda: ThreadPoolExecutor(2)}[kind]()
+    pool = {
+        "default": lambda: None,
+        "process-2": lambda: ProcessPoolExecutor(2),
+        "thread-2": lambda: ThreadPoolExecutor(2),
+    }[kind]()
     sent, disarm = sigint_to_self(log, after_done=2)
     try:
         with pytest.raises(KeyboardInterrupt):
-            run_ensemble(slow, n, seed=2, executor=pool, progress=False, cache=cache,
-                         log=str(log), duration=duration)
+            run_ensemble(
+                slow,
+                n,
+                seed=2,
+                executor=pool,
+                progress=False,
+                cache=cache,
+                log=str(log),
+                duration=duration,
+            )
     finally:
         disarm()
     returned = time.monotonic()
@@ -592,17 +632,31 @@ def test_interrupt_keeps_finished_realizations_and_returns_promptly(
     assert started == finished
     # a rerun computes the rest only, and equals an uninterrupted run
     with ThreadPoolExecutor(4) as fresh:
-        resumed = run_ensemble(slow, n, seed=2, executor=fresh, progress=False, cache=cache,
-                               log=str(log), duration=duration)
-        reference = run_ensemble(slow, n, seed=2, executor=fresh, progress=False,
-                                 log=str(tmp_path / "other"), duration=0.0)
+        resumed = run_ensemble(
+            slow,
+            n,
+            seed=2,
+            executor=fresh,
+            progress=False,
+            cache=cache,
+            log=str(log),
+            duration=duration,
+        )
+        reference = run_ensemble(
+            slow,
+            n,
+            seed=2,
+            executor=fresh,
+            progress=False,
+            log=str(tmp_path / "other"),
+            duration=0.0,
+        )
     assert len(_log_entries(log, "start")) == n
     for a, b in zip(resumed, reference):
         assert_same(a, b)
 
 
-def test_second_interrupt_abandons_the_running_realizations(tmp_path, monkeypatch,
-                                                           sigint_to_self):
+def test_second_interrupt_abandons_the_running_realizations(tmp_path, monkeypatch, sigint_to_self):
     cache, log = tmp_path / "cache", tmp_path / "log"
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
     # two quick ones, then two slow ones are running when the two signals come
@@ -703,12 +757,16 @@ def test_resume_with_another_executor_is_bit_identical(tmp_path, kind):
             executor = stack.enter_context(ProcessPoolExecutor(2))
         else:
             distributed = pytest.importorskip("distributed")
-            cluster = stack.enter_context(distributed.LocalCluster(
-                n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None))
+            cluster = stack.enter_context(
+                distributed.LocalCluster(
+                    n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+                )
+            )
             executor = stack.enter_context(distributed.Client(cluster)).get_executor()
         with _no_cache_warning():
-            resumed = run_ensemble(blas_heavy, 6, seed=9, executor=executor, progress=False,
-                                   cache=cache, size=40)
+            resumed = run_ensemble(
+                blas_heavy, 6, seed=9, executor=executor, progress=False, cache=cache, size=40
+            )
     assert len(list(_folder(cache).glob("r*.npz"))) == 6
     for a, b in zip(resumed, reference):
         assert_same(a, b)
@@ -740,12 +798,14 @@ def test_cache_variable_is_the_default_cache(tmp_path, monkeypatch):
             again = run_ensemble(logged, 3, seed=4, executor=pool, progress=False, log=str(log))
         assert _count_lines(log) == 3  # loaded, not recomputed
         # cache=False: no cache whatever the environment
-        off = run_ensemble(logged, 3, seed=4, executor=pool, progress=False, cache=False,
-                           log=str(log))
+        off = run_ensemble(
+            logged, 3, seed=4, executor=pool, progress=False, cache=False, log=str(log)
+        )
         assert _count_lines(log) == 6
         # an explicit cache wins over the variable
-        run_ensemble(logged, 3, seed=4, executor=pool, progress=False,
-                     cache=tmp_path / "mine", log=str(log))
+        run_ensemble(
+            logged, 3, seed=4, executor=pool, progress=False, cache=tmp_path / "mine", log=str(log)
+        )
         assert len(list(_folder(tmp_path / "mine").glob("r*.npz"))) == 3
     for a, b, c in zip(first, again, off):
         assert_same(a, b)
@@ -757,8 +817,9 @@ def test_executor_variable_sends_every_call_to_a_dask_scheduler(monkeypatch):
     with ThreadPoolExecutor(2) as pool:
         reference = run_ensemble(where_computed, 4, seed=8, executor=pool, progress=False)
     assert [int(result["in_dask"]) for result in reference] == [0] * 4
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                  dashboard_address=None) as cluster:
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
         monkeypatch.setenv("NQLIB_EXECUTOR", cluster.scheduler_address)
         sent = run_ensemble(where_computed, 4, seed=8, progress=False)
         # an explicit executor still wins
@@ -785,8 +846,11 @@ def test_executor_variable_refuses_what_it_does_not_understand(tmp_path, monkeyp
 def test_executor_variable_without_dask_says_what_to_install(tmp_path, monkeypatch):
     monkeypatch.setenv("NQLIB_EXECUTOR", "tcp://127.0.0.1:1")
     monkeypatch.setitem(sys.modules, "distributed", None)  # as if not installed
-    with pytest.raises(ImportError, match=r"NQLIB_EXECUTOR='tcp://127.0.0.1:1' needs Dask.*"
-                                          r"\[cluster\]"):
+    with pytest.raises(
+        ImportError,
+        match=r"NQLIB_EXECUTOR='tcp://127.0.0.1:1' needs Dask.*"
+        r"\[cluster\]",
+    ):
         run_ensemble(logged, 2, seed=1, progress=False, log=str(tmp_path / "log"))
 
 
@@ -798,7 +862,8 @@ def test_the_code_hash_covers_every_nqlib_module_a_function_loads():
     library = dict(ensemble._library_sources())
     for module in nqlib.PHYSICS:
         code = f"import sys, nqlib.{module}; print(sorted(m for m in sys.modules if m.startswith('nqlib.')))"
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        )
         loaded = {name.split(".")[1] + ".py" for name in eval(out.stdout)}
         assert loaded <= ensemble._nqlib_closure(module, library), (module, loaded)
-

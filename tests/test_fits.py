@@ -176,8 +176,11 @@ def test_extrapolate_twice_recovers_a_model_and_propagates_two_point_errors():
     y = np.array([[0.17 - 0.4 * d**2 + (0.3 + 2 * d**2) / n for n in sizes] for d in drives])
     sigma = np.array([[0.01, 0.02, 0.03], [0.02, 0.01, 0.05]])
     at_drive, zero = fits.extrapolate_twice(sizes, drives, y, sigma)
-    np.testing.assert_allclose([f.params for f in at_drive],
-                               [[0.17 - 0.4 * d**2, 0.3 + 2 * d**2] for d in drives], atol=1e-12)
+    np.testing.assert_allclose(
+        [f.params for f in at_drive],
+        [[0.17 - 0.4 * d**2, 0.3 + 2 * d**2] for d in drives],
+        atol=1e-12,
+    )
     np.testing.assert_allclose(zero.params, [0.17, -0.4], atol=1e-12)
     (e1, e2), (x1, x2) = [f.errors[0] for f in at_drive], drives**2
     assert zero.errors[0] == pytest.approx(np.hypot(x2 * e1, x1 * e2) / (x2 - x1), rel=1e-10)

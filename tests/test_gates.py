@@ -34,7 +34,11 @@ def _many(p1, p2, n=N_MC, seed=0):
 def _z(samples, expected):
     samples = np.asarray(samples, dtype=float)
     se = samples.std(ddof=1) / np.sqrt(samples.size)
-    return (samples.mean() - expected) / se if se > 0 else (np.inf if samples.mean() != expected else 0.0)
+    return (
+        (samples.mean() - expected) / se
+        if se > 0
+        else (np.inf if samples.mean() != expected else 0.0)
+    )
 
 
 def _jw_residual(U, u):
@@ -85,7 +89,9 @@ def test_partial_swap_probability_is_one_half(p1, p2):
     for name, (a, b) in (("U_lr", (2, 1)), ("U_rl", (1, 2))):
         w = np.abs(us[:, a, b]) ** 2
         z = _z(w, 0.5)
-        assert abs(z) < 5, f"E|{name}|^2 = {w.mean():.5f} (z = {z:.1f}) != 1/2 at (p1, p2) = ({p1}, {p2})"
+        assert abs(z) < 5, (
+            f"E|{name}|^2 = {w.mean():.5f} (z = {z:.1f}) != 1/2 at (p1, p2) = ({p1}, {p2})"
+        )
 
 
 @pytest.mark.parametrize("p1, p2", [(0.3, 0.3), (0.6, 0.1), (0.05, 0.9)])
@@ -102,7 +108,9 @@ def test_mixture_weights(p1, p2):
     }
     for name, (mask, expected) in fractions.items():
         z = _z(mask, expected)
-        assert abs(z) < 5, f"fraction of {name} gates {mask.mean():.4f}, expected {expected} (z = {z:.1f})"
+        assert abs(z) < 5, (
+            f"fraction of {name} gates {mask.mean():.4f}, expected {expected} (z = {z:.1f})"
+        )
 
 
 # --------------------------------------------------------------------------- NIF gates
@@ -128,13 +136,17 @@ def test_nif_block_has_haar_statistics():
     V = np.array([[a, b], [-np.conj(b), np.conj(a)]])
     rotated = np.abs(np.einsum("ab,nbc->nac", V, B)[:, 0, 0]) ** 2
     ks = stats.kstest(rotated, "uniform")
-    assert ks.pvalue > 1e-6, f"|(V B)_00|^2 not uniform: the block is not Haar (KS p = {ks.pvalue:.2g})"
+    assert ks.pvalue > 1e-6, (
+        f"|(V B)_00|^2 not uniform: the block is not Haar (KS p = {ks.pvalue:.2g})"
+    )
     # uniform phases: the first two moments of U_+ and of the phase of U_ud vanish
     for name, phase in (("U_+", us[:, 0, 0]), ("arg U_ud", B[:, 0, 0] / np.abs(B[:, 0, 0]))):
         for k in (1, 2):
             m = np.mean(phase**k)
             se = 1 / np.sqrt(2 * len(phase))  # real and imaginary parts have variance 1/2
-            assert abs(m) < 5 * np.sqrt(2) * se, f"E[({name})^{k}] = {m:.4f} != 0: phase not uniform"
+            assert abs(m) < 5 * np.sqrt(2) * se, (
+                f"E[({name})^{k}] = {m:.4f} != 0: phase not uniform"
+            )
 
 
 # --------------------------------------------------------------------------- mu_0, mu_2
@@ -158,7 +170,9 @@ def test_mu2_gates_are_u1_or_u2_with_probability_one_half():
     assert abs(z) < 5, f"U1 frequency {diagonal.mean():.4f} != 1/2 (z = {z:.1f})"
 
 
-@pytest.mark.parametrize("p1, p2, expected", [(0.0, 1.0, False), (1.0, 0.0, True), (0.0, 0.0, True)])
+@pytest.mark.parametrize(
+    "p1, p2, expected", [(0.0, 1.0, False), (1.0, 0.0, True), (0.0, 0.0, True)]
+)
 def test_gaussianity_of_the_pure_gate_sets(p1, p2, expected):
     us = _many(p1, p2, n=20_000, seed=8)
     flags = np.array([gates.is_gaussian(U) for U in us])
@@ -196,7 +210,9 @@ def test_jordan_wigner_operators_are_fermions():
     """Sanity of the reference construction: CAR and c^dag |dd> = the one-particle states."""
     for i in range(2):
         for j in range(2):
-            np.testing.assert_allclose(_C[i] @ _CDAG[j] + _CDAG[j] @ _C[i], np.eye(4) * (i == j), atol=0)
+            np.testing.assert_allclose(
+                _C[i] @ _CDAG[j] + _CDAG[j] @ _C[i], np.eye(4) * (i == j), atol=0
+            )
             np.testing.assert_allclose(_C[i] @ _C[j] + _C[j] @ _C[i], 0, atol=0)
     vac = np.array([0, 0, 0, 1.0])  # |dd>
     assert np.array_equal(_CDAG[0] @ vac, [0, 1, 0, 0])  # |ud>: site 0 occupied
@@ -219,7 +235,9 @@ def test_jordan_wigner_check_is_decisive_for_interacting_gates():
     assert _jw_residual(SWAP, SWAP[1:3, 1:3] / SWAP[3, 3]) > 0.5
     for U in _many(0.0, 1.0, n=200, seed=12):
         res = _jw_residual(U, U[1:3, 1:3] / U[3, 3])
-        assert res > 1e-6, f"interacting gate passes the free-fermion check (residual {res:.2e}):\n{U}"
+        assert res > 1e-6, (
+            f"interacting gate passes the free-fermion check (residual {res:.2e}):\n{U}"
+        )
 
 
 def test_is_gaussian_agrees_with_jordan_wigner_on_random_number_conserving_gates():
@@ -275,16 +293,40 @@ def test_same_seed_same_sequence():
         (lambda: gates.sample_gate(np.random.default_rng(), -0.1, 0.0), "p1 must be a probability"),
         (lambda: gates.sample_gate(np.random.default_rng(), 1.2, 0.0), "p1 must be a probability"),
         (lambda: gates.sample_gate(np.random.default_rng(), 0.0, -0.5), "p2 must be a probability"),
-        (lambda: gates.sample_gate(np.random.default_rng(), "0.1", 0.0), "p1 must be a probability"),
+        (
+            lambda: gates.sample_gate(np.random.default_rng(), "0.1", 0.0),
+            "p1 must be a probability",
+        ),
         (lambda: gates.sample_gate(np.random.default_rng(), 0.6, 0.5), r"p1 \+ p2 must be <= 1"),
         (lambda: gates.sample_gate(7, 0.1, 0.1), "rng must be a numpy.random.Generator"),
-        (lambda: gates.sample_gate(np.random.RandomState(0), 0.1, 0.1), "rng must be a numpy.random.Generator"),
-        (lambda: gates.sample_sequence(np.random.default_rng(), 10, 1, 0.1, 0.1), "L must be an integer >= 2"),
-        (lambda: gates.sample_sequence(np.random.default_rng(), 10, 4.0, 0.1, 0.1), "L must be an integer >= 2"),
-        (lambda: gates.sample_sequence(np.random.default_rng(), -1, 4, 0.1, 0.1), "steps must be a non-negative"),
-        (lambda: gates.sample_sequence(np.random.default_rng(), 2.5, 4, 0.1, 0.1), "steps must be a non-negative"),
-        (lambda: gates.sample_sequence(np.random.default_rng(), 10, 4, 0.7, 0.7), r"p1 \+ p2 must be <= 1"),
-        (lambda: gates.sample_sequence(None, 10, 4, 0.1, 0.1), "rng must be a numpy.random.Generator"),
+        (
+            lambda: gates.sample_gate(np.random.RandomState(0), 0.1, 0.1),
+            "rng must be a numpy.random.Generator",
+        ),
+        (
+            lambda: gates.sample_sequence(np.random.default_rng(), 10, 1, 0.1, 0.1),
+            "L must be an integer >= 2",
+        ),
+        (
+            lambda: gates.sample_sequence(np.random.default_rng(), 10, 4.0, 0.1, 0.1),
+            "L must be an integer >= 2",
+        ),
+        (
+            lambda: gates.sample_sequence(np.random.default_rng(), -1, 4, 0.1, 0.1),
+            "steps must be a non-negative",
+        ),
+        (
+            lambda: gates.sample_sequence(np.random.default_rng(), 2.5, 4, 0.1, 0.1),
+            "steps must be a non-negative",
+        ),
+        (
+            lambda: gates.sample_sequence(np.random.default_rng(), 10, 4, 0.7, 0.7),
+            r"p1 \+ p2 must be <= 1",
+        ),
+        (
+            lambda: gates.sample_sequence(None, 10, 4, 0.1, 0.1),
+            "rng must be a numpy.random.Generator",
+        ),
         (lambda: gates.is_gaussian(np.eye(3)), r"U must be a \(4, 4\)"),
         (lambda: gates.single_particle(np.ones((4, 4))), "U must conserve S"),
     ],

@@ -16,7 +16,6 @@ LN2 = np.log(2)
 L = 4
 
 
-
 def _random_hermitian(rng, n, scale):
     a = rng.normal(size=(n, n)) + 1j * rng.normal(size=(n, n))
     return scale * (a + a.conj().T) / 2
@@ -32,7 +31,9 @@ def _gaussian_state(h):
     return rho / np.trace(rho).real
 
 
-@pytest.fixture(params=[(0, 1.0), (1, 0.4), (2, 2.5), (3, 6.0)], ids=["T=1", "hot", "cold", "near-pure"])
+@pytest.fixture(
+    params=[(0, 1.0), (1, 0.4), (2, 2.5), (3, 6.0)], ids=["T=1", "hot", "cold", "near-pure"]
+)
 def state(request):
     seed, scale = request.param
     h = _random_hermitian(np.random.default_rng(seed), L, scale)
@@ -58,7 +59,9 @@ def test_entropy_matches_dense_state(state):
 @pytest.mark.parametrize("cut", [1, 2, 3])
 def test_mutual_information_matches_dense_state(state, cut):
     _, rho, C = state
-    assert gaussian.mutual_information(C, cut) == pytest.approx(quantum.mutual_information(rho, cut), abs=1e-10)
+    assert gaussian.mutual_information(C, cut) == pytest.approx(
+        quantum.mutual_information(rho, cut), abs=1e-10
+    )
 
 
 @pytest.mark.parametrize("modes", [[0], [3], [1, 2], [0, 1, 2], [1, 2, 3], [2, 3]])
@@ -83,7 +86,9 @@ def test_entropy_of_known_states():
     # a pure Slater determinant: S = 0 and I = 2 S_A
     P = Q[:, :2] @ Q[:, :2].conj().T
     assert abs(gaussian.entropy(P)) < 1e-10
-    assert gaussian.mutual_information(P, 1) == pytest.approx(2 * gaussian.entropy(P, [0]), abs=1e-10)
+    assert gaussian.mutual_information(P, 1) == pytest.approx(
+        2 * gaussian.entropy(P, [0]), abs=1e-10
+    )
     assert gaussian.entropy(P, [0]) > 1e-3
 
 
@@ -100,15 +105,30 @@ def test_check_correlation_matrix_returns_complex_array():
         (lambda: gaussian.entropy(np.diag([1.5, 0.2])), r"eigenvalues of C must lie in \[0, 1\]"),
         (lambda: gaussian.entropy(np.diag([-0.1, 0.2])), r"eigenvalues of C must lie in \[0, 1\]"),
         # Hermitian with positive diagonal but a negative eigenvalue (0.5 +- 0.8)
-        (lambda: gaussian.entropy(np.array([[0.5, 0.8], [0.8, 0.5]])), r"eigenvalues of C must lie in \[0, 1\]"),
+        (
+            lambda: gaussian.entropy(np.array([[0.5, 0.8], [0.8, 0.5]])),
+            r"eigenvalues of C must lie in \[0, 1\]",
+        ),
         (lambda: gaussian.entropy(np.ones((2, 3)) / 4), "C must be a square matrix"),
-        (lambda: gaussian.mutual_information(np.eye(4) / 2, 0), r"cut must be an integer in \[1, 3\]"),
-        (lambda: gaussian.mutual_information(np.eye(4) / 2, 4), r"cut must be an integer in \[1, 3\]"),
+        (
+            lambda: gaussian.mutual_information(np.eye(4) / 2, 0),
+            r"cut must be an integer in \[1, 3\]",
+        ),
+        (
+            lambda: gaussian.mutual_information(np.eye(4) / 2, 4),
+            r"cut must be an integer in \[1, 3\]",
+        ),
         (lambda: gaussian.mutual_information(np.eye(4) / 2, 2.0), "cut must be an integer"),
         (lambda: gaussian.mutual_information(np.eye(4) / 2, True), "cut must be an integer"),
         (lambda: gaussian.mutual_information(np.diag([2.0, 0.0]), 1), "eigenvalues of C"),
-        (lambda: gaussian.entropy(np.eye(3) / 2, [0, 3]), r"modes must be distinct integers in \[0, 2\]"),
-        (lambda: gaussian.entropy(np.eye(3) / 2, [-1]), r"modes must be distinct integers in \[0, 2\]"),
+        (
+            lambda: gaussian.entropy(np.eye(3) / 2, [0, 3]),
+            r"modes must be distinct integers in \[0, 2\]",
+        ),
+        (
+            lambda: gaussian.entropy(np.eye(3) / 2, [-1]),
+            r"modes must be distinct integers in \[0, 2\]",
+        ),
     ],
 )
 def test_invalid_input_is_rejected(call, message):
@@ -135,6 +155,8 @@ def test_fermi_sea_against_the_fock_space_ground_state():
     assert abs(np.sum(h * C).real - eps[eps < mu].sum()) < 1e-12
     np.testing.assert_allclose(C @ C, C, atol=1e-12)  # a projector
     real = gaussian.fermi_sea(h.real)
-    assert real.dtype == float and abs(np.trace(real) - np.sum(np.linalg.eigvalsh(h.real) < 0)) < 1e-12
+    assert (
+        real.dtype == float and abs(np.trace(real) - np.sum(np.linalg.eigvalsh(h.real) < 0)) < 1e-12
+    )
     with pytest.raises(ValueError, match="h must be Hermitian"):
         gaussian.fermi_sea(np.array([[0.0, 1.0], [0.0, 0.0]]))

@@ -11,7 +11,9 @@ def test_gaussian_model_has_the_prescribed_mean_and_variances():
     L, delta, n = 6, 0.3, 20000
     rng = np.random.default_rng(1)
     draws = [freecircuit.gaussian_model(rng, L, delta) for _ in range(n)]
-    assert all(outside == 0 for _, outside in draws)  # delta = 0.3: no clipping, C is exactly Cbar + X
+    assert all(
+        outside == 0 for _, outside in draws
+    )  # delta = 0.3: no clipping, C is exactly Cbar + X
     C = np.array([c for c, _ in draws])
     x = np.arange(1, L + 1) / (L + 1)
     mean = np.diag(ssep.density(L, delta))
@@ -28,7 +30,9 @@ def test_gaussian_model_has_the_prescribed_mean_and_variances():
 def test_gaussian_model_clips_unphysical_spectra_and_accepts_exact_coefficients():
     rng = np.random.default_rng(2)
     L = 8
-    C, outside = freecircuit.gaussian_model(rng, L, 1.0, coherence=np.full((L, L), 0.5), fluctuation=np.full(L, 0.5))
+    C, outside = freecircuit.gaussian_model(
+        rng, L, 1.0, coherence=np.full((L, L), 0.5), fluctuation=np.full(L, 0.5)
+    )
     assert outside > 0
     gaussian.check_correlation_matrix(C)  # clipped back into [0, 1]
     second = abcmodel.second_order(L, 1.0, 0.0)
@@ -86,9 +90,13 @@ def test_weak_drive_negativity_is_the_small_correlation_limit_of_E_f():
     X = rng.normal(size=(L, L)) + 1j * rng.normal(size=(L, L))
     X = (X + X.conj().T) / 2
     expected = freecircuit.weak_drive_negativity(L, np.abs(X) ** 2) * eps**2
-    assert gaussian.negativity(0.5 * np.eye(L) + eps * X, L // 2) == pytest.approx(expected, rel=1e-4)
+    assert gaussian.negativity(0.5 * np.eye(L) + eps * X, L // 2) == pytest.approx(
+        expected, rel=1e-4
+    )
     exact = freecircuit.weak_drive_negativity(50, abcmodel.second_order(50, 1.0, 0.0).coherence)
-    assert exact == pytest.approx(freecircuit.weak_drive_negativity(50), rel=2e-3)  # GH's form at L = 50
+    assert exact == pytest.approx(
+        freecircuit.weak_drive_negativity(50), rel=2e-3
+    )  # GH's form at L = 50
     with pytest.raises(ValueError, match="coherence must have shape \\(L, L\\) with L=4"):
         freecircuit.weak_drive_negativity(4, np.ones((3, 3)))
 
@@ -100,7 +108,9 @@ def test_negativity_per_site_by_hand_and_by_the_jackknife():
     assert r.Ef[0] == pytest.approx(4.125 / 3, rel=1e-14)
     assert r.Ef == pytest.approx(tuple(map(float, stats.jackknife(np.mean, run_means))), rel=1e-12)
     low = np.maximum(0, Ef - np.log(2) / 2).mean(axis=1) / 2  # the third run is below ln sqrt2
-    assert low[2] == 0 and r.low == pytest.approx(tuple(map(float, stats.jackknife(np.mean, low))), rel=1e-12)
+    assert low[2] == 0 and r.low == pytest.approx(
+        tuple(map(float, stats.jackknife(np.mean, low))), rel=1e-12
+    )
     with pytest.raises(ValueError, match="Ef must hold >= 2 runs"):
         freecircuit.negativity_per_site(Ef[:1], 2)
 
@@ -113,6 +123,9 @@ def test_dense_negativities_follow_the_circuit_of_neas_samples_and_the_bounds():
     neas = freecircuit.neas_samples(np.random.default_rng(9), L, 1.0, 0.8, n, negativity=True)
     np.testing.assert_allclose(dense.fermionic, neas["Ef"][:, 0], rtol=0, atol=1e-13)
     assert np.all(dense.qubit <= dense.fermionic + 1e-12)
-    assert np.all(dense.qubit >= dense.fermionic - np.log(2) / 2 - 1e-12) and dense.fermionic.max() > 0.1
+    assert (
+        np.all(dense.qubit >= dense.fermionic - np.log(2) / 2 - 1e-12)
+        and dense.fermionic.max() > 0.1
+    )
     with pytest.raises(ValueError, match="L must be an integer in \\[2, 12\\]"):
         freecircuit.dense_negativities(np.random.default_rng(0), 13, 1.0, 0.5, 1)

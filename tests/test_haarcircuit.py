@@ -31,8 +31,12 @@ def test_chain_bond_spreads_weight_uniformly_over_the_fifteen_paulis():
     assert np.allclose(weights.sum(axis=1), 1, atol=1e-12)  # unitarity: the weight is conserved
     # a chain-bond column of another pattern (Y on the second site), and the identity string
     weights = haarcircuit.sampled_weights(np.random.default_rng(5), (0, 2), 3000)
-    assert np.all(np.abs(weights.mean(axis=0) - T[:, 2]) < 5 * weights.std(axis=0) / np.sqrt(3000) + 1e-15)
-    assert np.allclose(haarcircuit.sampled_weights(np.random.default_rng(6), (0, 0), 5), [1, 0, 0, 0], atol=1e-12)
+    assert np.all(
+        np.abs(weights.mean(axis=0) - T[:, 2]) < 5 * weights.std(axis=0) / np.sqrt(3000) + 1e-15
+    )
+    assert np.allclose(
+        haarcircuit.sampled_weights(np.random.default_rng(6), (0, 0), 5), [1, 0, 0, 0], atol=1e-12
+    )
 
 
 def test_pauli_pairs_are_an_orthogonal_basis_with_their_patterns():
@@ -41,7 +45,9 @@ def test_pauli_pairs_are_an_orthogonal_basis_with_their_patterns():
     assert np.allclose(gram, 4 * np.eye(16), atol=1e-14)
     assert np.bincount(patterns).tolist() == [1, 3, 3, 9]
     Z = np.diag([1.0, -1.0])
-    assert np.allclose(strings[12], np.kron(Z, np.eye(2))) and patterns[12] == 1  # Z on the first site
+    assert (
+        np.allclose(strings[12], np.kron(Z, np.eye(2))) and patterns[12] == 1
+    )  # Z on the first site
 
 
 def test_pattern_weights_are_the_fixed_point():
@@ -105,13 +111,20 @@ def test_exact_purity_small_cases_and_large_L_limit():
         assert abs(deficit - np.log2(1.5)) < 1e-5  # not one bit: log2(3/2) = 0.585
         assert abs(haarcircuit.reduced_purity(L) / haarcircuit.average_purity(L) - 1) < 1e-5
     assert abs(haarcircuit.reduced_purity(8, 0.5) - 2.0**-7) < 1e-15  # GH's W_i: exactly L - 1 bits
-    gh = np.array([[1, 0, 0, 0], [0, 1 / 3, 1 / 3, 1 / 3], [0, 1 / 3, 1 / 3, 1 / 3], [0, 1 / 3, 1 / 3, 1 / 3]])
-    assert abs(12 + np.log2(haarcircuit.average_purity(12, bulk=gh)) - 1) < 1e-3  # ... which the full chain confirms
+    gh = np.array(
+        [[1, 0, 0, 0], [0, 1 / 3, 1 / 3, 1 / 3], [0, 1 / 3, 1 / 3, 1 / 3], [0, 1 / 3, 1 / 3, 1 / 3]]
+    )
+    assert (
+        abs(12 + np.log2(haarcircuit.average_purity(12, bulk=gh)) - 1) < 1e-3
+    )  # ... which the full chain confirms
 
 
 @pytest.mark.parametrize("L", [2, 3])
 def test_exact_purity_matches_dense_simulation(L):
-    means = [haarcircuit.neas_purity(np.random.default_rng([5, L, k]), L, 1500)["purity"].mean() for k in range(6)]
+    means = [
+        haarcircuit.neas_purity(np.random.default_rng([5, L, k]), L, 1500)["purity"].mean()
+        for k in range(6)
+    ]
     se = np.std(means, ddof=1) / np.sqrt(len(means))
     assert abs(np.mean(means) - haarcircuit.average_purity(L)) < 4 * se
 

@@ -29,7 +29,9 @@ def _partial_time_reversal(rho, a, b):
     for r in range(dim):
         for c in range(dim):
             rA, rB, cA, cB = r // high, r % high, c // high, c % high
-            phase = 1j ** ((tau_A[r] + tau_A[c]) % 2) * (-1) ** ((tau_A[r] + tau_A[c]) * (tau_B[r] + tau_B[c]))
+            phase = 1j ** ((tau_A[r] + tau_A[c]) % 2) * (-1) ** (
+                (tau_A[r] + tau_A[c]) * (tau_B[r] + tau_B[c])
+            )
             out[cA * high + rB, rA * high + cB] += phase * rho[r, c]
     return out
 
@@ -51,7 +53,9 @@ def test_pure_state_negativity_is_the_renyi_half_entropy(cut):
     # a pure state has xi at 0 and 1, where sqrt(xi) turns rounding (1e-16) into 1e-8
     assert gaussian.negativity(C, cut) == pytest.approx(_renyi_half(C[:cut, :cut]), abs=1e-7)
     # for pure states the qubit negativity of adjacent blocks is the same Renyi-1/2 entropy
-    assert quantum.log_negativity(gaussian.dense_state(C), cut) == pytest.approx(_renyi_half(C[:cut, :cut]), abs=1e-7)
+    assert quantum.log_negativity(gaussian.dense_state(C), cut) == pytest.approx(
+        _renyi_half(C[:cut, :cut]), abs=1e-7
+    )
 
 
 def test_uncorrelated_blocks_have_no_negativity():
@@ -91,7 +95,10 @@ def test_qubit_negativity_lies_within_log_sqrt2_of_the_fermionic_one():
         for cut in (1, L // 2):
             for pure in (False, True):
                 C = _random_C(rng, L, pure=pure)
-                E, E_f = quantum.log_negativity(gaussian.dense_state(C), cut), gaussian.negativity(C, cut)
+                E, E_f = (
+                    quantum.log_negativity(gaussian.dense_state(C), cut),
+                    gaussian.negativity(C, cut),
+                )
                 assert E_f - np.log(2) / 2 - 1e-7 <= E <= E_f + np.log(2) / 2 + 1e-7
                 bound = gaussian.negativity_lower_bound(C, cut)
                 assert bound <= E + 1e-7
@@ -108,17 +115,23 @@ def test_negativity_symmetries():
     assert gaussian.negativity(np.eye(7) - C, 3) == pytest.approx(value, abs=1e-12)  # particle-hole
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: gaussian.negativity(np.array([[0.5, 0.1], [0.2, 0.5]]), 1), "Hermitian"),
-    (lambda: gaussian.negativity(np.diag([1.5, 0.5]), 1), "eigenvalues"),
-    (lambda: gaussian.negativity(np.eye(3) / 2, 3), "cut"),
-    (lambda: gaussian.negativity(np.eye(3) / 2, [0, 1], [1, 2]), "disjoint"),
-    (lambda: gaussian.negativity(np.eye(3) / 2, [0], [5]), r"B must be distinct integers in \[0, 2\]"),
-    (lambda: gaussian.dense_state(np.eye(13) / 2), "L must be"),
-    (lambda: gaussian.negativity_lower_bound(np.eye(4) / 2, [2, 3], [0, 1]), "before"),
-    (lambda: quantum.log_negativity(np.eye(4) / 4, 2), "cut"),
-    (lambda: quantum.log_negativity(np.eye(4) / 4, [0, 1]), "proper subset"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: gaussian.negativity(np.array([[0.5, 0.1], [0.2, 0.5]]), 1), "Hermitian"),
+        (lambda: gaussian.negativity(np.diag([1.5, 0.5]), 1), "eigenvalues"),
+        (lambda: gaussian.negativity(np.eye(3) / 2, 3), "cut"),
+        (lambda: gaussian.negativity(np.eye(3) / 2, [0, 1], [1, 2]), "disjoint"),
+        (
+            lambda: gaussian.negativity(np.eye(3) / 2, [0], [5]),
+            r"B must be distinct integers in \[0, 2\]",
+        ),
+        (lambda: gaussian.dense_state(np.eye(13) / 2), "L must be"),
+        (lambda: gaussian.negativity_lower_bound(np.eye(4) / 2, [2, 3], [0, 1]), "before"),
+        (lambda: quantum.log_negativity(np.eye(4) / 4, 2), "cut"),
+        (lambda: quantum.log_negativity(np.eye(4) / 4, [0, 1]), "proper subset"),
+    ],
+)
 def test_negativity_validation(call, message):
     with pytest.raises(ValueError, match=message):
         call()

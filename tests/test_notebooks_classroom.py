@@ -58,13 +58,20 @@ def code_cells(nb):
 
 
 def _parse(source):
-    lines = ["pass" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines()]
+    lines = [
+        "pass" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines()
+    ]
     return ast.parse("\n".join(lines))
 
 
 def _is_plt_show(node):
-    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "show"
-            and isinstance(node.func.value, ast.Name) and node.func.value.id == "plt")
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "show"
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == "plt"
+    )
 
 
 def plotting_functions(nb):
@@ -79,8 +86,9 @@ def plotting_functions(nb):
 
 def _shows(node, plotters):
     """A call that shows a figure: plt.show() or a call of one of the notebook's plotting functions."""
-    return _is_plt_show(node) or (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-                                  and node.func.id in plotters)
+    return _is_plt_show(node) or (
+        isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in plotters
+    )
 
 
 def _top_level_plt_calls(source, plotters=frozenset()):
@@ -93,16 +101,22 @@ def _top_level_plt_calls(source, plotters=frozenset()):
         for child in ast.iter_child_nodes(node):
             if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
                 continue
-            if (isinstance(child, ast.Call) and isinstance(child.func, ast.Attribute)
-                    and isinstance(child.func.value, ast.Name) and child.func.value.id == "plt"
-                    and child.func.attr in FIGURE_CALLS):
+            if (
+                isinstance(child, ast.Call)
+                and isinstance(child.func, ast.Attribute)
+                and isinstance(child.func.value, ast.Name)
+                and child.func.value.id == "plt"
+                and child.func.attr in FIGURE_CALLS
+            ):
                 calls.append(child.func.attr)
             elif _shows(child, plotters):
                 calls.append("show")
             visit(child)
 
     visit(tree)
-    body_shows = sum(1 for stmt in tree.body if isinstance(stmt, ast.Expr) and _shows(stmt.value, plotters))
+    body_shows = sum(
+        1 for stmt in tree.body if isinstance(stmt, ast.Expr) and _shows(stmt.value, plotters)
+    )
     return calls, body_shows
 
 
@@ -117,14 +131,20 @@ def is_figure_cell(cell, plotters=frozenset()):
 
 def exercise_problems(nb):
     """Problems with the exercises section, as messages."""
-    cells = [c.source for c in nb.cells if c.cell_type == "markdown" and re.search(r"^## Exercises\s*$", c.source, re.M)]
+    cells = [
+        c.source
+        for c in nb.cells
+        if c.cell_type == "markdown" and re.search(r"^## Exercises\s*$", c.source, re.M)
+    ]
     if len(cells) != 1:
         return [f"expected one '## Exercises' section, found {len(cells)}"]
-    text = cells[0][re.search(r"^## Exercises\s*$", cells[0], re.M).end():]
+    text = cells[0][re.search(r"^## Exercises\s*$", cells[0], re.M).end() :]
     solutions = SOLUTIONS.search(text)
     if solutions is None:
-        return ["no '```{admonition} Solutions' block with ':class: dropdown' in the exercises cell"]
-    exercises = text[:solutions.start()]
+        return [
+            "no '```{admonition} Solutions' block with ':class: dropdown' in the exercises cell"
+        ]
+    exercises = text[: solutions.start()]
     items = NUMBERED.split(exercises)[1:]
     problems = []
     if not 3 <= len(items) <= 5:
@@ -151,12 +171,16 @@ def figure_problems(nb):
             continue
         _, shows = _top_level_plt_calls(cell.source, plotters)
         if shows != 1:
-            problems.append(f"figure cell {k} has {shows} top-level plt.show() statements, expected 1")
+            problems.append(
+                f"figure cell {k} has {shows} top-level plt.show() statements, expected 1"
+            )
         alt = cell.metadata.get("mystnb", {}).get("image", {}).get("alt", "")
         if not str(figure.get("caption", "")).strip():
             problems.append(f"figure cell {k} has no mystnb.figure.caption")
         if not FIGURE_NAME.match(str(figure.get("name", ""))):
-            problems.append(f"figure cell {k}: mystnb.figure.name {figure.get('name')!r} is not 'fig-...'")
+            problems.append(
+                f"figure cell {k}: mystnb.figure.name {figure.get('name')!r} is not 'fig-...'"
+            )
         if not str(alt).strip():
             problems.append(f"figure cell {k} has no mystnb.image.alt")
         elif alt.strip() == str(figure.get("caption", "")).strip():
@@ -166,7 +190,11 @@ def figure_problems(nb):
 
 def install_problems(nb):
     """Problems with the title cell and the install cell, as messages."""
-    if not nb.cells or nb.cells[0].cell_type != "markdown" or not nb.cells[0].source.lstrip().startswith("# "):
+    if (
+        not nb.cells
+        or nb.cells[0].cell_type != "markdown"
+        or not nb.cells[0].source.lstrip().startswith("# ")
+    ):
         return ["the first cell is not the markdown title ('# ...')"]
     first = code_cells(nb)[0] if code_cells(nb) else None
     if first is None or INSTALL_MARKER not in first.source:
@@ -188,9 +216,12 @@ def objectives_problems(nb):
 
 def width_problems(nb):
     """Code lines longer than ``CODE_COLUMNS`` characters, as messages."""
-    return [f"code cell {k}, line {n}: {len(line)} characters > {CODE_COLUMNS}: {line[:50]!r}..."
-            for k, cell in enumerate(code_cells(nb)) for n, line in enumerate(cell.source.splitlines(), 1)
-            if len(line) > CODE_COLUMNS]
+    return [
+        f"code cell {k}, line {n}: {len(line)} characters > {CODE_COLUMNS}: {line[:50]!r}..."
+        for k, cell in enumerate(code_cells(nb))
+        for n, line in enumerate(cell.source.splitlines(), 1)
+        if len(line) > CODE_COLUMNS
+    ]
 
 
 def ensemble_problems(nb):
@@ -201,22 +232,31 @@ def ensemble_problems(nb):
             if isinstance(node, ast.Call) and ast.unparse(node.func).endswith("run_ensemble"):
                 fixed = sorted({kw.arg for kw in node.keywords} & {"executor", "cache"})
                 if fixed:
-                    problems.append(f"code cell {k}, line {node.lineno}: run_ensemble(... {', '.join(fixed)}=...)"
-                                    " overrides NQLIB_EXECUTOR / NQLIB_CACHE")
+                    problems.append(
+                        f"code cell {k}, line {node.lineno}: run_ensemble(... {', '.join(fixed)}=...)"
+                        " overrides NQLIB_EXECUTOR / NQLIB_CACHE"
+                    )
     return problems
 
 
 def chapter_problems(nb):
     """Every rule of this file for one notebook, as a list of messages (empty: all hold)."""
-    return (install_problems(nb) + objectives_problems(nb) + exercise_problems(nb) + figure_problems(nb)
-            + width_problems(nb) + ensemble_problems(nb))
+    return (
+        install_problems(nb)
+        + objectives_problems(nb)
+        + exercise_problems(nb)
+        + figure_problems(nb)
+        + width_problems(nb)
+        + ensemble_problems(nb)
+    )
 
 
 def figure_names(paths):
     """Counter of mystnb figure names over the given notebooks."""
     return Counter(
         c.metadata["mystnb"]["figure"]["name"]
-        for path in paths for c in code_cells(read(path))
+        for path in paths
+        for c in code_cells(read(path))
         if "name" in c.metadata.get("mystnb", {}).get("figure", {})
     )
 
@@ -251,13 +291,17 @@ def test_code_fits_the_rendered_column(path):
 
 
 def test_width_rule_counts_characters_per_line():
-    nb = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_markdown_cell("x" * 200),  # prose wraps: not a code line
-        nbformat.v4.new_code_cell("a = 1\n" + "b" * CODE_COLUMNS + "\n" + "é" * CODE_COLUMNS),
-        nbformat.v4.new_code_cell("pass\n" + "c" * (CODE_COLUMNS + 1)),
-    ])
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell("x" * 200),  # prose wraps: not a code line
+            nbformat.v4.new_code_cell("a = 1\n" + "b" * CODE_COLUMNS + "\n" + "é" * CODE_COLUMNS),
+            nbformat.v4.new_code_cell("pass\n" + "c" * (CODE_COLUMNS + 1)),
+        ]
+    )
     problems = width_problems(nb)
-    assert len(problems) == 1 and problems[0].startswith("code cell 1, line 2: 80 characters"), problems
+    assert len(problems) == 1 and problems[0].startswith("code cell 1, line 2: 80 characters"), (
+        problems
+    )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -266,12 +310,18 @@ def test_ensembles_follow_the_session_settings(path):
 
 
 def test_ensemble_rule_finds_a_fixed_executor_or_cache():
-    nb = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_code_cell("r = run_ensemble(f, 4, seed=1, L=8)"),
-        nbformat.v4.new_code_cell("# run_ensemble(f, 4, seed=1, cache='x') in a comment is fine\n"
-                                  "r = ensemble.run_ensemble(\n    f, 4, seed=1, cache='c', L=8)"),
-        nbformat.v4.new_code_cell("r = nqlib.ensemble.run_ensemble(f, 4, seed=1, executor=pool)"),
-    ])
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell("r = run_ensemble(f, 4, seed=1, L=8)"),
+            nbformat.v4.new_code_cell(
+                "# run_ensemble(f, 4, seed=1, cache='x') in a comment is fine\n"
+                "r = ensemble.run_ensemble(\n    f, 4, seed=1, cache='c', L=8)"
+            ),
+            nbformat.v4.new_code_cell(
+                "r = nqlib.ensemble.run_ensemble(f, 4, seed=1, executor=pool)"
+            ),
+        ]
+    )
     problems = ensemble_problems(nb)
     assert len(problems) == 2, problems
     assert problems[0].startswith("code cell 1, line 2:") and "cache=" in problems[0]
@@ -294,7 +344,11 @@ def _run_install_cell(source, monkeypatch, nqlib_found, cwd=ROOT / "book"):
     monkeypatch.setattr(subprocess, "check_call", lambda cmd, *a, **k: calls.append(cmd) or 0)
     if not nqlib_found:
         real = importlib.util.find_spec
-        monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "nqlib" else real(name, *a))
+        monkeypatch.setattr(
+            importlib.util,
+            "find_spec",
+            lambda name, *a: None if name == "nqlib" else real(name, *a),
+        )
     exec(compile(source, "<install cell>", "exec"), {"__name__": "__main__"})
     return calls
 

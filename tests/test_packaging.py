@@ -46,9 +46,15 @@ def test_environment_yml_matches_pyproject():
 def test_every_extra_that_runs_notebooks_pins_ipykernel_below_7():
     # ipykernel 7 intermittently loses the end of a cell (executions hang): the book extra
     # excludes it, and so must every extra a reader installs to run chapters
-    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
     for name in ("book", "cluster", "dev"):
-        pins = {str(Requirement(r).specifier) for r in extras[name] if Requirement(r).name == "ipykernel"}
+        pins = {
+            str(Requirement(r).specifier)
+            for r in extras[name]
+            if Requirement(r).name == "ipykernel"
+        }
         assert pins == {"<7,>=6.29"}, f"extra {name!r}: ipykernel {pins or 'unpinned'}"
 
 
@@ -86,8 +92,14 @@ def _toc_files():
 def test_toc_lists_every_chapter_and_only_existing_files():
     files = _toc_files()
     for name in files:
-        matches = [p for p in (ROOT / name).parent.glob(Path(name).name + ".*") if p.suffix in (".md", ".ipynb")]
+        matches = [
+            p
+            for p in (ROOT / name).parent.glob(Path(name).name + ".*")
+            if p.suffix in (".md", ".ipynb")
+        ]
         assert matches, f"_toc.yml lists {name}, which does not exist"
     listed = {str(Path(f)) for f in files}
     for nb in NOTEBOOKS:
-        assert str(nb.relative_to(ROOT).with_suffix("")) in listed, f"{nb.name} is missing from _toc.yml"
+        assert str(nb.relative_to(ROOT).with_suffix("")) in listed, (
+            f"{nb.name} is missing from _toc.yml"
+        )

@@ -76,7 +76,13 @@ def test_shapes_and_summaries(archive):
         assert np.all(np.isnan(arrays["scalars"][s, runs:]))  # padding only
         mean = arrays["scalars"][s, :runs].mean(axis=0)
         assert np.allclose(arrays["scalar_mean"][s], mean, rtol=1e-12, atol=0)
-    for key, shape in (("dn2", (S, 2)), ("dn3", (S, 2)), ("A2", (S, 3)), ("A3", (S, 3)), ("m2", (S, 2))):
+    for key, shape in (
+        ("dn2", (S, 2)),
+        ("dn3", (S, 2)),
+        ("A2", (S, 3)),
+        ("A3", (S, 3)),
+        ("m2", (S, 2)),
+    ):
         assert arrays[key].shape == shape, key
         assert np.all(np.isfinite(arrays[key])), key
     for N in arrays["sizes"]:
@@ -116,7 +122,10 @@ def test_the_recorded_old_name_resolves_to_the_moved_function(archive, recwarn):
     from nqlib import anderson, qssep
 
     assert paper.realization_function(prov) is anderson.loop_statistics
-    assert paper.realization_function({"function": "nqlib.anderson.loop_statistics"}) is anderson.loop_statistics
+    assert (
+        paper.realization_function({"function": "nqlib.anderson.loop_statistics"})
+        is anderson.loop_statistics
+    )
     assert not [w for w in recwarn if issubclass(w.category, DeprecationWarning)]
     with pytest.warns(DeprecationWarning, match="anderson.loop_statistics"):
         assert qssep.anderson_loop_statistics is anderson.loop_statistics
@@ -132,7 +141,9 @@ def test_load_refuses_unknown_names_and_seeds_out_of_range(archive):
     with pytest.raises(ValueError, match="N must be one of"):
         paper.realization_seed(prov, 7, 0)
     with pytest.raises(ValueError, match="index must be an int"):
-        paper.realization_seed(prov, prov["sizes_done"][0], prov["per_size"][str(prov["sizes_done"][0])]["runs"])
+        paper.realization_seed(
+            prov, prov["sizes_done"][0], prov["per_size"][str(prov["sizes_done"][0])]["runs"]
+        )
 
 
 def test_production_resumes_from_the_cache_and_records_it(tmp_path):

@@ -17,13 +17,19 @@ def test_circuit_traces_draws_the_deficit_and_the_mutual_information_of_time_tra
     direct = circuit.time_traces(np.random.default_rng(3), 4, 0.5, 0.5, 0.6, 2 * 5**2)
     deficit, mutual = ax.lines
     np.testing.assert_array_equal(deficit.get_xdata(), direct["t"] / 25)
-    np.testing.assert_allclose(deficit.get_ydata(), circuit.local_equilibrium_entropy(4, 0.6) - direct["S"],
-                               rtol=0, atol=1e-12)
+    np.testing.assert_allclose(
+        deficit.get_ydata(),
+        circuit.local_equilibrium_entropy(4, 0.6) - direct["S"],
+        rtol=0,
+        atol=1e-12,
+    )
     np.testing.assert_allclose(mutual.get_ydata(), direct["I"], rtol=0, atol=1e-12)
     assert mutual.get_color() == deficit.get_color() and "p_1=0.5" in deficit.get_label()
 
 
-def test_circuit_traces_in_phase_one_has_no_mutual_information_and_refuses_p1_plus_p2_above_1(capsys):
+def test_circuit_traces_in_phase_one_has_no_mutual_information_and_refuses_p1_plus_p2_above_1(
+    capsys,
+):
     ax = Figure().subplots()
     plotting.circuit_traces(0.0, 0.5, 0.6, 5, 1, ax=ax)
     assert np.abs(ax.lines[1].get_ydata()).max() < 1e-10  # phase I: products of reservoir states

@@ -72,7 +72,11 @@ def test_conservation_and_symmetries():
         # GH's symmetric splitter [[r, t], [t, r]] (unitary iff Re(conj(r) t) = 0) gives Eq. 85
         t_sym = 1j * abs(t) * r / abs(r)
         K_L, K_R = probe.beam_splitter_currents(C, 1, 3, r, t_sym)
-        eq85 = abs(t_sym) ** 2 * C[1, 1] + abs(r) ** 2 * C[3, 3] + 2 * np.real(np.conj(t_sym) * r * C[1, 3])
+        eq85 = (
+            abs(t_sym) ** 2 * C[1, 1]
+            + abs(r) ** 2 * C[3, 3]
+            + 2 * np.real(np.conj(t_sym) * r * C[1, 3])
+        )
         assert abs(K_R - eq85.real) < 1e-13
 
 
@@ -81,7 +85,11 @@ def test_fringe_is_eq_86():
     phases = np.linspace(0, 2 * np.pi, 13)
     f = probe.fringe(C, 0, 1, phases)
     assert np.allclose(f.difference, 0.3 * np.cos(phases + 0.7), atol=1e-14)
-    assert abs(f.amplitude - 0.3) < 1e-15 and abs(f.offset - 0.7) < 1e-14 and abs(f.visibility - 0.3) < 1e-14
+    assert (
+        abs(f.amplitude - 0.3) < 1e-15
+        and abs(f.offset - 0.7) < 1e-14
+        and abs(f.visibility - 0.3) < 1e-14
+    )
     # GH Eq. 86 literally, 2 Re[(conj(r) t - conj(t) r) C_ij], holds for their splitters, Re(conj(r) t) = 0
     for r, t in ((S2, 1j * S2), (S2, -1j * S2), (1j * S2, S2)):
         I_L, I_R = probe.beam_splitter_currents(C, 0, 1, r, t)
@@ -114,8 +122,14 @@ def test_device_hamiltonian_is_hermitian_and_coupler_is_reflectionless():
         idx = [L[k], Rr[k]]
         R[np.ix_(idx, idx)] = u  # column m: the state e_m^dagger|0> has amplitude u_om on output o
     h_rot = R.conj().T @ h @ R
-    assert abs(h_rot[sites["arm_A"][-1], Rr[0]]) < 1e-15 and abs(h_rot[sites["arm_B"][-1], L[0]]) < 1e-15
-    assert abs(h_rot[sites["arm_A"][-1], L[0]] + 1) < 1e-15 and abs(h_rot[sites["arm_B"][-1], Rr[0]] + 1) < 1e-15
+    assert (
+        abs(h_rot[sites["arm_A"][-1], Rr[0]]) < 1e-15
+        and abs(h_rot[sites["arm_B"][-1], L[0]]) < 1e-15
+    )
+    assert (
+        abs(h_rot[sites["arm_A"][-1], L[0]] + 1) < 1e-15
+        and abs(h_rot[sites["arm_B"][-1], Rr[0]] + 1) < 1e-15
+    )
 
 
 @pytest.mark.parametrize("gamma, arms", [(0.5, (4, 4)), (0.45, (3, 6)), (0.35, (2, 7))])
@@ -138,7 +152,9 @@ def test_equal_arms_reproduce_eq_84_at_any_gamma():
     ideal = probe.beam_splitter_currents(C, 0, 1, r, t)
     for gamma in (0.2, 0.6, 1.0):
         assert np.allclose(probe.detected_charges(C, 0, 1, gamma, r, t, (5, 5)), ideal, atol=1e-10)
-        assert abs(probe.coherence_factor(gamma, 0) - 1) < 1e-10  # sum rule: the spectrum is normalised
+        assert (
+            abs(probe.coherence_factor(gamma, 0) - 1) < 1e-10
+        )  # sum rule: the spectrum is normalised
 
 
 def test_even_path_difference_closed_form():
@@ -158,7 +174,9 @@ def test_weak_tunnelling_limit_of_the_time_evolution():
     delta = 3
     phi = -0.3  # interference term maximal
     r, t = S2, np.exp(1j * (phi - np.pi * delta / 2)) * S2
-    ideal = np.subtract(*probe.beam_splitter_currents(C, 0, 1, r, t * np.exp(1j * np.pi * delta / 2)))
+    ideal = np.subtract(
+        *probe.beam_splitter_currents(C, 0, 1, r, t * np.exp(1j * np.pi * delta / 2))
+    )
     gammas = np.array([0.5, 0.35, 0.25])
     deviation = []
     for gamma in gammas:
@@ -237,8 +255,13 @@ def test_estimate_coherence_exact_cases_and_statistics():
     a, b = np.random.default_rng(4), np.random.default_rng(4)
     first = probe.sample_counts(b, C, 0, 2, S2, S2, 7)
     second = probe.sample_counts(b, C, 0, 2, S2, -1j * S2, 7)
-    expected = complex(np.mean(first.left.astype(float) - first.right),
-                       np.mean(second.left.astype(float) - second.right)) / 2
+    expected = (
+        complex(
+            np.mean(first.left.astype(float) - first.right),
+            np.mean(second.left.astype(float) - second.right),
+        )
+        / 2
+    )
     assert probe.estimate_coherence(a, C, 0, 2, 7) == expected
     # unbiased, with the spread sigma_D / (2 sqrt M) of Wick's variance
     M, n = 100, 2000
@@ -265,8 +288,12 @@ def test_neas_repetitions_against_the_exact_two_point_function():
     n = ssep.density(L, delta)
     abs2 = -ssep.connected_two_point(L, delta)[i, j]
     sigma2 = n[i] * (1 - n[j]) + n[j] * (1 - n[i])
-    assert np.allclose(probe.neas_repetitions(L, delta, i, j), 9 * sigma2 / (4 * abs2), rtol=1e-12, atol=0)
-    assert np.allclose(probe.neas_repetitions(L, delta, j, i), probe.neas_repetitions(L, delta, i, j))
+    assert np.allclose(
+        probe.neas_repetitions(L, delta, i, j), 9 * sigma2 / (4 * abs2), rtol=1e-12, atol=0
+    )
+    assert np.allclose(
+        probe.neas_repetitions(L, delta, j, i), probe.neas_repetitions(L, delta, i, j)
+    )
     seps = np.arange(2, L - 1, 2)
     centred = probe.neas_repetitions(L, delta, L // 2 - seps // 2, L // 2 - seps // 2 + seps)
     assert np.all(np.diff(centred) > 0)
@@ -274,17 +301,20 @@ def test_neas_repetitions_against_the_exact_two_point_function():
 
 
 # --------------------------------------------------------------------------- validation
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(r=0.6, t=0.7), r"\|r\|\^2 \+ \|t\|\^2 must equal 1"),
-    (dict(r=1.0, t=1e-4), r"must equal 1"),
-    (dict(r="a", t=0.5), "must be numbers"),
-    (dict(i=1, j=1), "different sites"),
-    (dict(i=0, j=3), r"j must be a site index in \[0, 3\)"),
-    (dict(i=-1, j=1), "i must be a site index"),
-    (dict(i=0.0, j=1), "i must be a site index"),
-    (dict(C=np.ones((3, 2))), "square matrix"),
-    (dict(C=np.array([[0.5, 0.2], [0.1, 0.5]])), "Hermitian"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(r=0.6, t=0.7), r"\|r\|\^2 \+ \|t\|\^2 must equal 1"),
+        (dict(r=1.0, t=1e-4), r"must equal 1"),
+        (dict(r="a", t=0.5), "must be numbers"),
+        (dict(i=1, j=1), "different sites"),
+        (dict(i=0, j=3), r"j must be a site index in \[0, 3\)"),
+        (dict(i=-1, j=1), "i must be a site index"),
+        (dict(i=0.0, j=1), "i must be a site index"),
+        (dict(C=np.ones((3, 2))), "square matrix"),
+        (dict(C=np.array([[0.5, 0.2], [0.1, 0.5]])), "Hermitian"),
+    ],
+)
 def test_validation_of_the_currents(kwargs, match):
     args = dict(C=np.eye(3) * 0.5, i=0, j=1, r=0.6, t=0.8)
     args.update(kwargs)

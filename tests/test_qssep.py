@@ -34,7 +34,9 @@ def test_exact_second_cumulant_finite_size_closed_form_and_limit():
         r = q.exact_second_moments(N)
         x = q.coordinate(N)
         i, j = np.triu_indices(N, 1)
-        np.testing.assert_allclose(r["pair"][i, j], x[i] * (1 - x[j]) * (N + 1) / (N * (N + 2)), atol=1e-12)
+        np.testing.assert_allclose(
+            r["pair"][i, j], x[i] * (1 - x[j]) * (N + 1) / (N * (N + 2)), atol=1e-12
+        )
         np.testing.assert_allclose(r["pair"], r["pair"].T, atol=1e-13)
         assert np.abs(r["pair"].imag).max() < 1e-14
     # hence (N + 1) E[G_ij G_ji]^c -> g2(x_i, x_j) with relative corrections 1 / (N (N + 2))
@@ -43,7 +45,9 @@ def test_exact_second_cumulant_finite_size_closed_form_and_limit():
     x = q.coordinate(N)
     g2 = cu.cyclic_cumulant([x[:, None], x[None, :]])
     off = ~np.eye(N, dtype=bool)
-    np.testing.assert_allclose((N + 1) * r["pair"][off].real, g2[off] * (1 + 1 / (N * (N + 2))), rtol=1e-10)
+    np.testing.assert_allclose(
+        (N + 1) * r["pair"][off].real, g2[off] * (1 + 1 / (N * (N + 2))), rtol=1e-10
+    )
     # imbalance enters as dn^2 (cumulants of order 2 do not see n_a)
     r2 = q.exact_second_moments(6, n_a=0.3, n_b=0.8)
     np.testing.assert_allclose(r2["pair"], 0.25 * q.exact_second_moments(6)["pair"], atol=1e-13)
@@ -59,8 +63,17 @@ def test_simulation_stays_a_correlation_matrix():
 
 def run_qssep(N, dt, runs, seed):
     pairs = np.array([(i, j) for i in range(N) for j in range(N)])
-    out = [q.qssep_loop_moments(np.random.default_rng([seed, r]), N, {"pair": pairs}, n_samples=400,
-                                time_between=4.0, dt=dt) for r in range(runs)]
+    out = [
+        q.qssep_loop_moments(
+            np.random.default_rng([seed, r]),
+            N,
+            {"pair": pairs},
+            n_samples=400,
+            time_between=4.0,
+            dt=dt,
+        )
+        for r in range(runs)
+    ]
     est, err = cu.cumulant_estimate(np.array([o["pair"] for o in out]))
     dens = np.array([o["density"] for o in out])
     return est.reshape(N, N), err.reshape(N, N), dens
@@ -110,8 +123,18 @@ def test_circuit_second_cumulant_matches_exact_two_copy_solution():
     so exact at every delta) and the SSEP profile; 4.5 standard errors for the max of 56 and 8."""
     L = 8
     pairs = np.array([(i, j) for i in range(L) for j in range(L)])
-    out = [freecircuit.loop_moments(np.random.default_rng([21, r]), L, 1.0, 1.0, {"pair": pairs}, n_samples=200,
-                                    sweeps_between=4.0) for r in range(20)]
+    out = [
+        freecircuit.loop_moments(
+            np.random.default_rng([21, r]),
+            L,
+            1.0,
+            1.0,
+            {"pair": pairs},
+            n_samples=200,
+            sweeps_between=4.0,
+        )
+        for r in range(20)
+    ]
     est, err = cu.cumulant_estimate(np.array([o["pair"] for o in out]))
     est, err = est.reshape(L, L).real, err.reshape(L, L).real
     exact = abcmodel.second_order(L, 1.0, 0.0)
@@ -119,7 +142,10 @@ def test_circuit_second_cumulant_matches_exact_two_copy_solution():
     assert np.abs((est - exact.coherence)[off] / err[off]).max() < 4.5
     assert np.abs((np.diag(est) - exact.fluctuation) / np.diag(err)).max() < 4.5
     dens = np.array([o["density"] for o in out])
-    assert np.abs((dens.mean(0) - ssep.density(L, 1.0)) / (dens.std(0, ddof=1) / np.sqrt(20))).max() < 4.5
+    assert (
+        np.abs((dens.mean(0) - ssep.density(L, 1.0)) / (dens.std(0, ddof=1) / np.sqrt(20))).max()
+        < 4.5
+    )
 
 
 # --------------------------------------------------------------------------- Anderson
@@ -140,13 +166,21 @@ def test_anderson_estimator_matches_dense_site_space_computation():
     computed independently in site space). Exact identity: 1e-10."""
     t, (Nx, Ny, Nz), W, R = (1.0, 0.4, 0.4), (4, 4, 2), 6.0, 3
     pairs = [(1, 2), (3, 0), (2, 2)]
-    data = ensemble.stack([anderson.loop_statistics(np.random.default_rng([7, r]), Nx, Ny, Nz, W, pairs, t=t)
-                           for r in range(R)])
+    data = ensemble.stack(
+        [
+            anderson.loop_statistics(np.random.default_rng([7, r]), Nx, Ny, Nz, W, pairs, t=t)
+            for r in range(R)
+        ]
+    )
     res = anderson.loop_cumulants(data, pairs)
     Gs = []
     for r in range(R):
         V = anderson.potential(Nx, Ny, Nz, W, np.random.default_rng([7, r]))
-        Gs.append((anderson.mode_sum(V, 0.2, "R", t) - anderson.mode_sum(V, -0.2, "L", t)).reshape(Nx, Ny * Nz, Nx, Ny * Nz))
+        Gs.append(
+            (anderson.mode_sum(V, 0.2, "R", t) - anderson.mode_sum(V, -0.2, "L", t)).reshape(
+                Nx, Ny * Nz, Nx, Ny * Nz
+            )
+        )
     Gs = np.array(Gs)
 
     def mean_block(f):
@@ -157,7 +191,9 @@ def test_anderson_estimator_matches_dense_site_space_computation():
         assert np.trace(Gbar[a][a]).real == pytest.approx(res["g1"][0][a], abs=1e-10)
         for b in range(Nx):
             raw = np.mean([np.trace(B[a, :, b] @ B[b, :, a]) for B in Gs])
-            assert (raw - np.trace(Gbar[a][b] @ Gbar[b][a])).real == pytest.approx(res["pair"][0][a, b], abs=1e-10)
+            assert (raw - np.trace(Gbar[a][b] @ Gbar[b][a])).real == pytest.approx(
+                res["pair"][0][a, b], abs=1e-10
+            )
     for p, (b, c) in enumerate(pairs):
         for a in range(Nx):
             k3 = np.mean([np.trace(B[a, :, b] @ B[b, :, c] @ B[c, :, a]) for B in Gs])
@@ -169,19 +205,32 @@ def test_anderson_estimator_matches_dense_site_space_computation():
     full = np.block(Gbar)
     dense = Gs.reshape(R, Nx * Ny * Nz, -1)
     square = np.mean([g @ g for g in dense], axis=0).reshape(Nx, Ny * Nz, Nx, Ny * Nz)
-    square = np.block([[translation_average(square[a, :, c], Ny, Nz) for c in range(Nx)] for a in range(Nx)])
+    square = np.block(
+        [[translation_average(square[a, :, c], Ny, Nz) for c in range(Nx)] for a in range(Nx)]
+    )
     m2 = np.mean([np.trace(g @ g) for g in dense]) - np.trace(full @ full)
-    m3 = np.mean([np.trace(g @ g @ g) for g in dense]) - 3 * np.trace(square @ full) + 2 * np.trace(full @ full @ full)
+    m3 = (
+        np.mean([np.trace(g @ g @ g) for g in dense])
+        - 3 * np.trace(square @ full)
+        + 2 * np.trace(full @ full @ full)
+    )
     assert m2.real == pytest.approx(res["m2"][0], abs=1e-9)
     assert m3.real == pytest.approx(res["m3"][0], abs=1e-9)
     assert np.all(res["pair"][1] > 0) and np.all(np.isfinite(res["triple"][1]))
     # the errors: the jackknife written out, each leave-one-out estimate from R - 1 realizations
-    loo = [anderson.loop_cumulants({k: np.delete(v, i, axis=0) for k, v in data.items()}, pairs) for i in range(R)]
+    loo = [
+        anderson.loop_cumulants({k: np.delete(v, i, axis=0) for k, v in data.items()}, pairs)
+        for i in range(R)
+    ]
     for key in res:
         theta = np.array([x[key][0] for x in loo])
         assert res[key][0].shape == res[key][1].shape == theta.shape[1:]
-        np.testing.assert_allclose(res[key][1], np.sqrt((R - 1) / R * ((theta - theta.mean(0)) ** 2).sum(0)),
-                                   rtol=1e-8, atol=1e-12)
+        np.testing.assert_allclose(
+            res[key][1],
+            np.sqrt((R - 1) / R * ((theta - theta.mean(0)) ** 2).sum(0)),
+            rtol=1e-8,
+            atol=1e-12,
+        )
 
 
 def test_cut_pairs_are_the_nearest_slices():
@@ -201,7 +250,9 @@ def test_imbalances_agree_with_the_paper_reduction_and_direct_fits():
 
     N, R = 8, 4
     params = paper._anderson_params(N)
-    data = ensemble.stack([anderson.loop_statistics(np.random.default_rng([3, r]), **params) for r in range(R)])
+    data = ensemble.stack(
+        [anderson.loop_statistics(np.random.default_rng([3, r]), **params) for r in range(R)]
+    )
     f = anderson.imbalances(data, params["pairs"])
     ref = paper._anderson_summary(data, N)
     np.testing.assert_allclose([f.A2.value, f.A2.error, f.A2.chi2_dof], ref["A2"], rtol=1e-12)
@@ -239,7 +290,9 @@ def test_amplitude_extrapolation_and_imbalance_closed_forms():
     big, small = q.Amplitude(0.9, 0.03, 1.0), q.Amplitude(0.8, 0.04, 1.0)
     inf = q.extrapolate_amplitude([1, 2], [small, big])  # A(N) = A_inf + c / N at N and N/2
     assert inf.value == pytest.approx(2 * 0.9 - 0.8, abs=1e-12)
-    assert inf.error == pytest.approx(np.hypot(2 * 0.03, 0.04), rel=1e-12) and np.isnan(inf.chi2_dof)
+    assert inf.error == pytest.approx(np.hypot(2 * 0.03, 0.04), rel=1e-12) and np.isnan(
+        inf.chi2_dof
+    )
     for value, n in ((0.7, 2), (-0.4, 3), (1.3, 3)):
         dn, err = q.imbalance((value, 0.01), n)
         assert dn**n == pytest.approx(value, rel=1e-12) and np.sign(dn) == np.sign(value)
@@ -259,8 +312,15 @@ def test_g3_amplitude_recovers_the_amplitude_at_distinct_points_only():
     shape = cu.cyclic_cumulant([x[loops["triple"][:, k]] for k in range(3)]).reshape(2, N)
     distinct = cu.distinct_sites(loops["triple"]).reshape(2, N)
     g3 = np.where(distinct, -0.6 * shape, 5.0)  # junk at coinciding sites must be ignored
-    cut = cu.CutCumulants(np.zeros((N, N)), np.ones((N, N)), np.zeros(N * N), np.ones(N * N), g3,
-                          np.full((2, N), 0.01), np.zeros((1, N)))
+    cut = cu.CutCumulants(
+        np.zeros((N, N)),
+        np.ones((N, N)),
+        np.zeros(N * N),
+        np.ones(N * N),
+        g3,
+        np.full((2, N), 0.01),
+        np.zeros((1, N)),
+    )
     A = q.g3_amplitude(cut, loops, x)
     assert A.value == pytest.approx(-0.6, rel=1e-10) and A.chi2_dof == pytest.approx(0, abs=1e-12)
     assert 0 < distinct.sum() < 2 * N
@@ -299,7 +359,9 @@ def test_moved_names_warn_and_are_the_new_functions(old):
 
 def test_aliases_give_the_same_results():
     with pytest.warns(DeprecationWarning):
-        assert q.cyclic_cumulant([0.2, 0.7, 0.4], dn=1.3) == cu.cyclic_cumulant([0.2, 0.7, 0.4], dn=1.3)
+        assert q.cyclic_cumulant([0.2, 0.7, 0.4], dn=1.3) == cu.cyclic_cumulant(
+            [0.2, 0.7, 0.4], dn=1.3
+        )
     loops = {"pair": np.array([[0, 3], [1, 2]])}
     with pytest.warns(DeprecationWarning):
         old = q.circuit_loop_moments(np.random.default_rng(3), 6, 1.0, 0.5, loops, 3)
@@ -314,12 +376,31 @@ def test_aliases_give_the_same_results():
 
 
 def test_imbalance_summary_lines():
-    f = anderson.Imbalances(x=None, g1=None, g1_err=None, dn1=(1.7234, 0.0123), A2=q.Amplitude(1.9, 0.1, 1.25),
-                            A3=q.Amplitude(-0.3, 0.05, 0.84), dn2=(1.3784, 0.0363), dn3=(-0.6694, 0.0372), g2=None,
-                            g2_err=None, g3=None, g3_err=None, m2=None, m3=None, runs=3)
-    assert f.summary() == "Delta n^(1) = 1.723 +- 0.012, Delta n^(2) = 1.378 +- 0.036, Delta n^(3) = -0.669 +- 0.037"
-    assert f.summary(chi2=True) == ("Delta n^(1) = 1.723 +- 0.012, Delta n^(2) = 1.378 +- 0.036 (chi2/dof 1.2), "
-                                    "Delta n^(3) = -0.669 +- 0.037 (chi2/dof 0.8)")
+    f = anderson.Imbalances(
+        x=None,
+        g1=None,
+        g1_err=None,
+        dn1=(1.7234, 0.0123),
+        A2=q.Amplitude(1.9, 0.1, 1.25),
+        A3=q.Amplitude(-0.3, 0.05, 0.84),
+        dn2=(1.3784, 0.0363),
+        dn3=(-0.6694, 0.0372),
+        g2=None,
+        g2_err=None,
+        g3=None,
+        g3_err=None,
+        m2=None,
+        m3=None,
+        runs=3,
+    )
+    assert (
+        f.summary()
+        == "Delta n^(1) = 1.723 +- 0.012, Delta n^(2) = 1.378 +- 0.036, Delta n^(3) = -0.669 +- 0.037"
+    )
+    assert f.summary(chi2=True) == (
+        "Delta n^(1) = 1.723 +- 0.012, Delta n^(2) = 1.378 +- 0.036 (chi2/dof 1.2), "
+        "Delta n^(3) = -0.669 +- 0.037 (chi2/dof 0.8)"
+    )
 
 
 def test_chapter_figures_draw_the_data_and_the_qssep_curves():
@@ -333,14 +414,33 @@ def test_chapter_figures_draw_the_data_and_the_qssep_curves():
     N = 6
     x = (np.arange(N) + 1) / (N + 1)
     g3 = np.ones((2, N))
-    cut = cu.CutCumulants(np.ones((N, N)), np.ones((N, N)), np.zeros(N * N), np.ones(N * N), g3, g3,
-                          np.zeros((1, N)))
-    fig, axes = plotting.loop_cuts(cut, x, "t", (0.2, 0.6), ((0.78, 0.23), (0.23, 0.23)), exact_pair=np.ones((N, N)))
-    assert len(axes[0].lines) >= 2 * 2 and len(axes[1].containers) == 2  # curves + crosses; error bars
+    cut = cu.CutCumulants(
+        np.ones((N, N)), np.ones((N, N)), np.zeros(N * N), np.ones(N * N), g3, g3, np.zeros((1, N))
+    )
+    fig, axes = plotting.loop_cuts(
+        cut, x, "t", (0.2, 0.6), ((0.78, 0.23), (0.23, 0.23)), exact_pair=np.ones((N, N))
+    )
+    assert (
+        len(axes[0].lines) >= 2 * 2 and len(axes[1].containers) == 2
+    )  # curves + crosses; error bars
     plt.close(fig)
-    f = anderson.Imbalances(x=x, g1=x, g1_err=0 * x, dn1=(1.0, 0.1), A2=q.Amplitude(1.0, 0.1, 1.0),
-                            A3=q.Amplitude(1.0, 0.1, 1.0), dn2=(1.0, 0.1), dn3=(1.0, 0.1), g2=np.ones((N, N)),
-                            g2_err=np.ones((N, N)), g3=g3, g3_err=g3, m2=(1.0, 0.1), m3=(0.0, 0.1), runs=2)
+    f = anderson.Imbalances(
+        x=x,
+        g1=x,
+        g1_err=0 * x,
+        dn1=(1.0, 0.1),
+        A2=q.Amplitude(1.0, 0.1, 1.0),
+        A3=q.Amplitude(1.0, 0.1, 1.0),
+        dn2=(1.0, 0.1),
+        dn3=(1.0, 0.1),
+        g2=np.ones((N, N)),
+        g2_err=np.ones((N, N)),
+        g3=g3,
+        g3_err=g3,
+        m2=(1.0, 0.1),
+        m3=(0.0, 0.1),
+        runs=2,
+    )
     fig, axes = plotting.anderson_imbalances({N: f}, "t", (0.2, 0.6), ((0.78, 0.23),))
     assert [len(ax.containers) for ax in axes] == [1, 2, 1]  # g1, the two g2 cuts, the g3 cut
     plt.close(fig)

@@ -14,7 +14,6 @@ from nqlib import quantum
 LN2 = np.log(2)
 
 
-
 def _random_density_matrix(rng, L, rank=None):
     d = 2**L
     rank = d if rank is None else rank
@@ -54,7 +53,9 @@ def test_product_of_diagonal_states(ps):
     rho = kron(*[np.diag([p, 1 - p]) for p in ps])
     expected = sum(_binary_entropy(p) for p in ps)
     assert quantum.entropy(rho) == pytest.approx(expected, abs=1e-12)
-    assert quantum.purity(rho) == pytest.approx(np.prod([p**2 + (1 - p) ** 2 for p in ps]), abs=1e-14)
+    assert quantum.purity(rho) == pytest.approx(
+        np.prod([p**2 + (1 - p) ** 2 for p in ps]), abs=1e-14
+    )
 
 
 def test_entropy_is_unitarily_invariant_and_matches_eigenvalues():
@@ -108,7 +109,9 @@ def _partial_trace_by_index_sums(rho, L, keep):
     return out
 
 
-@pytest.mark.parametrize("L, keep", [(3, [0, 2]), (3, [1]), (4, [0, 3]), (4, [1, 3]), (4, [0, 1, 3])])
+@pytest.mark.parametrize(
+    "L, keep", [(3, [0, 2]), (3, [1]), (4, [0, 3]), (4, [1, 3]), (4, [0, 1, 3])]
+)
 def test_partial_trace_against_index_sums(L, keep):
     rho = _random_density_matrix(np.random.default_rng(5 + L), L)
     expected = _partial_trace_by_index_sums(rho, L, keep)
@@ -151,16 +154,22 @@ def test_reference_operators_satisfy_the_anticommutation_relations():
     eye = np.eye(2**L)
     for i in range(L):
         for j in range(L):
-            np.testing.assert_array_equal(c[i] @ c[j].conj().T + c[j].conj().T @ c[i], eye * (i == j))
+            np.testing.assert_array_equal(
+                c[i] @ c[j].conj().T + c[j].conj().T @ c[i], eye * (i == j)
+            )
             np.testing.assert_array_equal(c[i] @ c[j] + c[j] @ c[i], 0)
 
 
 @pytest.mark.parametrize("L", [3, 4])
 @pytest.mark.parametrize("seed", [0, 1])
 def test_correlation_matrix_against_brute_force_jordan_wigner(L, seed):
-    rho = _random_density_matrix(np.random.default_rng(seed), L, rank=2)  # low rank: large coherences
+    rho = _random_density_matrix(
+        np.random.default_rng(seed), L, rank=2
+    )  # low rank: large coherences
     c = annihilators(L)
-    expected = np.array([[np.trace(rho @ c[i].conj().T @ c[j]) for j in range(L)] for i in range(L)])
+    expected = np.array(
+        [[np.trace(rho @ c[i].conj().T @ c[j]) for j in range(L)] for i in range(L)]
+    )
     C = quantum.correlation_matrix(rho)
     assert C.shape == (L, L)
     np.testing.assert_allclose(C, expected, atol=1e-13)
@@ -223,18 +232,48 @@ def test_correlation_matrix_of_product_states_is_diagonal():
         (lambda: quantum.n_sites(np.eye(3) / 3), r"rho must be a square \(2\*\*L, 2\*\*L\)"),
         (lambda: quantum.n_sites(np.eye(1)), r"rho must be a square \(2\*\*L, 2\*\*L\)"),
         (lambda: quantum.n_sites(np.ones((4, 2))), r"rho must be a square \(2\*\*L, 2\*\*L\)"),
-        (lambda: quantum.partial_trace(np.eye(6) / 6, [0]), r"rho must be a square \(2\*\*L, 2\*\*L\)"),
-        (lambda: quantum.mutual_information(np.eye(12) / 12, 1), r"rho must be a square \(2\*\*L, 2\*\*L\)"),
-        (lambda: quantum.correlation_matrix(np.eye(5) / 5), r"rho must be a square \(2\*\*L, 2\*\*L\)"),
-        (lambda: quantum.mutual_information(np.eye(8) / 8, 0), r"cut must be an integer in \[1, 2\]"),
-        (lambda: quantum.mutual_information(np.eye(8) / 8, 3), r"cut must be an integer in \[1, 2\]"),
-        (lambda: quantum.mutual_information(np.eye(8) / 8, -1), r"cut must be an integer in \[1, 2\]"),
+        (
+            lambda: quantum.partial_trace(np.eye(6) / 6, [0]),
+            r"rho must be a square \(2\*\*L, 2\*\*L\)",
+        ),
+        (
+            lambda: quantum.mutual_information(np.eye(12) / 12, 1),
+            r"rho must be a square \(2\*\*L, 2\*\*L\)",
+        ),
+        (
+            lambda: quantum.correlation_matrix(np.eye(5) / 5),
+            r"rho must be a square \(2\*\*L, 2\*\*L\)",
+        ),
+        (
+            lambda: quantum.mutual_information(np.eye(8) / 8, 0),
+            r"cut must be an integer in \[1, 2\]",
+        ),
+        (
+            lambda: quantum.mutual_information(np.eye(8) / 8, 3),
+            r"cut must be an integer in \[1, 2\]",
+        ),
+        (
+            lambda: quantum.mutual_information(np.eye(8) / 8, -1),
+            r"cut must be an integer in \[1, 2\]",
+        ),
         (lambda: quantum.mutual_information(np.eye(8) / 8, 1.0), "cut must be an integer"),
         (lambda: quantum.mutual_information(np.eye(8) / 8, True), "cut must be an integer"),
-        (lambda: quantum.mutual_information(np.eye(2) / 2, 1), r"cut must be an integer in \[1, 0\]"),
-        (lambda: quantum.partial_trace(np.eye(8) / 8, [0, 3]), r"keep must be distinct integers in \[0, 2\]"),
-        (lambda: quantum.partial_trace(np.eye(8) / 8, [-1]), r"keep must be distinct integers in \[0, 2\]"),
-        (lambda: quantum.partial_trace(np.eye(8) / 8, 5), r"keep must be distinct integers in \[0, 2\]"),
+        (
+            lambda: quantum.mutual_information(np.eye(2) / 2, 1),
+            r"cut must be an integer in \[1, 0\]",
+        ),
+        (
+            lambda: quantum.partial_trace(np.eye(8) / 8, [0, 3]),
+            r"keep must be distinct integers in \[0, 2\]",
+        ),
+        (
+            lambda: quantum.partial_trace(np.eye(8) / 8, [-1]),
+            r"keep must be distinct integers in \[0, 2\]",
+        ),
+        (
+            lambda: quantum.partial_trace(np.eye(8) / 8, 5),
+            r"keep must be distinct integers in \[0, 2\]",
+        ),
     ],
 )
 def test_invalid_input_is_rejected(call, message):

@@ -59,7 +59,9 @@ def _random_number_conserving(rng, L):
     rho = np.zeros((2**L, 2**L), dtype=complex)
     for n in range(L + 1):
         block = np.flatnonzero(number == n)
-        g = rng.normal(size=(block.size, block.size)) + 1j * rng.normal(size=(block.size, block.size))
+        g = rng.normal(size=(block.size, block.size)) + 1j * rng.normal(
+            size=(block.size, block.size)
+        )
         rho[np.ix_(block, block)] = g @ g.conj().T * rng.uniform(0.1, 1.0)
     return rho / np.trace(rho).real
 
@@ -76,7 +78,9 @@ def test_number_conserving_entropy_matches_full_diagonalisation_on_circuit_state
         assert np.abs(rho - np.diag(np.diag(rho))).max() > 1e-3
     for keep in [range(L), [0, 1], [1, 2, 3], [0, L - 1], [L - 2]]:
         reduced = quantum.partial_trace(rho, keep)
-        assert quantum.number_conserving_entropy(reduced) == pytest.approx(quantum.entropy(reduced), abs=1e-10)
+        assert quantum.number_conserving_entropy(reduced) == pytest.approx(
+            quantum.entropy(reduced), abs=1e-10
+        )
 
 
 @pytest.mark.parametrize("L", [1, 3, 6])
@@ -84,11 +88,15 @@ def test_number_conserving_entropy_matches_full_diagonalisation_on_random_block_
     rng = _rng(20 + L)
     for _ in range(3):
         rho = _random_number_conserving(rng, L)
-        assert quantum.number_conserving_entropy(rho) == pytest.approx(quantum.entropy(rho), abs=1e-10)
+        assert quantum.number_conserving_entropy(rho) == pytest.approx(
+            quantum.entropy(rho), abs=1e-10
+        )
     # a product of diagonal states: sum of binary entropies
     occ = rng.uniform(size=L)
     expected = sum(_h(p) for p in occ)
-    assert quantum.number_conserving_entropy(circuit.product_state(occ)) == pytest.approx(expected, abs=1e-10)
+    assert quantum.number_conserving_entropy(circuit.product_state(occ)) == pytest.approx(
+        expected, abs=1e-10
+    )
 
 
 def test_number_conserving_entropy_rejects_coherence_between_particle_numbers():
@@ -101,13 +109,17 @@ def test_number_conserving_entropy_rejects_coherence_between_particle_numbers():
     small = rho.copy()
     small[3, 1] += 1e-12
     small[1, 3] += 1e-12
-    assert quantum.number_conserving_entropy(small) == pytest.approx(quantum.entropy(rho), abs=1e-10)
+    assert quantum.number_conserving_entropy(small) == pytest.approx(
+        quantum.entropy(rho), abs=1e-10
+    )
     large = rho.copy()
     large[3, 1] += 1e-6
     large[1, 3] += 1e-6
     with pytest.raises(ValueError, match="particle number"):
         quantum.number_conserving_entropy(large)
-    assert quantum.number_conserving_entropy(large, atol=1e-5) == pytest.approx(quantum.entropy(rho), abs=1e-5)
+    assert quantum.number_conserving_entropy(large, atol=1e-5) == pytest.approx(
+        quantum.entropy(rho), abs=1e-5
+    )
     with pytest.raises(ValueError, match="Hermitian"):
         quantum.number_conserving_entropy(np.triu(rho))
 
@@ -127,7 +139,9 @@ def test_mean_occupations_relax_to_the_ssep_profile(L, delta):
 
 def test_mean_occupations_at_time_zero_and_fixed_point():
     initial = _rng(40).uniform(size=7)
-    np.testing.assert_allclose(quench.mean_occupations(initial, 0, 0.2, 0.9)[0], initial, atol=1e-13, rtol=0)
+    np.testing.assert_allclose(
+        quench.mean_occupations(initial, 0, 0.2, 0.9)[0], initial, atol=1e-13, rtol=0
+    )
     # equal reservoirs and a uniform chain at the same density: nothing moves
     flat = quench.mean_occupations(np.full(6, 0.35), [0, 1, 7, 50], 0.35, 0.35)
     np.testing.assert_allclose(flat, 0.35, atol=1e-13, rtol=0)
@@ -225,7 +239,9 @@ def test_phase_one_state_is_the_product_of_the_tracked_spins(delta):
         if k % 7 == 6:
             np.testing.assert_allclose(rho, circuit.product_state(occ), atol=1e-12, rtol=0)
             assert quantum.entropy(rho) == pytest.approx(h * label.sum(), abs=1e-10)
-            assert quantum.number_conserving_entropy(rho) == pytest.approx(h * label.sum(), abs=1e-10)
+            assert quantum.number_conserving_entropy(rho) == pytest.approx(
+                h * label.sum(), abs=1e-10
+            )
             counts.append(label.sum())
     assert min(counts) < L // 2 and max(counts) >= L // 2, f"uninformative label counts {counts}"
 
@@ -239,7 +255,10 @@ def _reservoir_spin_counts(rng, L, n_circuits, duration):
     counts = [label[:, 1 : L + 1].sum(axis=1)]
     for _ in range(duration):
         bonds, us = gates.sample_sequence(rng, n_circuits * (L + 1), L, 0.0, 0.0)
-        bonds, swap = bonds.reshape(n_circuits, L + 1), (np.abs(us[:, 1, 2]) > 0.5).reshape(n_circuits, L + 1)
+        bonds, swap = (
+            bonds.reshape(n_circuits, L + 1),
+            (np.abs(us[:, 1, 2]) > 0.5).reshape(n_circuits, L + 1),
+        )
         for g in range(L + 1):
             b, s = bonds[:, g], swap[:, g]
             left, right = label[rows, b], label[rows, b + 1]  # bond b joins columns b and b + 1
@@ -257,12 +276,20 @@ def test_phase_one_entropy_is_the_mean_reservoir_spin_count():
     exact = quench.phase_one_entropy(L, times, 0.0) / LN2  # h(1/2) = ln 2
     assert exact[0] == pytest.approx(0, abs=1e-12) and mean[0] == 0
     z = np.abs(mean[1:] - exact[1:]) / se[1:]
-    assert z.max() < 4, f"mean reservoir-spin count vs phase_one_entropy: {z.max():.1f} standard errors"
-    assert exact[-1] > L / 2, "the chain must be half refilled by t = 10 (relaxation time 2 (L+1)^2 / pi^2 = 10)"
+    assert z.max() < 4, (
+        f"mean reservoir-spin count vs phase_one_entropy: {z.max():.1f} standard errors"
+    )
+    assert exact[-1] > L / 2, (
+        "the chain must be half refilled by t = 10 (relaxation time 2 (L+1)^2 / pi^2 = 10)"
+    )
     # the drive enters only through h((1 + delta)/2), equal for +-delta
     for delta in [0.5, -0.5, 1.0]:
-        np.testing.assert_allclose(quench.phase_one_entropy(L, times, delta), _h((1 + delta) / 2) * exact,
-                                   atol=1e-12, rtol=0)
+        np.testing.assert_allclose(
+            quench.phase_one_entropy(L, times, delta),
+            _h((1 + delta) / 2) * exact,
+            atol=1e-12,
+            rtol=0,
+        )
 
 
 @pytest.fixture(scope="module")
@@ -286,7 +313,9 @@ def test_phase_one_asymptote_approaches_the_exact_mean(long_chain):
     t, S = times[pick], exact[pick]
     A = quench.phase_one_asymptote(t, 0.0)
     ell = np.sqrt(4 * quench.D_SPIN * t)
-    assert np.all(np.abs(A - S) < 2 * LN2 / ell), f"|A - S| = {np.abs(A - S)}, bound {2 * LN2 / ell}"
+    assert np.all(np.abs(A - S) < 2 * LN2 / ell), (
+        f"|A - S| = {np.abs(A - S)}, bound {2 * LN2 / ell}"
+    )
     relative = np.abs(A / S - 1)
     assert relative[0] < 1e-2
     assert np.all(np.diff(relative) < 0), f"relative difference must shrink with t: {relative}"
@@ -307,12 +336,20 @@ def test_dense_and_gaussian_traces_are_the_same_circuit_at_p2_zero(p1, pure):
     free = quench.gaussian_trace(_rng(70), occ, p1, delta, times, widths)
     np.testing.assert_array_equal(dense["t"], times)
     np.testing.assert_array_equal(free["t"], times)
-    assert dense["S"].shape == (5,) and dense["n"].shape == (5, L) and dense["S_region"].shape == (5, 3)
+    assert (
+        dense["S"].shape == (5,)
+        and dense["n"].shape == (5, L)
+        and dense["S_region"].shape == (5, 3)
+    )
     for key in TRACE_KEYS:
         np.testing.assert_allclose(dense[key], free[key], atol=1e-9, rtol=0, err_msg=key)
     np.testing.assert_allclose(dense["n"][0], occ, atol=1e-15, rtol=0)
-    assert np.abs(dense["n"][-1] - dense["n"][0]).max() > 0.1, "the circuit must move the occupations"
-    if pure or p1 > 0:  # (at p1 = 0 from the mixed step every spin carries h((1 + delta)/2): S is constant)
+    assert np.abs(dense["n"][-1] - dense["n"][0]).max() > 0.1, (
+        "the circuit must move the occupations"
+    )
+    if (
+        pure or p1 > 0
+    ):  # (at p1 = 0 from the mixed step every spin carries h((1 + delta)/2): S is constant)
         assert abs(dense["S"][-1] - dense["S"][0]) > 0.1, "the circuit must change the entropy"
     # the region of half-width L/2 is the whole chain
     np.testing.assert_allclose(dense["S_region"][:, -1], dense["S"], atol=1e-10, rtol=0)
@@ -348,7 +385,9 @@ def test_dense_trace_records_the_evolved_state_with_interacting_gates():
 def test_local_equilibrium_deficit_is_a_nonnegative_direct_difference():
     L, delta, times, widths = 6, 0.9, [0, 1, 2, 4, 8], [1, 2, 3]
     occ = quench.step_occupations(L, delta)
-    traces = [quench.dense_trace(_rng(80 + r), occ, 0.5, 0.3, delta, times, widths) for r in range(3)]
+    traces = [
+        quench.dense_trace(_rng(80 + r), occ, 0.5, 0.3, delta, times, widths) for r in range(3)
+    ]
     n = np.array([tr["n"] for tr in traces])
     S_region = np.array([tr["S_region"] for tr in traces])
     deficit = quench.local_equilibrium_deficit(n, S_region, widths)
@@ -358,11 +397,17 @@ def test_local_equilibrium_deficit_is_a_nonnegative_direct_difference():
     assert deficit.max() > 1e-2, "the interacting circuit must build correlations"
     # direct: region of half-width 2 is sites 1..4 of 6
     for r, tr in enumerate(traces):
-        direct = np.array([sum(_h(p) for p in tr["n"][k, 1:5]) for k in range(5)]) - tr["S_region"][:, 1]
+        direct = (
+            np.array([sum(_h(p) for p in tr["n"][k, 1:5]) for k in range(5)]) - tr["S_region"][:, 1]
+        )
         np.testing.assert_allclose(deficit[r, :, 1], direct, atol=1e-12, rtol=0)
         # single trace (no realization axis) gives the same
-        np.testing.assert_allclose(quench.local_equilibrium_deficit(tr["n"], tr["S_region"], widths), deficit[r],
-                                   atol=0, rtol=0)
+        np.testing.assert_allclose(
+            quench.local_equilibrium_deficit(tr["n"], tr["S_region"], widths),
+            deficit[r],
+            atol=0,
+            rtol=0,
+        )
     with pytest.raises(ValueError, match="S_region must have shape"):
         quench.local_equilibrium_deficit(n, S_region[..., :2], widths)
 
@@ -370,7 +415,9 @@ def test_local_equilibrium_deficit_is_a_nonnegative_direct_difference():
 def test_phase_one_has_no_local_equilibrium_deficit():
     """At p1 = p2 = 0 the state stays a product, so every region is in local equilibrium."""
     L, delta, widths = 8, 0.7, [1, 2, 4]
-    trace = quench.dense_trace(_rng(81), quench.step_occupations(L, 1.0), 0.0, 0.0, delta, [0, 1, 3, 6], widths)
+    trace = quench.dense_trace(
+        _rng(81), quench.step_occupations(L, 1.0), 0.0, 0.0, delta, [0, 1, 3, 6], widths
+    )
     deficit = quench.local_equilibrium_deficit(trace["n"], trace["S_region"], widths)
     np.testing.assert_allclose(deficit, 0.0, atol=1e-10)
     # yet the entropy grew: S = h((1 + delta)/2) x (number of reservoir spins), a positive integer
@@ -431,17 +478,25 @@ def test_at_diffusion_length_interpolates_linearly_in_x():
     assert np.isnan(got[2]) and got[1] == pytest.approx(values[1, 2], abs=1e-12)
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: quench.at_diffusion_length([1, 2], [1], np.zeros((2, 1))), "half_widths"),
-    (lambda: quench.at_diffusion_length([1, 2], [2, 1], np.zeros((2, 2))), "half_widths"),
-    (lambda: quench.at_diffusion_length([1, 2], [1, 2], np.zeros((3, 2))), "values must end in shape"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: quench.at_diffusion_length([1, 2], [1], np.zeros((2, 1))), "half_widths"),
+        (lambda: quench.at_diffusion_length([1, 2], [2, 1], np.zeros((2, 2))), "half_widths"),
+        (
+            lambda: quench.at_diffusion_length([1, 2], [1, 2], np.zeros((3, 2))),
+            "values must end in shape",
+        ),
+    ],
+)
 def test_at_diffusion_length_validation(call, message):
     with pytest.raises(ValueError, match=message):
         call()
 
 
-@pytest.mark.parametrize("alpha, a, b", [(0.5, 2.0, -0.7), (1.0, 0.3, 3.0), (0.5, 1.0, 0.0), (1.5, 0.01, 5.0)])
+@pytest.mark.parametrize(
+    "alpha, a, b", [(0.5, 2.0, -0.7), (1.0, 0.3, 3.0), (0.5, 1.0, 0.0), (1.5, 0.01, 5.0)]
+)
 def test_growth_exponent_recovers_exact_power_laws(alpha, a, b):
     times = np.arange(0, 201, 5)  # t = 0 lies outside the fit (t > 0 only)
     y = a * times**alpha + b
@@ -473,11 +528,23 @@ def test_growth_exponent_of_phase_one_is_one_half(long_chain):
     assert alpha == pytest.approx(0.5, abs=0.005)
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: quench.growth_exponent([1, 2, 3, 4, 5], np.zeros(5), 1, 5), "samples must have shape"),
-    (lambda: quench.growth_exponent([1, 2, 3, 4, 5], np.zeros((2, 4)), 1, 5), "samples must have shape"),
-    (lambda: quench.growth_exponent([0, 1, 2, 3, 4], np.zeros((2, 5)), 0, 3), "four positive times"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (
+            lambda: quench.growth_exponent([1, 2, 3, 4, 5], np.zeros(5), 1, 5),
+            "samples must have shape",
+        ),
+        (
+            lambda: quench.growth_exponent([1, 2, 3, 4, 5], np.zeros((2, 4)), 1, 5),
+            "samples must have shape",
+        ),
+        (
+            lambda: quench.growth_exponent([0, 1, 2, 3, 4], np.zeros((2, 5)), 0, 3),
+            "four positive times",
+        ),
+    ],
+)
 def test_growth_exponent_validation(call, message):
     with pytest.raises(ValueError, match=message):
         call()
@@ -494,7 +561,9 @@ def test_crossing_time_interpolates_linearly():
     assert quench.crossing_time(times, values, 0.0) == 3  # reached at the start
     assert quench.crossing_time(times, values, -1.0) == 3
     # non-monotonic data: the first crossing
-    assert quench.crossing_time(times, [0.0, 2.0, 1.0, 5.0], 1.5) == pytest.approx(3 + 0.75 * 2, abs=1e-14)
+    assert quench.crossing_time(times, [0.0, 2.0, 1.0, 5.0], 1.5) == pytest.approx(
+        3 + 0.75 * 2, abs=1e-14
+    )
     # leading axes against a loop
     rng = _rng(120)
     many = np.cumsum(rng.uniform(size=(4, 3, 4)), axis=-1)
@@ -508,7 +577,9 @@ def test_crossing_time_interpolates_linearly():
             assert got[idx] == times[0]
         else:
             k = np.argmax(v >= 1.5)
-            expected = times[k - 1] + (1.5 - v[k - 1]) / (v[k] - v[k - 1]) * (times[k] - times[k - 1])
+            expected = times[k - 1] + (1.5 - v[k - 1]) / (v[k] - v[k - 1]) * (
+                times[k] - times[k - 1]
+            )
             assert got[idx] == pytest.approx(expected, abs=1e-12)
     assert np.isnan(got).any() and (~np.isnan(got)).any()
     with pytest.raises(ValueError, match="values must end in an axis"):
@@ -526,7 +597,9 @@ def test_region_and_step_occupations():
             r = quench.region(L, x)
             assert len(r) == 2 * x and r.min() >= 0 and r.max() < L
             assert (r < L // 2).sum() == x  # centred on the bond (L//2 - 1, L//2)
-    np.testing.assert_allclose(quench.step_occupations(6, 0.4), [0.7, 0.7, 0.7, 0.3, 0.3, 0.3], atol=1e-15)
+    np.testing.assert_allclose(
+        quench.step_occupations(6, 0.4), [0.7, 0.7, 0.7, 0.3, 0.3, 0.3], atol=1e-15
+    )
     np.testing.assert_array_equal(quench.step_occupations(4, 1.0), [1, 1, 0, 0])
     np.testing.assert_array_equal(quench.step_occupations(2, -1.0), [0, 1])
 
@@ -534,38 +607,53 @@ def test_region_and_step_occupations():
 OCC = [1.0, 0.0, 1.0, 0.0]
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: quench.region(8, 0), "half-width x"),
-    (lambda: quench.region(8, 5), "half-width x"),
-    (lambda: quench.region(7, 4), "half-width x"),
-    (lambda: quench.region(8, 1.0), "half-width x"),
-    (lambda: quench.region(8, True), "half-width x"),
-    (lambda: quench.region(1, 1), "L must be"),
-    (lambda: quench.step_occupations(7, 0.5), "even number of sites"),
-    (lambda: quench.step_occupations(6, 1.5), "delta"),
-    (lambda: quench.step_occupations(6, "0.5"), "delta"),
-    (lambda: quench.step_occupations(6.0, 0.5), "L must be"),
-    (lambda: quench.phase_one_entropy(6, [1], -1.1), "delta"),
-    (lambda: quench.phase_one_asymptote([1], 2.0), "delta"),
-    (lambda: quench.phase_one_entropy(1, [1], 0.0), "L must be"),
-    (lambda: quench.mean_occupations([0.5, 0.5], [0.5], 0.5, 0.5), "times"),
-    (lambda: quench.mean_occupations([0.5, 0.5], [2, 1], 0.5, 0.5), "times"),
-    (lambda: quench.mean_occupations([0.5, 0.5], [1, 1], 0.5, 0.5), "times"),
-    (lambda: quench.mean_occupations([0.5, 0.5], [-1, 1], 0.5, 0.5), "times"),
-    (lambda: quench.mean_occupations([0.5, 0.5], [], 0.5, 0.5), "times"),
-    (lambda: quench.phase_one_asymptote([1, np.nan], 0.0), "times"),
-    (lambda: quench.dense_trace(_rng(0), OCC, 0.5, 0.0, 0.3, [0, 1.5]), "times"),
-    (lambda: quench.gaussian_trace(_rng(0), OCC, 0.5, 0.3, [3, 2]), "times"),
-    (lambda: quench.dense_trace(_rng(0), [1.0, 0.0, 1.2, 0.0], 0.5, 0.0, 0.3, [1]), "occupations"),
-    (lambda: quench.gaussian_trace(_rng(0), [1.0, -0.1, 1.0, 0.0], 0.5, 0.3, [1]), "occupations"),
-    (lambda: quench.gaussian_trace(_rng(0), [[1.0, 0.0], [1.0, 0.0]], 0.5, 0.3, [1]), "occupations"),
-    (lambda: quench.dense_trace(_rng(0), [1.0] * 13, 0.5, 0.0, 0.3, [1]), "occupations"),
-    (lambda: quench.dense_trace(_rng(0), OCC, 0.5, 0.0, 0.3, [1], [3]), "half_widths must be"),
-    (lambda: quench.gaussian_trace(_rng(0), OCC, 0.5, 0.3, [1], [0]), "half_widths must be"),
-    (lambda: quench.local_equilibrium_deficit(np.zeros((2, 4)), np.zeros((2, 1)), [3]), "half_widths must be"),
-    (lambda: quench.dense_trace(_rng(0), OCC, 0.7, 0.5, 0.3, [1]), "p1 \\+ p2"),
-    (lambda: quench.gaussian_trace(_rng(0), OCC, 0.5, 1.3, [1]), "delta"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: quench.region(8, 0), "half-width x"),
+        (lambda: quench.region(8, 5), "half-width x"),
+        (lambda: quench.region(7, 4), "half-width x"),
+        (lambda: quench.region(8, 1.0), "half-width x"),
+        (lambda: quench.region(8, True), "half-width x"),
+        (lambda: quench.region(1, 1), "L must be"),
+        (lambda: quench.step_occupations(7, 0.5), "even number of sites"),
+        (lambda: quench.step_occupations(6, 1.5), "delta"),
+        (lambda: quench.step_occupations(6, "0.5"), "delta"),
+        (lambda: quench.step_occupations(6.0, 0.5), "L must be"),
+        (lambda: quench.phase_one_entropy(6, [1], -1.1), "delta"),
+        (lambda: quench.phase_one_asymptote([1], 2.0), "delta"),
+        (lambda: quench.phase_one_entropy(1, [1], 0.0), "L must be"),
+        (lambda: quench.mean_occupations([0.5, 0.5], [0.5], 0.5, 0.5), "times"),
+        (lambda: quench.mean_occupations([0.5, 0.5], [2, 1], 0.5, 0.5), "times"),
+        (lambda: quench.mean_occupations([0.5, 0.5], [1, 1], 0.5, 0.5), "times"),
+        (lambda: quench.mean_occupations([0.5, 0.5], [-1, 1], 0.5, 0.5), "times"),
+        (lambda: quench.mean_occupations([0.5, 0.5], [], 0.5, 0.5), "times"),
+        (lambda: quench.phase_one_asymptote([1, np.nan], 0.0), "times"),
+        (lambda: quench.dense_trace(_rng(0), OCC, 0.5, 0.0, 0.3, [0, 1.5]), "times"),
+        (lambda: quench.gaussian_trace(_rng(0), OCC, 0.5, 0.3, [3, 2]), "times"),
+        (
+            lambda: quench.dense_trace(_rng(0), [1.0, 0.0, 1.2, 0.0], 0.5, 0.0, 0.3, [1]),
+            "occupations",
+        ),
+        (
+            lambda: quench.gaussian_trace(_rng(0), [1.0, -0.1, 1.0, 0.0], 0.5, 0.3, [1]),
+            "occupations",
+        ),
+        (
+            lambda: quench.gaussian_trace(_rng(0), [[1.0, 0.0], [1.0, 0.0]], 0.5, 0.3, [1]),
+            "occupations",
+        ),
+        (lambda: quench.dense_trace(_rng(0), [1.0] * 13, 0.5, 0.0, 0.3, [1]), "occupations"),
+        (lambda: quench.dense_trace(_rng(0), OCC, 0.5, 0.0, 0.3, [1], [3]), "half_widths must be"),
+        (lambda: quench.gaussian_trace(_rng(0), OCC, 0.5, 0.3, [1], [0]), "half_widths must be"),
+        (
+            lambda: quench.local_equilibrium_deficit(np.zeros((2, 4)), np.zeros((2, 1)), [3]),
+            "half_widths must be",
+        ),
+        (lambda: quench.dense_trace(_rng(0), OCC, 0.7, 0.5, 0.3, [1]), "p1 \\+ p2"),
+        (lambda: quench.gaussian_trace(_rng(0), OCC, 0.5, 1.3, [1]), "delta"),
+    ],
+)
 def test_invalid_input_is_rejected(call, message):
     with pytest.raises(ValueError, match=message):
         call()
@@ -591,7 +679,11 @@ def test_phase_one_half_time_is_the_crossing_of_the_whole_exact_curve(L):
     brute = quench.crossing_time(t, quench.phase_one_entropy(L, t, 0.0), level)
     assert quench.phase_one_half_time(L) == pytest.approx(float(brute), rel=1e-12)
     k = int(np.floor(quench.phase_one_half_time(L)))  # bracketed by the integer times around it
-    assert quench.phase_one_entropy(L, [k], 0.0)[0] <= level <= quench.phase_one_entropy(L, [k + 1], 0.0)[0]
+    assert (
+        quench.phase_one_entropy(L, [k], 0.0)[0]
+        <= level
+        <= quench.phase_one_entropy(L, [k + 1], 0.0)[0]
+    )
 
 
 def test_phase_one_half_time_spans_blocks_and_scales_as_L_squared():
@@ -605,7 +697,9 @@ def test_phase_one_half_time_spans_blocks_and_scales_as_L_squared():
 def test_neel_occupations_alternate_and_make_a_pure_state():
     n = quench.neel_occupations(5)
     np.testing.assert_array_equal(n, [1, 0, 1, 0, 1])
-    assert quench.dense_trace(np.random.default_rng(0), n, 0.5, 0.5, 0.0, [0])["S"][0] == pytest.approx(0, abs=1e-12)
+    assert quench.dense_trace(np.random.default_rng(0), n, 0.5, 0.5, 0.0, [0])["S"][
+        0
+    ] == pytest.approx(0, abs=1e-12)
     with pytest.raises(ValueError, match="L"):
         quench.neel_occupations(1)
 

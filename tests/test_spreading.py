@@ -15,7 +15,9 @@ def test_quadrature_is_exact_for_second_moments():
     for kind, (p1, p2) in KINDS.items():
         reference = spreading.two_copy_map(p1, p2)
         weights, us = gates.quadrature(kind, n_phase=7, n_theta=5)
-        finer = sum(w * np.kron(R, R.conj()) for w, R in zip(weights, map(spreading.heisenberg_matrix, us)))
+        finer = sum(
+            w * np.kron(R, R.conj()) for w, R in zip(weights, map(spreading.heisenberg_matrix, us))
+        )
         assert np.abs(finer - reference).max() < 1e-13, kind
 
 
@@ -79,8 +81,16 @@ def test_one_gate_average_equals_dense_evolution_over_the_quadrature():
             for w, U in zip(weights, us):
                 full = np.kron(np.kron(np.eye(2**bond), U), np.eye(2 ** (L - bond - 2)))
                 A = full.conj().T @ O @ full
-                dense += w / (L - 1) * np.array([0.5 * (1 - np.real(np.trace(A.conj().T @ (z[:, None] * A * z))) / 8)
-                                                 for z in zs])
+                dense += (
+                    w
+                    / (L - 1)
+                    * np.array(
+                        [
+                            0.5 * (1 - np.real(np.trace(A.conj().T @ (z[:, None] * A * z))) / 8)
+                            for z in zs
+                        ]
+                    )
+                )
         exact = spreading.averaged_otoc(L, p1, p2, 1, site=site)[1]
         assert np.abs(dense - exact).max() < 1e-12, kind
 
@@ -92,7 +102,9 @@ def test_exact_averaged_process_matches_dense_circuits():
     dense = np.array([spreading.dense_otoc(rng, L, p1, p2, n_gates, 1)["otoc"] for _ in range(800)])
     mean, se = dense.mean(axis=0), dense.std(axis=0) / np.sqrt(len(dense))
     assert np.all(np.abs(mean - exact) <= 5 * se + 1e-12)
-    assert np.allclose(exact.sum(axis=1)[:2], 1)  # one fermion operator until the first mu_1/mu_2 gate acts
+    assert np.allclose(
+        exact.sum(axis=1)[:2], 1
+    )  # one fermion operator until the first mu_1/mu_2 gate acts
 
 
 def test_coherences_change_the_weights():
@@ -102,13 +114,18 @@ def test_coherences_change_the_weights():
     assert 1e-3 < gap < 0.05  # nonzero (no closure), small (GH's incoherent picture is close)
     # without partial swaps or without interactions no coherence is ever fed back
     for p1, p2 in ((0.0, 0.7), (0.7, 0.0)):
-        assert np.allclose(spreading.averaged_otoc(4, p1, p2, 20),
-                           spreading.averaged_otoc(4, p1, p2, 20, coherent=False), atol=1e-13)
+        assert np.allclose(
+            spreading.averaged_otoc(4, p1, p2, 20),
+            spreading.averaged_otoc(4, p1, p2, 20, coherent=False),
+            atol=1e-13,
+        )
 
 
 def test_sampler_matches_the_exact_weight_chain_in_continuous_time():
     L, p1, p2, times = 5, 0.4, 0.4, np.array([0.0, 0.7, 1.5])
-    exact = spreading.poisson_clock(spreading.averaged_otoc(L, p1, p2, 60, coherent=False), L, times)
+    exact = spreading.poisson_clock(
+        spreading.averaged_otoc(L, p1, p2, 60, coherent=False), L, times
+    )
     out = spreading.sample_chain(np.random.default_rng(30), L, p1, p2, times, 20000)
     se = np.sqrt(out["otoc"] * (1 - out["otoc"]) / 20000) + 1e-12
     assert np.all(np.abs(out["otoc"] - exact) <= 5 * se)
@@ -129,7 +146,9 @@ def test_chain_batches_are_consecutive_sample_chain_runs_and_fill_in_behind_the_
     """Batches = repeated sample_chain on one generator; behind the front the weights are
     uniform, C -> 1/2 (GH Sec. III A), with an error bar from the batches."""
     times = np.linspace(0, 60, 13)
-    batches = spreading.sample_chain_batches(np.random.default_rng(5), 151, 0.5, 0.5, times, 30, n_batches=3)
+    batches = spreading.sample_chain_batches(
+        np.random.default_rng(5), 151, 0.5, 0.5, times, 30, n_batches=3
+    )
     rng = np.random.default_rng(5)
     runs = [spreading.sample_chain(rng, 151, 0.5, 0.5, times, 30) for _ in range(3)]
     np.testing.assert_array_equal(batches.right, np.concatenate([r["right"] for r in runs]))
@@ -159,7 +178,14 @@ def test_chain_rates_and_linear_speed_limits():
     v = spreading.linear_front_speed(1e-6, 1.0, D=0.5, lattice=False)
     assert abs(v**2 / (4 * 0.5 * np.sqrt(2e-6)) - 1) < 1e-2  # r1 << r2: v^2 = 4 D sqrt(2 r1 r2)
     # the lattice speed tends to the continuum one for slow growth
-    assert abs(spreading.linear_front_speed(1e-4, 1e-4) / spreading.linear_front_speed(1e-4, 1e-4, lattice=False) - 1) < 1e-3
+    assert (
+        abs(
+            spreading.linear_front_speed(1e-4, 1e-4)
+            / spreading.linear_front_speed(1e-4, 1e-4, lattice=False)
+            - 1
+        )
+        < 1e-3
+    )
     assert spreading.linear_front_speed(0.0, 0.3) == 0.0 and spreading.tau_in(0.0, 0.3) == np.inf
 
 
@@ -198,7 +224,9 @@ def _on_site(A, x, L):
 def _argmin_lambda(mu, D):
     from scipy.optimize import minimize_scalar
 
-    return minimize_scalar(lambda lam: (mu + 2 * D * (np.cosh(lam) - 1)) / lam, bounds=(1e-9, 50), method="bounded").x
+    return minimize_scalar(
+        lambda lam: (mu + 2 * D * (np.cosh(lam) - 1)) / lam, bounds=(1e-9, 50), method="bounded"
+    ).x
 
 
 def test_input_validation():
@@ -221,7 +249,10 @@ def test_butterfly_velocity_wraps_the_sampled_front():
     out = spreading.butterfly_velocity(np.random.default_rng(5), 0.5, 0.5, 20, horizon=10.0)
     times = np.linspace(0.0, out["t_max"], 81)
     direct = spreading.sample_chain(np.random.default_rng(5), out["L"], 0.5, 0.5, times, 20)
-    assert spreading.front_velocity(times, direct["right"], out["t_max"] / 2) == (out["v"], out["err"])
+    assert spreading.front_velocity(times, direct["right"], out["t_max"] / 2) == (
+        out["v"],
+        out["err"],
+    )
     half = times <= out["t_max"] / 2
     early = spreading.front_velocity(times[half], direct["right"][:, half], out["t_max"] / 4)
     assert early == (out["v_half"], out["err_half"])
@@ -243,15 +274,25 @@ def test_velocity_scan_recovers_exact_power_laws_and_the_linear_theory_exponents
     """Synthetic v = 2 p^0.3 gives b = 0.3; the linear front theory of chain_rates gives GH's
     1/4 along p1 -> 0 (p2 = 0.9) and 1/2 along p2 -> 0 (p1 = 0.9)."""
     p = np.array([1e-3, 3e-3, 1e-2, 3e-2])
-    fake = [dict(v=2 * q**0.3, err=0.01 * q**0.3, v_half=q**0.3, err_half=0.02 * q**0.3, v_linear=q**0.5)
-            for q in p]
+    fake = [
+        dict(
+            v=2 * q**0.3, err=0.01 * q**0.3, v_half=q**0.3, err_half=0.02 * q**0.3, v_linear=q**0.5
+        )
+        for q in p
+    ]
     scan = spreading.velocity_scan(p, fake)
-    assert scan.chain[0] == pytest.approx(0.3, abs=1e-12) and scan.half[0] == pytest.approx(0.3, abs=1e-12)
+    assert scan.chain[0] == pytest.approx(0.3, abs=1e-12) and scan.half[0] == pytest.approx(
+        0.3, abs=1e-12
+    )
     np.testing.assert_allclose(scan.ratio, 2 * p**-0.2, rtol=1e-12)
     small = np.array([1e-4, 3e-4, 1e-3])
     for pairs, exponent in (([(q, 0.9) for q in small], 0.25), ([(0.9, q) for q in small], 0.5)):
-        linear = [spreading.linear_front_speed(*spreading.chain_rates(*pp)[1:], spreading.chain_rates(*pp)[0])
-                  for pp in pairs]
+        linear = [
+            spreading.linear_front_speed(
+                *spreading.chain_rates(*pp)[1:], spreading.chain_rates(*pp)[0]
+            )
+            for pp in pairs
+        ]
         results = [dict(v=s, err=0.01 * s, v_half=s, err_half=0.01 * s, v_linear=s) for s in linear]
         assert abs(spreading.velocity_scan(small, results).linear[0] - exponent) < 0.03
     with pytest.raises(ValueError, match="velocities must be a list of 4"):

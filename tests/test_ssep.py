@@ -86,7 +86,9 @@ def test_hierarchy_agrees_with_closed_forms_at_large_L():
     M2 = ssep.product_moments(L, delta, 2)
     rho = ssep.density(L, delta)
     np.testing.assert_allclose(np.diag(M2), rho, atol=1e-12)
-    np.testing.assert_allclose(M2 - np.outer(rho, rho), ssep.connected_two_point(L, delta), atol=1e-12)
+    np.testing.assert_allclose(
+        M2 - np.outer(rho, rho), ssep.connected_two_point(L, delta), atol=1e-12
+    )
 
 
 def test_three_point_function_scales_as_delta_cubed_and_converges_to_eq_C11():
@@ -124,7 +126,13 @@ def test_connected_two_point_at_coinciding_sites_is_the_variance():
 def test_monte_carlo_reproduces_density_and_correlations():
     L, delta = 20, 1.0
     runs = ensemble.run_ensemble(
-        ssep.monte_carlo_moments, 8, seed=11, L=L, delta=delta, n_samples=20_000, blocks=4,
+        ssep.monte_carlo_moments,
+        8,
+        seed=11,
+        L=L,
+        delta=delta,
+        n_samples=20_000,
+        blocks=4,
         progress=False,
     )
     data = ensemble.stack(runs)
@@ -153,12 +161,19 @@ def test_monte_carlo_is_reproducible_from_the_seed():
 def test_cumulants_from_moments_on_known_samples():
     x = np.random.default_rng(2).integers(0, 2, size=(500, 6)).astype(float)
     counts = x.reshape(500, 3, 2).sum(axis=2)
-    sums = {"n": 500.0, "s1": x.sum(0), "s2": x.T @ x, "b3": np.einsum("ta,tb,tc->abc", counts, counts, counts)}
+    sums = {
+        "n": 500.0,
+        "s1": x.sum(0),
+        "s2": x.T @ x,
+        "b3": np.einsum("ta,tb,tc->abc", counts, counts, counts),
+    }
     mean, cov, k3 = ssep.cumulants_from_moments(sums)
     np.testing.assert_allclose(mean, x.mean(0))
     np.testing.assert_allclose(cov, np.cov(x.T, bias=True), atol=1e-14)
     centred = counts - counts.mean(0)
-    np.testing.assert_allclose(k3, np.einsum("ta,tb,tc->abc", centred, centred, centred) / 500, atol=1e-12)
+    np.testing.assert_allclose(
+        k3, np.einsum("ta,tb,tc->abc", centred, centred, centred) / 500, atol=1e-12
+    )
 
 
 @pytest.mark.parametrize(
@@ -171,10 +186,19 @@ def test_cumulants_from_moments_on_known_samples():
         (lambda: ssep.density(5, "0.1"), "delta must be a real number"),
         (lambda: ssep.steady_state(17, 0.5), "L must be <= 16"),
         (lambda: ssep.product_moments(5, 0.5, 4), "order must be 1, 2 or 3"),
-        (lambda: ssep.sample(5, 0.5, 0, rng=np.random.default_rng()), "n_samples must be a positive integer"),
-        (lambda: ssep.sample(5, 0.5, 3, rng=np.random.default_rng(), sweeps_between=0), "sweeps_between must be a finite real number > 0"),
+        (
+            lambda: ssep.sample(5, 0.5, 0, rng=np.random.default_rng()),
+            "n_samples must be a positive integer",
+        ),
+        (
+            lambda: ssep.sample(5, 0.5, 3, rng=np.random.default_rng(), sweeps_between=0),
+            "sweeps_between must be a finite real number > 0",
+        ),
         (lambda: ssep.sample(5, 0.5, 3, rng=7), "rng must be a numpy.random.Generator"),
-        (lambda: ssep.monte_carlo_moments(np.random.default_rng(), 10, 0.5, 5, blocks=3), "blocks must divide L"),
+        (
+            lambda: ssep.monte_carlo_moments(np.random.default_rng(), 10, 0.5, 5, blocks=3),
+            "blocks must divide L",
+        ),
     ],
 )
 def test_invalid_input_is_rejected(call, message):

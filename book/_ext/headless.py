@@ -6,8 +6,13 @@ blocked and reported, as a reader without network would miss it.
 """
 
 CHROMIUM_FLAGS = [  # the machine's network is closed: no background traffic, no sandbox as root
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 

@@ -45,8 +45,10 @@ def mathjax_distribution():
         es5 = Path(list(spec.submodule_search_locations)[0]) / "static" / "mathjax" / "es5"
         if (es5 / MATHJAX_SCRIPT).is_file():
             return es5
-    raise ExtensionError("the book bundles MathJax 3 from the package django-static-mathjax, which is "
-                         "not installed: pip install -e '.[book]'")
+    raise ExtensionError(
+        "the book bundles MathJax 3 from the package django-static-mathjax, which is "
+        "not installed: pip install -e '.[book]'"
+    )
 
 
 def _add_stylesheet(app, config):
@@ -57,7 +59,9 @@ def _add_stylesheet(app, config):
 def _check_mathjax_path(app, config):
     expected = "mathjax/" + MATHJAX_SCRIPT
     if config.mathjax_path != expected:
-        raise ExtensionError(f"mathjax_path must be {expected!r} (the bundled copy), got {config.mathjax_path!r}")
+        raise ExtensionError(
+            f"mathjax_path must be {expected!r} (the bundled copy), got {config.mathjax_path!r}"
+        )
     mathjax_distribution()  # fail at the start of a build, not after executing every chapter
 
 
@@ -80,8 +84,11 @@ def _drop_duplicate_scripts(app, pagename, templatename, context, doctree):
     seen, unique = set(), []
     for script in scripts:
         attributes = getattr(script, "attributes", {})
-        key = (getattr(script, "filename", str(script)) or "",  # None and "" both mean an inline script
-               tuple(sorted((k, str(v)) for k, v in attributes.items() if k != "priority")))
+        key = (
+            getattr(script, "filename", str(script))
+            or "",  # None and "" both mean an inline script
+            tuple(sorted((k, str(v)) for k, v in attributes.items() if k != "priority")),
+        )
         if key not in seen:
             seen.add(key)
             unique.append(script)
@@ -96,7 +103,9 @@ def _colab_opens_published_notebook(app, pagename, templatename, context, doctre
         for button in group.get("buttons", []) if group.get("label") == "launch-buttons" else []:
             if button.get("text") == "Colab" and "/blob/" in button.get("url", ""):
                 repository = button["url"].split("/blob/", 1)[0]
-                button["url"] = f"{repository}/blob/{app.config.nqbook_site_branch}/_sources/{ipynb}"
+                button["url"] = (
+                    f"{repository}/blob/{app.config.nqbook_site_branch}/_sources/{ipynb}"
+                )
 
 
 def setup(app):

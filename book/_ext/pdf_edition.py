@@ -100,8 +100,10 @@ PREPARE_JS = """
 }
 """
 
-FOOTER = ('<div style="font-size: 8px; width: 100%; text-align: center; color: #555;">'
-          '<span class="pageNumber"></span> / <span class="totalPages"></span></div>')
+FOOTER = (
+    '<div style="font-size: 8px; width: 100%; text-align: center; color: #555;">'
+    '<span class="pageNumber"></span> / <span class="totalPages"></span></div>'
+)
 
 
 def print_book(html_dir, pdf_path, solutions="show", chromium="/usr/bin/chromium"):
@@ -115,10 +117,14 @@ def print_book(html_dir, pdf_path, solutions="show", chromium="/usr/bin/chromium
         raise ValueError(f"solutions must be one of {SOLUTIONS}, got {solutions!r}")
     index = Path(html_dir).resolve() / "index.html"
     if not index.is_file():
-        raise FileNotFoundError(f"no single-page build at {index}: run "
-                                "`jupyter-book build . --builder singlehtml` first (make pdf does)")
+        raise FileNotFoundError(
+            f"no single-page build at {index}: run "
+            "`jupyter-book build . --builder singlehtml` first (make pdf does)"
+        )
     if not Path(chromium).exists():
-        raise FileNotFoundError(f"Chromium not found at {chromium} (Debian: apt-get install chromium)")
+        raise FileNotFoundError(
+            f"Chromium not found at {chromium} (Debian: apt-get install chromium)"
+        )
     from playwright.sync_api import sync_playwright
 
     problems = []
@@ -129,8 +135,10 @@ def print_book(html_dir, pdf_path, solutions="show", chromium="/usr/bin/chromium
         page.on("pageerror", lambda exc: problems.append(f"uncaught exception in the page: {exc}"))
         headless.block_outside(page, index.parent.as_uri() + "/", problems)
         page.goto(_single_page(index).as_uri(), wait_until="load")
-        page.evaluate("async () => { if (window.MathJax && MathJax.startup) {"
-                      " await MathJax.startup.promise; } await document.fonts.ready; }")
+        page.evaluate(
+            "async () => { if (window.MathJax && MathJax.startup) {"
+            " await MathJax.startup.promise; } await document.fonts.ready; }"
+        )
         page.add_style_tag(content=PRINT_CSS)
         done = page.evaluate(PREPARE_JS, solutions)
         if done["untypeset"]:
@@ -141,9 +149,17 @@ def print_book(html_dir, pdf_path, solutions="show", chromium="/usr/bin/chromium
             raise RuntimeError("not printing the book:\n  " + "\n  ".join(problems))
         page.emulate_media(media="print")
         Path(pdf_path).parent.mkdir(parents=True, exist_ok=True)
-        page.pdf(path=str(pdf_path), format="A4", print_background=True, outline=True, tagged=True,
-                 margin={"top": "16mm", "bottom": "16mm", "left": "16mm", "right": "16mm"},
-                 display_header_footer=True, header_template="<span></span>", footer_template=FOOTER)
+        page.pdf(
+            path=str(pdf_path),
+            format="A4",
+            print_background=True,
+            outline=True,
+            tagged=True,
+            margin={"top": "16mm", "bottom": "16mm", "left": "16mm", "right": "16mm"},
+            display_header_footer=True,
+            header_template="<span></span>",
+            footer_template=FOOTER,
+        )
         browser.close()
     done["seconds"] = time.perf_counter() - start
     return done
@@ -168,8 +184,12 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("html_dir", help="the single-page build, e.g. _build/singlehtml")
     parser.add_argument("pdf", help="the PDF to write, e.g. _build/pdf/nqbook.pdf")
-    parser.add_argument("--solutions", choices=SOLUTIONS, default="show",
-                        help="print the exercise solutions at the end of each chapter, or omit them")
+    parser.add_argument(
+        "--solutions",
+        choices=SOLUTIONS,
+        default="show",
+        help="print the exercise solutions at the end of each chapter, or omit them",
+    )
     parser.add_argument("--chromium", default="/usr/bin/chromium", help="the Chromium executable")
     args = parser.parse_args(argv)
     try:
@@ -177,10 +197,12 @@ def main(argv=None):
     except (FileNotFoundError, RuntimeError) as err:
         print(f"pdf: {err}", file=sys.stderr)
         return 1
-    what = ("unfolded" if args.solutions == "show" else "omitted")
+    what = "unfolded" if args.solutions == "show" else "omitted"
     count = done["solutions_unfolded"] if args.solutions == "show" else done["solutions_dropped"]
-    print(f"pdf: {args.pdf}: {len(done['chapters'])} chapters, {done['math']} formulas, "
-          f"{count} solution boxes {what}, printed in {done['seconds']:.0f} s")
+    print(
+        f"pdf: {args.pdf}: {len(done['chapters'])} chapters, {done['math']} formulas, "
+        f"{count} solution boxes {what}, printed in {done['seconds']:.0f} s"
+    )
     return 0
 
 
