@@ -64,7 +64,9 @@ endef
 ## test: ruff, unit tests, every chapter notebook under nbval at NQLIB_SCALE=quick, then check-html
 ##       and check-pdf (skipped, saying so, when $(CHROMIUM) is missing)
 test: $(TEST_STAMP) _build/.nqlib-stamp notebooks
-	$(BIN)/ruff check nqlib tests benchmarks book/_ext $(NBVAL)
+	$(BIN)/ruff format --check --quiet nqlib tests benchmarks book/_ext
+	$(BIN)/ruff check nqlib tests benchmarks book/_ext
+	$(BIN)/ruff check --line-length 79 $(NBVAL)
 	$(BIN)/python -m pytest tests
 	NQLIB_SCALE=quick NQLIB_CACHE=$(QUICK_ENSEMBLES) \
 		$(BIN)/python -m pytest --nbval-lax $(NBVAL) -p no:cacheprovider
