@@ -174,7 +174,8 @@ def main():
             f"power law {name:>9}: t ~ N^{slope:.2f} (fit N = {N[0]}..{N[-1]}; last pair N^{local:.2f})"
         )
     print(
-        f"\nthroughput, disorder_moments at N = {THROUGHPUT_N} (both leads), {THROUGHPUT_RUNS} realizations on 2 cores"
+        f"\nthroughput, disorder_moments at N = {THROUGHPUT_N} (both leads), "
+        f"{THROUGHPUT_RUNS} realizations on 2 cores"
     )
     serial = run_child(["throughput", 1], threads=1)["per_second"]
     threaded = run_child(["throughput", 1], threads=2)["per_second"]

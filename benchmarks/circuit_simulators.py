@@ -7,7 +7,8 @@ measured in the same run with one BLAS thread on both sides.
   and copies C) and its private kernel alone (what ``evolve`` and ``neas_samples`` run);
 * circuit (dense density matrix, in-place numba kernels) against a NumPy superoperator code:
   a bulk gate as two batched matrix products (U on the rows, U^dagger on the columns of the
-  reshaped density matrix), a boundary gate as the end site's 4 x 4 channel (reservoir traced out analytically, no kron embedding), at L = 8, 10.
+  reshaped density matrix), a boundary gate as the end site's 4 x 4 channel (reservoir traced
+  out analytically, no kron embedding), at L = 8, 10.
 
 Both routes start from the same state and apply the same gates; their results must agree
 (checked). Time = minimum over REPEATS interleaved repeats (baseline, nqlib, baseline, ...).

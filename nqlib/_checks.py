@@ -80,7 +80,8 @@ def indices(name, value, low, high, *, distinct=True, empty=False):
         shown = (
             str(arr.tolist())
             if arr.size <= 12
-            else f"[{', '.join(repr(x) for x in arr[:3].tolist())}, ..., {arr[-1].item()!r}] ({arr.size} entries)"
+            else f"[{', '.join(repr(x) for x in arr[:3].tolist())}, ..., {arr[-1].item()!r}] "
+            f"({arr.size} entries)"
         )
         raise ValueError(f"{name} must be {what}, got {shown}: {problem}")
     return arr

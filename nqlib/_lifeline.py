@@ -7,8 +7,9 @@ Jupyter kernel), nothing tells them: the workers wait for work forever and keep 
 can tell them instead: ``prctl(PR_SET_PDEATHSIG, SIGKILL)`` asks for SIGKILL when the parent dies.
 The forkserver calls :func:`become_forkserver` (by importing :mod:`nqlib._forkserver`, which is
 in its preload list), so it dies with the caller, and :func:`die_with_forkserver` in each worker
-makes the worker die with the forkserver. No Python code has to run in the dying processes, so a realization busy in compiled
-code (Numba, LAPACK) is stopped too. Elsewhere than on Linux this is a no-op.
+makes the worker die with the forkserver. No Python code has to run in the dying processes, so a
+realization busy in compiled code (Numba, LAPACK) is stopped too. Elsewhere than on Linux this is
+a no-op.
 
 The parent-death signal is sent when the *thread* that started the process ends: the forkserver is
 started by the thread that first starts workers (the one calling ``run_ensemble``), which waits

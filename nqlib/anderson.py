@@ -94,7 +94,8 @@ cost of both leads: about 6x faster than a sparse LU at N = 16 and half its peak
 :math:`S^\dagger S = 1`. H is real, and with real :math:`\varphi_q` and one phase reference per
 lead each outgoing mode is the complex conjugate of the incoming mode of the same channel, so
 time reversal gives reciprocity :math:`S = S^T` (the references are mirror images of each other,
-so the mirrored bar ``V[::-1]`` has the mirrored S). For V = 0: r = 0, :math:`t = {\rm diag}(e^{ik_x(N_x-1)})`.
+so the mirrored bar ``V[::-1]`` has the mirrored S). For V = 0: r = 0,
+:math:`t = {\rm diag}(e^{ik_x(N_x-1)})`.
 
 **Mode sums** (HJ SM Eqs. 28-30; GH Eq. 62). :math:`G^\alpha(E)_{ij} = \sum_c \psi_{\alpha c}(i)
 \psi_{\alpha c}(j)^*`. From the source form above, exactly (no 2π; notes/scattering.md)
@@ -514,7 +515,10 @@ class DenseGreen:
     gamma_R: np.ndarray
 
     def mode_sum(self, lead):
-        r""":math:`G^r\,\Gamma_{\rm lead}\,G^a`, the dense-route value of :func:`mode_sum` (lead 'L' or 'R')."""
+        r""":math:`G^r\,\Gamma_{\rm lead}\,G^a`, the dense-route value of :func:`mode_sum`.
+
+        ``lead`` is 'L' or 'R'.
+        """
         gamma = self.gamma_L if _check_lead(lead) == "L" else self.gamma_R
         return self.retarded @ gamma @ self.retarded.conj().T
 
@@ -821,7 +825,8 @@ def central_halves(L):
 
 
 def f_ab(frobenius, L):
-    r"""Gullans-Huse's volume-law coefficient :math:`f_{AB} = \frac{4}{L_x^2L^2}\sum_{a\in A,b\in B}{\rm frobenius}[a, b]`.
+    r"""Gullans-Huse's volume-law coefficient
+    :math:`f_{AB} = \frac{4}{L_x^2L^2}\sum_{a\in A,b\in B}{\rm frobenius}[a, b]`.
 
     With ``frobenius`` the slice sums :math:`\sum_{x\in a,y\in b}|G^L_{xy}|^2` of
     :func:`slice_moments` (or :func:`disorder_moments`) on the :math:`(L+2)\times L\times L` wire,
@@ -946,7 +951,8 @@ class EnergyCorrelationFit:
 def i_ab(cross_sums, eps, fit_max=8.0):
     r"""Gullans-Huse's energy correlation :math:`i_{AB}(0, \epsilon)`, its width and integral.
 
-    From per-realization inter-half sums :math:`c_r(\epsilon) = \sum_{a\in A,b\in B}{\rm cross}[\epsilon, a, b]`
+    From per-realization inter-half sums
+    :math:`c_r(\epsilon) = \sum_{a\in A,b\in B}{\rm cross}[\epsilon, a, b]`
     (:func:`energy_correlation` at :math:`E_k = \epsilon_k t/L_x^2`), :math:`i(\epsilon) =
     \overline{c(\epsilon)}/\overline{c(0)}` (a ratio of disorder averages, GH Eq. 69); the width
     :math:`\sigma` from the least-squares slope of :math:`\ln i = -\epsilon^2/2\sigma^2` (no
@@ -1027,10 +1033,12 @@ def u1_maps(
     weights=(1.0, -1.0),
     edge_tol=EDGE_TOL,
 ):
-    r"""One disorder realization: the two coherence maps of Hruza-Jin Fig. 2 for :math:`G = \sum_m w_m G^{\ell_m}(E_m)`.
+    r"""One disorder realization: the two coherence maps of Hruza-Jin Fig. 2 for
+    :math:`G = \sum_m w_m G^{\ell_m}(E_m)`.
 
     ``pair`` (Nx, Nx): :math:`\sum_{i_\perp} G_{(a, i_\perp), (b, i_\perp)}` (same transverse site);
-    ``triple`` (Nx, Nx): :math:`\sum_{i_\perp, j_\perp} G_{(a, i_\perp), (j, j_\perp)}\,G_{(j, j_\perp), (c, i_\perp)}`
+    ``triple`` (Nx, Nx):
+    :math:`\sum_{i_\perp, j_\perp} G_{(a, i_\perp), (j, j_\perp)}\,G_{(j, j_\perp), (c, i_\perp)}`
     at fixed slice ``j`` (first and last transverse sites equal). Both complex. Divide by
     :math:`N_yN_z` and :math:`(N_yN_z)^2` for HJ's :math:`[\cdot]_\perp` (Eq. 10). Same term
     conventions as :func:`disorder_moments`.
@@ -1306,7 +1314,10 @@ class Imbalances:
                 f"(chi2/dof {self.A2[2]:.1f}), Delta n^(3) = {d3:.3f} +- {e3:.3f} "
                 f"(chi2/dof {self.A3[2]:.1f})"
             )
-        return f"Delta n^(1) = {d1:.3f} +- {e1:.3f}, Delta n^(2) = {d2:.3f} +- {e2:.3f}, Delta n^(3) = {d3:+.3f} +- {e3:.3f}"
+        return (
+            f"Delta n^(1) = {d1:.3f} +- {e1:.3f}, Delta n^(2) = {d2:.3f} +- {e2:.3f}, "
+            f"Delta n^(3) = {d3:+.3f} +- {e3:.3f}"
+        )
 
 
 def imbalances(data, pairs, length_power=1):
@@ -1493,7 +1504,8 @@ def _check_terms(Nx, Ny, Nz, t, leads, energies, weights, edge_tol, together=Tru
     energies, weights = tuple(energies), tuple(weights)
     if len(energies) != len(leads) or len(weights) != len(leads):
         raise ValueError(
-            f"leads, energies and weights must have one entry per term, got {len(leads)}, {len(energies)}, {len(weights)}"
+            f"leads, energies and weights must have one entry per term, "
+            f"got {len(leads)}, {len(energies)}, {len(weights)}"
         )
     for w in weights:
         if (
@@ -1538,10 +1550,13 @@ def _channels(E, Ny, Nz, t, edge_tol):
         gap = np.abs(np.abs(c) - 1) * 2 * tx
         shift = max(1e-3 * tx, 10 * edge_tol * 2 * tx)
         raise ValueError(
-            f"E={E!r} puts channel (qy, qz)={tuple(int(q) for q in labels[j])} with eps_perp={eps[j]:.12g} at its "
-            f"band edge: |E - eps_perp| = {abs(E - eps[j]):.12g} is within {edge_tol:g} * 2tx of 2tx = {2 * tx:g} "
+            f"E={E!r} puts channel (qy, qz)={tuple(int(q) for q in labels[j])} "
+            f"with eps_perp={eps[j]:.12g} at its "
+            f"band edge: |E - eps_perp| = {abs(E - eps[j]):.12g} "
+            f"is within {edge_tol:g} * 2tx of 2tx = {2 * tx:g} "
             f"(zero velocity, unit-current normalisation singular; {int(edge.sum())} channel(s) affected, "
-            f"closest gap {gap[edge].min():.2g}). Shift the energy, e.g. E={E + shift:.6g} or E={E - shift:.6g}"
+            f"closest gap {gap[edge].min():.2g}). Shift the energy, "
+            f"e.g. E={E + shift:.6g} or E={E - shift:.6g}"
         )
     return eps, labels, c
 

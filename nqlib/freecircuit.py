@@ -20,9 +20,9 @@ out, with the end site as pair index e and the reservoir as index r,
     C_{ee} \to |u_{ee}|^2 C_{ee} + |u_{er}|^2 \rho_{\rm res}.
 
 The hot loop is numba-compiled and walks C only along rows: the column half of each bulk
-update is deferred and applied row by row (see ``_apply_kernel``); :func:`evolve` draws gates in chunks with the same random
-stream as :func:`nqlib.gates.sample_sequence`, so the same seed gives the same circuit as the
-dense simulator :mod:`nqlib.circuit`.
+update is deferred and applied row by row (see ``_apply_kernel``); :func:`evolve` draws gates in
+chunks with the same random stream as :func:`nqlib.gates.sample_sequence`, so the same seed gives
+the same circuit as the dense simulator :mod:`nqlib.circuit`.
 """
 
 from dataclasses import dataclass
@@ -574,7 +574,8 @@ def _check_model(rng, L, delta, coherence, fluctuation):
     fluctuation = _checks.array("fluctuation", fluctuation)
     if coherence.shape != (L, L) or fluctuation.shape != (L,):
         raise ValueError(
-            f"coherence must have shape ({L}, {L}) and fluctuation ({L},), got {coherence.shape}, {fluctuation.shape}"
+            f"coherence must have shape ({L}, {L}) and fluctuation ({L},), "
+            f"got {coherence.shape}, {fluctuation.shape}"
         )
     if np.any(np.triu(coherence, 1) < 0):
         raise ValueError("coherence (above the diagonal) holds variances and must be >= 0")

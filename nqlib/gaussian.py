@@ -10,7 +10,8 @@ Entanglement of the (generally mixed) state between mode sets A and B is measure
 fermionic logarithmic negativity :math:`\mathcal{E}_f = \ln\|\rho^{R_A}\|_1` of the partial
 time reversal (Shapourian, Shiozaki & Ryu 2017), which for Gaussian states follows from C:
 with :math:`\Gamma = 1 - 2C` on :math:`A\cup B` (A first),
-:math:`\Gamma_\pm = \begin{pmatrix}-\Gamma_{AA} & \pm i\Gamma_{AB}\\ \pm i\Gamma_{BA} & \Gamma_{BB}\end{pmatrix}`
+:math:`\Gamma_\pm =
+\begin{pmatrix}-\Gamma_{AA} & \pm i\Gamma_{AB}\\ \pm i\Gamma_{BA} & \Gamma_{BB}\end{pmatrix}`
 and :math:`C_\times = \tfrac12(1-\Gamma_-)(1+\Gamma_+\Gamma_-)^{-1}(1-\Gamma_+)`,
 
 .. math::

@@ -23,7 +23,8 @@ so :math:`I_L + I_R = C_{ii} + C_{jj}` (charge conservation). GH write the secon
 :math:`a_R = t\psi_L + r\psi_R` (their Eq. 85, :math:`2{\rm Re}(\bar t r\,C_{ij})`); that splitter is
 unitary only if :math:`{\rm Re}(\bar r t) = 0`, and then it equals ours up to an output phase, since
 :math:`-\bar t/t = \bar r/r`. For GH's balanced splitter :math:`\bar r t` is imaginary, so
-:math:`\bar r t - \bar t r = 2\bar r t` and GH Eq. 86, :math:`I_L - I_R = 2{\rm Re}[(\bar r t - \bar t r)C_{ij}]`,
+:math:`\bar r t - \bar t r = 2\bar r t` and GH Eq. 86,
+:math:`I_L - I_R = 2{\rm Re}[(\bar r t - \bar t r)C_{ij}]`,
 is our :math:`I_L - I_R = 4{\rm Re}(\bar r t\,C_{ij})` (balanced). A phase shifter
 :math:`e^{i\phi}` in the arm of :math:`\psi_R` multiplies t by :math:`e^{i\phi}`. We scan the
 phase as :math:`r = 1/\sqrt2`, :math:`t = e^{i\phi}/\sqrt2`:
@@ -129,7 +130,9 @@ NORM_TOL = 1e-9
 """Allowed deviation of |r|^2 + |t|^2 from 1."""
 
 Fringe = namedtuple("Fringe", ["difference", "amplitude", "offset", "visibility"])
-Fringe.__doc__ = """I_L - I_R at each phase, its amplitude 2|C_ij|, the phase offset arg C_ij, and the visibility."""
+Fringe.__doc__ = (
+    "I_L - I_R at each phase, its amplitude 2|C_ij|, the phase offset arg C_ij, and the visibility."
+)
 
 
 # --------------------------------------------------------------------------- ideal probe
@@ -252,7 +255,10 @@ def emitted_charges(C, i, j, gamma, r, t, times, arm_lengths=(4, 4), out_length=
 
 
 def coherence_factor(gamma, path_difference):
-    """F(Delta) = int rho(E) e^{i k(E) Delta} dE, the overlap factor of the two emitted packets (module doc)."""
+    """F(Delta) = int rho(E) e^{i k(E) Delta} dE, the overlap factor of the two emitted packets.
+
+    See the module doc.
+    """
     gamma = _check_gamma(gamma)
     _check_path_difference(path_difference)
     g2 = gamma**2

@@ -253,7 +253,9 @@ class Amplitude(NamedTuple):
 
 
 def amplitude(y, sigma, shape):
-    """Amplitude A of y = A * shape (errors ``sigma``; :func:`nqlib.fits.amplitude`), as an :class:`Amplitude`.
+    """Amplitude A of y = A * shape (errors ``sigma``), as an :class:`Amplitude`.
+
+    Computed by :func:`nqlib.fits.amplitude`.
 
     When chi2/dof > 1 the shape does not describe the data within errors, and the error is scaled
     by sqrt(chi2/dof) to cover the misfit.

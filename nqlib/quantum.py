@@ -82,7 +82,8 @@ def number_conserving_entropy(rho, atol=1e-10):
     mixing = np.abs(rho[number[:, None] != number[None, :]])
     if mixing.size and mixing.max() > atol:
         raise ValueError(
-            f"rho does not commute with the particle number: off-sector entry {mixing.max():.2e} > atol={atol}"
+            f"rho does not commute with the particle number: "
+            f"off-sector entry {mixing.max():.2e} > atol={atol}"
         )
     total = 0.0
     for n in range(L + 1):

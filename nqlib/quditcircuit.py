@@ -1019,7 +1019,8 @@ def _check_state(rho, d, positive, q=None):
     ):
         what = f"d={d}" if q is None else f"d=2q={d} (q={q})"
         raise ValueError(
-            f"rho must be a (d**L, d**L) state with {what}, L >= 2 and d**L <= {MAX_DIM}, got shape {rho.shape}"
+            f"rho must be a (d**L, d**L) state with {what}, L >= 2 and d**L <= {MAX_DIM}, "
+            f"got shape {rho.shape}"
         )
     if positive:
         quantum._check_density_matrix(rho)

@@ -286,8 +286,9 @@ def poisson_clock(profiles, L, times):
 def dense_otoc(rng, L, p1, p2, n_records, gates_per_record, site=None):
     """OTOC of one dense random circuit: dict with ``otoc`` (n_records + 1, L).
 
-    O = sqrt2 c^dagger_site = Z ... Z sqrt2 sigma^+_site (default site L // 2) evolves as O -> U^dagger O U, one gate per step
-    on a uniformly random bond; after every ``gates_per_record`` gates records
+    O = sqrt2 c^dagger_site = Z ... Z sqrt2 sigma^+_site (default site L // 2) evolves as
+    O -> U^dagger O U, one gate per step on a uniformly random bond; after every
+    ``gates_per_record`` gates records
     C(x) = [1 - 2^-L tr(O^dagger Z_x O Z_x)] / 2. A realization function for
     :func:`nqlib.ensemble.run_ensemble`.
     """

@@ -315,7 +315,8 @@ def main(argv=None):
             print(f"       {problem}")
     bad = [name for name, found in problems.items() if found]
     print(
-        f"check-html: {len(problems) - len(bad)} of {len(problems)} pages pass; screenshots in {args.screenshots}"
+        f"check-html: {len(problems) - len(bad)} of {len(problems)} pages pass; "
+        f"screenshots in {args.screenshots}"
     )
     return 1 if bad else 0
 

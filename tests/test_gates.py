@@ -177,7 +177,8 @@ def test_gaussianity_of_the_pure_gate_sets(p1, p2, expected):
     us = _many(p1, p2, n=20_000, seed=8)
     flags = np.array([gates.is_gaussian(U) for U in us])
     assert np.all(flags == expected), (
-        f"{np.sum(flags != expected)} of {len(us)} gates at (p1, p2) = ({p1}, {p2}) have is_gaussian != {expected}"
+        f"{np.sum(flags != expected)} of {len(us)} gates at (p1, p2) = ({p1}, {p2}) "
+        f"have is_gaussian != {expected}"
     )
 
 

@@ -1,7 +1,7 @@
 """Every chapter notebook has the book's classroom features (issue 10).
 
-Checked for every chapter (``book/*.md``, MyST notebooks; see ``chapters.py``), from its source (nothing is executed except the
-install cell, with pip replaced by a recorder):
+Checked for every chapter (``book/*.md``, MyST notebooks; see ``chapters.py``), from its source
+(nothing is executed except the install cell, with pip replaced by a recorder):
 
 * the first cell is the markdown title; the first code cell is the install cell: tagged
   ``remove-cell`` (it runs in the build, the HTML leaves it out), a no-op where nqlib is
@@ -22,13 +22,14 @@ install cell, with pip replaced by a recorder):
 (found with ``ast``, so strings and comments do not count), it calls ``plt.show`` or one of the
 notebook's own top-level functions whose body calls ``plt.show`` (a plotting helper), or it creates a
 pyplot figure (``plt.subplots``, ``plt.figure``, ``plt.subplot_mosaic``) -- unless it calls
-``plt.close``: a cell that draws only to check numbers closes its figures and shows nothing. The house style shows every figure with one
-``plt.show()``; a figure cell must contain exactly one, as a statement of the cell's top level (not
-in a loop or branch): myst-nb wraps *every* image output of a cell in a figure with the cell's
-name, so a second image would duplicate the name (a Sphinx error) and a missing ``plt.show()``
-would leave the figure to the inline backend. A function that only draws (an explorer's
-callback) is not called directly at top level; such callbacks run under ``ipywidgets.interact`` in a cell tagged
-``remove-output``, and a later check cell drives them through ``ipywidgets.interactive``.
+``plt.close``: a cell that draws only to check numbers closes its figures and shows nothing. The
+house style shows every figure with one ``plt.show()``; a figure cell must contain exactly one, as a
+statement of the cell's top level (not in a loop or branch): myst-nb wraps *every* image output of
+a cell in a figure with the cell's name, so a second image would duplicate the name (a Sphinx
+error) and a missing ``plt.show()`` would leave the figure to the inline backend. A function that
+only draws (an explorer's callback) is not called directly at top level; such callbacks run under
+``ipywidgets.interact`` in a cell tagged ``remove-output``, and a later check cell drives them
+through ``ipywidgets.interactive``.
 """
 
 import ast

@@ -39,7 +39,8 @@ def _conda_requirements():
 def test_environment_yml_matches_pyproject():
     pyproject, conda = _pyproject_requirements(), _conda_requirements()
     assert pyproject == conda, (
-        f"only in pyproject: {sorted(pyproject - conda)}; only in environment.yml: {sorted(conda - pyproject)}"
+        f"only in pyproject: {sorted(pyproject - conda)}; "
+        f"only in environment.yml: {sorted(conda - pyproject)}"
     )
 
 
