@@ -122,6 +122,17 @@ def real(name, value, low=-np.inf, high=np.inf, *, open_low=False, open_high=Fal
     return float(value)
 
 
+def drive(delta, name="delta"):
+    """Return the drive ``delta`` (reservoir occupations (1 +- delta)/2) as a float in [-1, 1].
+
+    Raises
+    ------
+    ValueError
+        If ``delta`` is not a finite real number in [-1, 1].
+    """
+    return real(name, delta, -1, 1)
+
+
 def integer(name, value, low=0, high=None):
     """Return ``value`` as an int after checking it is an integer (Python or NumPy, not bool) in [low, high].
 

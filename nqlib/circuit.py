@@ -78,7 +78,7 @@ def apply_gates(rho, bonds, gates, delta):
     here: it would cost as much as tens of gates). rho itself is not modified.
     """
     L = _check_state(rho, positive=False)
-    _check_delta(delta)
+    _checks.drive(delta)
     bonds = _checks.indices("bonds", bonds, 0, L, distinct=False, empty=True)
     gates = _checks.array("gates", gates, dtype=complex)
     if gates.shape != (len(bonds), 4, 4):
@@ -224,7 +224,7 @@ def phase_one_entropy_deficit(L, delta):
 
 def local_equilibrium_entropy(L, delta):
     """S(rho_LE) = sum_i h(rho_i) in nats, with rho_i the exact SSEP densities."""
-    _check_delta(delta)
+    _checks.drive(delta)
     return float(np.sum(gaussian.binary_entropy(ssep.density(L, delta))))
 
 
@@ -357,9 +357,4 @@ def _check_rng_and_gates(rng, p1, p2, delta):
     """Arguments that the first gate would check, checked before any state is built."""
     _checks.generator(rng)
     _gates._check_probabilities(p1, p2)
-    _check_delta(delta)
-
-
-def _check_delta(delta):
-    if not isinstance(delta, (int, float, np.integer, np.floating)) or not -1 <= delta <= 1:
-        raise ValueError(f"delta must be a real number in [-1, 1], got delta={delta!r}")
+    _checks.drive(delta)

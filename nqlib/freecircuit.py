@@ -98,7 +98,7 @@ def apply_gates(C, bonds, us, delta, copy=True):
     when it is a contiguous complex array.
     """
     C = _check_C(C, spectrum=False)
-    _check_delta(delta)
+    _checks.drive(delta)
     bonds = _checks.indices("bonds", bonds, 0, len(C), distinct=False, empty=True)
     us = _checks.array("us", us, dtype=complex)
     if us.shape != (len(bonds), 2, 2):
@@ -547,16 +547,7 @@ def _check_rng_and_gates(rng, p1, delta):
     """Arguments that the first gate would check, checked before the burn-in."""
     _checks.generator(rng)
     _gates._check_probabilities(p1, 0.0)
-    _check_delta(delta)
-
-
-def _check_delta(delta):
-    if (
-        isinstance(delta, bool)
-        or not isinstance(delta, (int, float, np.integer, np.floating))
-        or not -1 <= delta <= 1
-    ):
-        raise ValueError(f"delta must be a real number in [-1, 1], got delta={delta!r}")
+    _checks.drive(delta)
 
 
 def _check_model(rng, L, delta, coherence, fluctuation):

@@ -171,7 +171,7 @@ def _sample_sequence(rng, steps, L, q, p1):
 def local_equilibrium(L, q, delta):
     """rho_LE = prod_j diag(n_j, 1 - n_j) (x) 1_q / q with the exact SSEP densities n_j."""
     L, q = _check_chain(L, q)
-    _check_delta(delta)
+    _checks.drive(delta)
     diag = np.ones(1)
     for n in ssep.density(L, delta):
         diag = np.kron(diag, np.repeat([n, 1 - n], q) / q)
@@ -192,7 +192,7 @@ def apply_gates(rho, bonds, gates, delta, q):
     """
     q = _check_q(q)
     L = _check_state(rho, 2 * q, positive=False, q=q)
-    delta = _check_delta(delta)
+    delta = _checks.drive(delta)
     bonds = _checks.indices("bonds", bonds, 0, L, distinct=False, empty=True)
     gates = _check_gates(gates, len(bonds), q)
     charge = _check_commutes(rho, _charges(L, q))
@@ -223,7 +223,7 @@ def evolve(rho, steps, rng, q, p1, delta):
     q = _check_q(q)
     L = _check_state(rho, 2 * q, positive=True, q=q)
     _checks.generator(rng)
-    p1, delta = _check_p1(p1), _check_delta(delta)
+    p1, delta = _check_p1(p1), _checks.drive(delta)
     steps = _checks.integer("steps", steps, low=0)
     _checks.work(f"evolve with steps={steps} at L={L}, q={q}", _gate_work(steps, (2 * q) ** L))
     _checks.memory(f"evolve with steps={steps} at q={q}", 16 * (steps + 3) * (4 * q * q) ** 2)
@@ -249,7 +249,7 @@ def neas_samples(rng, L, q, p1, delta, n_samples, sweeps_between=1.0, burn_in=No
     _checks.generator(rng)
     L, q = _check_chain(L, q)
     p1 = _check_p1(p1)
-    _check_delta(delta)
+    _checks.drive(delta)
     n_samples = _checks.sample_count(n_samples)
     sweeps_between = _checks.real("sweeps_between", sweeps_between, 0, open_low=True)
     burn_in = trajectory.burn_in(L + 1) if burn_in is None else _checks.real("burn_in", burn_in, 0)
@@ -288,7 +288,7 @@ def ladder_bonds(L):
 def ladder_local_equilibrium(L, delta):
     """Product state of the 2L ladder qubits with the SSEP density of rung j on both legs."""
     L = _check_ladder_L(L)
-    _check_delta(delta)
+    _checks.drive(delta)
     return circuit.product_state(np.repeat(ssep.density(L, delta), 2))
 
 
@@ -297,7 +297,7 @@ def ladder_apply_gates(rho, bonds, gates, delta):
     :func:`ladder_bonds`) to the 2L-qubit state rho (qubit (j, l) = 2j + l). rho is not modified.
     """
     L = _check_state(rho, 4, positive=False)
-    delta = _check_delta(delta)
+    delta = _checks.drive(delta)
     bonds = _checks.indices("bonds", bonds, 0, 3 * L + 1, distinct=False, empty=True)
     gates = _check_gates(gates, len(bonds), 1)
     charge = _check_commutes(rho, _charges(2 * L, 1))
@@ -335,7 +335,7 @@ def ladder_evolve(rho, steps, rng, p1, p2, delta):
     L = _check_state(rho, 4, positive=True)
     _checks.generator(rng)
     _gates._check_probabilities(p1, p2)
-    delta = _check_delta(delta)
+    delta = _checks.drive(delta)
     steps = _checks.integer("steps", steps, low=0)
     _checks.work(f"ladder_evolve with steps={steps} at L={L}", _gate_work(steps, 4**L))
     return _ladder_evolve(
@@ -359,7 +359,7 @@ def ladder_neas_samples(rng, L, p1, p2, delta, n_samples, sweeps_between=1.0, bu
     _checks.generator(rng)
     L = _check_ladder_L(L)
     _gates._check_probabilities(p1, p2)
-    _check_delta(delta)
+    _checks.drive(delta)
     n_samples = _checks.sample_count(n_samples)
     sweeps_between = _checks.real("sweeps_between", sweeps_between, 0, open_low=True)
     burn_in = trajectory.burn_in(L + 1) if burn_in is None else _checks.real("burn_in", burn_in, 0)
@@ -469,7 +469,7 @@ def reduced_boundary(q, p1, delta, side):
     ``side`` is "left" (occupation (1+delta)/2, reservoir first) or "right" ((1-delta)/2).
     """
     q, p1 = _check_two_copy_q(q), _check_p1(p1)
-    _check_delta(delta)
+    _checks.drive(delta)
     if side not in ("left", "right"):
         raise ValueError(f"side must be 'left' or 'right', got side={side!r}")
     E = _state_tensors(q)
@@ -488,7 +488,7 @@ def reduced_channel(L, q, p1, delta):
     """Averaged one-step channel on the 8**L configurations of :data:`STATES`: sparse, real."""
     L = _checks.integer("L", L, low=2, high=MAX_TWO_COPY_L)
     q, p1 = _check_two_copy_q(q), _check_p1(p1)
-    _check_delta(delta)
+    _checks.drive(delta)
     G = reduced_gate(q, p1)
     G[np.abs(G) < 1e-14] = 0.0
     left, right = (reduced_boundary(q, p1, delta, side) for side in ("left", "right"))
@@ -520,7 +520,7 @@ def renyi2_local_equilibrium(L, q, delta, legs=1):
     L = _checks.integer("L", L, low=2)
     q = _check_q(q)
     legs = _checks.integer("legs", legs, low=1, high=2)
-    _check_delta(delta)
+    _checks.drive(delta)
     n = ssep.density(L, delta)
     return float(legs * np.sum(-np.log(n**2 + (1 - n) ** 2)) + L * np.log(q))
 
@@ -544,7 +544,7 @@ def ladder_two_copy_average(L, p1, p2, delta):
     """Exact E tr rho^2 and half-cut purities of the ladder (abc species on 2L qubits, L <= 3)."""
     L = _checks.integer("L", L, low=2, high=MAX_LADDER_TWO_COPY_L)
     _gates._check_probabilities(p1, p2)
-    _check_delta(delta)
+    _checks.drive(delta)
     G = abcmodel.reduced_gate(p1, p2)
     G[np.abs(G) < 1e-14] = 0.0
     left, right = (abcmodel.reduced_boundary(p1, p2, delta, side) for side in ("left", "right"))
@@ -594,7 +594,7 @@ def chain_two_copy_average(L, p1, p2, delta):
     """
     L = _checks.integer("L", L, low=2, high=abcmodel.MAX_REDUCED_L)
     _gates._check_probabilities(p1, p2)
-    _check_delta(delta)
+    _checks.drive(delta)
     values = [
         abcmodel.average_purity(L, p1, p2, delta, sites=sites)
         for sites in (None, range(L // 2), range(L // 2, L))
@@ -978,10 +978,6 @@ def _check_two_copy_q(q):
 
 def _check_p1(p1):
     return _checks.real("p1", p1, 0, 1)
-
-
-def _check_delta(delta):
-    return _checks.real("delta", delta, -1, 1)
 
 
 def _check_chain(L, q):

@@ -101,7 +101,7 @@ def mean_occupations(initial, times, left, right):
 
 def phase_one_entropy(L, times, delta):
     """Exact mean entropy (nats) at p1 = 0 from a pure product state: h((1+delta)/2) E N_res(t)."""
-    _check_delta(delta)
+    _checks.drive(delta)
     if _check_L(L) > MAX_L:
         raise ValueError(f"L must be an integer in [2, {MAX_L}], got L={L!r}")
     f = mean_occupations(np.zeros(L), times, 1.0, 1.0)
@@ -114,7 +114,7 @@ def phase_one_asymptote(times, delta):
     The lattice sum over sites i >= 1 of erfc(i / sqrt(4 D t)) is the integral from 0 minus half
     the integrand at 0 (Euler-Maclaurin), hence the -1/2; the remaining error vanishes as t grows.
     """
-    _check_delta(delta)
+    _checks.drive(delta)
     t = _check_times(times)
     return (
         2
@@ -206,7 +206,7 @@ def step_occupations(L, delta):
     """The step of GH Sec. VI: (1 + delta)/2 on the left half, (1 - delta)/2 on the right (L even)."""
     if _check_L(L) % 2:
         raise ValueError(f"the step needs an even number of sites, got L={L}")
-    _check_delta(delta)
+    _checks.drive(delta)
     _checks.memory(f"step_occupations at L={L}", 16 * L)
     return np.repeat([(1 + delta) / 2, (1 - delta) / 2], L // 2)
 
@@ -426,9 +426,4 @@ def _check_circuit(rng, p1, p2, delta):
     """The arguments the first gate would check, checked before the first record."""
     _checks.generator(rng)
     _gates._check_probabilities(p1, p2)
-    _check_delta(delta)
-
-
-def _check_delta(delta):
-    if not isinstance(delta, (int, float, np.integer, np.floating)) or not -1 <= delta <= 1:
-        raise ValueError(f"delta must be a real number in [-1, 1], got delta={delta!r}")
+    _checks.drive(delta)

@@ -95,7 +95,7 @@ def two_point_scaling(x, y, delta):
     ``x``, ``y``: scaled positions in [0, 1] (numbers or arrays that broadcast together).
     """
     x, y = _checks.array("x", x, 0, 1), _checks.array("y", y, 0, 1)
-    delta = _check_delta(delta)
+    delta = _checks.drive(delta)
     return -(delta**2) * np.minimum(x, y) * (1 - np.maximum(x, y))
 
 
@@ -105,7 +105,7 @@ def three_point_scaling(x, y, z, delta):
     ``a <= b <= c`` are the sorted scaled positions; the function is symmetric in its arguments.
     """
     positions = [_checks.array(name, v, 0, 1) for name, v in (("x", x), ("y", y), ("z", z))]
-    delta = _check_delta(delta)
+    delta = _checks.drive(delta)
     a, b, c = np.sort(np.broadcast_arrays(*positions), axis=0)
     return -2 * delta**3 * a * (1 - 2 * b) * (1 - c)
 
@@ -421,15 +421,9 @@ def _steps_kernel(tau, u, rho_left, rho_right):
 def _check(L, delta):
     """(L, delta) after checking them; refuses an L whose profile (L,) exceeds the memory budget."""
     L = _check_positive_int("L", L)
-    delta = _check_delta(delta)
+    delta = _checks.drive(delta)
     _checks.memory(f"an SSEP profile at L={L}", 32 * L)
     return L, delta
-
-
-def _check_delta(delta):
-    if not isinstance(delta, (int, float, np.integer, np.floating)) or not -1 <= delta <= 1:
-        raise ValueError(f"delta must be a real number in [-1, 1], got delta={delta!r}")
-    return float(delta)
 
 
 def _check_size(L, max_L):

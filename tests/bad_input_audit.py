@@ -36,29 +36,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-MODULES = (
-    "abcmodel",
-    "anderson",
-    "circuit",
-    "circuitscattering",
-    "cumulants",
-    "fits",
-    "freecircuit",
-    "gates",
-    "gaussian",
-    "haarcircuit",
-    "probe",
-    "qssep",
-    "quantum",
-    "quditcircuit",
-    "quench",
-    "spreading",
-    "ssep",
-    "stats",
-    "trajectory",
-)
-"""The modules audited: the physics modules and the analysis helpers that the chapters call with
-their data (fits, stats); plotting and ensemble are not audited."""
+from nqlib import PHYSICS
+
+MODULES = PHYSICS
+"""The modules audited: ``nqlib.PHYSICS``, the physics modules and the analysis helpers that the
+chapters call with their data (fits, stats, cumulants, trajectory); plotting and ensemble are
+not audited."""
 
 EXCLUDED = {
     "anderson.LeadModes": "a frozen record returned by lead_modes (no methods, built by nqlib)",

@@ -136,7 +136,7 @@ def test_without_drive_every_state_is_fully_mixed(sites):
         (lambda: abcmodel.two_copy_channel(6, 0.5, 0.5, 0.5), "L must be an integer in \\[2, 5\\]"),
         (
             lambda: abcmodel.two_copy_channel(3, 0.5, 0.5, 1.5),
-            "delta must be a real number in \\[-1, 1\\]",
+            "delta must be a finite real number in \\[-1, 1\\]",
         ),
         (
             lambda: abcmodel.average_purity(3, 0.5, 0.5, 0.5, sites=[3]),
