@@ -538,9 +538,7 @@ def _flush(C, queue_a, queue_u, q):
 
 
 def _check_L(L):
-    if isinstance(L, bool) or not isinstance(L, (int, np.integer)) or L < 2:
-        raise ValueError(f"L must be an integer >= 2, got L={L!r}")
-    return int(L)
+    return _checks.integer("L", L, 2)
 
 
 def _check_rng_and_gates(rng, p1, delta):

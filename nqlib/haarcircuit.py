@@ -338,6 +338,4 @@ def _apply_random_gate(rho, rng, L):
 
 
 def _check_L(L, largest):
-    if isinstance(L, bool) or not isinstance(L, (int, np.integer)) or not 1 <= L <= largest:
-        raise ValueError(f"L must be an integer in [1, {largest}], got L={L!r}")
-    return int(L)
+    return _checks.integer("L", L, 1, largest)

@@ -851,9 +851,7 @@ def _check_rates(r1, r2, D):
 
 
 def _check_L(L, maximum, minimum=2):
-    if isinstance(L, bool) or not isinstance(L, (int, np.integer)) or not minimum <= L <= maximum:
-        raise ValueError(f"L must be an integer in [{minimum}, {maximum}], got L={L!r}")
-    return int(L)
+    return _checks.integer("L", L, minimum, maximum)
 
 
 def _check_site(site, L):
