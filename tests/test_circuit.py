@@ -420,7 +420,10 @@ _ONE_GATE = ([0], [gates.ISWAP])
         (lambda: circuit.local_equilibrium(13, 0.1), r"L must be an integer in \[2, 12\]"),
         (lambda: circuit.local_equilibrium(1, 0.1), r"L must be an integer in \[2, 12\]"),
         (lambda: circuit.local_equilibrium(4.0, 0.1), r"L must be an integer in \[2, 12\]"),
-        (lambda: circuit.local_equilibrium(4, 1.5), r"delta must be a finite real number in \[-1, 1\]"),
+        (
+            lambda: circuit.local_equilibrium(4, 1.5),
+            r"delta must be a finite real number in \[-1, 1\]",
+        ),
         (lambda: circuit.product_state([0.5] * 13), "occupations must be 1..12 probabilities"),
         (lambda: circuit.product_state([]), "occupations must be 1..12 probabilities"),
         (lambda: circuit.product_state([0.5, 1.2]), "occupations must be 1..12 probabilities"),
@@ -442,7 +445,10 @@ _ONE_GATE = ([0], [gates.ISWAP])
             lambda: circuit.apply_gates(_RHO4, *_ONE_GATE, -1.01),
             r"delta must be a finite real number in \[-1, 1\]",
         ),
-        (lambda: circuit.apply_gates(_RHO4, *_ONE_GATE, "0.1"), r"delta must be a finite real number"),
+        (
+            lambda: circuit.apply_gates(_RHO4, *_ONE_GATE, "0.1"),
+            r"delta must be a finite real number",
+        ),
         (
             lambda: circuit.apply_gates(_RHO4, [5], [gates.ISWAP], 0.1),
             r"bonds must be integers in \[0, 4\]",

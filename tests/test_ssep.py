@@ -182,7 +182,10 @@ def test_cumulants_from_moments_on_known_samples():
         (lambda: ssep.density(0, 0.5), "L must be a positive integer"),
         (lambda: ssep.density(4.0, 0.5), "L must be a positive integer"),
         (lambda: ssep.density(True, 0.5), "L must be a positive integer"),
-        (lambda: ssep.connected_two_point(5, 1.5), r"delta must be a finite real number in \[-1, 1\]"),
+        (
+            lambda: ssep.connected_two_point(5, 1.5),
+            r"delta must be a finite real number in \[-1, 1\]",
+        ),
         (lambda: ssep.density(5, "0.1"), "delta must be a finite real number"),
         (lambda: ssep.steady_state(17, 0.5), "L must be <= 16"),
         (lambda: ssep.product_moments(5, 0.5, 4), "order must be 1, 2 or 3"),
