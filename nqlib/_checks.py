@@ -8,6 +8,7 @@ imports another nqlib module (in particular not :mod:`nqlib.ensemble` or multipr
 """
 
 import os
+import warnings
 
 import numpy as np
 from numba import njit
@@ -85,6 +86,64 @@ def indices(name, value, low, high, *, distinct=True, empty=False):
         )
         raise ValueError(f"{name} must be {what}, got {shown}: {problem}")
     return arr
+
+
+def subsystems(caller, L, A, B=None, *, cut=None):
+    """(A, B) as sorted int64 arrays after checking they are disjoint, non-empty index sets.
+
+    The house convention for a subsystem pair ``(state, A, B=None)``: ``A`` and ``B`` hold
+    distinct indices in [0, L - 1]; ``B`` defaults to the complement of ``A``. An integer ``A``
+    with ``B=None`` is the deprecated cut spelling A = [0, A), B = [A, L): it still works, with a
+    DeprecationWarning that names ``caller`` and the new spelling ``range(A)``; so does the
+    deprecated keyword ``cut`` (given instead of ``A``).
+    """
+    if cut is not None:
+        if A is not None:
+            raise TypeError(f"{caller} got both A= and its deprecated spelling cut=")
+        A = cut
+    if B is None and isinstance(A, (int, np.integer)) and not isinstance(A, (bool, np.bool_)):
+        if not 0 < A < L:
+            raise ValueError(f"cut must be an integer in [1, {L - 1}], got cut={A!r}")
+        warnings.warn(
+            f"{caller}(..., {A}) with an integer cut is deprecated: pass the index set, "
+            f"{caller}(..., range({A}))",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        A = range(A)
+    A = np.unique(indices("A", A, 0, L - 1))
+    if B is None:
+        B = np.setdiff1d(np.arange(L), A)
+        if not B.size:
+            raise ValueError(
+                f"A must be a proper subset of [0, {L - 1}] (B is the rest), got A={A}"
+            )
+        return A, B
+    B = np.unique(indices("B", B, 0, L - 1))
+    common = np.intersect1d(A, B)
+    if common.size:
+        raise ValueError(
+            f"A and B must be disjoint, got A={A.tolist()}, B={B.tolist()} "
+            f"(both hold {common.tolist()})"
+        )
+    return A, B
+
+
+def renamed(caller, old, old_value, new, new_value):
+    """``new_value``, or ``old_value`` with a DeprecationWarning if the old keyword ``old`` was used.
+
+    For keyword arguments renamed to the house names (``A``, ``B``); kept for one release.
+    """
+    if old_value is None:
+        return new_value
+    if new_value is not None:
+        raise TypeError(f"{caller} got both {new}= and its deprecated name {old}=")
+    warnings.warn(
+        f"{caller}({old}=...) is deprecated: use {caller}({new}=...)",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return old_value
 
 
 def real(name, value, low=-np.inf, high=np.inf, *, open_low=False, open_high=False):

@@ -510,14 +510,19 @@ class SecondOrder:
             self.purity_excess(sorted(A)) - float(np.sum(self.magnetization[sorted(A)] ** 2))
         )
 
-    def mutual_information(self, cut=None):
-        """delta^2 coefficient of I(A:B) between sites < ``cut`` and >= ``cut`` (default L // 2).
+    def mutual_information(self, A=None, B=None, *, cut=None):
+        """delta^2 coefficient of I(A:B) between the site sets A and B (default: the two halves).
 
-        I = Delta S_AB - Delta S_A - Delta S_B to this order (rhobar's own I is O(delta^4)).
+        ``A``, ``B``: disjoint, non-empty index sets; ``B`` defaults to the complement of ``A``
+        and ``A`` to sites [0, L // 2). I = Delta S_AB - Delta S_A - Delta S_B to this order
+        (rhobar's own I is O(delta^4)). An integer ``A`` (or ``cut=``) meaning the cut
+        [0, cut) | [cut, L) is deprecated (write ``range(cut)``).
         """
-        cut = self.L // 2 if cut is None else _checks.integer("cut", cut, 1, self.L - 1)
-        left, right = range(cut), range(cut, self.L)
-        return self.entropy_deficit() - self.entropy_deficit(left) - self.entropy_deficit(right)
+        if A is None and B is None and cut is None:
+            A = range(self.L // 2)
+        A, B = _checks.subsystems("SecondOrder.mutual_information", self.L, A, B, cut=cut)
+        both = np.concatenate([A, B])
+        return self.entropy_deficit(both) - self.entropy_deficit(A) - self.entropy_deficit(B)
 
     def _subset(self, sites):
         return (

@@ -157,7 +157,7 @@ def neas_samples(rng, L, p1, p2, delta, n_samples, sweeps_between=1.0, burn_in=N
         return {
             "S": quantum.entropy(rho),
             "P": quantum.purity(rho),
-            "I": quantum.mutual_information(rho, L // 2),
+            "I": quantum.mutual_information(rho, range(L // 2)),
             "n": n,
             "nn": nn,
         }
@@ -204,7 +204,7 @@ def time_traces(rng, L, p1, p2, delta, duration, initial=None, other=None):
             if sigma is not None:
                 sigma = _apply(sigma, L, bonds, us, delta)
         out["S"].append(quantum.entropy(rho))
-        out["I"].append(quantum.mutual_information(rho, L // 2))
+        out["I"].append(quantum.mutual_information(rho, range(L // 2)))
         if sigma is not None:
             out["distance"].append(_trace_distance(rho, sigma))
     if sigma is None:

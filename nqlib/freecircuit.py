@@ -148,14 +148,14 @@ def neas_samples(
         (burn_in * (L + 1) + float(n_samples) * steps) * L + float(n_samples) * L**3,
     )
 
+    parts = [(np.arange(cut), np.arange(cut, L)) for cut in cuts]
+
     def measure(C):
-        S = gaussian._entropy_of(np.linalg.eigvalsh(C))  # C is a state of our own evolution:
-        I = np.array(
-            [gaussian._mutual_information_of(C, cut, S) for cut in cuts], float
-        )  # no checks
+        S = gaussian._entropy_of(np.linalg.eigvalsh(C))  # C is our own evolution's: no checks
+        I = np.array([gaussian._mutual_information_of(C, *halves, S) for halves in parts], float)
         out = {"S": S, "I": I, "n": np.real(np.diag(C)), "abs2": np.abs(C) ** 2}
         if negativity:
-            out["Ef"] = np.array([gaussian.negativity(C, cut) for cut in cuts], float)
+            out["Ef"] = np.array([gaussian.negativity(C, *halves) for halves in parts], float)
         return out
 
     return trajectory.sample(
@@ -299,7 +299,7 @@ def gaussian_model_negativity(
     Ef, outside = np.empty((n_samples, len(cuts))), np.empty(n_samples)
     for k in range(n_samples):
         C, outside[k] = gaussian_model(rng, L, delta, coherence, fluctuation)
-        Ef[k] = [gaussian.negativity(C, cut) for cut in cuts]
+        Ef[k] = [gaussian.negativity(C, range(cut)) for cut in cuts]
     return {"Ef": Ef, "outside": outside}
 
 
@@ -443,8 +443,8 @@ def dense_negativities(rng, L, p1, delta, n_samples):
 
     def measure(C):
         return {
-            "E": quantum.log_negativity(gaussian.dense_state(C), L // 2),
-            "Ef": gaussian.negativity(C, L // 2),
+            "E": quantum.log_negativity(gaussian.dense_state(C), range(L // 2)),
+            "Ef": gaussian.negativity(C, range(L // 2)),
         }
 
     out = trajectory.sample(

@@ -4,7 +4,7 @@ A Gaussian state of L modes is fixed by :math:`C_{ij} = \langle c_i^\dagger c_j\
 (Hermitian, eigenvalues in [0, 1]). The entropy of a set of modes A is that of free fermions
 with occupations :math:`\nu = \mathrm{eig}(C_{AA})`:
 :math:`S_A = -\sum_\nu [\nu\ln\nu + (1-\nu)\ln(1-\nu)]` (nats), and the mutual information of
-the cut [0, cut) | [cut, L) is :math:`S_A + S_B - S_{AB}`.
+two disjoint mode sets A and B is :math:`S_A + S_B - S_{AB}`.
 
 Entanglement of the (generally mixed) state between mode sets A and B is measured by the
 fermionic logarithmic negativity :math:`\mathcal{E}_f = \ln\|\rho^{R_A}\|_1` of the partial
@@ -43,35 +43,44 @@ __all__ = [
 _TOL = 1e-9
 
 
-def entropy(C, modes=None):
-    """Entropy (nats) of the modes ``modes`` (default: all) of the Gaussian state with matrix C.
+def entropy(C, A=None, *, modes=None):
+    """Entropy S_A (nats) of the modes ``A`` (default: all) of the Gaussian state with matrix C.
 
-    ``modes``: distinct mode indices in [0, L - 1] (a list, range or integer array; empty gives 0).
+    ``A``: distinct mode indices in [0, L - 1] (a list, range or integer array; empty gives 0).
+    ``modes=`` is the deprecated name of ``A`` (kept for one release).
     """
+    A = _checks.renamed("gaussian.entropy", "modes", modes, "A", A)
     C, nu = _check_and_diagonalise(C)
-    if modes is not None:
-        modes = _checks.indices("modes", modes, 0, len(C) - 1, empty=True)
-        nu = np.linalg.eigvalsh(C[np.ix_(modes, modes)])
+    if A is not None:
+        A = _checks.indices("A", A, 0, len(C) - 1, empty=True)
+        nu = np.linalg.eigvalsh(C[np.ix_(A, A)])
     return _entropy_of(nu)
 
 
-def mutual_information(C, cut):
-    """I(A:B) in nats for A = modes [0, cut), B = modes [cut, L); 0 < cut < L."""
+def mutual_information(C, A=None, B=None, *, cut=None):
+    """I(A:B) = S_A + S_B - S_AB in nats between the mode sets ``A`` and ``B``.
+
+    ``A``, ``B``: disjoint, non-empty sets of distinct mode indices in [0, L - 1]; ``B`` defaults
+    to the complement of ``A``, and modes in neither are traced out. The entropies are
+    fermionic: they equal those of the Jordan-Wigner qubits of :func:`dense_state` when A, B
+    and their union are blocks of consecutive modes, not in general (the string across a
+    traced gap). Deprecated for one release: an integer ``A`` (or ``cut=``) meaning
+    A = [0, cut), B = [cut, L); write ``range(cut)``.
+    """
     C, nu = _check_and_diagonalise(C)
-    L = len(C)
-    if isinstance(cut, bool) or not isinstance(cut, (int, np.integer)) or not 0 < cut < L:
-        raise ValueError(f"cut must be an integer in [1, {L - 1}], got cut={cut!r}")
-    return _mutual_information_of(C, cut, _entropy_of(nu))
+    A, B = _checks.subsystems("gaussian.mutual_information", len(C), A, B, cut=cut)
+    return _mutual_information_of(C, A, B, _entropy_of(nu))
 
 
 def negativity(C, A, B=None):
     """Fermionic logarithmic negativity E_f (nats) between mode sets A and B (module docstring).
 
-    ``A`` an integer cut gives A = [0, cut), B = [cut, L); otherwise ``A`` and ``B`` are
-    disjoint, non-empty index sets and the remaining modes are traced out.
+    ``A``, ``B``: disjoint, non-empty index sets; ``B`` defaults to the complement of ``A``, and
+    modes in neither are traced out. An integer ``A`` meaning A = [0, cut), B = [cut, L) is
+    deprecated (write ``range(cut)``).
     """
     C = check_correlation_matrix(C)
-    A, B = _bipartition(len(C), A, B)
+    A, B = _checks.subsystems("gaussian.negativity", len(C), A, B)
     modes = np.concatenate([A, B])
     C = C[np.ix_(modes, modes)]
     n = len(A)
@@ -99,7 +108,7 @@ def negativity_lower_bound(C, A, B=None):
     \|\rho^{T_A}\|_1` and :math:`E \ge E_f - \ln\sqrt2`. Requires max(A) < min(B).
     """
     C = check_correlation_matrix(C)
-    A, B = _bipartition(len(C), A, B)
+    A, B = _checks.subsystems("gaussian.negativity_lower_bound", len(C), A, B)
     if A.max() > B.min():
         raise ValueError(
             "the bound needs every mode of A before every mode of B (Jordan-Wigner order)"
@@ -219,25 +228,11 @@ def _entropy_of(nu):
     return float(np.sum(binary_entropy(np.clip(nu, 0.0, 1.0))))
 
 
-def _mutual_information_of(C, cut, S):
-    """I([0, cut) : [cut, L)) of a checked C whose total entropy S is known (no checks)."""
-    A, B = np.arange(cut), np.arange(cut, len(C))
-    return (
-        _entropy_of(np.linalg.eigvalsh(C[np.ix_(A, A)]))
-        + _entropy_of(np.linalg.eigvalsh(C[np.ix_(B, B)]))
-        - S
-    )
-
-
-def _bipartition(L, A, B):
-    if B is None:
-        if isinstance(A, bool) or not isinstance(A, (int, np.integer)) or not 0 < A < L:
-            raise ValueError(f"cut must be an integer in [1, {L - 1}], got {A!r}")
-        return np.arange(A), np.arange(A, L)
-    A, B = (np.unique(_checks.indices(name, x, 0, L - 1)) for name, x in (("A", A), ("B", B)))
-    if np.intersect1d(A, B).size:
-        raise ValueError(
-            f"A and B must be disjoint sets of modes, got {A.tolist()}, {B.tolist()} "
-            f"(both hold {np.intersect1d(A, B).tolist()})"
-        )
-    return A, B
+def _mutual_information_of(C, A, B, S):
+    """I(A:B) of a checked C with total entropy S (no checks; A, B sorted, disjoint index sets)."""
+    S_A = _entropy_of(np.linalg.eigvalsh(C[np.ix_(A, A)]))
+    S_B = _entropy_of(np.linalg.eigvalsh(C[np.ix_(B, B)]))
+    if len(A) + len(B) < len(C):
+        AB = np.concatenate([A, B])
+        S = _entropy_of(np.linalg.eigvalsh(C[np.ix_(AB, AB)]))
+    return S_A + S_B - S

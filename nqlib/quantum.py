@@ -6,7 +6,8 @@ significant qubit and, per site, basis state 0 = spin up = occupied, 1 = spin do
 
 * von Neumann entropy :math:`S(\rho) = -\mathrm{tr}\,\rho\ln\rho`, purity :math:`\mathrm{tr}\,\rho^2`;
 * partial traces over any set of sites; mutual information
-  :math:`I(A:B) = S_A + S_B - S_{AB}` for the cut [0, cut) | [cut, L);
+  :math:`I(A:B) = S_A + S_B - S_{AB}` and log-negativity of disjoint site sets A, B (B defaults
+  to the rest: a subsystem is ``(rho, A, B=None)`` as everywhere in nqlib);
 * the fermionic correlation matrix :math:`C_{ij} = \mathrm{tr}[\rho\, c_i^\dagger c_j]` under
   the Jordan-Wigner map :math:`c_j^\dagger = \prod_{k<j}(-1)^{n_k}\,\sigma_j^+` with
   :math:`n = (1+\sigma^z)/2`, which for i < j gives
@@ -100,15 +101,16 @@ def purity(rho):
     return float(np.real(np.vdot(rho, rho)))
 
 
-def partial_trace(rho, keep):
-    """Reduced density matrix of the sites ``keep`` (0-based, returned in increasing order).
+def partial_trace(rho, A=None, *, keep=None):
+    """Reduced density matrix of the sites ``A`` (0-based, returned in increasing order).
 
-    ``keep``: distinct site indices in [0, L - 1] (empty gives the 1 x 1 trace). ``rho`` may be
+    ``A``: distinct site indices in [0, L - 1] (empty gives the 1 x 1 trace). ``rho`` may be
     any finite (2**L, 2**L) operator: the partial trace is linear, so it is not checked to be a
-    state (the entropies check their own input).
+    state (the entropies check their own input). ``keep=`` is the deprecated name of ``A``.
     """
+    A = _checks.renamed("quantum.partial_trace", "keep", keep, "A", A)
     L = n_sites(rho)
-    keep = sorted(_checks.indices("keep", keep, 0, L - 1, empty=True).tolist())
+    keep = sorted(_checks.indices("A", A, 0, L - 1, empty=True).tolist())
     rho = _checks.finite("rho", np.asarray(rho))
     tensor = rho.reshape((2,) * (2 * L))
     rows = list(range(L))
@@ -119,38 +121,42 @@ def partial_trace(rho, keep):
     return reduced.reshape(d, d)
 
 
-def mutual_information(rho, cut):
-    """I(A:B) in nats for A = sites [0, cut), B = sites [cut, L); 0 < cut < L."""
-    L = n_sites(rho)
-    if isinstance(cut, bool) or not isinstance(cut, (int, np.integer)) or not 0 < cut < L:
-        raise ValueError(f"cut must be an integer in [1, {L - 1}], got cut={cut!r}")
-    rho, p = _check_density_matrix(rho, diagonalise=True)
-    left = partial_trace(rho, range(cut))
-    right = partial_trace(rho, range(cut, L))
-    return entropy(left) + entropy(right) - _entropy_of(p)
+def mutual_information(rho, A=None, B=None, *, cut=None):
+    """I(A:B) = S_A + S_B - S_AB in nats between the site sets ``A`` and ``B``.
 
-
-def log_negativity(rho, A):
-    """Qubit logarithmic negativity ln ||rho^{T_A}||_1 (nats) for the partial transpose on A.
-
-    ``A`` is a cut (A = sites [0, cut), 0 < cut < L) or a non-empty proper subset of the sites
-    (distinct indices in [0, L - 1]); the complement is B. Trace out other sites first with
-    :func:`partial_trace`.
+    ``A``, ``B``: disjoint, non-empty sets of distinct site indices in [0, L - 1]; ``B``
+    defaults to the complement of ``A``, and sites in neither are traced out. Deprecated for one
+    release: an integer ``A`` (or ``cut=``) meaning A = [0, cut), B = [cut, L); write
+    ``range(cut)``.
     """
     L = n_sites(rho)
-    if isinstance(A, (int, np.integer)) and not isinstance(A, bool):
-        if not 0 < A < L:
-            raise ValueError(f"cut must be an integer in [1, {L - 1}], got {A!r}")
-        A = range(A)
-    sites = sorted(_checks.indices("A", A, 0, L - 1).tolist())
-    if len(sites) == L:
-        raise ValueError(
-            f"A must be a non-empty proper subset of [0, {L - 1}] (B is the rest), got {sites}"
-        )
+    A, B = _checks.subsystems("quantum.mutual_information", L, A, B, cut=cut)
+    whole = len(A) + len(B) == L
+    rho, p = _check_density_matrix(rho, diagonalise=whole)
+    left = partial_trace(rho, A)
+    right = partial_trace(rho, B)
+    S_AB = _entropy_of(p) if whole else entropy(partial_trace(rho, np.concatenate([A, B])))
+    return entropy(left) + entropy(right) - S_AB
+
+
+def log_negativity(rho, A, B=None):
+    """Qubit logarithmic negativity ln ||rho_AB^{T_A}||_1 (nats) for the partial transpose on A.
+
+    ``A``, ``B``: disjoint, non-empty sets of distinct site indices in [0, L - 1]; ``B``
+    defaults to the complement of ``A``; sites in neither are traced out first. An integer
+    ``A`` meaning A = [0, cut) is deprecated (write ``range(cut)``).
+    """
+    L = n_sites(rho)
+    A, B = _checks.subsystems("quantum.log_negativity", L, A, B)
+    if len(A) + len(B) < L:
+        _check_density_matrix(rho)
+        AB = np.concatenate([A, B])
+        rho, L = partial_trace(rho, AB), len(AB)
+        A = np.flatnonzero(np.isin(np.sort(AB), A))  # positions of A among the kept sites
     rho, _ = _check_density_matrix(rho)
     tensor = rho.reshape((2,) * (2 * L))
     axes = list(range(2 * L))
-    for k in sites:  # exchange the row and column index of each site of A
+    for k in A.tolist():  # exchange the row and column index of each site of A
         axes[k], axes[L + k] = L + k, k
     transposed = tensor.transpose(axes).reshape(2**L, 2**L)
     return float(np.log(np.abs(np.linalg.eigvalsh(transposed)).sum()))

@@ -510,7 +510,9 @@ REGISTRY = {
         dict(sites=[1]), dict(sites=("indices", 0, 2, True)), obj=_second_order
     ),
     "abcmodel.SecondOrder.mutual_information": Entry(
-        dict(cut=1), dict(cut=("site", 1, 2)), obj=_second_order
+        dict(A=[0], B=[2]),
+        dict(A=("indices", 0, 2, True), B=("indices", 0, 2, True)),
+        obj=_second_order,
     ),
     "abcmodel.closure_coefficients": Entry(
         dict(p1=0.3, p2=0.2, sizes=[4, 8], max_excitations=2),
@@ -956,10 +958,11 @@ REGISTRY = {
     "gates.second_moment": Entry(dict(p1=0.3, p2=0.2), P),
     # gaussian
     "gaussian.entropy": Entry(
-        dict(C=_corr(4), modes=[0, 2]), dict(C="corr", modes=("indices", 0, 3, True))
+        dict(C=_corr(4), A=[0, 2]), dict(C="corr", A=("indices", 0, 3, True))
     ),
     "gaussian.mutual_information": Entry(
-        dict(C=_corr(4), cut=2), dict(C="corr", cut=("site", 1, 3))
+        dict(C=_corr(4), A=[0], B=[2]),
+        dict(C="corr", A=("indices", 0, 3, True), B=("indices", 0, 3, True)),
     ),
     "gaussian.negativity": Entry(
         dict(C=_corr(4), A=[0], B=[2]),
@@ -1189,13 +1192,15 @@ REGISTRY = {
     ),
     "quantum.purity": Entry(dict(rho=_rho(2)), dict(rho="rho")),
     "quantum.partial_trace": Entry(
-        dict(rho=_rho(3), keep=[0, 2]), dict(rho="matrix", keep=("indices", 0, 2, True))
+        dict(rho=_rho(3), A=[0, 2]), dict(rho="matrix", A=("indices", 0, 2, True))
     ),
     "quantum.mutual_information": Entry(
-        dict(rho=_rho(3), cut=1), dict(rho="rho", cut=("site", 1, 2))
+        dict(rho=_rho(3), A=[0], B=[2]),
+        dict(rho="rho", A=("indices", 0, 2, True), B=("indices", 0, 2, True)),
     ),
     "quantum.log_negativity": Entry(
-        dict(rho=_rho(3), A=[0]), dict(rho="rho", A=("indices", 0, 2, True))
+        dict(rho=_rho(3), A=[0], B=[2]),
+        dict(rho="rho", A=("indices", 0, 2, True), B=("indices", 0, 2, True)),
     ),
     "quantum.correlation_matrix": Entry(dict(rho=_rho(2)), dict(rho="rho")),
     # quditcircuit

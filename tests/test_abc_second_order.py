@@ -122,6 +122,25 @@ def test_excitation_maps_conserve_traces_and_keep_the_vacuum():
         np.testing.assert_allclose(B[2][0], 0.0, atol=1e-13)
 
 
+def test_mutual_information_of_site_sets():
+    """I(A:B) is symmetric, equals Delta S_AB - Delta S_A - Delta S_B, defaults to the two halves,
+    and (as the delta^2 coefficient of a quantity monotone under partial trace) grows when B
+    gains sites; the deprecated integer cut warns and agrees."""
+    r = abcmodel.second_order(8, 0.3, 0.3)
+    half = r.mutual_information(range(4))
+    assert r.mutual_information() == half
+    assert r.mutual_information(range(4, 8), range(4)) == pytest.approx(half, abs=1e-12)
+    A, B = [2, 3], [4]
+    expected = r.entropy_deficit(A + B) - r.entropy_deficit(A) - r.entropy_deficit(B)
+    assert r.mutual_information(A, B) == pytest.approx(expected, abs=1e-12)
+    assert r.mutual_information(B, A) == pytest.approx(expected, abs=1e-12)
+    assert 1e-3 < expected < r.mutual_information(A, [4, 5]) < r.mutual_information(A)
+    with pytest.warns(DeprecationWarning, match=r"range\(4\)"):
+        assert r.mutual_information(4) == half
+    with pytest.warns(DeprecationWarning, match="integer cut"):
+        assert r.mutual_information(cut=4) == half
+
+
 @pytest.mark.parametrize(
     "call, message",
     [

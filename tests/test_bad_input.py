@@ -117,18 +117,18 @@ CASES = {
     ),
     "twirl nan": (lambda: haarcircuit.twirl(np.full((4, 4), NAN)), r"X.*non-finite"),
     # 3. index sets: duplicates, non-integers, out of range, empty
-    "entropy modes repeat": (
-        lambda: gaussian.entropy(np.eye(8) / 2, modes=[0, 0]),
-        r"modes must be distinct integers in \[0, 7\], got \[0, 0\]: 0 repeats",
+    "entropy A repeat": (
+        lambda: gaussian.entropy(np.eye(8) / 2, A=[0, 0]),
+        r"A must be distinct integers in \[0, 7\], got \[0, 0\]: 0 repeats",
     ),
-    "entropy modes 1.5": (lambda: gaussian.entropy(np.eye(8) / 2, modes=[1.5]), r"modes.*\[1\.5\]"),
-    "entropy modes range": (
-        lambda: gaussian.entropy(np.eye(8) / 2, modes=[2, 8]),
-        r"modes.*\[0, 7\].*8 is out of range",
+    "entropy A 1.5": (lambda: gaussian.entropy(np.eye(8) / 2, A=[1.5]), r"A.*\[1\.5\]"),
+    "entropy A range": (
+        lambda: gaussian.entropy(np.eye(8) / 2, A=[2, 8]),
+        r"A.*\[0, 7\].*8 is out of range",
     ),
-    "entropy modes bool": (
-        lambda: gaussian.entropy(np.eye(2) / 2, modes=np.array([True, False])),
-        r"modes.*True",
+    "entropy A bool": (
+        lambda: gaussian.entropy(np.eye(2) / 2, A=np.array([True, False])),
+        r"A.*True",
     ),
     "negativity A repeat": (
         lambda: gaussian.negativity(np.eye(4) / 2, [0, 0], [2]),
@@ -146,11 +146,11 @@ CASES = {
         lambda: gaussian.negativity_lower_bound(np.eye(4) / 2, [0], [2.5]),
         r"B.*2\.5",
     ),
-    "partial_trace keep repeat": (
+    "partial_trace A repeat": (
         lambda: quantum.partial_trace(np.eye(8) / 8, [1, 1]),
-        r"keep.*\[1, 1\]: 1 repeats",
+        r"A.*\[1, 1\]: 1 repeats",
     ),
-    "partial_trace keep 0.5": (lambda: quantum.partial_trace(np.eye(8) / 8, [0.5]), r"keep.*0\.5"),
+    "partial_trace A 0.5": (lambda: quantum.partial_trace(np.eye(8) / 8, [0.5]), r"A.*0\.5"),
     "log_negativity A repeat": (
         lambda: quantum.log_negativity(np.eye(8) / 8, [0, 0]),
         r"A.*\[0, 0\]",
@@ -196,11 +196,11 @@ CASES = {
         r"rho.*-0\.5",
     ),
     "mutual_information trace": (
-        lambda: quantum.mutual_information(np.eye(4) / 2, 1),
+        lambda: quantum.mutual_information(np.eye(4) / 2, [0]),
         r"rho.*tr rho = 2",
     ),
     "log_negativity negative": (
-        lambda: quantum.log_negativity(np.diag([1.5, -0.5, 0.0, 0.0]), 1),
+        lambda: quantum.log_negativity(np.diag([1.5, -0.5, 0.0, 0.0]), [0]),
         r"rho.*-0\.5",
     ),
     "correlation_matrix nan": (

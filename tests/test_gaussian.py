@@ -56,12 +56,57 @@ def test_entropy_matches_dense_state(state):
     assert 0 <= S <= L * LN2 + 1e-12
 
 
-@pytest.mark.parametrize("cut", [1, 2, 3])
-def test_mutual_information_matches_dense_state(state, cut):
+@pytest.mark.parametrize(
+    "A, B",
+    [
+        (range(1), None),
+        (range(2), None),
+        (range(3), None),
+        ([2, 3], [0, 1]),  # A and B swapped
+        ([0], [1, 2]),  # B a strict subset of the complement: mode 3 traced out
+        ([1, 2], [3]),  # mode 0 traced out
+        ([3], [1, 2]),
+    ],
+)
+def test_mutual_information_matches_dense_state(state, A, B):
+    """Blocks of consecutive modes (A, B and their union): the Jordan-Wigner strings cancel and
+    the fermion and qubit mutual informations coincide."""
     _, rho, C = state
-    assert gaussian.mutual_information(C, cut) == pytest.approx(
-        quantum.mutual_information(rho, cut), abs=1e-10
+    assert gaussian.mutual_information(C, A, B) == pytest.approx(
+        quantum.mutual_information(rho, A, B), abs=1e-10
     )
+
+
+@pytest.mark.parametrize("A, B", [([0, 2], None), ([0, 2], [3]), ([3], [0, 2]), ([1], [3])])
+def test_mutual_information_is_sum_of_entropies_and_symmetric(state, A, B):
+    """I(A:B) = S_A + S_B - S_AB from :func:`gaussian.entropy`, also for sets with gaps, where
+    the qubit route differs; swapping A and B leaves I unchanged."""
+    _, _, C = state
+    B_set = sorted(set(range(L)) - set(A)) if B is None else B
+    expected = (
+        gaussian.entropy(C, A)
+        + gaussian.entropy(C, B_set)
+        - gaussian.entropy(C, sorted([*A, *B_set]))
+    )
+    assert gaussian.mutual_information(C, A, B) == pytest.approx(expected, abs=1e-12)
+    assert gaussian.mutual_information(C, B_set, A) == pytest.approx(expected, abs=1e-12)
+    assert expected > 1e-6  # a correlated state: the test can tell A from B
+
+
+def test_deprecated_spellings_warn_and_agree(state):
+    """For one release: an integer cut, and the old keywords cut= and modes=."""
+    _, _, C = state
+    new = gaussian.mutual_information(C, range(2))
+    with pytest.warns(DeprecationWarning, match=r"mutual_information\(\.\.\., range\(2\)\)"):
+        assert gaussian.mutual_information(C, 2) == new
+    with pytest.warns(DeprecationWarning, match="integer cut"):
+        assert gaussian.mutual_information(C, cut=2) == new
+    with pytest.warns(DeprecationWarning, match=r"entropy\(modes=\.\.\.\).*entropy\(A="):
+        assert gaussian.entropy(C, modes=[1, 2]) == gaussian.entropy(C, [1, 2])
+    with pytest.warns(DeprecationWarning, match=r"negativity\(\.\.\., range\(1\)\)"):
+        assert gaussian.negativity(C, 1) == gaussian.negativity(C, [0])
+    with pytest.raises(TypeError, match="both"):
+        gaussian.entropy(C, [0], modes=[1])
 
 
 @pytest.mark.parametrize("modes", [[0], [3], [1, 2], [0, 1, 2], [1, 2, 3], [2, 3]])
@@ -86,7 +131,7 @@ def test_entropy_of_known_states():
     # a pure Slater determinant: S = 0 and I = 2 S_A
     P = Q[:, :2] @ Q[:, :2].conj().T
     assert abs(gaussian.entropy(P)) < 1e-10
-    assert gaussian.mutual_information(P, 1) == pytest.approx(
+    assert gaussian.mutual_information(P, [0]) == pytest.approx(
         2 * gaussian.entropy(P, [0]), abs=1e-10
     )
     assert gaussian.entropy(P, [0]) > 1e-3
@@ -118,16 +163,19 @@ def test_check_correlation_matrix_returns_complex_array():
             lambda: gaussian.mutual_information(np.eye(4) / 2, 4),
             r"cut must be an integer in \[1, 3\]",
         ),
-        (lambda: gaussian.mutual_information(np.eye(4) / 2, 2.0), "cut must be an integer"),
-        (lambda: gaussian.mutual_information(np.eye(4) / 2, True), "cut must be an integer"),
-        (lambda: gaussian.mutual_information(np.diag([2.0, 0.0]), 1), "eigenvalues of C"),
+        (lambda: gaussian.mutual_information(np.eye(4) / 2, range(4)), "proper subset"),
+        (lambda: gaussian.mutual_information(np.eye(4) / 2, [0, 1], [1, 2]), "disjoint"),
+        (lambda: gaussian.mutual_information(np.eye(4) / 2, [2.5]), "A must be distinct"),
+        (lambda: gaussian.mutual_information(np.eye(4) / 2, True), "A must be distinct"),
+        (lambda: gaussian.mutual_information(np.eye(4) / 2, [0], []), "B must be distinct"),
+        (lambda: gaussian.mutual_information(np.diag([2.0, 0.0]), [0]), "eigenvalues of C"),
         (
             lambda: gaussian.entropy(np.eye(3) / 2, [0, 3]),
-            r"modes must be distinct integers in \[0, 2\]",
+            r"A must be distinct integers in \[0, 2\]",
         ),
         (
             lambda: gaussian.entropy(np.eye(3) / 2, [-1]),
-            r"modes must be distinct integers in \[0, 2\]",
+            r"A must be distinct integers in \[0, 2\]",
         ),
     ],
 )

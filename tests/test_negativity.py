@@ -51,9 +51,9 @@ def test_pure_state_negativity_is_the_renyi_half_entropy(cut):
     rng = np.random.default_rng(cut)
     C = _random_C(rng, 6, pure=True)
     # a pure state has xi at 0 and 1, where sqrt(xi) turns rounding (1e-16) into 1e-8
-    assert gaussian.negativity(C, cut) == pytest.approx(_renyi_half(C[:cut, :cut]), abs=1e-7)
+    assert gaussian.negativity(C, range(cut)) == pytest.approx(_renyi_half(C[:cut, :cut]), abs=1e-7)
     # for pure states the qubit negativity of adjacent blocks is the same Renyi-1/2 entropy
-    assert quantum.log_negativity(gaussian.dense_state(C), cut) == pytest.approx(
+    assert quantum.log_negativity(gaussian.dense_state(C), range(cut)) == pytest.approx(
         _renyi_half(C[:cut, :cut]), abs=1e-7
     )
 
@@ -62,9 +62,11 @@ def test_uncorrelated_blocks_have_no_negativity():
     rng = np.random.default_rng(2)
     C = np.zeros((6, 6), dtype=complex)
     C[:2, :2], C[2:, 2:] = _random_C(rng, 2), _random_C(rng, 4)
-    assert gaussian.negativity(C, 2) == pytest.approx(0.0, abs=1e-12)
-    assert gaussian.negativity_lower_bound(C, 2) == 0.0
-    assert quantum.log_negativity(gaussian.dense_state(C), 2) == pytest.approx(0.0, abs=1e-12)
+    assert gaussian.negativity(C, range(2)) == pytest.approx(0.0, abs=1e-12)
+    assert gaussian.negativity_lower_bound(C, range(2)) == 0.0
+    assert quantum.log_negativity(gaussian.dense_state(C), range(2)) == pytest.approx(
+        0.0, abs=1e-12
+    )
 
 
 @pytest.mark.parametrize("a, b, traced", [(1, 1, 0), (2, 2, 0), (2, 3, 1), (1, 3, 2)])
@@ -96,11 +98,11 @@ def test_qubit_negativity_lies_within_log_sqrt2_of_the_fermionic_one():
             for pure in (False, True):
                 C = _random_C(rng, L, pure=pure)
                 E, E_f = (
-                    quantum.log_negativity(gaussian.dense_state(C), cut),
-                    gaussian.negativity(C, cut),
+                    quantum.log_negativity(gaussian.dense_state(C), range(cut)),
+                    gaussian.negativity(C, range(cut)),
                 )
                 assert E_f - np.log(2) / 2 - 1e-7 <= E <= E_f + np.log(2) / 2 + 1e-7
-                bound = gaussian.negativity_lower_bound(C, cut)
+                bound = gaussian.negativity_lower_bound(C, range(cut))
                 assert bound <= E + 1e-7
                 lower_bound_positive += bound > 0
     assert lower_bound_positive > 0  # the bound is not trivially zero on these states
@@ -112,15 +114,18 @@ def test_negativity_symmetries():
     value = gaussian.negativity(C, range(3), range(3, 7))
     assert gaussian.negativity(C.T, range(3), range(3, 7)) == pytest.approx(value, abs=1e-12)
     assert gaussian.negativity(C, range(3, 7), range(3)) == pytest.approx(value, abs=1e-12)
-    assert gaussian.negativity(np.eye(7) - C, 3) == pytest.approx(value, abs=1e-12)  # particle-hole
+    assert gaussian.negativity(np.eye(7) - C, range(3)) == pytest.approx(value, abs=1e-12)  # p-h
+    assert gaussian.negativity(C, range(3)) == value  # B defaults to the complement of A
+    assert gaussian.negativity(C, [4, 1]) == gaussian.negativity(C, [1, 4], [0, 2, 3, 5, 6])
 
 
 @pytest.mark.parametrize(
     "call, message",
     [
-        (lambda: gaussian.negativity(np.array([[0.5, 0.1], [0.2, 0.5]]), 1), "Hermitian"),
-        (lambda: gaussian.negativity(np.diag([1.5, 0.5]), 1), "eigenvalues"),
-        (lambda: gaussian.negativity(np.eye(3) / 2, 3), "cut"),
+        (lambda: gaussian.negativity(np.array([[0.5, 0.1], [0.2, 0.5]]), [0]), "Hermitian"),
+        (lambda: gaussian.negativity(np.diag([1.5, 0.5]), [0]), "eigenvalues"),
+        (lambda: gaussian.negativity(np.eye(3) / 2, 3), "cut"),  # the deprecated integer cut
+        (lambda: gaussian.negativity(np.eye(3) / 2, range(3)), "proper subset"),
         (lambda: gaussian.negativity(np.eye(3) / 2, [0, 1], [1, 2]), "disjoint"),
         (
             lambda: gaussian.negativity(np.eye(3) / 2, [0], [5]),
@@ -145,6 +150,6 @@ def test_small_drive_negativity_is_four_times_the_cross_block_weight():
     errors = []
     for eps in (0.02, 0.01):
         C = 0.5 * np.eye(8) + eps * X
-        errors.append(gaussian.negativity(C, 3) - 4 * np.sum(np.abs(C[:3, 3:]) ** 2))
+        errors.append(gaussian.negativity(C, range(3)) - 4 * np.sum(np.abs(C[:3, 3:]) ** 2))
     assert abs(errors[0]) < 1e-2 * 4 * np.sum(np.abs(0.02 * X[:3, 3:]) ** 2)
     assert 14 < errors[0] / errors[1] < 18  # fourth order: halving eps divides the error by 16

@@ -125,26 +125,85 @@ def test_mutual_information_of_product_states_vanishes():
     rng = np.random.default_rng(6)
     A, B = _random_density_matrix(rng, 2), _random_density_matrix(rng, 2)
     rho = np.kron(A, B)
-    assert abs(quantum.mutual_information(rho, 2)) < 1e-10
+    assert abs(quantum.mutual_information(rho, range(2))) < 1e-10
     # but the cut through A sees A's internal correlations
-    assert quantum.mutual_information(rho, 1) > 1e-3
+    assert quantum.mutual_information(rho, [0]) > 1e-3
 
 
 def test_mutual_information_of_a_bell_pair():
     bell = np.array([1, 0, 0, 1]) / np.sqrt(2)
     pair = np.outer(bell, bell)
-    assert quantum.mutual_information(pair, 1) == pytest.approx(2 * LN2, abs=1e-12)
+    assert quantum.mutual_information(pair, [0]) == pytest.approx(2 * LN2, abs=1e-12)
     # Bell pair on sites (1, 2) of 4, mixed product states on sites 0 and 3
     rho = kron(np.diag([0.2, 0.8]), pair, np.diag([0.65, 0.35]))
-    assert quantum.mutual_information(rho, 2) == pytest.approx(2 * LN2, abs=1e-12)
-    assert abs(quantum.mutual_information(rho, 1)) < 1e-12
-    assert abs(quantum.mutual_information(rho, 3)) < 1e-12
+    assert quantum.mutual_information(rho, range(2)) == pytest.approx(2 * LN2, abs=1e-12)
+    assert abs(quantum.mutual_information(rho, [0])) < 1e-12
+    assert abs(quantum.mutual_information(rho, range(3))) < 1e-12
 
 
 def test_mutual_information_of_a_classically_correlated_state():
     # (|uu><uu| + |dd><dd|) / 2: I = ln 2 (classical correlation only)
     rho = np.diag([0.5, 0, 0, 0.5])
-    assert quantum.mutual_information(rho, 1) == pytest.approx(LN2, abs=1e-12)
+    assert quantum.mutual_information(rho, [0]) == pytest.approx(LN2, abs=1e-12)
+
+
+def _bell_across_a_traced_site():
+    """Bell pair on sites (0, 2) of 3 with site 1 in the mixed state diag(0.3, 0.7)."""
+    bell = np.array([1, 0, 0, 1]) / np.sqrt(2)
+    rho = kron(np.outer(bell, bell), np.diag([0.3, 0.7]))  # sites (pair, pair, mixed)
+    return rho.reshape((2,) * 6).transpose(0, 2, 1, 3, 5, 4).reshape(8, 8)
+
+
+def test_mutual_information_of_chosen_site_sets():
+    """I(A:B) = 2 ln 2 exactly when A and B split the Bell pair and 0 when one of them holds only
+    the mixed site; on a random state, against S_A + S_B - S_AB of explicit partial traces, with
+    A and B swapped and B a strict subset of the complement."""
+    rho = _bell_across_a_traced_site()
+    assert quantum.mutual_information(rho, [0], [2]) == pytest.approx(2 * LN2, abs=1e-12)
+    assert quantum.mutual_information(rho, [2], [0, 1]) == pytest.approx(2 * LN2, abs=1e-12)
+    assert abs(quantum.mutual_information(rho, [1], [0, 2])) < 1e-12
+    assert abs(quantum.mutual_information(rho, [0], [1])) < 1e-12
+    rho = _random_density_matrix(np.random.default_rng(11), 4)
+    for A, B in [([0, 2], [3]), ([3], [0, 2]), ([1], None), ([2, 0], [1, 3])]:
+        rest = sorted(set(range(4)) - set(A)) if B is None else B
+        S = [quantum.entropy(quantum.partial_trace(rho, x)) for x in (A, rest, [*A, *rest])]
+        expected = S[0] + S[1] - S[2]
+        assert expected > 1e-3
+        assert quantum.mutual_information(rho, A, B) == pytest.approx(expected, abs=1e-12)
+        assert quantum.mutual_information(rho, rest, A) == pytest.approx(expected, abs=1e-12)
+
+
+def test_log_negativity_traces_out_the_rest_first():
+    """B a strict subset of the complement: E(A:B) is that of the reduced state (an explicit
+    partial trace) and symmetric in A and B; a Bell pair across a traced site has E = ln 2."""
+    rho = _random_density_matrix(np.random.default_rng(12), 4, rank=2)
+    value = quantum.log_negativity(rho, [2], [0, 3])
+    reduced = quantum.partial_trace(rho, [0, 2, 3])
+    assert value == pytest.approx(quantum.log_negativity(reduced, [1]), abs=1e-12)
+    assert value == pytest.approx(quantum.log_negativity(rho, [0, 3], [2]), abs=1e-12)
+    assert value > 1e-3
+    rho = _bell_across_a_traced_site()
+    assert quantum.log_negativity(rho, [0], [2]) == pytest.approx(LN2, abs=1e-12)
+    assert abs(quantum.log_negativity(rho, [1], [2])) < 1e-12
+    assert quantum.log_negativity(rho, [0]) == pytest.approx(LN2, abs=1e-12)  # B = [1, 2]
+
+
+def test_deprecated_spellings_warn_and_agree():
+    """For one release: an integer cut, and the old keywords cut= and keep=."""
+    rho = _random_density_matrix(np.random.default_rng(13), 3)
+    new = quantum.mutual_information(rho, range(2))
+    with pytest.warns(DeprecationWarning, match=r"mutual_information\(\.\.\., range\(2\)\)"):
+        assert quantum.mutual_information(rho, 2) == new
+    with pytest.warns(DeprecationWarning, match="integer cut"):
+        assert quantum.mutual_information(rho, cut=2) == new
+    with pytest.warns(DeprecationWarning, match=r"log_negativity\(\.\.\., range\(1\)\)"):
+        assert quantum.log_negativity(rho, 1) == quantum.log_negativity(rho, [0])
+    with pytest.warns(DeprecationWarning, match=r"partial_trace\(keep=\.\.\.\)"):
+        np.testing.assert_array_equal(
+            quantum.partial_trace(rho, keep=[0, 2]), quantum.partial_trace(rho, [0, 2])
+        )
+    with pytest.raises(TypeError, match="both"):
+        quantum.mutual_information(rho, [0], cut=1)
 
 
 # --------------------------------------------------------------------------- correlation matrix
@@ -256,23 +315,26 @@ def test_correlation_matrix_of_product_states_is_diagonal():
             lambda: quantum.mutual_information(np.eye(8) / 8, -1),
             r"cut must be an integer in \[1, 2\]",
         ),
-        (lambda: quantum.mutual_information(np.eye(8) / 8, 1.0), "cut must be an integer"),
-        (lambda: quantum.mutual_information(np.eye(8) / 8, True), "cut must be an integer"),
+        (lambda: quantum.mutual_information(np.eye(8) / 8, [0.5]), "A must be distinct"),
+        (lambda: quantum.mutual_information(np.eye(8) / 8, True), "A must be distinct"),
+        (lambda: quantum.mutual_information(np.eye(8) / 8, range(3)), "proper subset"),
+        (lambda: quantum.mutual_information(np.eye(8) / 8, [0], [0, 1]), "disjoint"),
+        (lambda: quantum.log_negativity(np.eye(8) / 8, [0], [3]), "B must be distinct"),
         (
             lambda: quantum.mutual_information(np.eye(2) / 2, 1),
             r"cut must be an integer in \[1, 0\]",
         ),
         (
             lambda: quantum.partial_trace(np.eye(8) / 8, [0, 3]),
-            r"keep must be distinct integers in \[0, 2\]",
+            r"A must be distinct integers in \[0, 2\]",
         ),
         (
             lambda: quantum.partial_trace(np.eye(8) / 8, [-1]),
-            r"keep must be distinct integers in \[0, 2\]",
+            r"A must be distinct integers in \[0, 2\]",
         ),
         (
             lambda: quantum.partial_trace(np.eye(8) / 8, 5),
-            r"keep must be distinct integers in \[0, 2\]",
+            r"A must be distinct integers in \[0, 2\]",
         ),
     ],
 )
