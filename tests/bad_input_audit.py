@@ -84,6 +84,7 @@ EXCLUDED = {
     "spreading.SampledMap": "a frozen record returned by sampled_two_copy_map (no methods)",
     "spreading.ChainBatches": "a frozen record built by sample_chain_batches; its method is audited",
     "spreading.VelocityScan": "a frozen record returned by velocity_scan (no methods)",
+    "stats.MeanError": "a record returned by mean_error (a named tuple, no methods)",
     "fits.Fit": "a frozen record returned by every fit (a property, no methods, built by nqlib)",
     "quditcircuit.TwoCopyAverage": "a frozen record returned by the two-copy averages (no methods)",
     "quditcircuit.NeasSummary": "a frozen record returned by neas_summary (no methods, built by nqlib)",
@@ -1194,8 +1195,12 @@ REGISTRY = {
         dict(cut="record", loops="data", x="occupations"),
     ),
     "qssep.extrapolate_amplitude": Entry(
-        dict(sizes=[1.0, 2.0, 4.0], amplitudes=[(0.8, 0.04), (0.9, 0.03), (0.95, 0.02)]),
-        dict(sizes="positive_points", amplitudes="matrix"),
+        dict(
+            sizes=[1.0, 2.0, 4.0],
+            amplitudes=[(0.8, 0.04), (0.9, 0.03), (0.95, 0.02)],
+            powers=(1.0,),
+        ),
+        dict(sizes="positive_points", amplitudes="matrix", powers="positive_points"),
     ),
     "qssep.imbalance": Entry(dict(A=(0.7, 0.01, 1.0), n=2), dict(A="reals", n="size")),
     # quantum
@@ -1563,6 +1568,14 @@ REGISTRY = {
         ),
     ),
     "stats.stack": Entry(dict(results=[np.ones(2), np.zeros(2)]), dict(results="results")),
+    "stats.mean_error": Entry(
+        dict(samples=np.arange(6.0).reshape(3, 2), ddof=1),
+        dict(samples="realizations", ddof="choice"),
+    ),
+    "stats.z_scores": Entry(
+        dict(a=[1.0, 2.0], a_err=[0.1, 0.2], b=[0.5, 0.5], b_err=[0.1, 0.1]),
+        dict(a="reals", a_err="nonneg_reals", b="reals", b_err="nonneg_reals"),
+    ),
     "stats.jackknife": Entry(
         dict(estimator=np.mean, data=np.arange(5.0)),
         dict(estimator="callable", data="realizations"),
