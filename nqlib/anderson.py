@@ -174,6 +174,8 @@ __all__ = [
     "energy_correlation",
     "central_halves",
     "f_ab",
+    "f_ab_at",
+    "f_ab_clean",
     "delta_phi",
     "EnergyCorrelationFit",
     "i_ab",
@@ -863,6 +865,71 @@ def f_ab(frobenius, L):
     if frobenius.ndim == 2:
         return 4 * frobenius[np.ix_(A, B)].sum() / norm
     return 4 * frobenius[..., A, :][..., B].sum(axis=(-2, -1)) / norm
+
+
+def f_ab_at(V, E, t=(1.0, 1.0, 1.0)):
+    r"""Gullans-Huse's :math:`f_{AB}` of one :math:`(L+2)\times L\times L` bar at energy E.
+
+    :func:`f_ab` of the slice sums :math:`\sum_{x\in a,y\in b}|G^L_{xy}(E)|^2` of the
+    left-incoming :func:`scattering_states` (:func:`slice_moments`): one realization, at the cost
+    of one sweep, without the dense :math:`(L^3)^2` mode sum.
+
+    Parameters
+    ----------
+    V : ndarray (L + 2, L, L)
+        On-site potential of the wire, L >= 2 (the clean bar is ``np.zeros``).
+    E : float
+        Energy, away from every transverse band edge (:func:`off_edge_energy`).
+    t : tuple of three floats, optional
+        Hoppings (tx, ty, tz).
+
+    Returns
+    -------
+    float
+
+    References
+    ----------
+    GH Eqs. 65, 72; chapter {doc}`anderson` (Sec. 4, band edge, ballistic bar, Exercise 1).
+    """
+    shape = _check_potential(V).shape
+    if shape[0] != shape[1] + 2 or shape[1] != shape[2] or shape[1] < 2:
+        raise ValueError(f"V must have shape (L + 2, L, L) with L >= 2, got shape {shape}")
+    psi = scattering_states(V, E, "L", t)
+    return f_ab(slice_moments(psi)[1], shape[1])
+
+
+def f_ab_clean(E, L, t=(1.0, 1.0, 1.0)):
+    r"""Closed form of :math:`f_{AB}` for the clean wire: :math:`\sum_{k\ \rm open}v_k^{-2}/L_x^2`.
+
+    At W = 0 the left-incoming states are plane waves :math:`\chi_k(\perp)e^{ik_xx}/\sqrt{v_k}`
+    and the orthogonality of the :math:`\chi_k` gives every slice pair the weight
+    :math:`\sum_{\perp\perp'}|G_{(a,\perp),(b,\perp')}|^2 = \sum_k v_k^{-2}`; with
+    :math:`|A| = |B| = L/2` slices and :math:`L_x = L + 2`, :math:`f_{AB} = \sum_k v_k^{-2}/L_x^2`
+    (even L). It stays of order one: no volume law.
+
+    Parameters
+    ----------
+    E : float
+        Energy, away from every transverse band edge.
+    L : int
+        Cross-section and cube size, even, >= 2.
+    t : tuple of three floats, optional
+        Hoppings (tx, ty, tz).
+
+    Returns
+    -------
+    float
+
+    References
+    ----------
+    GH Sec. V A (the ballistic contrast); chapter {doc}`anderson` (Sec. 6).
+    """
+    L = _checks.integer("L", L, 2)
+    if L % 2:
+        raise ValueError(f"L must be even (A and B are then whole halves), got L={L}")
+    _checks.memory(f"f_ab_clean at L={L}", 16 * L**4)  # the transverse basis of lead_modes
+    velocity = lead_modes(E, L, L, t).velocity
+    return np.sum(velocity**-2.0) / (L + 2) ** 2
 
 
 def delta_phi(psi, A, B, psi_shifted=None):

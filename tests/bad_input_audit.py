@@ -616,6 +616,10 @@ REGISTRY = {
     "anderson.f_ab": Entry(
         dict(frobenius=np.ones((6, 6)), L=4), dict(frobenius="matrix", L="size")
     ),
+    "anderson.f_ab_at": Entry(
+        dict(V=np.full((4, 2, 2), 0.1), E=0.3, t=T3), dict(V="potential", E="real", t="hoppings")
+    ),
+    "anderson.f_ab_clean": Entry(dict(E=0.3, L=2, t=T3), dict(E="real", L="size", t="hoppings")),
     "anderson.delta_phi": Entry(
         dict(psi=_psi(), A=[0], B=[2], psi_shifted=_psi()),
         dict(

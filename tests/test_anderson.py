@@ -776,6 +776,23 @@ def test_f_ab_equals_the_dense_sum_and_the_clean_formula():
     assert an.f_ab(clean, L) == pytest.approx(np.sum(v**-2.0) / (L + 2) ** 2, rel=1e-10)
 
 
+def test_f_ab_of_one_bar_and_of_the_clean_wire():
+    """f_ab_at against the dense sum over A x B of |G^L_xy|^2 (mode_sum), for a disordered and a
+    clean bar; f_ab_clean (sum_k v_k^-2 / Lx^2) against the same dense sum of the clean bar."""
+    for L, W, E in ((4, 6.0, 0.3), (6, 0.0, 0.1), (4, 0.0, 0.7)):
+        V = an.potential(L + 2, L, L, W, np.random.default_rng(9))
+        A, B = an.central_halves(L)
+        G = an.mode_sum(V, E, "L", ISO).reshape(L + 2, L * L, L + 2, L * L)
+        dense = 4 * np.sum(np.abs(G[A][:, :, B]) ** 2) / ((L + 2) ** 2 * L**2)
+        assert an.f_ab_at(V, E, ISO) == pytest.approx(dense, rel=1e-10)
+        if W == 0:
+            assert an.f_ab_clean(E, L, ISO) == pytest.approx(dense, rel=1e-10)
+    with pytest.raises(ValueError, match=r"V must have shape \(L \+ 2, L, L\)"):
+        an.f_ab_at(np.zeros((4, 4, 4)), 0.3, ISO)
+    with pytest.raises(ValueError, match="L must be even"):
+        an.f_ab_clean(0.3, 5, ISO)
+
+
 def test_delta_phi_refuses_overlapping_sets_and_mismatched_states():
     psi = an.scattering_states(np.zeros((4, 2, 2)), 0.3, "L", ISO)
     with pytest.raises(ValueError, match="A and B must be disjoint"):
