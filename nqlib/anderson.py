@@ -165,6 +165,7 @@ __all__ = [
     "correlation_matrix",
     "DenseGreen",
     "dense_green",
+    "diagonal_fluctuation",
     "bond_currents",
     "slice_gram",
     "slice_moments",
@@ -562,6 +563,39 @@ def dense_green(V, E, t=(1.0, 1.0, 1.0), edge_tol=EDGE_TOL):
     SL[:M, :M], SR[-M:, -M:] = Sigma, Sigma
     Gr = np.linalg.inv(E * np.eye(n) - hamiltonian(V, t).toarray() - SL - SR)
     return DenseGreen(retarded=Gr, gamma_L=1j * (SL - SL.conj().T), gamma_R=1j * (SR - SR.conj().T))
+
+
+def diagonal_fluctuation(V, E, lead, t=(1.0, 1.0, 1.0)):
+    r"""Fluctuations of the diagonal of one mode sum about its slice means, one realization.
+
+    :math:`G^{\rm lead}_{ii}(E) = \sum_c|\psi_c(i)|^2` from the :func:`scattering_states` (no
+    dense matrix), minus its mean over the slice :math:`i_x` of site i. These are the fluctuations
+    whose correlation between energies, leads and realizations tells how independent the two
+    terms of HJ's :math:`G^{\rm neq}` are.
+
+    Parameters
+    ----------
+    V : ndarray (Nx, Ny, Nz)
+        On-site potential.
+    E : float
+        Energy, away from every transverse band edge, with at least one open channel.
+    lead : {'L', 'R'}
+        The lead whose incoming states are summed.
+    t : tuple of three floats, optional
+        Hoppings (tx, ty, tz).
+
+    Returns
+    -------
+    ndarray (Nx * Ny * Nz,)
+        Real, in the site order of :func:`hamiltonian`; it sums to zero over each slice.
+
+    References
+    ----------
+    HJ Eq. 7 (the pair :math:`G^R(0^+) - G^L(0^-)`); chapter {doc}`anderson` (Sec. 1).
+    """
+    psi = scattering_states(V, E, lead, t)
+    diagonal = np.sum(np.abs(psi) ** 2, axis=-1).reshape(len(psi), -1)
+    return (diagonal - diagonal.mean(axis=1, keepdims=True)).ravel()
 
 
 def bond_currents(G, shape, t=(1.0, 1.0, 1.0)):

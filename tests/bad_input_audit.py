@@ -616,6 +616,10 @@ REGISTRY = {
     "anderson.f_ab": Entry(
         dict(frobenius=np.ones((6, 6)), L=4), dict(frobenius="matrix", L="size")
     ),
+    "anderson.diagonal_fluctuation": Entry(
+        dict(V=np.full((3, 2, 2), 0.1), E=0.3, lead="L", t=T3),
+        dict(V="potential", E="real", lead="choice", t="hoppings"),
+    ),
     "anderson.f_ab_at": Entry(
         dict(V=np.full((4, 2, 2), 0.1), E=0.3, t=T3), dict(V="potential", E="real", t="hoppings")
     ),

@@ -776,6 +776,20 @@ def test_f_ab_equals_the_dense_sum_and_the_clean_formula():
     assert an.f_ab(clean, L) == pytest.approx(np.sum(v**-2.0) / (L + 2) ** 2, rel=1e-10)
 
 
+def test_diagonal_fluctuation_against_the_dense_mode_sum_and_the_bipartite_symmetry():
+    """The diagonal of the dense mode_sum minus its slice means; zero sum over every slice; and
+    G(-E; V) = S conj(G(E; -V)) S, whose diagonal is that of G(E; -V) (an exact identity)."""
+    V = an.potential(5, 4, 2, 6.0, np.random.default_rng(12))
+    for lead, E in (("L", 0.2), ("R", -0.7)):
+        fluct = an.diagonal_fluctuation(V, E, lead, ANISO)
+        d = np.diag(an.mode_sum(V, E, lead, ANISO)).real.reshape(5, 8)
+        np.testing.assert_allclose(fluct, (d - d.mean(axis=1, keepdims=True)).ravel(), atol=1e-12)
+        assert np.abs(fluct.reshape(5, 8).sum(axis=1)).max() < 1e-12
+        assert np.abs(fluct).max() > 1e-3  # disorder makes the diagonal fluctuate
+        mirror = an.diagonal_fluctuation(-V, -E, lead, ANISO)
+        np.testing.assert_allclose(mirror, fluct, atol=1e-11)
+
+
 def test_f_ab_of_one_bar_and_of_the_clean_wire():
     """f_ab_at against the dense sum over A x B of |G^L_xy|^2 (mode_sum), for a disordered and a
     clean bar; f_ab_clean (sum_k v_k^-2 / Lx^2) against the same dense sum of the clean bar."""
