@@ -1048,6 +1048,13 @@ class EnergyCorrelationFit:
     integral_err: float
     first_negative: float
 
+    @property
+    def non_negative(self):
+        r"""(eps, i, i_err) at the non-negative ``eps`` in increasing order: what is fitted and
+        integrated, and what a plot of :math:`i_{AB}(0, \epsilon)` shows."""
+        keep = _non_negative(self.eps)
+        return self.eps[keep], self.i[keep], self.i_err[keep]
+
 
 def i_ab(cross_sums, eps, fit_max=8.0):
     r"""Gullans-Huse's energy correlation :math:`i_{AB}(0, \epsilon)`, its width and integral.
@@ -1090,9 +1097,8 @@ def i_ab(cross_sums, eps, fit_max=8.0):
             f"cross_sums must have shape (runs >= 2, len(eps) = {eps.size}), got shape {cross_sums.shape}"
         )
     fit_max = _checks.real("fit_max", fit_max, 0.0, open_low=True)
-    pos = eps >= 0
-    order = np.argsort(eps[pos])
-    eps_pos = eps[pos][order]
+    keep = _non_negative(eps)
+    eps_pos = eps[keep]
     window = (eps_pos > 0) & (eps_pos <= fit_max)
     if not window.any():
         raise ValueError(
@@ -1101,13 +1107,13 @@ def i_ab(cross_sums, eps, fit_max=8.0):
 
     def estimates(c):
         i = c.mean(axis=0) / c[:, 0].mean()
-        ip = i[pos][order]
+        ip = i[keep]
         slope = np.sum(np.log(ip[window]) * eps_pos[window] ** 2) / np.sum(eps_pos[window] ** 4)
         return np.concatenate([i, [1 / np.sqrt(-2 * slope), np.trapezoid(ip, eps_pos)]])
 
     est, err = stats.jackknife(estimates, cross_sums)
     i = est[:-2]
-    negative = i[pos][order] < 0
+    negative = i[keep] < 0
     first = float(eps_pos[np.argmax(negative)]) if negative.any() else float("nan")
     return EnergyCorrelationFit(
         eps=eps,
@@ -1119,6 +1125,12 @@ def i_ab(cross_sums, eps, fit_max=8.0):
         integral_err=float(err[-1]),
         first_negative=first,
     )
+
+
+def _non_negative(eps):
+    """Indices of the non-negative entries of ``eps``, in increasing order of eps."""
+    positions = np.flatnonzero(eps >= 0)
+    return positions[np.argsort(eps[positions])]
 
 
 def u1_maps(

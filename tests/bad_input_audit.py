@@ -65,7 +65,7 @@ EXCLUDED = {
     "anderson.Scattering": "a frozen record returned by scatter (no methods, built only by nqlib)",
     "anderson.DenseGreen": "a frozen record built by dense_green; its public method is audited",
     "anderson.DensityProfile": "a frozen record returned by density_profile (a property, no methods)",
-    "anderson.EnergyCorrelationFit": "a frozen record returned by i_ab (no methods, built only by nqlib)",
+    "anderson.EnergyCorrelationFit": "a frozen record returned by i_ab (a property, no methods)",
     "probe.Fringe": "a namedtuple record returned by fringe (no methods, built only by nqlib)",
     "probe.DeviceRatio": "a frozen record returned by device_ratio (no methods, built by nqlib)",
     "probe.Counts": "a frozen record returned by sample_counts (no methods, built by nqlib)",

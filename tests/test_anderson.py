@@ -842,6 +842,15 @@ def test_i_ab_is_exact_for_a_gaussian_and_matches_an_explicit_jackknife():
     np.testing.assert_allclose(fit.i_err, err, atol=1e-14)
     np.testing.assert_allclose(fit.i, c.mean(axis=0) / c[:, 0].mean(), atol=1e-14)
     assert fit.first_negative == 12.0 and fit.i[5] < 0
+    # the non-negative eps in increasing order, from eps given out of order
+    perm = [0, 6, 3, 1, 5, 2, 4]
+    shuffled = an.i_ab(c[:, perm], eps[perm], fit_max=6.0)
+    view = shuffled.non_negative
+    np.testing.assert_array_equal(view[0], eps[:6])
+    np.testing.assert_allclose(view[1], fit.i[:6], atol=1e-14)
+    np.testing.assert_allclose(view[2], fit.i_err[:6], atol=1e-14)
+    assert shuffled.sigma == pytest.approx(fit.sigma, rel=1e-12)
+    assert shuffled.integral == pytest.approx(fit.integral, rel=1e-12)
 
 
 @pytest.mark.parametrize(
