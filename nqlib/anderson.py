@@ -165,6 +165,7 @@ __all__ = [
     "correlation_matrix",
     "DenseGreen",
     "dense_green",
+    "diagonal_fluctuation",
     "bond_currents",
     "slice_gram",
     "slice_moments",
@@ -174,6 +175,8 @@ __all__ = [
     "energy_correlation",
     "central_halves",
     "f_ab",
+    "f_ab_at",
+    "f_ab_clean",
     "delta_phi",
     "EnergyCorrelationFit",
     "i_ab",
@@ -562,6 +565,39 @@ def dense_green(V, E, t=(1.0, 1.0, 1.0), edge_tol=EDGE_TOL):
     return DenseGreen(retarded=Gr, gamma_L=1j * (SL - SL.conj().T), gamma_R=1j * (SR - SR.conj().T))
 
 
+def diagonal_fluctuation(V, E, lead, t=(1.0, 1.0, 1.0)):
+    r"""Fluctuations of the diagonal of one mode sum about its slice means, one realization.
+
+    :math:`G^{\rm lead}_{ii}(E) = \sum_c|\psi_c(i)|^2` from the :func:`scattering_states` (no
+    dense matrix), minus its mean over the slice :math:`i_x` of site i. These are the fluctuations
+    whose correlation between energies, leads and realizations tells how independent the two
+    terms of HJ's :math:`G^{\rm neq}` are.
+
+    Parameters
+    ----------
+    V : ndarray (Nx, Ny, Nz)
+        On-site potential.
+    E : float
+        Energy, away from every transverse band edge, with at least one open channel.
+    lead : {'L', 'R'}
+        The lead whose incoming states are summed.
+    t : tuple of three floats, optional
+        Hoppings (tx, ty, tz).
+
+    Returns
+    -------
+    ndarray (Nx * Ny * Nz,)
+        Real, in the site order of :func:`hamiltonian`; it sums to zero over each slice.
+
+    References
+    ----------
+    HJ Eq. 7 (the pair :math:`G^R(0^+) - G^L(0^-)`); chapter {doc}`anderson` (Sec. 1).
+    """
+    psi = scattering_states(V, E, lead, t)
+    diagonal = np.sum(np.abs(psi) ** 2, axis=-1).reshape(len(psi), -1)
+    return (diagonal - diagonal.mean(axis=1, keepdims=True)).ravel()
+
+
 def bond_currents(G, shape, t=(1.0, 1.0, 1.0)):
     r"""Particle current of a mode sum through the Nx - 1 bonds x -> x + 1 of the bar.
 
@@ -865,6 +901,71 @@ def f_ab(frobenius, L):
     return 4 * frobenius[..., A, :][..., B].sum(axis=(-2, -1)) / norm
 
 
+def f_ab_at(V, E, t=(1.0, 1.0, 1.0)):
+    r"""Gullans-Huse's :math:`f_{AB}` of one :math:`(L+2)\times L\times L` bar at energy E.
+
+    :func:`f_ab` of the slice sums :math:`\sum_{x\in a,y\in b}|G^L_{xy}(E)|^2` of the
+    left-incoming :func:`scattering_states` (:func:`slice_moments`): one realization, at the cost
+    of one sweep, without the dense :math:`(L^3)^2` mode sum.
+
+    Parameters
+    ----------
+    V : ndarray (L + 2, L, L)
+        On-site potential of the wire, L >= 2 (the clean bar is ``np.zeros``).
+    E : float
+        Energy, away from every transverse band edge (:func:`off_edge_energy`).
+    t : tuple of three floats, optional
+        Hoppings (tx, ty, tz).
+
+    Returns
+    -------
+    float
+
+    References
+    ----------
+    GH Eqs. 65, 72; chapter {doc}`anderson` (Sec. 4, band edge, ballistic bar, Exercise 1).
+    """
+    shape = _check_potential(V).shape
+    if shape[0] != shape[1] + 2 or shape[1] != shape[2] or shape[1] < 2:
+        raise ValueError(f"V must have shape (L + 2, L, L) with L >= 2, got shape {shape}")
+    psi = scattering_states(V, E, "L", t)
+    return f_ab(slice_moments(psi)[1], shape[1])
+
+
+def f_ab_clean(E, L, t=(1.0, 1.0, 1.0)):
+    r"""Closed form of :math:`f_{AB}` for the clean wire: :math:`\sum_{k\ \rm open}v_k^{-2}/L_x^2`.
+
+    At W = 0 the left-incoming states are plane waves :math:`\chi_k(\perp)e^{ik_xx}/\sqrt{v_k}`
+    and the orthogonality of the :math:`\chi_k` gives every slice pair the weight
+    :math:`\sum_{\perp\perp'}|G_{(a,\perp),(b,\perp')}|^2 = \sum_k v_k^{-2}`; with
+    :math:`|A| = |B| = L/2` slices and :math:`L_x = L + 2`, :math:`f_{AB} = \sum_k v_k^{-2}/L_x^2`
+    (even L). It stays of order one: no volume law.
+
+    Parameters
+    ----------
+    E : float
+        Energy, away from every transverse band edge.
+    L : int
+        Cross-section and cube size, even, >= 2.
+    t : tuple of three floats, optional
+        Hoppings (tx, ty, tz).
+
+    Returns
+    -------
+    float
+
+    References
+    ----------
+    GH Sec. V A (the ballistic contrast); chapter {doc}`anderson` (Sec. 6).
+    """
+    L = _checks.integer("L", L, 2)
+    if L % 2:
+        raise ValueError(f"L must be even (A and B are then whole halves), got L={L}")
+    _checks.memory(f"f_ab_clean at L={L}", 16 * L**4)  # the transverse basis of lead_modes
+    velocity = lead_modes(E, L, L, t).velocity
+    return np.sum(velocity**-2.0) / (L + 2) ** 2
+
+
 def delta_phi(psi, A, B, psi_shifted=None):
     r"""Reference route: :math:`\sum_{nm}\Delta\Phi^{nm}_{AB}(E, \Delta)` of GH Eq. 65, by explicit loops.
 
@@ -947,6 +1048,13 @@ class EnergyCorrelationFit:
     integral_err: float
     first_negative: float
 
+    @property
+    def non_negative(self):
+        r"""(eps, i, i_err) at the non-negative ``eps`` in increasing order: what is fitted and
+        integrated, and what a plot of :math:`i_{AB}(0, \epsilon)` shows."""
+        keep = _non_negative(self.eps)
+        return self.eps[keep], self.i[keep], self.i_err[keep]
+
 
 def i_ab(cross_sums, eps, fit_max=8.0):
     r"""Gullans-Huse's energy correlation :math:`i_{AB}(0, \epsilon)`, its width and integral.
@@ -989,9 +1097,8 @@ def i_ab(cross_sums, eps, fit_max=8.0):
             f"cross_sums must have shape (runs >= 2, len(eps) = {eps.size}), got shape {cross_sums.shape}"
         )
     fit_max = _checks.real("fit_max", fit_max, 0.0, open_low=True)
-    pos = eps >= 0
-    order = np.argsort(eps[pos])
-    eps_pos = eps[pos][order]
+    keep = _non_negative(eps)
+    eps_pos = eps[keep]
     window = (eps_pos > 0) & (eps_pos <= fit_max)
     if not window.any():
         raise ValueError(
@@ -1000,13 +1107,13 @@ def i_ab(cross_sums, eps, fit_max=8.0):
 
     def estimates(c):
         i = c.mean(axis=0) / c[:, 0].mean()
-        ip = i[pos][order]
+        ip = i[keep]
         slope = np.sum(np.log(ip[window]) * eps_pos[window] ** 2) / np.sum(eps_pos[window] ** 4)
         return np.concatenate([i, [1 / np.sqrt(-2 * slope), np.trapezoid(ip, eps_pos)]])
 
     est, err = stats.jackknife(estimates, cross_sums)
     i = est[:-2]
-    negative = i[pos][order] < 0
+    negative = i[keep] < 0
     first = float(eps_pos[np.argmax(negative)]) if negative.any() else float("nan")
     return EnergyCorrelationFit(
         eps=eps,
@@ -1018,6 +1125,12 @@ def i_ab(cross_sums, eps, fit_max=8.0):
         integral_err=float(err[-1]),
         first_negative=first,
     )
+
+
+def _non_negative(eps):
+    """Indices of the non-negative entries of ``eps``, in increasing order of eps."""
+    positions = np.flatnonzero(eps >= 0)
+    return positions[np.argsort(eps[positions])]
 
 
 def u1_maps(

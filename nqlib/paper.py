@@ -47,7 +47,7 @@ from pathlib import Path
 import numpy as np
 
 import nqlib
-from nqlib import anderson, cumulants, ensemble, fits
+from nqlib import anderson, cumulants, ensemble, fits, qssep
 
 __all__ = ["DATASETS", "load", "realization_seed", "realization_function"]
 
@@ -106,12 +106,6 @@ def _anderson_scalars(out, N):
     return np.array([slope, g1.mean(), np.sum(out["pair"]), float(out["cube"])])
 
 
-def _root(A, dA, n):
-    """Delta n = sign(A) |A|^(1/n) and its propagated error."""
-    value = np.sign(A) * abs(A) ** (1 / n)
-    return value, abs(value) * dA / (n * abs(A))
-
-
 def _anderson_summary(data, N):
     """The QSSEP chapter's fits on stacked anderson.loop_statistics of an N^3 cube."""
     pairs = _anderson_cuts(N)
@@ -130,8 +124,8 @@ def _anderson_summary(data, N):
     return dict(
         A2=A2,
         A3=A3,
-        dn2=np.array(_root(*A2[:2], 2)),
-        dn3=np.array(_root(*A3[:2], 3)),
+        dn2=np.array(qssep.imbalance(A2, 2)),
+        dn3=np.array(qssep.imbalance(A3, 3)),
         g1=cum["g1"][0] / M,
         g1_err=cum["g1"][1] / M,
         g2=g2,

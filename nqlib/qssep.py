@@ -340,14 +340,19 @@ def _g3_cuts(cut, loops, x):
     return triple, cumulants.distinct_sites(triple), shape
 
 
-def extrapolate_amplitude(sizes, amplitudes):
-    """Weighted fit A(N) = A_inf + beta / N of fitted amplitudes (:func:`nqlib.fits.extrapolate`).
+def extrapolate_amplitude(sizes, amplitudes, powers=(1,)):
+    """Weighted fit A(N) = A_inf + sum_k beta_k / N**powers[k] of fitted amplitudes.
+
+    Computed by :func:`nqlib.fits.extrapolate`; the default is A_inf + beta / N, and
+    ``powers=(1, 2)`` is Hruza-Jin's ansatz A_inf + beta / N + gamma / N^2.
 
     Parameters
     ----------
     sizes : array_like
         The sizes N (any common unit: [1, 2] for N and N/2 gives A_inf = 2 A(N) - A(N/2)).
     amplitudes : sequence of Amplitude or (value, error, ...) tuples
+    powers : sequence of float
+        Distinct positive powers of 1/N (:func:`nqlib.fits.extrapolate`).
 
     Returns
     -------
@@ -356,7 +361,7 @@ def extrapolate_amplitude(sizes, amplitudes):
 
     References
     ----------
-    HJ Fig. 4 (finite-size extrapolation); chapter {doc}`qssep`.
+    HJ Fig. 4 (finite-size extrapolation); chapters {doc}`qssep` and {doc}`anderson`.
     """
     try:
         table = np.array([tuple(a)[:2] for a in amplitudes], dtype=float)
@@ -366,7 +371,7 @@ def extrapolate_amplitude(sizes, amplitudes):
             f"amplitudes={amplitudes!r}"
         ) from None
     table = _checks.array("amplitudes", table, ndim=2)
-    fit = fits.extrapolate(sizes, table[:, 0], table[:, 1])
+    fit = fits.extrapolate(sizes, table[:, 0], table[:, 1], powers)
     return Amplitude(fit.params[0], fit.errors[0], fit.chi2_dof)
 
 

@@ -48,7 +48,7 @@ EXCLUDED = {
     "anderson.Scattering": "a frozen record returned by scatter (no methods, built only by nqlib)",
     "anderson.DenseGreen": "a frozen record built by dense_green; its public method is audited",
     "anderson.DensityProfile": "a frozen record returned by density_profile (a property, no methods)",
-    "anderson.EnergyCorrelationFit": "a frozen record returned by i_ab (no methods, built only by nqlib)",
+    "anderson.EnergyCorrelationFit": "a frozen record returned by i_ab (a property, no methods)",
     "probe.Fringe": "a namedtuple record returned by fringe (no methods, built only by nqlib)",
     "probe.DeviceRatio": "a frozen record returned by device_ratio (no methods, built by nqlib)",
     "probe.Counts": "a frozen record returned by sample_counts (no methods, built by nqlib)",
@@ -67,6 +67,7 @@ EXCLUDED = {
     "spreading.SampledMap": "a frozen record returned by sampled_two_copy_map (no methods)",
     "spreading.ChainBatches": "a frozen record built by sample_chain_batches; its method is audited",
     "spreading.VelocityScan": "a frozen record returned by velocity_scan (no methods)",
+    "stats.MeanError": "a record returned by mean_error (a named tuple, no methods)",
     "fits.Fit": "a frozen record returned by every fit (a property, no methods, built by nqlib)",
     "quditcircuit.TwoCopyAverage": "a frozen record returned by the two-copy averages (no methods)",
     "quditcircuit.NeasSummary": "a frozen record returned by neas_summary (no methods, built by nqlib)",
@@ -600,6 +601,14 @@ REGISTRY = {
     "anderson.f_ab": Entry(
         dict(frobenius=np.ones((6, 6)), L=4), dict(frobenius="matrix", L="size")
     ),
+    "anderson.diagonal_fluctuation": Entry(
+        dict(V=np.full((3, 2, 2), 0.1), E=0.3, lead="L", t=T3),
+        dict(V="potential", E="real", lead="choice", t="hoppings"),
+    ),
+    "anderson.f_ab_at": Entry(
+        dict(V=np.full((4, 2, 2), 0.1), E=0.3, t=T3), dict(V="potential", E="real", t="hoppings")
+    ),
+    "anderson.f_ab_clean": Entry(dict(E=0.3, L=2, t=T3), dict(E="real", L="size", t="hoppings")),
     "anderson.delta_phi": Entry(
         dict(psi=_psi(), A=[0], B=[2], psi_shifted=_psi()),
         dict(
@@ -1180,8 +1189,12 @@ REGISTRY = {
         dict(cut="record", loops="data", x="occupations"),
     ),
     "qssep.extrapolate_amplitude": Entry(
-        dict(sizes=[1.0, 2.0, 4.0], amplitudes=[(0.8, 0.04), (0.9, 0.03), (0.95, 0.02)]),
-        dict(sizes="positive_points", amplitudes="matrix"),
+        dict(
+            sizes=[1.0, 2.0, 4.0],
+            amplitudes=[(0.8, 0.04), (0.9, 0.03), (0.95, 0.02)],
+            powers=(1.0,),
+        ),
+        dict(sizes="positive_points", amplitudes="matrix", powers="positive_points"),
     ),
     "qssep.imbalance": Entry(dict(A=(0.7, 0.01, 1.0), n=2), dict(A="reals", n="size")),
     # quantum
@@ -1551,6 +1564,14 @@ REGISTRY = {
         ),
     ),
     "stats.stack": Entry(dict(results=[np.ones(2), np.zeros(2)]), dict(results="results")),
+    "stats.mean_error": Entry(
+        dict(samples=np.arange(6.0).reshape(3, 2), ddof=1),
+        dict(samples="realizations", ddof="choice"),
+    ),
+    "stats.z_scores": Entry(
+        dict(a=[1.0, 2.0], a_err=[0.1, 0.2], b=[0.5, 0.5], b_err=[0.1, 0.1]),
+        dict(a="reals", a_err="nonneg_reals", b="reals", b_err="nonneg_reals"),
+    ),
     "stats.jackknife": Entry(
         dict(estimator=np.mean, data=np.arange(5.0)),
         dict(estimator="callable", data="realizations"),

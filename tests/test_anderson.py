@@ -776,6 +776,37 @@ def test_f_ab_equals_the_dense_sum_and_the_clean_formula():
     assert an.f_ab(clean, L) == pytest.approx(np.sum(v**-2.0) / (L + 2) ** 2, rel=1e-10)
 
 
+def test_diagonal_fluctuation_against_the_dense_mode_sum_and_the_bipartite_symmetry():
+    """The diagonal of the dense mode_sum minus its slice means; zero sum over every slice; and
+    G(-E; V) = S conj(G(E; -V)) S, whose diagonal is that of G(E; -V) (an exact identity)."""
+    V = an.potential(5, 4, 2, 6.0, np.random.default_rng(12))
+    for lead, E in (("L", 0.2), ("R", -0.7)):
+        fluct = an.diagonal_fluctuation(V, E, lead, ANISO)
+        d = np.diag(an.mode_sum(V, E, lead, ANISO)).real.reshape(5, 8)
+        np.testing.assert_allclose(fluct, (d - d.mean(axis=1, keepdims=True)).ravel(), atol=1e-12)
+        assert np.abs(fluct.reshape(5, 8).sum(axis=1)).max() < 1e-12
+        assert np.abs(fluct).max() > 1e-3  # disorder makes the diagonal fluctuate
+        mirror = an.diagonal_fluctuation(-V, -E, lead, ANISO)
+        np.testing.assert_allclose(mirror, fluct, atol=1e-11)
+
+
+def test_f_ab_of_one_bar_and_of_the_clean_wire():
+    """f_ab_at against the dense sum over A x B of |G^L_xy|^2 (mode_sum), for a disordered and a
+    clean bar; f_ab_clean (sum_k v_k^-2 / Lx^2) against the same dense sum of the clean bar."""
+    for L, W, E in ((4, 6.0, 0.3), (6, 0.0, 0.1), (4, 0.0, 0.7)):
+        V = an.potential(L + 2, L, L, W, np.random.default_rng(9))
+        A, B = an.central_halves(L)
+        G = an.mode_sum(V, E, "L", ISO).reshape(L + 2, L * L, L + 2, L * L)
+        dense = 4 * np.sum(np.abs(G[A][:, :, B]) ** 2) / ((L + 2) ** 2 * L**2)
+        assert an.f_ab_at(V, E, ISO) == pytest.approx(dense, rel=1e-10)
+        if W == 0:
+            assert an.f_ab_clean(E, L, ISO) == pytest.approx(dense, rel=1e-10)
+    with pytest.raises(ValueError, match=r"V must have shape \(L \+ 2, L, L\)"):
+        an.f_ab_at(np.zeros((4, 4, 4)), 0.3, ISO)
+    with pytest.raises(ValueError, match="L must be even"):
+        an.f_ab_clean(0.3, 5, ISO)
+
+
 def test_delta_phi_refuses_overlapping_sets_and_mismatched_states():
     psi = an.scattering_states(np.zeros((4, 2, 2)), 0.3, "L", ISO)
     with pytest.raises(ValueError, match="A and B must be disjoint"):
@@ -811,6 +842,15 @@ def test_i_ab_is_exact_for_a_gaussian_and_matches_an_explicit_jackknife():
     np.testing.assert_allclose(fit.i_err, err, atol=1e-14)
     np.testing.assert_allclose(fit.i, c.mean(axis=0) / c[:, 0].mean(), atol=1e-14)
     assert fit.first_negative == 12.0 and fit.i[5] < 0
+    # the non-negative eps in increasing order, from eps given out of order
+    perm = [0, 6, 3, 1, 5, 2, 4]
+    shuffled = an.i_ab(c[:, perm], eps[perm], fit_max=6.0)
+    view = shuffled.non_negative
+    np.testing.assert_array_equal(view[0], eps[:6])
+    np.testing.assert_allclose(view[1], fit.i[:6], atol=1e-14)
+    np.testing.assert_allclose(view[2], fit.i_err[:6], atol=1e-14)
+    assert shuffled.sigma == pytest.approx(fit.sigma, rel=1e-12)
+    assert shuffled.integral == pytest.approx(fit.integral, rel=1e-12)
 
 
 @pytest.mark.parametrize(

@@ -305,6 +305,34 @@ def test_amplitude_extrapolation_and_imbalance_closed_forms():
         q.imbalance((0.5, 0.1), 0)
 
 
+def test_extrapolate_amplitude_with_hruza_jins_ansatz():
+    """A_inf + beta/N + gamma/N^2: exact through three sizes (the inverse of the 3 x 3 design
+    matrix gives value and error), and numpy.polyfit in 1/N on five noisy sizes."""
+    sizes = np.array([8.0, 12.0, 24.0])
+    errors = np.array([0.02, 0.01, 0.03])
+    exact = [(0.7 - 1.5 / N + 4.0 / N**2, e) for N, e in zip(sizes, errors)]
+    fit = q.extrapolate_amplitude(sizes, exact, powers=(1, 2))
+    row = np.linalg.inv(np.column_stack([np.ones(3), 1 / sizes, 1 / sizes**2]))[0]
+    assert fit.value == pytest.approx(0.7, abs=1e-12)
+    assert fit.error == pytest.approx(np.sqrt(np.sum((row * errors) ** 2)), rel=1e-10)
+    assert np.isnan(fit.chi2_dof)
+    rng = np.random.default_rng(5)
+    sizes = np.array([6.0, 8.0, 12.0, 16.0, 24.0])
+    errors = rng.uniform(0.01, 0.03, 5)
+    values = -0.4 + 0.8 / sizes - 2.0 / sizes**2 + errors * rng.normal(size=5)
+    fit = q.extrapolate_amplitude(sizes, list(zip(values, errors)), powers=(1, 2))
+    coef, cov = np.polyfit(1 / sizes, values, 2, w=1 / errors, cov="unscaled")
+    assert fit.value == pytest.approx(coef[-1], rel=1e-10)
+    assert fit.error == pytest.approx(np.sqrt(cov[-1, -1]), rel=1e-8)
+    # the default is A_inf + beta/N
+    line = np.polyfit(1 / sizes, values, 1, w=1 / errors)
+    assert q.extrapolate_amplitude(sizes, zip(values, errors)).value == pytest.approx(
+        line[-1], rel=1e-10
+    )
+    with pytest.raises(ValueError, match="powers must be distinct positive"):
+        q.extrapolate_amplitude(sizes, list(zip(values, errors)), powers=(1, 1))
+
+
 def test_g3_amplitude_recovers_the_amplitude_at_distinct_points_only():
     N = 9
     x = (np.arange(N) + 1) / (N + 1)
