@@ -70,8 +70,8 @@ def solve(method, V):
 def _cube(N):
     from nqlib import anderson as an
 
-    solve("recursion", an.potential(3, 3, 3, W, np.random.default_rng(0)))  # imports, warm-up
-    return an.potential(N, N, N, W, np.random.default_rng(N))
+    solve("recursion", an.potential(np.random.default_rng(0), 3, 3, 3, W))  # imports, warm-up
+    return an.potential(np.random.default_rng(N), N, N, N, W)
 
 
 def child_time(N):

@@ -43,7 +43,7 @@ def plain_chain(tau, steps, rho_left, rho_right, seed, density):
 
 def nqlib_chain(steps, rng):
     """nqlib's sampler: the mean occupation over one sample per sweep."""
-    return ssep.sample(L, DELTA, steps // (L + 1), rng=rng, sweeps_between=1.0, burn_in=0).mean(0)
+    return ssep.sample(rng, L, DELTA, steps // (L + 1), sweeps_between=1.0, burn_in=0).mean(0)
 
 
 def check_profiles(steps):

@@ -7,6 +7,7 @@ explicitly with :func:`numpy.isfinite`. Helpers cost O(size of the argument). No
 imports another nqlib module (in particular not :mod:`nqlib.ensemble` or multiprocessing).
 """
 
+import functools
 import os
 import warnings
 
@@ -382,6 +383,36 @@ def generator(rng):
     """Check that ``rng`` is a :class:`numpy.random.Generator` (ValueError otherwise)."""
     if not isinstance(rng, np.random.Generator):
         raise ValueError(f"rng must be a numpy.random.Generator, got rng={rng!r}")
+
+
+def rng_first(func):
+    """Let ``func(rng, ...)`` also take its old spelling, rng last or ``rng=``, for one release.
+
+    The house convention puts ``rng`` first. A call whose first argument is not a Generator, with
+    ``rng=`` given or a Generator as its last positional argument, is reordered with a
+    DeprecationWarning that names the new spelling; any other call goes through unchanged (and
+    the function's own checks name a bad ``rng``).
+    """
+    name = f"{func.__module__.removeprefix('nqlib.')}.{func.__name__}"
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        if args and not isinstance(args[0], np.random.Generator):
+            if "rng" in kwargs:
+                args = (kwargs.pop("rng"), *args)
+            elif isinstance(args[-1], np.random.Generator):
+                args = (args[-1], *args[:-1])
+            else:
+                return func(*args, **kwargs)
+            warnings.warn(
+                f"{name} takes rng first: write {name}(rng, ...); the old order works for one "
+                "release",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+        return func(*args, **kwargs)
+
+    return wrapper
 
 
 def memory_budget():

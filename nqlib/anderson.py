@@ -205,8 +205,12 @@ _LEADS = ("L", "R")
 
 
 # --------------------------------------------------------------------------- the model
-def potential(Nx, Ny, Nz, W, rng):
-    """Random on-site potential V[x, y, z], i.i.d. uniform in [-W/2, W/2], shape (Nx, Ny, Nz)."""
+@_checks.rng_first
+def potential(rng, Nx, Ny, Nz, W):
+    """Random on-site potential V[x, y, z], i.i.d. uniform in [-W/2, W/2], shape (Nx, Ny, Nz).
+
+    The old order ``potential(Nx, Ny, Nz, W, rng)`` works for one release (DeprecationWarning).
+    """
     for name, n in (("Nx", Nx), ("Ny", Ny), ("Nz", Nz)):
         _check_size(name, n)
     if (
@@ -689,7 +693,7 @@ def disorder_moments(
 ):
     r"""One disorder realization: per-slice moments of a signed combination of mode sums.
 
-    Draws ``V = potential(Nx, Ny, Nz, W, rng)`` and returns :func:`slice_moments` of
+    Draws ``V = potential(rng, Nx, Ny, Nz, W)`` and returns :func:`slice_moments` of
     :math:`G = \sum_m w_m\,G^{\ell_m}(E_m)` with lead ``leads[m]``, energy ``energies[m]`` and
     weight ``weights[m]``: ``leads="RL", energies=(0.2, -0.2), weights=(1, -1)`` is Hruza-Jin's
     :math:`G^{\rm neq} = G^R(0^+) - G^L(0^-)` (HJ Eq. 7, δμ = 1); ``leads="L"`` at one energy is the
@@ -702,7 +706,7 @@ def disorder_moments(
     exceeds :func:`nqlib._checks.memory_budget` (the machine's memory, or ``$NQLIB_MAX_GIB``) is refused.
     """
     energies, weights = _check_terms(Nx, Ny, Nz, t, leads, energies, weights, edge_tol)
-    V = potential(Nx, Ny, Nz, W, rng)
+    V = potential(rng, Nx, Ny, Nz, W)
     blocks, w_all, n_open, terms = [], [], [], []
     for lead, E, w in zip(leads, energies, weights):
         psi = scattering_states(V, E, lead, t, edge_tol)
@@ -809,7 +813,7 @@ def energy_correlation(
 ):
     r"""One disorder realization: slice sums of :math:`G(E_k)_{xy}\overline{G(E_0)_{xy}}` (GH Eqs. 65, 70).
 
-    Draws ``V = potential(Nx, Ny, Nz, W, rng)`` and, with :math:`G = G^{\rm lead}`, returns
+    Draws ``V = potential(rng, Nx, Ny, Nz, W)`` and, with :math:`G = G^{\rm lead}`, returns
     ``cross`` (n_E, Nx, Nx) with
 
     .. math::
@@ -835,7 +839,7 @@ def energy_correlation(
         edge_tol,
         together=False,
     )
-    V = potential(Nx, Ny, Nz, W, rng)
+    V = potential(rng, Nx, Ny, Nz, W)
     ref = scattering_states(V, energies[0], lead, t, edge_tol).reshape(Nx, Ny * Nz, -1)
     cross = np.empty((len(energies), Nx, Nx))
     for k, E in enumerate(energies):
@@ -1159,7 +1163,7 @@ def u1_maps(
     energies, weights = _check_terms(Nx, Ny, Nz, t, leads, energies, weights, edge_tol)
     if isinstance(j, bool) or not isinstance(j, (int, np.integer)) or not 0 <= j < Nx:
         raise ValueError(f"j must be a slice index in [0, Nx) = [0, {Nx}), got j={j!r}")
-    V = potential(Nx, Ny, Nz, W, rng)
+    V = potential(rng, Nx, Ny, Nz, W)
     blocks, w = [], []
     for lead, E, wt in zip(leads, energies, weights):
         psi = scattering_states(V, E, lead, t, edge_tol)
@@ -1191,7 +1195,7 @@ def loop_statistics(
 ):
     r"""One disorder realization: the per-realization sums behind :func:`loop_cumulants`.
 
-    Draws ``V = potential(Nx, Ny, Nz, W, rng)`` and forms
+    Draws ``V = potential(rng, Nx, Ny, Nz, W)`` and forms
     :math:`G = \sum_m w_m G^{\ell_m}(E_m)` (conventions of :func:`disorder_moments`;
     the default is HJ's :math:`G^{\rm neq}`; its G_ij = sum_k psi_k(i) psi_k(j)^* is already in HJ
     convention). ``pairs`` lists slice pairs (b, c) at which the third-order cut
@@ -1213,7 +1217,7 @@ def loop_statistics(
     """
     energies, weights = _check_terms(Nx, Ny, Nz, t, leads, energies, weights, edge_tol)
     pairs = _check_pairs(pairs, Nx)
-    V = potential(Nx, Ny, Nz, W, rng)
+    V = potential(rng, Nx, Ny, Nz, W)
     blocks, w = [], []
     for lead, E, weight in zip(leads, energies, weights):
         psi = scattering_states(V, E, lead, t, edge_tol)

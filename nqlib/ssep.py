@@ -309,7 +309,8 @@ def _solve_distinct(L, delta, k, lower):
 
 
 # --------------------------------------------------------------------------- Monte Carlo
-def sample(L, delta, n_samples, *, rng, sweeps_between=1.0, burn_in=None):
+@_checks.rng_first
+def sample(rng, L, delta, n_samples, *, sweeps_between=1.0, burn_in=None):
     """Stationary SSEP configurations from a random-sequential Monte Carlo.
 
     Each step picks one of the L + 1 bonds uniformly and, with probability 1/2, exchanges its two
@@ -318,6 +319,8 @@ def sample(L, delta, n_samples, *, rng, sweeps_between=1.0, burn_in=None):
     :func:`nqlib.trajectory.burn_in`, 4 (L + 1)**2 time units: 2 pi**2 slowest relaxation times
     2 (L + 1)**2 / pi**2. The chain starts from
     independent sites with the exact mean density. Returns uint8 array (n_samples, L).
+    The old spelling ``sample(L, delta, n_samples, rng=rng)`` works for one release
+    (DeprecationWarning).
     """
     L, delta = _check(L, delta)
     n_samples = _check_positive_int("n_samples", n_samples)
@@ -353,7 +356,7 @@ def monte_carlo_moments(rng, L, delta, n_samples, blocks, sweeps_between=1.0, bu
     blocks = _check_positive_int("blocks", blocks)
     if L % blocks:
         raise ValueError(f"blocks must divide L, got L={L}, blocks={blocks}")
-    tau = sample(L, delta, n_samples, rng=rng, sweeps_between=sweeps_between, burn_in=burn_in)
+    tau = sample(rng, L, delta, n_samples, sweeps_between=sweeps_between, burn_in=burn_in)
     x = tau.astype(np.float64)
     counts = x.reshape(len(x), blocks, L // blocks).sum(axis=2)
     return {

@@ -128,15 +128,15 @@ IDS = ["aniso", "iso-E0-evanescent", "iso-strong", "Nx=1", "chain", "iso-E2.2"]
 
 # --------------------------------------------------------------------------- the model
 def test_potential_shape_range_and_seed():
-    V = an.potential(7, 3, 4, 2.5, np.random.default_rng(3))
+    V = an.potential(np.random.default_rng(3), 7, 3, 4, 2.5)
     assert V.shape == (7, 3, 4)
     assert V.min() >= -1.25 and V.max() <= 1.25 and V.std() > 0.3
-    np.testing.assert_array_equal(V, an.potential(7, 3, 4, 2.5, np.random.default_rng(3)))
-    assert np.all(an.potential(2, 2, 2, 0, np.random.default_rng(0)) == 0)
+    np.testing.assert_array_equal(V, an.potential(np.random.default_rng(3), 7, 3, 4, 2.5))
+    assert np.all(an.potential(np.random.default_rng(0), 2, 2, 2, 0) == 0)
 
 
 def test_sparse_hamiltonian_matches_explicit_bonds():
-    V = an.potential(3, 4, 2, 1.0, np.random.default_rng(0))
+    V = an.potential(np.random.default_rng(0), 3, 4, 2, 1.0)
     np.testing.assert_array_equal(an.hamiltonian(V, ANISO).toarray(), dense_hamiltonian(V, ANISO))
 
 
@@ -194,7 +194,7 @@ def test_clean_bar_is_plane_waves_with_unit_transmission(shape, E, t):
 def test_unitarity_and_reciprocity(shape, E, t, W, seed):
     """S^dagger S = 1 (current conservation) and S = S^T (time reversal: real transverse modes and
     one phase reference per lead, x = 0 and x = Nx - 1, so outgoing = conj(incoming) per channel)."""
-    V = an.potential(*shape, W, np.random.default_rng(seed))
+    V = an.potential(np.random.default_rng(seed), *shape, W)
     res = an.scatter(V, E, t)
     S = res.S
     assert res.unitarity_error < 1e-10
@@ -209,7 +209,7 @@ def test_mode_sums_equal_dense_green_function(shape, E, t, W, seed):
     """sum_c psi_c psi_c^dagger = G^r Gamma_alpha G^a with constant exactly 1 (not 1/2pi), from the
     dense route (checked against an independently built H and Sigma below); Caroli transmission;
     Ward identity sum_alpha = -2 Im G^r."""
-    V = an.potential(*shape, W, np.random.default_rng(seed))
+    V = an.potential(np.random.default_rng(seed), *shape, W)
     dense = an.dense_green(V, E, t)
     Gr, GamL, GamR = dense.retarded, dense.gamma_L, dense.gamma_R
     Ga = Gr.conj().T
@@ -227,7 +227,7 @@ def test_scattering_states_solve_the_schroedinger_equation_with_lead_tails():
     """Extend psi_L into both leads with the S matrix and the evanescent tails: H psi = E psi on
     every slice from -3 to Nx + 2."""
     Nx, Ny, Nz, E, t = 4, 5, 5, 0.0, ISO
-    V = an.potential(Nx, Ny, Nz, 5.0, np.random.default_rng(11))
+    V = an.potential(np.random.default_rng(11), Nx, Ny, Nz, 5.0)
     res = an.scatter(V, E, t)
     m = res.modes
     M, U, lam = Ny * Nz, m.U, m.lam
@@ -257,7 +257,7 @@ def test_scattering_states_solve_the_schroedinger_equation_with_lead_tails():
 def test_bipartite_symmetry():
     """G^alpha(-E; V) = P conj(G^alpha(E; -V)) P with P = diag((-1)^(x+y+z)), Ny, Nz even."""
     shape, E = (3, 4, 2), 0.7
-    V = an.potential(*shape, 5.0, np.random.default_rng(7))
+    V = an.potential(np.random.default_rng(7), *shape, 5.0)
     x, y, z = np.indices(shape)
     P = ((-1.0) ** (x + y + z)).ravel()
     for lead in "LR":
@@ -277,7 +277,7 @@ def test_bipartite_symmetry():
     ],
 )
 def test_band_edge_channel_is_refused(shape, E, t, label):
-    V = an.potential(*shape, 2.0, np.random.default_rng(0))
+    V = an.potential(np.random.default_rng(0), *shape, 2.0)
     with pytest.raises(ValueError, match=r"band edge") as err:
         an.scatter(V, E, t)
     msg = str(err.value)
@@ -292,7 +292,7 @@ def test_band_edge_channel_is_refused(shape, E, t, label):
 
 def test_near_band_edge_stays_accurate():
     """Just outside the default tolerance the solution is still accurate (error ~ eps/sqrt(gap))."""
-    V = an.potential(4, 6, 6, 3.0, np.random.default_rng(2))
+    V = an.potential(np.random.default_rng(2), 4, 6, 6, 3.0)
     for E in (3e-9, -3e-9, 1e-6):
         res = an.scatter(V, E, ISO)
         assert res.n_open == 22 and res.unitarity_error < 1e-11
@@ -302,7 +302,7 @@ def test_near_band_edge_stays_accurate():
 # --------------------------------------------------------------------------- slice statistics
 def test_slice_statistics_equal_sums_over_dense_G():
     shape = (5, 3, 4)
-    V = an.potential(*shape, 4.0, np.random.default_rng(9))
+    V = an.potential(np.random.default_rng(9), *shape, 4.0)
     Nx, M = shape[0], shape[1] * shape[2]
     psi_R, psi_L = (
         an.scattering_states(V, 0.2, "R", ANISO),
@@ -332,7 +332,7 @@ def test_slice_statistics_equal_sums_over_dense_G():
 def test_naive_transfer_matrix_agrees_on_short_bars():
     """The helper is right (same S, same phase convention) where products stay well conditioned."""
     for shape, E, t, W, seed in CASES[:3]:
-        V = an.potential(*shape, W, np.random.default_rng(seed))
+        V = an.potential(np.random.default_rng(seed), *shape, W)
         np.testing.assert_allclose(naive_smatrix(V, E, t), an.smatrix(V, E, t), atol=1e-8)
 
 
@@ -343,7 +343,7 @@ def test_long_quasi_1d_bar_is_stable_where_naive_transfer_matrices_fail(cross):
     Nx ~ 20 for 4 x 4 (~1e-5) and completely at Nx = 200 (|S^+S - 1| ~ 1e200: evanescent and
     localised growth)."""
     E = 0.1
-    V = an.potential(200, cross, cross, 5.0, np.random.default_rng(12))
+    V = an.potential(np.random.default_rng(12), 200, cross, cross, 5.0)
     res = an.scatter(V, E, ISO)
     assert res.unitarity_error < 1e-8
     np.testing.assert_allclose(res.S, res.S.T, atol=1e-8)
@@ -358,7 +358,7 @@ def test_one_sweep_right_states_equal_the_mirrored_sweep(shape, W):
     mirrored bar V[::-1] gives it from an independent sweep. They agree to 1e-10 of the largest
     amplitude, also where the transmitted part is exponentially small (Nx = 200; W = 12)."""
     E = 0.1
-    V = an.potential(*shape, W, np.random.default_rng(sum(shape)))
+    V = an.potential(np.random.default_rng(sum(shape)), *shape, W)
     res = an.scatter(V, E, ISO)
     mirrored = an.scattering_states(V, E, "R", ISO)
     scale = np.abs(mirrored).max()
@@ -385,12 +385,12 @@ def test_one_sweep_right_states_equal_the_mirrored_sweep(shape, W):
 )
 def test_potential_validation(args, match):
     with pytest.raises(ValueError, match=match):
-        an.potential(*args, np.random.default_rng(0))
+        an.potential(np.random.default_rng(0), *args)
 
 
 def test_potential_needs_a_generator():
     with pytest.raises(ValueError, match="rng must be a numpy.random.Generator"):
-        an.potential(2, 2, 2, 1.0, 42)
+        an.potential(42, 2, 2, 2, 1.0)
 
 
 V0 = np.zeros((3, 2, 2))
@@ -466,7 +466,7 @@ def test_disorder_moments_equal_dense_sums_on_the_same_realization():
         energies=(0.2, -0.2),
         weights=(1.0, -1.0),
     )
-    V = an.potential(*shape, W, np.random.default_rng(17))
+    V = an.potential(np.random.default_rng(17), *shape, W)
     Gneq = an.mode_sum(V, 0.2, "R", ANISO) - an.mode_sum(V, -0.2, "L", ANISO)
     Nx, M = shape[0], shape[1] * shape[2]
     blocks = Gneq.reshape(Nx, M, Nx, M)
@@ -528,7 +528,7 @@ def test_energy_correlation_equals_dense_cross_sums():
     energies E_0, E_1 gives 2 sum_{a in A, b in B} cross[1, a, b]."""
     shape, W, Es = (5, 3, 4), 4.0, (0.3, 0.45)
     out = an.energy_correlation(np.random.default_rng(3), *shape, W, Es, t=ANISO)["cross"]
-    V = an.potential(*shape, W, np.random.default_rng(3))
+    V = an.potential(np.random.default_rng(3), *shape, W)
     Nx, M = shape[0], shape[1] * shape[2]
     G0, G1 = (an.mode_sum(V, E, "L", ANISO).reshape(Nx, M, Nx, M) for E in Es)
     assert close(out[1], np.einsum("aibj,aibj->ab", G1, G0.conj()).real, 1e-10)
@@ -542,7 +542,7 @@ def test_energy_correlation_equals_dense_cross_sums():
 def test_u1_maps_equal_dense_sums():
     shape, W, j = (4, 2, 3), 5.0, 2
     out = an.u1_maps(np.random.default_rng(4), *shape, W, j, t=ANISO)
-    V = an.potential(*shape, W, np.random.default_rng(4))
+    V = an.potential(np.random.default_rng(4), *shape, W)
     Nx, M = shape[0], shape[1] * shape[2]
     G = (an.mode_sum(V, 0.2, "R", ANISO) - an.mode_sum(V, -0.2, "L", ANISO)).reshape(Nx, M, Nx, M)
     assert close(out["pair"], np.einsum("aibi->ab", G), 1e-10)
@@ -587,7 +587,7 @@ def test_correlation_validation(call, match):
 def test_dense_green_equals_the_independent_construction(shape, E, t, W, seed):
     """anderson.dense_green (library H and self-energy) against dense_route (H by explicit bond
     loops, Sigma from complex plane waves and the semi-infinite-chain surface Green's function)."""
-    V = an.potential(*shape, W, np.random.default_rng(seed))
+    V = an.potential(np.random.default_rng(seed), *shape, W)
     dense = an.dense_green(V, E, t)
     Gr, GamL, GamR = dense_route(V, E, t)
     assert close(dense.retarded, Gr, 1e-12)
@@ -612,7 +612,7 @@ def test_dense_green_of_the_clean_chain_is_analytic():
 
 
 def test_mode_sum_alias_G_warns_and_gives_the_same_result():
-    V = an.potential(3, 2, 2, 3.0, np.random.default_rng(1))
+    V = an.potential(np.random.default_rng(1), 3, 2, 2, 3.0)
     with pytest.warns(DeprecationWarning, match="anderson.mode_sum"):
         old = an.G(V, 0.3, "R", ANISO)
     np.testing.assert_array_equal(old, an.mode_sum(V, 0.3, "R", ANISO))
@@ -622,7 +622,7 @@ def test_mode_sum_alias_G_warns_and_gives_the_same_result():
 def test_bond_currents_carry_the_landauer_transmission(shape, E, t, W, seed):
     """Current conservation: every bond of G^L(E) carries T(E) (Landauer), of G^R(E) -T(E); and
     the transmission itself from the Caroli formula of the dense route."""
-    V = an.potential(*shape, W, np.random.default_rng(seed))
+    V = an.potential(np.random.default_rng(seed), *shape, W)
     T = an.transmission(V, E, t)
     dense = an.dense_green(V, E, t)
     caroli = np.trace(dense.gamma_L @ dense.retarded @ dense.gamma_R @ dense.retarded.conj().T).real
@@ -646,7 +646,7 @@ def test_correlation_matrix_is_the_transposed_mode_sum_over_2pi():
     of lead L's states at one energy is T / 2pi per unit energy (orientation and 2pi), C is
     Hermitian, and HJ's pair gives (G^R(0+) - G^L(0-))^T / 2pi."""
     shape, t = (4, 3, 2), ANISO
-    V = an.potential(*shape, 4.0, np.random.default_rng(5))
+    V = an.potential(np.random.default_rng(5), *shape, 4.0)
     C = an.correlation_matrix(V, t, leads="L", energies=(0.3,), weights=(1.0,))
     Nx, M = shape[0], shape[1] * shape[2]
     blocks = C.reshape(Nx, M, Nx, M)
@@ -758,7 +758,7 @@ def test_f_ab_equals_the_dense_sum_and_the_clean_formula():
     L, E = 4, 0.3
     assert [list(h) for h in an.central_halves(L)] == [[1, 2], [3, 4]]
     assert [list(h) for h in an.central_halves(5)] == [[1, 2], [4, 5]]
-    V = an.potential(L + 2, L, L, 6.0, np.random.default_rng(8))
+    V = an.potential(np.random.default_rng(8), L + 2, L, L, 6.0)
     psi = an.scattering_states(V, E, "L", ISO)
     frob = an.slice_moments(psi)[1]
     A, B = an.central_halves(L)
@@ -779,7 +779,7 @@ def test_f_ab_equals_the_dense_sum_and_the_clean_formula():
 def test_diagonal_fluctuation_against_the_dense_mode_sum_and_the_bipartite_symmetry():
     """The diagonal of the dense mode_sum minus its slice means; zero sum over every slice; and
     G(-E; V) = S conj(G(E; -V)) S, whose diagonal is that of G(E; -V) (an exact identity)."""
-    V = an.potential(5, 4, 2, 6.0, np.random.default_rng(12))
+    V = an.potential(np.random.default_rng(12), 5, 4, 2, 6.0)
     for lead, E in (("L", 0.2), ("R", -0.7)):
         fluct = an.diagonal_fluctuation(V, E, lead, ANISO)
         d = np.diag(an.mode_sum(V, E, lead, ANISO)).real.reshape(5, 8)
@@ -794,7 +794,7 @@ def test_f_ab_of_one_bar_and_of_the_clean_wire():
     """f_ab_at against the dense sum over A x B of |G^L_xy|^2 (mode_sum), for a disordered and a
     clean bar; f_ab_clean (sum_k v_k^-2 / Lx^2) against the same dense sum of the clean bar."""
     for L, W, E in ((4, 6.0, 0.3), (6, 0.0, 0.1), (4, 0.0, 0.7)):
-        V = an.potential(L + 2, L, L, W, np.random.default_rng(9))
+        V = an.potential(np.random.default_rng(9), L + 2, L, L, W)
         A, B = an.central_halves(L)
         G = an.mode_sum(V, E, "L", ISO).reshape(L + 2, L * L, L + 2, L * L)
         dense = 4 * np.sum(np.abs(G[A][:, :, B]) ** 2) / ((L + 2) ** 2 * L**2)
@@ -886,3 +886,13 @@ def test_i_ab_is_exact_for_a_gaussian_and_matches_an_explicit_jackknife():
 def test_estimator_validation(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_potential_old_argument_order_still_works_with_a_warning():
+    new = an.potential(np.random.default_rng(4), 3, 2, 2, 1.5)
+    with pytest.warns(DeprecationWarning, match=r"anderson.potential takes rng first"):
+        old = an.potential(3, 2, 2, 1.5, np.random.default_rng(4))
+    with pytest.warns(DeprecationWarning, match=r"anderson.potential\(rng, \.\.\.\)"):
+        keyword = an.potential(3, 2, 2, 1.5, rng=np.random.default_rng(4))
+    np.testing.assert_array_equal(old, new)
+    np.testing.assert_array_equal(keyword, new)

@@ -245,7 +245,7 @@ CASES = {
         lambda: circuit.neas_samples(_rng(), 3, 0.5, 0.2, 0.5, 2, burn_in=INF),
         r"burn_in.*inf",
     ),
-    "ssep burn_in inf": (lambda: ssep.sample(5, 0.5, 2, rng=_rng(), burn_in=INF), r"burn_in.*inf"),
+    "ssep burn_in inf": (lambda: ssep.sample(_rng(), 5, 0.5, 2, burn_in=INF), r"burn_in.*inf"),
     "qssep time inf": (lambda: qssep.evolve(np.eye(3) / 2, INF, 0.1, _rng()), r"time.*inf"),
     "qssep burn_in nan": (
         lambda: qssep.qssep_loop_moments(_rng(), 4, LOOPS, 2, 1.0, burn_in=NAN),

@@ -175,7 +175,7 @@ def test_anderson_estimator_matches_dense_site_space_computation():
     res = anderson.loop_cumulants(data, pairs)
     Gs = []
     for r in range(R):
-        V = anderson.potential(Nx, Ny, Nz, W, np.random.default_rng([7, r]))
+        V = anderson.potential(np.random.default_rng([7, r]), Nx, Ny, Nz, W)
         Gs.append(
             (anderson.mode_sum(V, 0.2, "R", t) - anderson.mode_sum(V, -0.2, "L", t)).reshape(
                 Nx, Ny * Nz, Nx, Ny * Nz

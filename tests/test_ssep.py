@@ -151,9 +151,9 @@ def test_monte_carlo_reproduces_density_and_correlations():
 
 
 def test_monte_carlo_is_reproducible_from_the_seed():
-    a = ssep.sample(10, 0.5, 50, rng=np.random.default_rng(5))
-    b = ssep.sample(10, 0.5, 50, rng=np.random.default_rng(5))
-    c = ssep.sample(10, 0.5, 50, rng=np.random.default_rng(6))
+    a = ssep.sample(np.random.default_rng(5), 10, 0.5, 50)
+    b = ssep.sample(np.random.default_rng(5), 10, 0.5, 50)
+    c = ssep.sample(np.random.default_rng(6), 10, 0.5, 50)
     assert a.dtype == np.uint8 and a.shape == (50, 10)
     assert np.array_equal(a, b) and not np.array_equal(a, c)
 
@@ -190,14 +190,14 @@ def test_cumulants_from_moments_on_known_samples():
         (lambda: ssep.steady_state(17, 0.5), "L must be <= 16"),
         (lambda: ssep.product_moments(5, 0.5, 4), "order must be 1, 2 or 3"),
         (
-            lambda: ssep.sample(5, 0.5, 0, rng=np.random.default_rng()),
+            lambda: ssep.sample(np.random.default_rng(), 5, 0.5, 0),
             "n_samples must be a positive integer",
         ),
         (
-            lambda: ssep.sample(5, 0.5, 3, rng=np.random.default_rng(), sweeps_between=0),
+            lambda: ssep.sample(np.random.default_rng(), 5, 0.5, 3, sweeps_between=0),
             "sweeps_between must be a finite real number > 0",
         ),
-        (lambda: ssep.sample(5, 0.5, 3, rng=7), "rng must be a numpy.random.Generator"),
+        (lambda: ssep.sample(7, 5, 0.5, 3), "rng must be a numpy.random.Generator"),
         (
             lambda: ssep.monte_carlo_moments(np.random.default_rng(), 10, 0.5, 5, blocks=3),
             "blocks must divide L",
@@ -207,3 +207,10 @@ def test_cumulants_from_moments_on_known_samples():
 def test_invalid_input_is_rejected(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_sample_old_keyword_rng_still_works_with_a_warning():
+    new = ssep.sample(np.random.default_rng(2), 6, 0.4, 5, burn_in=2.0)
+    with pytest.warns(DeprecationWarning, match=r"ssep.sample takes rng first"):
+        old = ssep.sample(6, 0.4, 5, rng=np.random.default_rng(2), burn_in=2.0)
+    np.testing.assert_array_equal(old, new)

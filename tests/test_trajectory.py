@@ -85,7 +85,7 @@ def test_freecircuit_time_averages_are_the_hand_written_running_sums():
 
 def test_ssep_sample_is_the_hand_written_chain():
     L, delta, n = 7, 0.4, 50
-    out = ssep.sample(L, delta, n, rng=_rng(8), burn_in=3.0, sweeps_between=0.5)
+    out = ssep.sample(_rng(8), L, delta, n, burn_in=3.0, sweeps_between=0.5)
     rng = _rng(8)
     tau = (rng.random(L) < ssep.density(L, delta)).astype(np.uint8)
     ssep._advance(tau, 3 * (L + 1), rng, (1 + delta) / 2, (1 - delta) / 2)
