@@ -206,7 +206,7 @@ def reduced_boundary(p1, p2, delta, side):
     """
     if side not in ("left", "right"):
         raise ValueError(f"side must be 'left' or 'right', got side={side!r}")
-    _check_drive(delta)
+    _checks.drive(delta)
     B = _boundary_maps(p1, p2, delta)[0 if side == "left" else 1]
     return np.real(B[np.ix_(_SPECIES_SLOTS, _SPECIES_SLOTS)])
 
@@ -233,18 +233,8 @@ def _boundary_maps(p1, p2, delta):
 
 
 def _check_size_and_drive(L, delta, max_L):
-    if isinstance(L, bool) or not isinstance(L, (int, np.integer)) or not 2 <= L <= max_L:
-        raise ValueError(f"L must be an integer in [2, {max_L}], got L={L!r}")
-    _check_drive(delta)
-
-
-def _check_drive(delta):
-    if (
-        isinstance(delta, bool)
-        or not isinstance(delta, (int, float, np.integer, np.floating))
-        or not -1 <= delta <= 1
-    ):
-        raise ValueError(f"delta must be a real number in [-1, 1], got delta={delta!r}")
+    _checks.integer("L", L, 2, max_L)
+    _checks.drive(delta)
 
 
 def _site_major(E):
