@@ -98,7 +98,7 @@ bench: $(BOOK_STAMP)
 
 ## paper-data: the paper-scale archives data/*.npz (about an hour of one core per WORKERS; resumable:
 ##             realizations are kept in _build/paper-cache). Not part of make test or make book
-PAPER_DATA := anderson-w6
+PAPER_DATA := anderson-w6 anderson-q1d-w2 anderson-q1d-w4 anderson-q1d-w5
 WORKERS ?= 1
 paper-data: $(BOOK_STAMP)
 	@for name in $(PAPER_DATA); do $(BIN)/python -m nqlib.paper $$name --workers $(WORKERS) || exit 1; done

@@ -1192,6 +1192,7 @@ def loop_statistics(
     energies=(0.2, -0.2),
     weights=(1.0, -1.0),
     edge_tol=EDGE_TOL,
+    realizations=1,
 ):
     r"""One disorder realization: the per-realization sums behind :func:`loop_cumulants`.
 
@@ -1207,6 +1208,11 @@ def loop_statistics(
     - ``triple`` (n_pairs, Nx): :math:`{\rm tr}\,G_{ab}G_{bc}G_{ca}`, and ``path_ab_bc``,
       ``path_bc_ca``, ``path_ca_ab`` (n_pairs, Nx, M): momentum diagonals of the two-edge products.
 
+    With ``realizations = k > 1`` it draws k potentials from ``rng`` in turn and returns the mean
+    of their sums: a block that stands for one realization in :func:`loop_cumulants`, whose
+    estimators are functions of means (the jackknife then runs over blocks). Long quasi-1d bars
+    need this: ``mean`` and ``square_mean`` hold 2 Nx^2 M complex numbers per realization.
+
     A module-level function of ``rng`` and plain parameters, for :func:`nqlib.ensemble.run_ensemble`;
     formerly ``nqlib.qssep.anderson_loop_statistics`` (the name the shipped archive
     ``data/anderson-w6.npz`` records, :func:`nqlib.paper.realization_function`).
@@ -1217,7 +1223,20 @@ def loop_statistics(
     """
     energies, weights = _check_terms(Nx, Ny, Nz, t, leads, energies, weights, edge_tol)
     pairs = _check_pairs(pairs, Nx)
-    V = potential(rng, Nx, Ny, Nz, W)
+    realizations = _checks.integer("realizations", realizations, 1, 10**6)
+    out = _loop_sums(potential(rng, Nx, Ny, Nz, W), pairs, t, leads, energies, weights, edge_tol)
+    for _ in range(realizations - 1):
+        more = _loop_sums(
+            potential(rng, Nx, Ny, Nz, W), pairs, t, leads, energies, weights, edge_tol
+        )
+        for key in out:
+            out[key] = out[key] + more[key]
+    return out if realizations == 1 else {key: v / realizations for key, v in out.items()}
+
+
+def _loop_sums(V, pairs, t, leads, energies, weights, edge_tol):
+    """:func:`loop_statistics` of one potential V (checked arguments)."""
+    Nx, Ny, Nz = V.shape
     blocks, w = [], []
     for lead, E, weight in zip(leads, energies, weights):
         psi = scattering_states(V, E, lead, t, edge_tol)

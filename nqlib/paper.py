@@ -97,9 +97,10 @@ def _anderson_params(N):
 
 
 def _anderson_scalars(out, N):
-    """dn1: least-squares slope of g_1(x) = Re tr G_aa / N^2 in x = (a + 1/2)/N; density: mean of
+    """dn1: least-squares slope of g_1(x) = Re tr G_aa / M (M = Ny Nz) in x = (a + 1/2)/N; density: mean of
     g_1; tr_G2 = sum_ab tr G_ab G_ba; tr_G3 = tr G^3 (one realization; plain sums, no LAPACK)."""
-    g1 = np.einsum("aaq->a", np.asarray(out["mean"])).real / N**2
+    mean = np.asarray(out["mean"])
+    g1 = np.einsum("aaq->a", mean).real / mean.shape[-1]  # / M = Ny Nz
     x = (np.arange(N) + 0.5) / N
     dx = x - x.mean()
     slope = np.sum(dx * (g1 - g1.mean())) / np.sum(dx**2)
@@ -137,6 +138,69 @@ def _anderson_summary(data, N):
     )
 
 
+# --- anderson-q1d-w2, -w4, -w5 -------------------------------------------------
+
+_Q1D_YZ = 8  # HJ's transverse size N_y = N_z
+_Q1D_BLOCK = 10  # realizations averaged per stored block (anderson.loop_statistics)
+
+
+def _quasi1d_params(W):
+    def params(N):
+        return dict(
+            Nx=N,
+            Ny=_Q1D_YZ,
+            Nz=_Q1D_YZ,
+            W=W,
+            pairs=anderson.cut_pairs(N, _CUT_YZ),
+            t=_HJ_T,
+            leads="RL",
+            energies=(0.2, -0.2),
+            weights=(1.0, -1.0),
+            realizations=_Q1D_BLOCK,
+        )
+
+    return params
+
+
+def _quasi1d_summary(data, N):
+    """anderson.imbalances in HJ's quasi-1d scaling g_n = N_x^(1-n) [...]_perp (SM Eq. 14)."""
+    f = anderson.imbalances(data, anderson.cut_pairs(N, _CUT_YZ), length_power=-1)
+    return dict(
+        dn1=np.array(f.dn1),
+        A2=np.array([f.A2.value, f.A2.error, f.A2.chi2_dof]),
+        A3=np.array([f.A3.value, f.A3.error, f.A3.chi2_dof]),
+        dn2=np.array(f.dn2),
+        dn3=np.array(f.dn3),
+        g1=f.g1,
+        g1_err=f.g1_err,
+        g2=f.g2,
+        g2_err=f.g2_err,
+        g3=f.g3,
+        g3_err=f.g3_err,
+        m2=np.array(f.m2),
+        m3=np.array(f.m3),
+    )
+
+
+def _quasi1d(W):
+    return _Dataset(
+        description=(
+            f"Hruza-Jin G^neq = G^R(0.2) - G^L(-0.2) on quasi-1d N_x x 8 x 8 bars, W = {W:g}, "
+            f"t = (1, 0.4, 0.4): quasi-1d cumulants and imbalances per N_x (HJ SM Figs. 5-7); "
+            f"each stored realization is a block of {_Q1D_BLOCK} disorder realizations"
+        ),
+        fn=anderson.loop_statistics,
+        # 50 blocks x 10 = 500 realizations per N_x (HJ's count); ~12 min of one core per W
+        sizes=(20, 40, 60, 80, 100),
+        runs=(50,) * 5,
+        seed=(2026, 19, 1, int(W)),
+        params=_quasi1d_params(W),
+        scalar_names=("dn1", "density", "tr_G2", "tr_G3"),
+        scalars=_anderson_scalars,
+        summary=_quasi1d_summary,
+    )
+
+
 DATASETS = {
     "anderson-w6": _Dataset(
         description=(
@@ -153,6 +217,7 @@ DATASETS = {
         scalars=_anderson_scalars,
         summary=_anderson_summary,
     ),
+    **{f"anderson-q1d-w{W:g}": _quasi1d(float(W)) for W in (2, 4, 5)},
 }
 """The registered data sets, by name."""
 

@@ -685,10 +685,12 @@ REGISTRY = {
             energies=(0.2, -0.2),
             weights=(1.0, -1.0),
             edge_tol=1e-9,
+            realizations=1,
         ),
         dict(
             rng="rng",
             pairs=("pairs", 3),
+            realizations="size",
             leads="choice",
             energies="reals",
             weights="reals",

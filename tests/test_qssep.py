@@ -472,3 +472,21 @@ def test_chapter_figures_draw_the_data_and_the_qssep_curves():
     fig, axes = plotting.anderson_imbalances({N: f}, "t", (0.2, 0.6), ((0.78, 0.23),))
     assert [len(ax.containers) for ax in axes] == [1, 2, 1]  # g1, the two g2 cuts, the g3 cut
     plt.close(fig)
+
+
+def test_loop_statistics_block_is_the_mean_of_consecutive_realizations():
+    """realizations=k draws k potentials from rng in turn and averages their sums; k = 1 is the
+    plain realization, bit for bit."""
+    params = dict(Nx=4, Ny=2, Nz=3, W=2.0, pairs=[(0, 2)], t=(1.0, 0.4, 0.4))
+    rng = np.random.default_rng(11)
+    singles = [anderson.loop_statistics(rng, **params) for _ in range(3)]
+    block = anderson.loop_statistics(np.random.default_rng(11), realizations=3, **params)
+    one = anderson.loop_statistics(np.random.default_rng(11), realizations=1, **params)
+    for key, value in singles[0].items():
+        assert np.array_equal(one[key], value), key
+        np.testing.assert_allclose(
+            block[key], np.mean([s[key] for s in singles], axis=0), rtol=1e-13, atol=1e-15
+        )
+    for bad in (0, 2.5, True):
+        with pytest.raises(ValueError, match="realizations must be an integer"):
+            anderson.loop_statistics(np.random.default_rng(0), realizations=bad, **params)
