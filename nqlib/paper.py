@@ -27,6 +27,15 @@ its name when the archive was made) with the parameters of the QSSEP chapter; re
 to :math:`\\Delta n^{(1)}` (slope of :math:`g_1`), :math:`\\Delta n^{(2)}` (amplitude of
 :math:`g_2` on slice pairs at least two apart) and :math:`\\Delta n^{(3)}` (amplitude of
 :math:`g_3` on HJ's cut y = 0.78, z = 0.23) per size, exactly as that chapter fits them.
+
+``anderson-q1d-w2``, ``-w4``, ``-w5``: the same :math:`G^{\rm neq}` on quasi-1d bars
+:math:`N_x\times 8\times 8` (HJ's supplement, Figs. 5-7) at ``W = 2, 4, 5`` for
+:math:`N_x = 20, 40, 60, 80, 100`, 500 realizations each (HJ's count; they stop at
+:math:`N_x = 60`), reduced by :func:`nqlib.anderson.imbalances` in the quasi-1d scaling
+:math:`g_n = N_x^{1-n}[\\cdot]_\\perp`. Each stored realization is a block of 10 disorder
+realizations averaged by ``loop_statistics(realizations=10)``: a single one at :math:`N_x = 100`
+holds 20 MB of transverse-momentum diagonals, and the cumulant estimators only need means (the
+jackknife runs over the 50 blocks).
 """
 
 import argparse

@@ -1,7 +1,7 @@
-"""The shipped paper-scale archive (data/anderson-w6.npz) cannot drift from the code.
+"""The shipped paper-scale archives (data/*.npz) cannot drift from the code.
 
-Checks the provenance record and the shapes, then recomputes a few realizations at the smallest
-stored size from their seeds alone (the seeding contract of nqlib.ensemble) with the realization
+Checks each archive's provenance record and shapes, then recomputes a few realizations at the
+smallest stored size from their seeds alone (the seeding contract of nqlib.ensemble) with the realization
 function and parameters the provenance names, and requires the stored per-realization numbers to
 1e-12 relative. A last test shows that this comparison fails when a stored value is perturbed.
 """
@@ -16,13 +16,24 @@ from threadpoolctl import threadpool_limits
 
 from nqlib import paper
 
-NAME = "anderson-w6"
+NAME = "anderson-w6"  # the first archive; the tests that name it check its particulars
+NAMES = [name for name in sorted(paper.DATASETS) if (paper.DATA / f"{name}.npz").exists()]
+QUASI1D = {"anderson-q1d-w2": 2.0, "anderson-q1d-w4": 4.0, "anderson-q1d-w5": 5.0}
 RTOL = 1e-12
 
 
 @pytest.fixture(scope="module")
 def archive():
     return paper.load(NAME)
+
+
+@pytest.fixture(scope="module", params=NAMES)
+def any_archive(request):
+    return paper.load(request.param)
+
+
+def test_every_registered_data_set_is_shipped():
+    assert NAMES == sorted(paper.DATASETS) and set(QUASI1D) < set(NAMES)
 
 
 def _function(provenance):
@@ -43,10 +54,9 @@ def _mismatch(stored, recomputed):
     return float(np.max(np.abs(stored - recomputed) / np.abs(recomputed)))
 
 
-def test_provenance_is_complete_and_consistent(archive):
-    arrays, prov = archive
-    assert prov["name"] == NAME and prov["format"] == 1
-    assert prov["function"] == "nqlib.qssep.anderson_loop_statistics"  # its name in 2026-11
+def test_provenance_is_complete_and_consistent(any_archive):
+    arrays, prov = any_archive
+    assert prov["name"] in NAMES and prov["format"] == 1
     assert re.fullmatch(r"\d+\.\d+\.\d+.*", prov["nqlib_version"])
     assert re.fullmatch(r"[0-9a-f]{40}", prov["git_commit"])
     assert prov["git_nqlib_dirty"] is False  # produced from a committed library
@@ -59,15 +69,38 @@ def test_provenance_is_complete_and_consistent(archive):
     assert arrays["runs"].tolist() == [prov["per_size"][str(N)]["runs"] for N in prov["sizes_done"]]
     for N in prov["sizes_done"]:
         entry = prov["per_size"][str(N)]
+        assert entry["params"]["t"] == [1.0, 0.4, 0.4]
+        assert sum(run["wall_s"] for run in entry["compute_log"]) > 0
+
+
+def test_the_cube_archive_records_its_sizes_seeds_and_old_function_name(archive):
+    arrays, prov = archive
+    assert prov["function"] == "nqlib.qssep.anderson_loop_statistics"  # its name in 2026-11
+    for N in prov["sizes_done"]:
+        entry = prov["per_size"][str(N)]
         assert entry["seed"] == [2026, 19, N]
         assert entry["params"]["Nx"] == entry["params"]["Ny"] == entry["params"]["Nz"] == N
-        assert entry["params"]["W"] == 6.0 and entry["params"]["t"] == [1.0, 0.4, 0.4]
-        assert sum(run["wall_s"] for run in entry["compute_log"]) > 0
+        assert entry["params"]["W"] == 6.0
     assert min(arrays["runs"][:-1]) >= 200  # the target of issue 19 at all but the largest size
 
 
-def test_shapes_and_summaries(archive):
-    arrays, prov = archive
+@pytest.mark.parametrize("name", sorted(QUASI1D))
+def test_the_quasi1d_archives_hold_500_realizations_of_8x8_bars_to_nx_100(name):
+    arrays, prov = paper.load(name)
+    assert prov["function"] == "nqlib.anderson.loop_statistics"
+    assert max(prov["sizes_done"]) >= 100  # issue 19: N_x up to >= 100
+    for N in prov["sizes_done"]:
+        entry = prov["per_size"][str(N)]
+        assert entry["seed"] == [2026, 19, 1, int(QUASI1D[name]), N]
+        params = entry["params"]
+        assert params["Nx"] == N and params["Ny"] == params["Nz"] == 8
+        assert params["W"] == QUASI1D[name]
+        assert entry["runs"] * params["realizations"] >= 500  # HJ's count
+    assert arrays["dn1"].shape == (len(arrays["sizes"]), 2)
+
+
+def test_shapes_and_summaries(any_archive):
+    arrays, prov = any_archive
     S, R, K = len(arrays["sizes"]), int(arrays["runs"].max()), len(arrays["scalar_names"])
     assert arrays["scalar_names"].tolist() == ["dn1", "density", "tr_G2", "tr_G3"]
     assert arrays["scalars"].shape == (S, R, K)
@@ -94,8 +127,8 @@ def test_shapes_and_summaries(archive):
 
 
 @pytest.mark.parametrize("which", ["first", "second", "last"])
-def test_stored_realizations_are_recomputed_from_their_seeds(archive, which):
-    arrays, prov = archive
+def test_stored_realizations_are_recomputed_from_their_seeds(any_archive, which):
+    arrays, prov = any_archive
     N, runs = int(arrays["sizes"][0]), int(arrays["runs"][0])
     index = {"first": 0, "second": 1, "last": runs - 1}[which]
     stored = arrays["scalars"][0, index]
