@@ -4,9 +4,13 @@ sparse direct solve — seconds and peak memory per realization (both leads, one
 Baseline: the sparse direct solver of SciPy (SuperLU, ``splu`` with the COLAMD column ordering)
 of the sparse (E - H - Sigma_L - Sigma_R) (the lead self-energies are dense Ny*Nz blocks on the
 two end slices), with the lead-surface sources i sqrt(v_c) phi_c of every open channel of both
-leads as right-hand sides. Both routes must give the same states (checked on every row). kwant
-(MUMPS) is not a dependency and does not install from PyPI here without compiling: the issue that
-asked for this benchmark quotes kwant/nqlib ratios measured with a locally built kwant.
+leads as right-hand sides. Where the Python bindings of MUMPS (kwant's solver) import, the same
+system is also solved by MUMPS (``ordering="auto"``), the strongest baseline we can run: it is not
+a dependency (Debian: ``apt-get install libmumps-seq-dev libopenblas0-serial`` then
+``pip install python-mumps`` into .venv); without it the MUMPS columns are skipped, saying so.
+All routes must give the same states (checked on every row).
+
+Sizes: ``python benchmarks/anderson_solvers.py [N ...]`` (``make bench``: 8, 12, 16, 20).
 
 Everything runs with one BLAS thread. Times: one fresh subprocess per N runs the two methods
 interleaved (recursion, splu, recursion, ...) REPEATS times after a warm-up and keeps the minimum
@@ -31,8 +35,15 @@ REPEATS = 5
 THROUGHPUT_N, THROUGHPUT_RUNS = 16, 16
 
 
-def sparse_direct(V, E, t):
-    """psi_L, psi_R (N, n_open) from one sparse LU of E - H - Sigma_L - Sigma_R."""
+def have_mumps():
+    import importlib.util
+
+    return importlib.util.find_spec("mumps") is not None
+
+
+def sparse_direct(V, E, t, solver="splu"):
+    """psi_L, psi_R (N, n_open) from one sparse LU of E - H - Sigma_L - Sigma_R (SuperLU with
+    COLAMD, or MUMPS with its automatic ordering)."""
     import scipy.sparse as sp
     import scipy.sparse.linalg as spla
 
@@ -53,16 +64,23 @@ def sparse_direct(V, E, t):
     rhs = np.zeros((N, 2 * n), dtype=complex)
     rhs[:M, :n] = source
     rhs[N - M :, n:] = source
-    psi = spla.splu(A, permc_spec="COLAMD").solve(rhs)
+    if solver == "mumps":
+        import mumps
+
+        context = mumps.Context()
+        context.factor(A.tocoo(), ordering="auto")
+        psi = context.solve(rhs)
+    else:
+        psi = spla.splu(A, permc_spec="COLAMD").solve(rhs)
     return psi[:, :n], psi[:, n:]
 
 
 def solve(method, V):
-    """psi_L, psi_R (N, n_open) of the potential V by ``method`` ("recursion" or "splu")."""
+    """psi_L, psi_R (N, n_open) of the potential V by ``method`` ("recursion", "splu", "mumps")."""
     from nqlib import anderson as an
 
-    if method == "splu":
-        return sparse_direct(V, E, T)
+    if method in ("splu", "mumps"):
+        return sparse_direct(V, E, T, method)
     res = an.scatter(V, E, T)
     return res.psi_L.reshape(V.size, -1), res.psi_R.reshape(V.size, -1)
 
@@ -77,9 +95,11 @@ def _cube(N):
 def child_time(N):
     """Both methods on the N^3 cube, interleaved REPEATS times: min seconds, largest difference."""
     V = _cube(N)
-    states = {method: solve(method, V) for method in ("recursion", "splu")}  # warm-up
-    gap = max(np.abs(a - b).max() for a, b in zip(states["recursion"], states["splu"]))
-    methods = ("recursion", "splu")
+    methods = ("recursion", "splu", "mumps") if have_mumps() else ("recursion", "splu")
+    states = {method: solve(method, V) for method in methods}  # warm-up
+    gap = max(
+        np.abs(a - b).max() for m in methods[1:] for a, b in zip(states["recursion"], states[m])
+    )
     best = best_times([lambda m=m: solve(m, V) for m in methods], REPEATS)
     return {
         "seconds": dict(zip(methods, best)),
@@ -146,28 +166,34 @@ def run_child(args, threads=1):
     return json.loads(out.strip().splitlines()[-1])
 
 
-def main():
+def main(sizes=SIZES):
+    methods = ("recursion", "splu", "mumps") if have_mumps() else ("recursion", "splu")
     print(
         f"3D Anderson scattering states, N^3 cube, W = {W}, E = {E}, isotropic t, both leads, "
         f"one BLAS thread; time = min of {REPEATS} interleaved repeats"
     )
-    print(
-        f"{'N':>4} {'open ch.':>9} {'recursion (s)':>14} {'splu (s)':>10} {'speed-up':>9} "
-        f"{'recursion MiB':>14} {'splu MiB':>9} {'max |dpsi|':>11}"
-    )
-    rows = []
-    for N in SIZES:
-        timed = run_child(["time", N])
-        rec_s, lu_s = timed["seconds"]["recursion"], timed["seconds"]["splu"]
-        assert timed["max_gap"] < 1e-9, timed["max_gap"]
-        rec_mib, lu_mib = (run_child(["memory", m, N])["peak_MiB"] for m in ("recursion", "splu"))
-        rows.append((N, rec_s, lu_s))
+    if "mumps" not in methods:
         print(
-            f"{N:>4} {timed['n_open']:>9} {rec_s:>14.4f} {lu_s:>10.4f} {lu_s / rec_s:>9.2f} "
-            f"{rec_mib:>14.1f} {lu_mib:>9.1f} {timed['max_gap']:>11.1e}"
+            "SKIPPED the MUMPS columns: python-mumps does not import (Debian: apt-get install "
+            "libmumps-seq-dev libopenblas0-serial; .venv/bin/pip install python-mumps)"
         )
-    N, t_rec, t_lu = map(np.array, zip(*rows))
-    for name, t in (("recursion", t_rec), ("splu", t_lu)):
+    head = f"{'N':>4} {'open ch.':>9}" + "".join(f" {m + ' s':>12}" for m in methods)
+    head += "".join(f" {m + '/rec.':>11}" for m in methods[1:])
+    head += "".join(f" {m + ' MiB':>14}" for m in methods) + f" {'max |dpsi|':>11}"
+    print(head)
+    rows = []
+    for N in sizes:
+        timed = run_child(["time", N])
+        seconds = [timed["seconds"][m] for m in methods]
+        assert timed["max_gap"] < 1e-9, timed["max_gap"]
+        mib = [run_child(["memory", m, N])["peak_MiB"] for m in methods]
+        rows.append((N, *seconds))
+        line = f"{N:>4} {timed['n_open']:>9}" + "".join(f" {t:>12.4f}" for t in seconds)
+        line += "".join(f" {t / seconds[0]:>11.2f}" for t in seconds[1:])
+        line += "".join(f" {m:>14.1f}" for m in mib) + f" {timed['max_gap']:>11.1e}"
+        print(line, flush=True)
+    N, *times = map(np.array, zip(*rows))
+    for name, t in zip(methods, times):
         slope, _ = np.polyfit(np.log(N), np.log(t), 1)
         local = np.log(t[-1] / t[-2]) / np.log(N[-1] / N[-2])
         print(
@@ -193,4 +219,4 @@ if __name__ == "__main__":
     elif len(sys.argv) > 1 and sys.argv[1] == "throughput":
         print(json.dumps(child_throughput(int(sys.argv[2]))))
     else:
-        main()
+        main(tuple(int(N) for N in sys.argv[1:]) or SIZES)

@@ -91,18 +91,24 @@ def _anderson_cuts(N):
     return [[int(np.clip(round(v * N - 0.5), 0, N - 1)) for v in cut] for cut in _CUT_YZ]
 
 
-def _anderson_params(N):
+def _hj_params(Nx, Ny, Nz, W, pairs, **extra):
+    """Keyword arguments of anderson.loop_statistics for HJ's G^neq = G^R(0.2) - G^L(-0.2)."""
     return dict(
-        Nx=N,
-        Ny=N,
-        Nz=N,
-        W=_HJ_W,
-        pairs=_anderson_cuts(N),
+        Nx=Nx,
+        Ny=Ny,
+        Nz=Nz,
+        W=W,
+        pairs=pairs,
         t=_HJ_T,
         leads="RL",
         energies=(0.2, -0.2),
         weights=(1.0, -1.0),
+        **extra,
     )
+
+
+def _anderson_params(N):
+    return _hj_params(N, N, N, _HJ_W, _anderson_cuts(N))
 
 
 def _anderson_scalars(out, N):
@@ -155,18 +161,8 @@ _Q1D_BLOCK = 10  # realizations averaged per stored block (anderson.loop_statist
 
 def _quasi1d_params(W):
     def params(N):
-        return dict(
-            Nx=N,
-            Ny=_Q1D_YZ,
-            Nz=_Q1D_YZ,
-            W=W,
-            pairs=anderson.cut_pairs(N, _CUT_YZ),
-            t=_HJ_T,
-            leads="RL",
-            energies=(0.2, -0.2),
-            weights=(1.0, -1.0),
-            realizations=_Q1D_BLOCK,
-        )
+        pairs = anderson.cut_pairs(N, _CUT_YZ)
+        return _hj_params(N, _Q1D_YZ, _Q1D_YZ, W, pairs, realizations=_Q1D_BLOCK)
 
     return params
 

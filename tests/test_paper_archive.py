@@ -81,6 +81,7 @@ def test_the_cube_archive_records_its_sizes_seeds_and_old_function_name(archive)
         assert entry["seed"] == [2026, 19, N]
         assert entry["params"]["Nx"] == entry["params"]["Ny"] == entry["params"]["Nz"] == N
         assert entry["params"]["W"] == 6.0
+        assert paper._plain(paper.DATASETS[NAME].params(N)) == entry["params"]
     assert min(arrays["runs"][:-1]) >= 200  # the target of issue 19 at all but the largest size
 
 
@@ -96,6 +97,7 @@ def test_the_quasi1d_archives_hold_500_realizations_of_8x8_bars_to_nx_100(name):
         assert params["Nx"] == N and params["Ny"] == params["Nz"] == 8
         assert params["W"] == QUASI1D[name]
         assert entry["runs"] * params["realizations"] >= 500  # HJ's count
+        assert paper._plain(paper.DATASETS[name].params(N)) == params  # the registry's
     assert arrays["dn1"].shape == (len(arrays["sizes"]), 2)
 
 
