@@ -1224,13 +1224,11 @@ def loop_statistics(
     energies, weights = _check_terms(Nx, Ny, Nz, t, leads, energies, weights, edge_tol)
     pairs = _check_pairs(pairs, Nx)
     realizations = _checks.integer("realizations", realizations, 1, 10**6)
-    out = _loop_sums(potential(rng, Nx, Ny, Nz, W), pairs, t, leads, energies, weights, edge_tol)
-    for _ in range(realizations - 1):
-        more = _loop_sums(
-            potential(rng, Nx, Ny, Nz, W), pairs, t, leads, energies, weights, edge_tol
-        )
-        for key in out:
-            out[key] = out[key] + more[key]
+    out = None
+    for _ in range(realizations):
+        V = potential(rng, Nx, Ny, Nz, W)
+        more = _loop_sums(V, pairs, t, leads, energies, weights, edge_tol)
+        out = more if out is None else {key: out[key] + more[key] for key in out}
     return out if realizations == 1 else {key: v / realizations for key, v in out.items()}
 
 

@@ -112,8 +112,9 @@ def _anderson_params(N):
 
 
 def _anderson_scalars(out, N):
-    """dn1: least-squares slope of g_1(x) = Re tr G_aa / M (M = Ny Nz) in x = (a + 1/2)/N; density: mean of
-    g_1; tr_G2 = sum_ab tr G_ab G_ba; tr_G3 = tr G^3 (one realization; plain sums, no LAPACK)."""
+    """dn1: least-squares slope of g_1(x) = Re tr G_aa / M (M = Ny Nz) in x = (a + 1/2)/N;
+    density: mean of g_1; tr_G2 = sum_ab tr G_ab G_ba; tr_G3 = tr G^3 (one realization; plain
+    sums, no LAPACK)."""
     mean = np.asarray(out["mean"])
     g1 = np.einsum("aaq->a", mean).real / mean.shape[-1]  # / M = Ny Nz
     x = (np.arange(N) + 0.5) / N
