@@ -56,7 +56,7 @@ from pathlib import Path
 import numpy as np
 
 import nqlib
-from nqlib import anderson, cumulants, ensemble, fits, qssep
+from nqlib import anderson, cumulants, ensemble, fits, qssep, stats
 
 __all__ = ["DATASETS", "load", "realization_seed", "realization_function"]
 
@@ -207,23 +207,107 @@ def _quasi1d(W):
     )
 
 
-DATASETS = {
-    "anderson-w6": _Dataset(
+def _cube(W, sizes, runs, seed, note=""):
+    return _Dataset(
         description=(
-            "Hruza-Jin G^neq = G^R(0.2) - G^L(-0.2) on N^3 cubes, W = 6, t = (1, 0.4, 0.4): "
-            "Delta n^(1,2,3) per size as the QSSEP chapter fits them"
+            f"Hruza-Jin G^neq = G^R(0.2) - G^L(-0.2) on N^3 cubes, W = {W:g}, t = (1, 0.4, 0.4): "
+            f"Delta n^(1,2,3) per size as the QSSEP chapter fits them{note}"
         ),
         fn=anderson.loop_statistics,
-        # sizes and counts: ~60 min of one core (README, "Paper-scale data")
-        sizes=(8, 10, 12, 16, 20, 24),
-        runs=(400, 400, 400, 300, 200, 48),
-        seed=(2026, 19),
-        params=_anderson_params,
+        sizes=sizes,
+        runs=runs,
+        seed=seed,
+        params=lambda N: _hj_params(N, N, N, W, _anderson_cuts(N)),
         scalar_names=("dn1", "density", "tr_G2", "tr_G3"),
         scalars=_anderson_scalars,
         summary=_anderson_summary,
-    ),
+    )
+
+
+# --- gh-fab-w8, gh-iab-w8: Gullans-Huse's isotropic wire ------------------------
+
+_GH_T = (1.0, 1.0, 1.0)
+_GH_W = 8.0
+GH_EPS = (0.0, 2.0, 4.0, 6.0, 8.0, 10.0, 13.0, 16.0, 20.0, 25.0, 30.0, 40.0, 50.0, 65.0, 80.0, -6.0)
+"""Scaled energies eps = Delta L_x^2 / t of ``gh-iab-w8`` (those of the Anderson chapter)."""
+
+
+def _gh_params(eps):
+    def params(L):  # E = eps t / L_x^2, moved off a channel edge as the Anderson chapter does
+        energies = [anderson.off_edge_energy(e / (L + 2) ** 2, L, L, _GH_T) for e in eps]
+        return dict(Nx=L + 2, Ny=L, Nz=L, W=_GH_W, energies=energies, t=_GH_T)
+
+    return params
+
+
+def _gh_scalars(out, L):
+    """f_AB of one realization at each energy (GH Eq. 72 with Delta at the energy)."""
+    return np.atleast_1d(anderson.f_ab(out["cross"], L))
+
+
+def _gh_summary(eps):
+    def summary(data, L):
+        f = anderson.f_ab(data["cross"], L)  # (runs, n_eps)
+        out = dict(f_ab=np.array(stats.mean_error(f[:, 0])))
+        if len(eps) > 1:
+            fit = anderson.i_ab(f, eps)  # a ratio of means: the normalisation of f drops out
+            out.update(
+                eps=np.array(eps),
+                i_ab=fit.i,
+                i_ab_err=fit.i_err,
+                sigma=np.array([fit.sigma, fit.sigma_err]),
+                integral=np.array([fit.integral, fit.integral_err]),
+                first_negative=np.array(fit.first_negative),
+            )
+        return out
+
+    return summary
+
+
+def _gh(eps, sizes, runs, seed, what):
+    return _Dataset(
+        description=(
+            f"Gullans-Huse's (L + 2) x L x L wire, W = {_GH_W:g}, t = 1, E = 0 (off a channel "
+            f"edge by 1e-7 where needed): {what}"
+        ),
+        fn=anderson.energy_correlation,
+        sizes=sizes,
+        runs=runs,
+        seed=seed,
+        params=_gh_params(eps),
+        scalar_names=tuple(f"f_ab[eps={e:g}]" for e in eps),
+        scalars=_gh_scalars,
+        summary=_gh_summary(eps),
+    )
+
+
+DATASETS = {
+    # sizes and counts: ~60 min of one core (README, "Paper-scale data")
+    "anderson-w6": _cube(6.0, (8, 10, 12, 16, 20, 24), (400, 400, 400, 300, 200, 48), (2026, 19)),
+    # the same seeds' continuation to N = 32 (realization i of N = 32 has seed (2026, 19, 32))
+    "anderson-w6-n32": _cube(6.0, (32,), (24,), (2026, 19), "; the continuation of anderson-w6"),
+    # HJ SM Figs. 8-10: two more disorder strengths
+    **{
+        f"anderson-w{W}": _cube(
+            float(W), (8, 10, 12, 16, 20), (400, 400, 400, 300, 100), (2026, 19, 4, W)
+        )
+        for W in (4, 7)
+    },
     **{f"anderson-q1d-w{W:g}": _quasi1d(float(W)) for W in (2, 4, 5)},
+    "gh-fab-w8": _gh(
+        (0.0,),
+        tuple(range(4, 25, 2)),
+        (400,) * 8 + (200,) * 3,
+        (2026, 19, 2),
+        "f_AB per realization (GH Fig. 8b) for L = 4..24",
+    ),
+    "gh-iab-w8": _gh(
+        GH_EPS,
+        (8, 12, 16, 20),
+        (400, 300, 150, 48),
+        (2026, 19, 3),
+        "f_AB at eps = Delta L_x^2 / t per realization and i_AB(0, eps) (GH Fig. 8a)",
+    ),
 }
 """The registered data sets, by name."""
 
