@@ -1209,9 +1209,11 @@ def loop_statistics(
       ``path_bc_ca``, ``path_ca_ab`` (n_pairs, Nx, M): momentum diagonals of the two-edge products.
 
     With ``realizations = k > 1`` it draws k potentials from ``rng`` in turn and returns the mean
-    of their sums: a block that stands for one realization in :func:`loop_cumulants`, whose
+    of their sums: a block that stands for k realizations in :func:`loop_cumulants`, whose
     estimators are functions of means (the jackknife then runs over blocks). Long quasi-1d bars
     need this: ``mean`` and ``square_mean`` hold 2 Nx^2 M complex numbers per realization.
+    The output records k as ``realizations`` (an int), which the bias correction of
+    :func:`loop_cumulants` needs.
 
     A module-level function of ``rng`` and plain parameters, for :func:`nqlib.ensemble.run_ensemble`;
     formerly ``nqlib.qssep.anderson_loop_statistics`` (the name the shipped archive
@@ -1229,7 +1231,9 @@ def loop_statistics(
         V = potential(rng, Nx, Ny, Nz, W)
         more = _loop_sums(V, pairs, t, leads, energies, weights, edge_tol)
         out = more if out is None else {key: out[key] + more[key] for key in out}
-    return out if realizations == 1 else {key: v / realizations for key, v in out.items()}
+    if realizations > 1:
+        out = {key: v / realizations for key, v in out.items()}
+    return {**out, "realizations": realizations}
 
 
 def _loop_sums(V, pairs, t, leads, energies, weights, edge_tol):
@@ -1298,7 +1302,13 @@ def loop_cumulants(data, pairs=()):
     ``triple`` (n_pairs, Nx) = :math:`\Sigma_\perp\kappa(G_{ij},G_{jk},G_{ki})` (real part);
     ``m2`` and ``m3``: the sums of the second and third loop cumulants over all sites.
     Divide by :math:`(N_yN_z)^n` for HJ's transverse average :math:`[\cdot]_\perp` (Eq. 10).
-    The errors are :func:`nqlib.stats.jackknife` of the statistic of the realization means.
+
+    The estimates are unbiased for independent realizations: the moment formulas above with
+    sample means ("plug-in") are low on average by :func:`nqlib.stats.plug_in_bias`, the factor
+    :math:`1 - 1/n` (order 2) or :math:`(1 - 1/n)(1 - 2/n)` (order 3) for n realizations, and are
+    divided by it (n counts every realization of the blocks of
+    ``loop_statistics(realizations=k)``: the key ``realizations`` of ``data``; rows without it
+    count once). The errors are :func:`nqlib.stats.jackknife` of this statistic.
     Formerly ``nqlib.qssep.anderson_cumulants``.
 
     References
@@ -1320,6 +1330,18 @@ def loop_cumulants(data, pairs=()):
             f"data must be a dict with keys {need} (stacked loop_statistics), got "
             f"{sorted(data) if isinstance(data, dict) else type(data).__name__}"
         )
+    rows = len(data["mean"])
+    counts = np.asarray(data.get("realizations", np.ones(rows, dtype=int)))
+    if counts.shape != (rows,) or counts.dtype.kind not in "iu" or np.any(counts != counts.flat[0]):
+        raise ValueError(
+            f"data['realizations'] must hold one equal positive block size per row ({rows} rows), "
+            f"got {counts!r}"
+        )
+    if counts[0] < 1 or rows < 2 or (rows - 1) * counts[0] < 3:
+        raise ValueError(
+            f"data must hold >= 2 rows and >= 3 realizations without any one row (the unbiased "
+            f"third cumulant of every leave-one-out sample), got {rows} rows of {counts[0]}"
+        )
     pairs = _check_pairs(pairs, np.shape(data["mean"])[1])
     if np.shape(data["triple"])[1] != len(pairs):
         raise ValueError(
@@ -1327,7 +1349,7 @@ def loop_cumulants(data, pairs=()):
         )
     b, c = pairs[:, 0], pairs[:, 1]
 
-    def statistic(m):
+    def statistic(m, n):  # m: means over n realizations
         E = m["mean"]  # (Nx, Nx, M): mean blocks, momentum-diagonal
         Nx = E.shape[0]
         ET = np.swapaxes(E, 0, 1)
@@ -1351,12 +1373,14 @@ def loop_cumulants(data, pairs=()):
             + 2 * np.sum(E_ab * E_bc * E_ca, axis=-1)
         ).real
         g1 = np.einsum("aaq->a", E).real
-        return {"g1": g1, "pair": pair, "triple": triple, "m2": m2, "m3": m3}
+        b2, b3 = stats.plug_in_bias(2, n), stats.plug_in_bias(3, n)
+        return {"g1": g1, "pair": pair / b2, "triple": triple / b3, "m2": m2 / b2, "m3": m3 / b3}
 
     keys, shapes = ("g1", "pair", "triple", "m2", "m3"), {}
 
     def flat(d):  # the statistic of the realization means, as one vector for the jackknife
-        out = statistic({k: v.mean(axis=0) for k, v in d.items()})
+        n = len(d["mean"]) * int(counts[0])
+        out = statistic({k: v.mean(axis=0) for k, v in d.items()}, n)
         shapes.update({k: np.shape(out[k]) for k in keys})
         return np.concatenate([np.ravel(out[k]) for k in keys])
 

@@ -48,6 +48,7 @@ import json
 import multiprocessing
 import os
 import platform
+import re
 import subprocess
 import sys
 import time
@@ -58,7 +59,7 @@ import numpy as np
 import nqlib
 from nqlib import anderson, cumulants, ensemble, fits, qssep, stats
 
-__all__ = ["DATASETS", "load", "realization_seed", "realization_function"]
+__all__ = ["DATASETS", "combine", "load", "realization_seed", "realization_function"]
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
@@ -82,7 +83,6 @@ class _Dataset:
 # --- anderson-w6 ------------------------------------------------------------
 
 _HJ_T = (1.0, 0.4, 0.4)
-_HJ_W = 6.0
 _CUT_YZ = ((0.78, 0.23), (0.23, 0.23))  # HJ's (y, z) cuts of g3, as in the QSSEP chapter
 
 
@@ -105,10 +105,6 @@ def _hj_params(Nx, Ny, Nz, W, pairs, **extra):
         weights=(1.0, -1.0),
         **extra,
     )
-
-
-def _anderson_params(N):
-    return _hj_params(N, N, N, _HJ_W, _anderson_cuts(N))
 
 
 def _anderson_scalars(out, N):
@@ -170,6 +166,8 @@ def _quasi1d_params(W):
 
 def _quasi1d_summary(data, N):
     """anderson.imbalances in HJ's quasi-1d scaling g_n = N_x^(1-n) [...]_perp (SM Eq. 14)."""
+    # blocks cached before loop_statistics recorded its block size count as _Q1D_BLOCK each
+    data = {"realizations": np.full(len(data["mean"]), _Q1D_BLOCK), **data}
     f = anderson.imbalances(data, anderson.cut_pairs(N, _CUT_YZ), length_power=-1)
     return dict(
         dn1=np.array(f.dn1),
@@ -327,6 +325,59 @@ def load(name):
     with np.load(path, allow_pickle=False) as archive:
         arrays = {key: archive[key] for key in archive.files}
     return arrays, json.loads(str(arrays.pop("provenance")))
+
+
+def combine(*names):
+    """Load archives of one series (same realization function and scalars, sizes in increasing
+    order from one archive to the next) and join them along the size axis.
+
+    For instance ``combine("anderson-w6", "anderson-w6-n32")``: the W = 6 cubes to N = 32.
+    Entries with one row per size are concatenated (``scalars`` padded with NaN to the widest
+    realization count), entries named per size (``g2_N24``) are collected.
+
+    Returns
+    -------
+    arrays : dict of ndarray
+    provenances : list of dict
+        One per archive, in the order of the sizes.
+
+    References
+    ----------
+    Chapter {doc}`anderson` (the paper-scale archive).
+    """
+    if not names:
+        raise ValueError("names must name at least one archive")
+    parts = [load(name) for name in names]
+    functions = {_RENAMED.get(p["function"], p["function"]) for _, p in parts}
+    scalar_names = {tuple(a["scalar_names"].tolist()) for a, _ in parts}
+    sizes = np.concatenate([a["sizes"] for a, _ in parts])
+    sized = ("Nx", "Ny", "Nz", "pairs", "energies")  # what may change with the size
+    settings = {
+        json.dumps({k: v for k, v in entry["params"].items() if k not in sized}, sort_keys=True)
+        for _, p in parts
+        for entry in p["per_size"].values()
+    }
+    if any(len(s) != 1 for s in (functions, scalar_names, settings)) or np.any(np.diff(sizes) <= 0):
+        raise ValueError(
+            f"names must be archives of one series with increasing sizes, got {list(names)}: "
+            f"functions {sorted(functions)}, sizes {sizes.tolist()}, settings {sorted(settings)}"
+        )
+    width = max(a["scalars"].shape[1] for a, _ in parts)
+    out = {"scalar_names": parts[0][0]["scalar_names"]}
+    for key in {k for a, _ in parts for k in a} - {"scalar_names"}:
+        if re.fullmatch(r".+_N\d+", key):
+            out[key] = next(a[key] for a, _ in parts if key in a)
+            continue
+        rows = [a.get(key) for a, _ in parts]
+        if any(r is None or np.shape(r)[:1] != a["sizes"].shape for r, (a, _) in zip(rows, parts)):
+            raise ValueError(f"names={list(names)}: entry {key!r} is not one row per size in all")
+        if key == "scalars":
+            rows = [
+                np.pad(r, ((0, 0), (0, width - r.shape[1]), (0, 0)), constant_values=np.nan)
+                for r in rows
+            ]
+        out[key] = np.concatenate(rows)
+    return out, [p for _, p in parts]
 
 
 def realization_seed(provenance, N, index):

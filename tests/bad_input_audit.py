@@ -143,7 +143,7 @@ def _anderson_data():
 
     runs = [
         anderson.loop_statistics(np.random.default_rng(s), 3, 2, 2, 1.0, pairs=[(1, 2)])
-        for s in (1, 2)
+        for s in (1, 2, 3, 4)
     ]
     return ensemble.stack(runs)
 

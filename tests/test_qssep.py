@@ -14,7 +14,7 @@ Exact identities use 1e-10; Monte Carlo comparisons use k standard errors with k
 import numpy as np
 import pytest
 
-from nqlib import abcmodel, anderson, ensemble, freecircuit, ssep
+from nqlib import abcmodel, anderson, ensemble, freecircuit, ssep, stats
 from nqlib import cumulants as cu
 from nqlib import qssep as q
 
@@ -163,8 +163,9 @@ def translation_average(block, Ny, Nz):
 def test_anderson_estimator_matches_dense_site_space_computation():
     """The momentum-diagonal / channel-space formulas against dense G^neq matrices, with the
     sample means of the blocks symmetrised over transverse translations (the same estimator,
-    computed independently in site space). Exact identity: 1e-10."""
-    t, (Nx, Ny, Nz), W, R = (1.0, 0.4, 0.4), (4, 4, 2), 6.0, 3
+    computed independently in site space, "mean of products minus products of means"), divided by
+    the plug-in bias factors of stats.plug_in_bias for R realizations. Exact identity: 1e-10."""
+    t, (Nx, Ny, Nz), W, R = (1.0, 0.4, 0.4), (4, 4, 2), 6.0, 5
     pairs = [(1, 2), (3, 0), (2, 2)]
     data = ensemble.stack(
         [
@@ -173,6 +174,7 @@ def test_anderson_estimator_matches_dense_site_space_computation():
         ]
     )
     res = anderson.loop_cumulants(data, pairs)
+    b2, b3 = stats.plug_in_bias(2, R), stats.plug_in_bias(3, R)
     Gs = []
     for r in range(R):
         V = anderson.potential(np.random.default_rng([7, r]), Nx, Ny, Nz, W)
@@ -191,7 +193,7 @@ def test_anderson_estimator_matches_dense_site_space_computation():
         assert np.trace(Gbar[a][a]).real == pytest.approx(res["g1"][0][a], abs=1e-10)
         for b in range(Nx):
             raw = np.mean([np.trace(B[a, :, b] @ B[b, :, a]) for B in Gs])
-            assert (raw - np.trace(Gbar[a][b] @ Gbar[b][a])).real == pytest.approx(
+            assert (raw - np.trace(Gbar[a][b] @ Gbar[b][a])).real / b2 == pytest.approx(
                 res["pair"][0][a, b], abs=1e-10
             )
     for p, (b, c) in enumerate(pairs):
@@ -201,7 +203,7 @@ def test_anderson_estimator_matches_dense_site_space_computation():
             k3 -= np.trace(mean_block(lambda B: B[b, :, c] @ B[c, :, a]) @ Gbar[a][b])
             k3 -= np.trace(mean_block(lambda B: B[c, :, a] @ B[a, :, b]) @ Gbar[b][c])
             k3 += 2 * np.trace(Gbar[a][b] @ Gbar[b][c] @ Gbar[c][a])
-            assert k3.real == pytest.approx(res["triple"][0][p, a], abs=1e-10)
+            assert k3.real / b3 == pytest.approx(res["triple"][0][p, a], abs=1e-10)
     full = np.block(Gbar)
     dense = Gs.reshape(R, Nx * Ny * Nz, -1)
     square = np.mean([g @ g for g in dense], axis=0).reshape(Nx, Ny * Nz, Nx, Ny * Nz)
@@ -214,8 +216,8 @@ def test_anderson_estimator_matches_dense_site_space_computation():
         - 3 * np.trace(square @ full)
         + 2 * np.trace(full @ full @ full)
     )
-    assert m2.real == pytest.approx(res["m2"][0], abs=1e-9)
-    assert m3.real == pytest.approx(res["m3"][0], abs=1e-9)
+    assert m2.real / b2 == pytest.approx(res["m2"][0], abs=1e-9)
+    assert m3.real / b3 == pytest.approx(res["m3"][0], abs=1e-9)
     assert np.all(res["pair"][1] > 0) and np.all(np.isfinite(res["triple"][1]))
     # the errors: the jackknife written out, each leave-one-out estimate from R - 1 realizations
     loo = [
@@ -249,7 +251,7 @@ def test_imbalances_agree_with_the_paper_reduction_and_direct_fits():
     from nqlib import paper
 
     N, R = 8, 4
-    params = paper._anderson_params(N)
+    params = paper.DATASETS["anderson-w6"].params(N)
     data = ensemble.stack(
         [anderson.loop_statistics(np.random.default_rng([3, r]), **params) for r in range(R)]
     )
@@ -482,11 +484,34 @@ def test_loop_statistics_block_is_the_mean_of_consecutive_realizations():
     singles = [anderson.loop_statistics(rng, **params) for _ in range(3)]
     block = anderson.loop_statistics(np.random.default_rng(11), realizations=3, **params)
     one = anderson.loop_statistics(np.random.default_rng(11), realizations=1, **params)
+    assert one["realizations"] == 1 and block["realizations"] == 3  # the block size is recorded
     for key, value in singles[0].items():
         assert np.array_equal(one[key], value), key
-        np.testing.assert_allclose(
-            block[key], np.mean([s[key] for s in singles], axis=0), rtol=1e-13, atol=1e-15
-        )
+        if key != "realizations":
+            np.testing.assert_allclose(
+                block[key], np.mean([s[key] for s in singles], axis=0), rtol=1e-13, atol=1e-15
+            )
     for bad in (0, 2.5, True):
         with pytest.raises(ValueError, match="realizations must be an integer"):
             anderson.loop_statistics(np.random.default_rng(0), realizations=bad, **params)
+
+
+def test_loop_cumulants_count_every_realization_of_a_block():
+    """Six realizations as six rows or as three blocks of two give the same unbiased estimates
+    (both are the moment formulas of the same six-realization means over the same bias factor),
+    and a block count the rows do not share is refused."""
+    params = dict(Nx=4, Ny=2, Nz=3, W=2.0, pairs=[(0, 2)], t=(1.0, 0.4, 0.4))
+    rng = np.random.default_rng(5)
+    singles = ensemble.stack([anderson.loop_statistics(rng, **params) for _ in range(6)])
+    rng = np.random.default_rng(5)
+    blocks = ensemble.stack(
+        [anderson.loop_statistics(rng, realizations=2, **params) for _ in range(3)]
+    )
+    one, two = (anderson.loop_cumulants(d, params["pairs"]) for d in (singles, blocks))
+    for key in one:
+        np.testing.assert_allclose(two[key][0], one[key][0], rtol=1e-10, atol=1e-14)
+    for bad in (np.array([2, 2, 1]), np.array([2.0, 2.0, 2.0]), np.array([2, 2])):
+        with pytest.raises(ValueError, match="realizations"):
+            anderson.loop_cumulants(dict(blocks, realizations=bad), params["pairs"])
+    with pytest.raises(ValueError, match=">= 3 realizations without any one row"):
+        anderson.loop_cumulants({k: v[:3] for k, v in singles.items()}, params["pairs"])
