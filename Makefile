@@ -96,9 +96,9 @@ check-pdf: $(TEST_STAMP)
 bench: $(BOOK_STAMP)
 	@for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
-## paper-data: the paper-scale archives data/*.npz (about an hour of one core per WORKERS; resumable:
+## paper-data: the paper-scale archives data/*.npz (about five hours of one core in all; resumable:
 ##             realizations are kept in _build/paper-cache). Not part of make test or make book
-PAPER_DATA := anderson-w6 anderson-q1d-w2 anderson-q1d-w4 anderson-q1d-w5
+PAPER_DATA := anderson-w6 anderson-w6-n32 anderson-w4 anderson-w7 anderson-q1d-w2 anderson-q1d-w4 anderson-q1d-w5 gh-fab-w8 gh-iab-w8
 WORKERS ?= 1
 paper-data: $(BOOK_STAMP)
 	@for name in $(PAPER_DATA); do $(BIN)/python -m nqlib.paper $$name --workers $(WORKERS) || exit 1; done

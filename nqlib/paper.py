@@ -1,4 +1,4 @@
-"""Paper-scale data sets shipped with the book (``data/<name>.npz``), and the script that makes them.
+r"""Paper-scale data sets shipped with the book (``data/<name>.npz``), and the script that makes them.
 
 Run ``python -m nqlib.paper NAME [--workers K] [--dry-run]`` (``make paper-data`` runs every
 registered data set). Each data set is a disorder ensemble computed with
@@ -20,22 +20,30 @@ processes, and with ``NQLIB_EXECUTOR=tcp://scheduler:8786`` they go to a Dask cl
 
 Registered data sets
 --------------------
-``anderson-w6``: Hruza-Jin's :math:`G^{\\rm neq} = G^R(0.2) - G^L(-0.2)` on :math:`N^3` cubes,
+``anderson-w6``: Hruza-Jin's :math:`G^{\rm neq} = G^R(0.2) - G^L(-0.2)` on :math:`N^3` cubes,
 ``W = 6``, hoppings ``(1, 0.4, 0.4)``, realization function
-:func:`nqlib.anderson.loop_statistics` (recorded as ``nqlib.qssep.anderson_loop_statistics``,
-its name when the archive was made) with the parameters of the QSSEP chapter; reduced
-to :math:`\\Delta n^{(1)}` (slope of :math:`g_1`), :math:`\\Delta n^{(2)}` (amplitude of
-:math:`g_2` on slice pairs at least two apart) and :math:`\\Delta n^{(3)}` (amplitude of
-:math:`g_3` on HJ's cut y = 0.78, z = 0.23) per size, exactly as that chapter fits them.
+:func:`nqlib.anderson.loop_statistics` with the parameters of the QSSEP chapter; reduced
+to :math:`\Delta n^{(1)}` (slope of :math:`g_1`), :math:`\Delta n^{(2)}` (amplitude of
+:math:`g_2` on slice pairs at least two apart) and :math:`\Delta n^{(3)}` (amplitude of
+:math:`g_3` on HJ's cut y = 0.78, z = 0.23) per size, exactly as that chapter fits them, from the
+unbiased cumulants of :func:`nqlib.anderson.loop_cumulants`. ``anderson-w6-n32`` continues it
+to N = 32 (same seeding rule; :func:`combine` joins the two); ``anderson-w4`` and
+``anderson-w7`` are the same at W = 4 and 7 (HJ's supplement, Figs. 8-10) for N = 8-20.
 
 ``anderson-q1d-w2``, ``-w4``, ``-w5``: the same :math:`G^{\rm neq}` on quasi-1d bars
 :math:`N_x\times 8\times 8` (HJ's supplement, Figs. 5-7) at ``W = 2, 4, 5`` for
 :math:`N_x = 20, 40, 60, 80, 100`, 500 realizations each (HJ's count; they stop at
 :math:`N_x = 60`), reduced by :func:`nqlib.anderson.imbalances` in the quasi-1d scaling
-:math:`g_n = N_x^{1-n}[\\cdot]_\\perp`. Each stored realization is a block of 10 disorder
+:math:`g_n = N_x^{1-n}[\cdot]_\perp`. Each stored realization is a block of 10 disorder
 realizations averaged by ``loop_statistics(realizations=10)``: a single one at :math:`N_x = 100`
 holds 20 MB of transverse-momentum diagonals, and the cumulant estimators only need means (the
 jackknife runs over the 50 blocks).
+
+``gh-fab-w8`` and ``gh-iab-w8``: Gullans-Huse's :math:`(L+2)\times L\times L` wire at
+``W = 8``, ``t = 1``, ``E = 0`` (:func:`nqlib.anderson.energy_correlation`), per realization
+:math:`f_{AB}` (GH Eq. 72, :func:`nqlib.anderson.f_ab`) at ``E = 0`` for L = 4-24, and at the
+energies :math:`\epsilon t/L_x^2` of :data:`GH_EPS` for L = 8-20, with the ratio of means
+:math:`i_{AB}(0, \epsilon)` (:func:`nqlib.anderson.i_ab`) per size.
 """
 
 import argparse
@@ -283,11 +291,11 @@ DATASETS = {
     # sizes and counts: ~60 min of one core (README, "Paper-scale data")
     "anderson-w6": _cube(6.0, (8, 10, 12, 16, 20, 24), (400, 400, 400, 300, 200, 48), (2026, 19)),
     # the same seeds' continuation to N = 32 (realization i of N = 32 has seed (2026, 19, 32))
-    "anderson-w6-n32": _cube(6.0, (32,), (24,), (2026, 19), "; the continuation of anderson-w6"),
+    "anderson-w6-n32": _cube(6.0, (32,), (16,), (2026, 19), "; the continuation of anderson-w6"),
     # HJ SM Figs. 8-10: two more disorder strengths
     **{
         f"anderson-w{W}": _cube(
-            float(W), (8, 10, 12, 16, 20), (400, 400, 400, 300, 100), (2026, 19, 4, W)
+            float(W), (8, 10, 12, 16, 20), (400, 400, 400, 200, 60), (2026, 19, 4, W)
         )
         for W in (4, 7)
     },
@@ -295,14 +303,14 @@ DATASETS = {
     "gh-fab-w8": _gh(
         (0.0,),
         tuple(range(4, 25, 2)),
-        (400,) * 8 + (200,) * 3,
+        (400,) * 8 + (100,) * 3,
         (2026, 19, 2),
         "f_AB per realization (GH Fig. 8b) for L = 4..24",
     ),
     "gh-iab-w8": _gh(
         GH_EPS,
         (8, 12, 16, 20),
-        (400, 300, 150, 48),
+        (400, 300, 150, 32),
         (2026, 19, 3),
         "f_AB at eps = Delta L_x^2 / t per realization and i_AB(0, eps) (GH Fig. 8a)",
     ),
@@ -348,7 +356,7 @@ def combine(*names):
     if not names:
         raise ValueError("names must name at least one archive")
     parts = [load(name) for name in names]
-    functions = {_RENAMED.get(p["function"], p["function"]) for _, p in parts}
+    functions = {p["function"] for _, p in parts}
     scalar_names = {tuple(a["scalar_names"].tolist()) for a, _ in parts}
     sizes = np.concatenate([a["sizes"] for a, _ in parts])
     sized = ("Nx", "Ny", "Nz", "pairs", "energies")  # what may change with the size
@@ -391,10 +399,6 @@ def realization_seed(provenance, N, index):
     return np.random.SeedSequence(entry["seed"]).spawn(int(index) + 1)[int(index)]
 
 
-_RENAMED = {"nqlib.qssep.anderson_loop_statistics": "nqlib.anderson.loop_statistics"}
-"""Realization functions that moved after an archive recorded them: old name -> current name."""
-
-
 def realization_function(provenance):
     """The library function that made an archive (``provenance["function"]``), by its current name.
 
@@ -406,9 +410,7 @@ def realization_function(provenance):
     Returns
     -------
     callable
-        The realization function; names recorded before a function moved (issue 17: e.g.
-        ``nqlib.qssep.anderson_loop_statistics``) resolve to its new home, without a
-        deprecation warning.
+        The realization function.
 
     References
     ----------
@@ -420,7 +422,7 @@ def realization_function(provenance):
             f"provenance must be an archive's provenance dict with a 'function' entry "
             f"'nqlib.<module>.<name>', got {name!r}"
         )
-    module, _, qualname = _RENAMED.get(name, name).rpartition(".")
+    module, _, qualname = name.rpartition(".")
     try:
         return getattr(importlib.import_module(module), qualname)
     except (ImportError, AttributeError):
