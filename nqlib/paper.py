@@ -67,7 +67,7 @@ import numpy as np
 import nqlib
 from nqlib import anderson, cumulants, ensemble, fits, qssep, stats
 
-__all__ = ["DATASETS", "combine", "load", "realization_seed", "realization_function"]
+__all__ = ["DATASETS", "combine", "imbalances", "load", "realization_seed", "realization_function"]
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
@@ -370,14 +370,26 @@ def combine(*names):
             f"names must be archives of one series with increasing sizes, got {list(names)}: "
             f"functions {sorted(functions)}, sizes {sizes.tolist()}, settings {sorted(settings)}"
         )
-    width = max(a["scalars"].shape[1] for a, _ in parts)
-    out = {"scalar_names": parts[0][0]["scalar_names"]}
-    for key in {k for a, _ in parts for k in a} - {"scalar_names"}:
+    arrays = [dict(a) for a, _ in parts]
+    # an entry stacked over sizes in one archive but named per size in another (its shape
+    # depends on N), or stacked with different shapes, is named per size in all of them
+    per_size = {k.rsplit("_N", 1)[0] for a in arrays for k in a if re.fullmatch(r".+_N\d+", k)}
+    per_size |= {
+        k
+        for k in set(arrays[0]) - {"scalars", "scalar_names"}
+        if len({np.shape(a[k])[1:] for a in arrays if k in a}) > 1
+    }
+    for a in arrays:
+        for key in per_size & set(a):
+            a.update({f"{key}_N{N}": v for N, v in zip(a["sizes"].tolist(), a.pop(key))})
+    width = max(a["scalars"].shape[1] for a in arrays)
+    out = {"scalar_names": arrays[0]["scalar_names"]}
+    for key in {k for a in arrays for k in a} - {"scalar_names"}:
         if re.fullmatch(r".+_N\d+", key):
-            out[key] = next(a[key] for a, _ in parts if key in a)
+            out[key] = next(a[key] for a in arrays if key in a)
             continue
-        rows = [a.get(key) for a, _ in parts]
-        if any(r is None or np.shape(r)[:1] != a["sizes"].shape for r, (a, _) in zip(rows, parts)):
+        rows = [a.get(key) for a in arrays]
+        if any(r is None or np.shape(r)[:1] != a["sizes"].shape for r, a in zip(rows, arrays)):
             raise ValueError(f"names={list(names)}: entry {key!r} is not one row per size in all")
         if key == "scalars":
             rows = [
@@ -386,6 +398,27 @@ def combine(*names):
             ]
         out[key] = np.concatenate(rows)
     return out, [p for _, p in parts]
+
+
+def imbalances(arrays):
+    """The imbalances of orders 1, 2, 3 per size of a cube or quasi-1d archive.
+
+    ``arrays`` as returned by :func:`load` or :func:`combine`. Returns ``{n: (values, errors)}``
+    with arrays over the sizes: order 1 the mean slope of :math:`g_1` per realization, orders 2
+    and 3 the fitted :math:`\\Delta n^{(2)}`, :math:`\\Delta n^{(3)}`.
+
+    References
+    ----------
+    Chapter {doc}`anderson` (the paper-scale archive).
+    """
+    if not isinstance(arrays, dict) or not {"dn2", "dn3"} <= set(arrays):
+        raise ValueError("arrays must be a cube or quasi-1d archive (entries dn2, dn3)")
+    first = (
+        arrays["dn1"].T
+        if "dn1" in arrays
+        else (arrays["scalar_mean"][:, 0], arrays["scalar_sem"][:, 0])
+    )
+    return {1: tuple(first), 2: tuple(arrays["dn2"].T), 3: tuple(arrays["dn3"].T)}
 
 
 def realization_seed(provenance, N, index):
