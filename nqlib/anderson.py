@@ -1303,12 +1303,14 @@ def loop_cumulants(data, pairs=()):
     ``m2`` and ``m3``: the sums of the second and third loop cumulants over all sites.
     Divide by :math:`(N_yN_z)^n` for HJ's transverse average :math:`[\cdot]_\perp` (Eq. 10).
 
-    The estimates are unbiased for independent realizations: the moment formulas above with
-    sample means ("plug-in") are low on average by :func:`nqlib.stats.plug_in_bias`, the factor
-    :math:`1 - 1/n` (order 2) or :math:`(1 - 1/n)(1 - 2/n)` (order 3) for n realizations, and are
-    divided by it (n counts every realization of the blocks of
-    ``loop_statistics(realizations=k)``: the key ``realizations`` of ``data``; rows without it
-    count once). The errors are :func:`nqlib.stats.jackknife` of this statistic.
+    The estimates are unbiased for independent rows (realizations, or blocks of
+    ``loop_statistics(realizations=k)``): every product of disorder averages in the formulas is
+    estimated by its U-statistic, the mean over distinct rows, e.g.
+    :math:`\widehat{\mu_X\mu_Y} = (n\bar X\bar Y - \overline{XY})/(n - 1)` for n rows. (The
+    plug-in "products of sample means" would be biased by the momentum-diagonal part of the
+    covariances divided by n, a relative :math:`O(1/(nN_yN_z))`: not the :math:`1 - 1/n` of a
+    scalar cumulant, because the products of means are kept only on the momentum diagonal.)
+    The errors are :func:`nqlib.stats.jackknife` of this statistic over rows.
     Formerly ``nqlib.qssep.anderson_cumulants``.
 
     References
@@ -1331,16 +1333,10 @@ def loop_cumulants(data, pairs=()):
             f"{sorted(data) if isinstance(data, dict) else type(data).__name__}"
         )
     rows = len(data["mean"])
-    counts = np.asarray(data.get("realizations", np.ones(rows, dtype=int)))
-    if counts.shape != (rows,) or counts.dtype.kind not in "iu" or np.any(counts != counts.flat[0]):
+    if rows < 4:
         raise ValueError(
-            f"data['realizations'] must hold one equal positive block size per row ({rows} rows), "
-            f"got {counts!r}"
-        )
-    if counts[0] < 1 or rows < 2 or (rows - 1) * counts[0] < 3:
-        raise ValueError(
-            f"data must hold >= 2 rows and >= 3 realizations without any one row (the unbiased "
-            f"third cumulant of every leave-one-out sample), got {rows} rows of {counts[0]}"
+            f"data must hold >= 4 rows (realizations or blocks): the unbiased third cumulant needs "
+            f"3 distinct rows in every leave-one-out sample, got {rows}"
         )
     pairs = _check_pairs(pairs, np.shape(data["mean"])[1])
     if np.shape(data["triple"])[1] != len(pairs):
@@ -1348,43 +1344,71 @@ def loop_cumulants(data, pairs=()):
             f"pairs has {len(pairs)} entries but data holds {np.shape(data['triple'])[1]} cuts"
         )
     b, c = pairs[:, 0], pairs[:, 1]
+    a = np.arange(np.shape(data["mean"])[1])
 
-    def statistic(m, n):  # m: means over n realizations
-        E = m["mean"]  # (Nx, Nx, M): mean blocks, momentum-diagonal
-        Nx = E.shape[0]
-        ET = np.swapaxes(E, 0, 1)
-        pair = m["pair"] - np.einsum("abq,abq->ab", E, ET).real
-        Eq = np.moveaxis(E, 2, 0)  # (M, Nx, Nx)
-        m2 = m["pair"].sum() - np.einsum("abq,baq->", E, E).real
-        m3 = (
-            m["cube"]
-            - 3 * np.einsum("acq,caq->", m["square_mean"], E).real
-            + 2 * np.trace(Eq @ Eq @ Eq, axis1=1, axis2=2).sum().real
+    def cut(
+        E,
+    ):  # E[..., a, b, q] -> the blocks ab, bc, ca of every (pair, a): (..., n_pairs, Nx, M)
+        return (
+            E[..., a[None, :], b[:, None], :],
+            E[..., b, c, :][..., None, :],
+            E[..., c[:, None], a[None, :], :],
         )
-        a = np.arange(Nx)
-        E_ab = E[a[None, :], b[:, None]]  # (n_pairs, Nx, M): mean G_ab
-        E_bc = E[b, c][:, None, :]
-        E_ca = E[c[:, None], a[None, :]]
-        triple = (
-            m["triple"]
-            - np.sum(
-                m["path_ab_bc"] * E_ca + m["path_bc_ca"] * E_ab + m["path_ca_ab"] * E_bc, axis=-1
-            )
-            + 2 * np.sum(E_ab * E_bc * E_ca, axis=-1)
-        ).real
+
+    rows_data = {k: np.asarray(data[k]) for k in need}
+    E = rows_data["mean"]  # (rows, Nx, Nx, M)
+    Eq = np.moveaxis(E, -1, 1)  # (rows, M, Nx, Nx)
+    Qq = Eq @ Eq
+    X, Y, Z = cut(E)
+    # products within one row: what separates a product of means from its unbiased estimate
+    rows_data.update(
+        EE=np.einsum("rabq,rbaq->rab", E, E),
+        SE=np.einsum("racq,rcaq->r", rows_data["square_mean"], E),
+        EEm=np.moveaxis(Qq, 1, -1),  # E(q)^2 as Nx x Nx matrices
+        EEE=np.trace(Qq @ Eq, axis1=2, axis2=3).sum(axis=1),
+        PE=np.sum(
+            rows_data["path_ab_bc"] * Z + rows_data["path_bc_ca"] * X + rows_data["path_ca_ab"] * Y,
+            axis=-1,
+        ),
+        XY=X * Y,
+        XZ=X * Z,
+        YZ=Y * Z,
+        XYZ=np.sum(X * Y * Z, axis=-1),
+    )
+    del E, Eq, Qq, X, Y, Z
+
+    def statistic(m, n):  # m: means over n rows; U-statistics for products of averages
+        E = m["mean"]  # (Nx, Nx, M): mean blocks, momentum-diagonal
+        EE = np.einsum("abq,baq->ab", E, E)
+        two = (n * EE - m["EE"]) / (n - 1)  # sum_q mu_ab(q) mu_ba(q)
+        pair = (m["pair"] - two).real
+        m2 = (m["pair"].sum() - two.sum()).real
+        Eq = np.moveaxis(E, 2, 0)  # (M, Nx, Nx)
+        SE = (n * np.einsum("acq,caq->", m["square_mean"], E) - m["SE"]) / (n - 1)
+        QE = np.einsum("acq,caq->", m["EEm"], E)
+        EEE = np.trace(Eq @ Eq @ Eq, axis1=1, axis2=2).sum()
+        three = (n**2 * EEE - 3 * n * QE + 2 * m["EEE"]) / ((n - 1) * (n - 2))
+        m3 = (m["cube"] - 3 * SE + 2 * three).real
+        X, Y, Z = cut(E)
+        paths = np.sum(m["path_ab_bc"] * Z + m["path_bc_ca"] * X + m["path_ca_ab"] * Y, axis=-1)
+        PE = (n * paths - m["PE"]) / (n - 1)
+        XYZ = (
+            n**2 * np.sum(X * Y * Z, axis=-1)
+            - n * np.sum(m["XY"] * Z + m["XZ"] * Y + m["YZ"] * X, axis=-1)
+            + 2 * m["XYZ"]
+        ) / ((n - 1) * (n - 2))
+        triple = (m["triple"] - PE + 2 * XYZ).real
         g1 = np.einsum("aaq->a", E).real
-        b2, b3 = stats.plug_in_bias(2, n), stats.plug_in_bias(3, n)
-        return {"g1": g1, "pair": pair / b2, "triple": triple / b3, "m2": m2 / b2, "m3": m3 / b3}
+        return {"g1": g1, "pair": pair, "triple": triple, "m2": m2, "m3": m3}
 
     keys, shapes = ("g1", "pair", "triple", "m2", "m3"), {}
 
-    def flat(d):  # the statistic of the realization means, as one vector for the jackknife
-        n = len(d["mean"]) * int(counts[0])
-        out = statistic({k: v.mean(axis=0) for k, v in d.items()}, n)
+    def flat(d):  # the statistic of the row means, as one vector for the jackknife
+        out = statistic({k: v.mean(axis=0) for k, v in d.items()}, len(d["mean"]))
         shapes.update({k: np.shape(out[k]) for k in keys})
         return np.concatenate([np.ravel(out[k]) for k in keys])
 
-    est, err = stats.jackknife(flat, {k: np.asarray(data[k]) for k in need})
+    est, err = stats.jackknife(flat, rows_data)
     ends = np.cumsum([int(np.prod(shapes[k])) for k in keys])[:-1]
     return {
         k: (e.reshape(shapes[k]), d.reshape(shapes[k]))

@@ -169,6 +169,7 @@ __all__ = [
     "active_scale",
     "by_scale",
     "run_ensemble",
+    "adopt_cache",
     "stack",
     "jackknife",
     "check_sample_count",
@@ -295,6 +296,94 @@ def run_ensemble(fn, n, *, seed, executor=None, progress=True, cache=None, **par
             window = getattr(executor, "_max_workers", None)  # thread and process pools
             _compute(executor, fn, todo, params, store, bar, results, window)
     return [results[i] for i in range(n)]
+
+
+def adopt_cache(fn, n, *, seed, cache, verify=(0,), **params) -> dict:
+    """Carry cached realizations of ``fn`` over a code change that does not alter them.
+
+    The cache key of :func:`run_ensemble` includes a hash of ``fn``'s code (its nqlib module and
+    every nqlib module that imports), so any edit there orphans the stored realizations, also an
+    edit of a function the realization never calls. This looks in ``cache`` for realizations
+    ``0 .. n-1`` of ``fn`` with this ``seed`` and ``params`` stored under another code hash,
+    recomputes the realizations ``verify`` with the current code, requires them to equal the
+    stored ones bit for bit (same keys, dtypes, shapes and values), and then stores every orphaned
+    realization under the current key, where :func:`run_ensemble` finds it.
+
+    Returns ``dict(codes=[the other code hashes], adopted=count, verified=[indices])``; nothing
+    is adopted (and nothing recomputed) when no realization is orphaned.
+
+    Raises
+    ------
+    ValueError
+        On bad arguments; when a verified realization differs from its stored version (the
+        stored ones were made by code that computes something else: nothing is adopted); when
+        none of ``verify`` is among the orphaned realizations.
+    """
+    _check_run_arguments(fn, n, seed, None, False, cache, params)
+    if cache in (None, False):
+        raise ValueError(f"cache must name a cache folder, got {cache!r}")
+    verify = sorted(set(verify)) if isinstance(verify, (list, tuple, range)) else verify
+    if (
+        not isinstance(verify, list)
+        or not verify
+        or not all(_is_int(i) and 0 <= i < n for i in verify)
+    ):
+        raise ValueError(f"verify must be a non-empty list of indices in [0, {n}), got {verify!r}")
+    children = np.random.SeedSequence(seed).spawn(n)
+    store = _open_cache(Path(cache), fn, seed, params)
+    present = set(_load_stored(store, children))
+    orphans, codes = {}, set()  # index -> (path, expected record)
+    for folder in sorted(Path(cache).glob(f"{fn.__name__}-*")):
+        meta_path = folder / "meta.json"
+        if folder == store.folder or not meta_path.exists():
+            continue
+        meta = json.loads(meta_path.read_text())
+        same = {k: meta.get(k) for k in store.identity if k not in ("code", "nqlib_version")}
+        if same != {k: v for k, v in store.identity.items() if k in same}:
+            continue
+        if _dumps(meta.get("seed")) != _dumps(_canonical(seed, "seed")):
+            continue
+        for index, child in enumerate(children):
+            path = folder / f"r{index:06d}.npz"
+            if index in present or index in orphans or not path.exists():
+                continue
+            expected = {**store.record(index, child), "code": meta["code"]}
+            expected["nqlib_version"] = meta["nqlib_version"]
+            orphans[index] = (path, expected)
+            codes.add(meta["code"])
+    if not orphans:
+        return {"codes": [], "adopted": 0, "verified": []}
+    checked = [i for i in verify if i in orphans]
+    if not checked:
+        raise ValueError(
+            f"verify={verify} names no orphaned realization (orphaned: {len(orphans)}, the first "
+            f"{sorted(orphans)[:5]})"
+        )
+    for index in checked:
+        stored = _load(*orphans[index])
+        with threadpool_limits(limits=1):
+            fresh = _realize(fn, children[index], params)
+        if not _identical(stored, fresh):
+            raise ValueError(
+                f"realization {index} recomputed with the current code differs from the one stored "
+                f"in {orphans[index][0]}: the code change alters the realizations; nothing adopted"
+            )
+    for index, (path, expected) in sorted(orphans.items()):
+        _store(store, index, children[index], _load(path, expected))
+    return {"codes": sorted(codes), "adopted": len(orphans), "verified": checked}
+
+
+def _identical(a, b):
+    """Whether two realization results have the same structure, dtypes, shapes and bits."""
+    if isinstance(a, dict) or isinstance(b, dict):
+        return (
+            isinstance(a, dict)
+            and isinstance(b, dict)
+            and list(a) == list(b)
+            and all(_identical(a[k], b[k]) for k in a)
+        )
+    a, b = np.asarray(a), np.asarray(b)
+    return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
 
 
 def _check_run_arguments(fn, n, seed, executor, progress, cache, params):

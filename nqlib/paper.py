@@ -14,7 +14,12 @@ reduced to a small archive:
 
 Realizations are cached under ``_build/paper-cache/<name>/N<size>`` (git-ignored), so an
 interrupted run resumes where it stopped; the archive is rewritten after each finished size, so
-it always holds the sizes done so far (``provenance["complete"]`` says whether all are).
+it always holds the sizes done so far (``provenance["complete"]`` says whether all are). The
+cache key covers the code of every nqlib module the realization function's module imports; after
+an edit there that leaves the realizations alone (of the estimator that reduces them, say), the
+stored ones are adopted, not recomputed, once the first of each size has been recomputed and
+found identical bit for bit (:func:`nqlib.ensemble.adopt_cache`; recorded in the provenance as
+``per_size[N]["adopted"]``).
 Every realization runs with one BLAS thread; ``--workers K`` runs K at a time in local
 processes, and with ``NQLIB_EXECUTOR=tcp://scheduler:8786`` they go to a Dask cluster instead.
 
@@ -174,8 +179,6 @@ def _quasi1d_params(W):
 
 def _quasi1d_summary(data, N):
     """anderson.imbalances in HJ's quasi-1d scaling g_n = N_x^(1-n) [...]_perp (SM Eq. 14)."""
-    # blocks cached before loop_statistics recorded its block size count as _Q1D_BLOCK each
-    data = {"realizations": np.full(len(data["mean"]), _Q1D_BLOCK), **data}
     f = anderson.imbalances(data, anderson.cut_pairs(N, _CUT_YZ), length_power=-1)
     return dict(
         dn1=np.array(f.dn1),
@@ -489,6 +492,11 @@ def _produce(name, workers=1, dry_run=False, out=None, cache=None):
         found = len(list(folder.glob("*/r*.npz")))
         seed = [*spec.seed, N]
         tick = time.time()
+        # realizations cached by an earlier version of the library that computes them alike
+        # (an edit elsewhere in the realization's modules changed the cache key)
+        adopted = ensemble.adopt_cache(spec.fn, runs, seed=seed, cache=folder, **spec.params(N))
+        if adopted["adopted"]:
+            print(f"  N = {N}: adopted {adopted}", flush=True)
         with _executor(workers, dask) as executor:
             results = ensemble.run_ensemble(
                 spec.fn,
@@ -511,6 +519,7 @@ def _produce(name, workers=1, dry_run=False, out=None, cache=None):
             params=_plain(spec.params(N)),
             wall_s=round(wall, 1),
             compute_log=log,
+            **({"adopted": adopted} if adopted["adopted"] else {}),
         )
         _write(out, name, spec, done, per_size, scalars, summaries, workers, dask, address, started)
         print(f"  N = {N}: {runs} realizations in {wall:.0f} s; archive {out} updated", flush=True)

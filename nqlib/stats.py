@@ -11,7 +11,7 @@ import numpy as np
 
 from nqlib import _checks
 
-__all__ = ["stack", "MeanError", "mean_error", "z_scores", "jackknife", "plug_in_bias"]
+__all__ = ["stack", "MeanError", "mean_error", "z_scores", "jackknife"]
 
 
 def stack(results):
@@ -176,37 +176,3 @@ def z_scores(a, a_err, b=0.0, b_err=0.0):
     if np.any(error == 0):
         raise ValueError("a_err and b_err must not both be zero at any entry, got a zero error")
     return difference / error
-
-
-def plug_in_bias(order, realizations):
-    r"""Mean of a plug-in cumulant estimate over its true value, for independent realizations.
-
-    A joint cumulant of order 2 or 3 estimated from R realizations by plugging sample means into
-    the moment formula ("mean of products minus products of means") is low on average by
-    :math:`1 - 1/R` (order 2, like a variance with ddof = 0) or :math:`(1 - 1/R)(1 - 2/R)`
-    (order 3). Divide an estimate by this factor to remove the bias.
-
-    Parameters
-    ----------
-    order : {2, 3}
-        Cumulant order.
-    realizations : int or array_like of int
-        Number R of realizations, >= order.
-
-    Returns
-    -------
-    float or ndarray
-
-    References
-    ----------
-    Chapters {doc}`anderson`, {doc}`qssep`.
-    """
-    if order not in (2, 3) or isinstance(order, bool):
-        raise ValueError(f"order must be 2 or 3, got order={order!r}")
-    R = np.asarray(realizations)
-    if R.dtype.kind not in "iu" or np.any(R < order):
-        raise ValueError(
-            f"realizations must be integers >= {order}, got realizations={realizations!r}"
-        )
-    R = R.astype(float)
-    return (1 - 1 / R) if order == 2 else (1 - 1 / R) * (1 - 2 / R)

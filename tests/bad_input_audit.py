@@ -1574,9 +1574,6 @@ REGISTRY = {
         dict(a=[1.0, 2.0], a_err=[0.1, 0.2], b=[0.5, 0.5], b_err=[0.1, 0.1]),
         dict(a="reals", a_err="nonneg_reals", b="reals", b_err="nonneg_reals"),
     ),
-    "stats.plug_in_bias": Entry(
-        dict(order=2, realizations=10), dict(order="choice", realizations="extent")
-    ),
     "stats.jackknife": Entry(
         dict(estimator=np.mean, data=np.arange(5.0)),
         dict(estimator="callable", data="realizations"),

@@ -867,3 +867,43 @@ def test_the_code_hash_covers_every_nqlib_module_a_function_loads():
         )
         loaded = {name.split(".")[1] + ".py" for name in eval(out.stdout)}
         assert loaded <= ensemble._nqlib_closure(module, library), (module, loaded)
+
+
+def test_adopt_cache_carries_realizations_over_a_change_that_does_not_alter_them(
+    tmp_path, editable_module
+):
+    """After an edit that leaves the numbers alone (a comment) the stored realizations are
+    orphaned by the new code hash; adopt_cache recomputes the ones it is told to verify, finds
+    them identical and stores all under the new key, where run_ensemble loads them. After an edit
+    that changes the numbers it refuses and adopts nothing."""
+    cache = tmp_path / "cache"
+
+    def run(module):
+        with ThreadPoolExecutor(1) as pool:
+            return run_ensemble(
+                module.realization, 4, seed=2, executor=pool, progress=False, cache=cache
+            )
+
+    original = run(editable_module())
+    before = {p.name for p in cache.iterdir()}
+    module = editable_module(comment="an edit that changes nothing")
+    info = ensemble.adopt_cache(module.realization, 4, seed=2, cache=cache, verify=[0, 3])
+    assert info["adopted"] == 4 and info["verified"] == [0, 3] and len(info["codes"]) == 1
+    (folder,) = [p for p in cache.iterdir() if p.name not in before]
+    assert len(list(folder.glob("r*.npz"))) == 4
+    with _no_cache_warning():
+        for a, b in zip(original, run(module)):
+            assert_same(a, b)
+    again = ensemble.adopt_cache(module.realization, 4, seed=2, cache=cache)
+    assert again == {"codes": [], "adopted": 0, "verified": []}
+    # another seed or params find nothing to adopt
+    assert ensemble.adopt_cache(module.realization, 4, seed=3, cache=cache)["adopted"] == 0
+    changed = editable_module(shift=0.25)
+    with pytest.raises(ValueError, match="differs from the one stored"):
+        ensemble.adopt_cache(changed.realization, 4, seed=2, cache=cache)
+    with pytest.raises(ValueError, match="verify must be"):
+        ensemble.adopt_cache(changed.realization, 4, seed=2, cache=cache, verify=[4])
+    with pytest.raises(ValueError, match="names no orphaned"):
+        ensemble.adopt_cache(changed.realization, 5, seed=2, cache=cache, verify=[4])
+    with pytest.raises(ValueError, match="cache must name"):
+        ensemble.adopt_cache(changed.realization, 4, seed=2, cache=None)
