@@ -292,7 +292,7 @@ def _gh(eps, sizes, runs, seed, what):
 
 DATASETS = {
     # sizes and counts: ~60 min of one core (README, "Paper-scale data")
-    "anderson-w6": _cube(6.0, (8, 10, 12, 16, 20, 24), (400, 400, 400, 300, 200, 48), (2026, 19)),
+    "anderson-w6": _cube(6.0, (8, 10, 12, 16, 20, 24), (400, 400, 400, 300, 200, 200), (2026, 19)),
     # the same seeds' continuation to N = 32 (realization i of N = 32 has seed (2026, 19, 32))
     "anderson-w6-n32": _cube(6.0, (32,), (16,), (2026, 19), "; the continuation of anderson-w6"),
     # HJ SM Figs. 8-10: two more disorder strengths
