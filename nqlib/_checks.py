@@ -415,6 +415,22 @@ def rng_first(func):
     return wrapper
 
 
+def _positive_setting(variable, unit):
+    """The positive number in the environment variable ``variable``, or None where it is unset."""
+    value = os.environ.get(variable)
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        number = np.nan
+    if not (np.isfinite(number) and number > 0):
+        raise ValueError(
+            f"{variable} must be a positive number of {unit}, got {variable}={value!r}"
+        )
+    return number
+
+
 def memory_budget():
     """The memory budget of one call in bytes: ``$NQLIB_MAX_GIB`` GiB if set, else this machine's RAM.
 
@@ -423,17 +439,9 @@ def memory_budget():
     instead of swapping or being killed. The budget is read at every call, so worker processes
     see the variable of the environment they were started in.
     """
-    value = os.environ.get(MEMORY_VARIABLE)
-    if value is None:
+    gib = _positive_setting(MEMORY_VARIABLE, "GiB")
+    if gib is None:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    try:
-        gib = float(value)
-    except ValueError:
-        gib = np.nan
-    if not (np.isfinite(gib) and gib > 0):
-        raise ValueError(
-            f"{MEMORY_VARIABLE} must be a positive number of GiB, got {MEMORY_VARIABLE}={value!r}"
-        )
     return gib * 2**30
 
 
@@ -457,18 +465,8 @@ def memory(what, n_bytes):
 
 def work_budget():
     """Time budget of one call in elementary steps: ``$NQLIB_MAX_WORK``, else :data:`DEFAULT_WORK`."""
-    value = os.environ.get(WORK_VARIABLE)
-    if value is None:
-        return DEFAULT_WORK
-    try:
-        steps = float(value)
-    except ValueError:
-        steps = np.nan
-    if not (np.isfinite(steps) and steps > 0):
-        raise ValueError(
-            f"{WORK_VARIABLE} must be a positive number of steps, got {WORK_VARIABLE}={value!r}"
-        )
-    return steps
+    steps = _positive_setting(WORK_VARIABLE, "steps")
+    return DEFAULT_WORK if steps is None else steps
 
 
 def work(what, n_steps):
