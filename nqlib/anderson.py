@@ -1346,9 +1346,8 @@ def loop_cumulants(data, pairs=()):
     b, c = pairs[:, 0], pairs[:, 1]
     a = np.arange(np.shape(data["mean"])[1])
 
-    def cut(
-        E,
-    ):  # E[..., a, b, q] -> the blocks ab, bc, ca of every (pair, a): (..., n_pairs, Nx, M)
+    def cut(E):
+        """E[..., a, b, q] -> the blocks ab, bc, ca of every (pair, a): (..., n_pairs, Nx, M)."""
         return (
             E[..., a[None, :], b[:, None], :],
             E[..., b, c, :][..., None, :],
