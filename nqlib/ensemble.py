@@ -74,6 +74,10 @@ what the rendered book shows) and ``paper`` (publication quality)::
 
     params = by_scale(quick=dict(L=24), book=dict(L=64), paper=dict(L=128))
 
+or, one row per parameter with its three values side by side::
+
+    params = scale_table(L=(24, 64, 128), samples=(100, 400, 4000))
+
 Settings for every ensemble of a session
 ----------------------------------------
 Two more environment variables, read at every call, give the defaults of
@@ -168,6 +172,7 @@ __all__ = [
     "SCALES",
     "active_scale",
     "by_scale",
+    "scale_table",
     "run_ensemble",
     "adopt_cache",
     "stack",
@@ -219,6 +224,26 @@ def by_scale(*, quick, book, paper, scale=None):
             f"{', '.join(map(repr, SCALES))} or None for the active scale"
         )
     return {"quick": quick, "book": book, "paper": paper}[scale]
+
+
+def scale_table(*, scale=None, **rows) -> dict:
+    """Pick one column of a table of parameters, one row per parameter.
+
+    Every keyword names a parameter and gives its values at the scales
+    ``quick``, ``book`` and ``paper``, in that order, as a tuple of three;
+    the result maps each name to its value at ``scale`` (default:
+    :func:`active_scale`), in the order given. Equivalent to
+    :func:`by_scale` with one dict per scale, but each parameter's three
+    values stand on one line.
+    """
+    for name, values in rows.items():
+        if not (isinstance(values, tuple) and len(values) == len(SCALES)):
+            raise ValueError(
+                f"{name}={values!r} is not valid; give a tuple of its "
+                f"{len(SCALES)} values at the scales {', '.join(SCALES)}"
+            )
+    column = SCALES.index(by_scale(quick="quick", book="book", paper="paper", scale=scale))
+    return {name: values[column] for name, values in rows.items()}
 
 
 def run_ensemble(fn, n, *, seed, executor=None, progress=True, cache=None, **params) -> list:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from nqlib import ensemble
-from nqlib.ensemble import SCALES, active_scale, by_scale, run_ensemble, stack
+from nqlib.ensemble import SCALES, active_scale, by_scale, run_ensemble, scale_table, stack
 
 # Realization functions live at module level so that worker processes can
 # unpickle them.
@@ -432,6 +432,32 @@ def test_by_scale(monkeypatch):
     assert by_scale(**choices, scale="quick") == {"L": 24}
     with pytest.raises(ValueError, match="scale='huge'"):
         by_scale(**choices, scale="huge")
+
+
+def test_scale_table_picks_one_column_in_order(monkeypatch):
+    rows = dict(L=(24, 64, 128), sizes=((4, 6), (4, 6, 8), (8, 16)), seed=(1, 1, 1))
+    monkeypatch.delenv("NQLIB_SCALE", raising=False)
+    book = scale_table(**rows)
+    assert book == {"L": 64, "sizes": (4, 6, 8), "seed": 1}
+    assert list(book) == ["L", "sizes", "seed"]
+    monkeypatch.setenv("NQLIB_SCALE", "quick")
+    assert scale_table(**rows) == {"L": 24, "sizes": (4, 6), "seed": 1}
+    assert scale_table(**rows, scale="paper") == {"L": 128, "sizes": (8, 16), "seed": 1}
+    for scale in SCALES:
+        assert scale_table(**rows, scale=scale) == by_scale(
+            scale=scale,
+            **{s: {k: v[i] for k, v in rows.items()} for i, s in enumerate(SCALES)},
+        )
+
+
+@pytest.mark.parametrize("bad", [64, (24, 64), [24, 64, 128], (1, 2, 3, 4)])
+def test_scale_table_refuses_rows_that_are_not_three_values(bad):
+    with pytest.raises(
+        ValueError, match=r"L=.*tuple of its 3 values at the scales quick, book, paper"
+    ):
+        scale_table(L=bad)
+    with pytest.raises(ValueError, match="scale='huge'"):
+        scale_table(L=(1, 2, 3), scale="huge")
 
 
 # --- stack ----------------------------------------------------------------
