@@ -166,44 +166,31 @@ def anderson_imbalances(fitted, title, cuts_y2, cuts_yz, dn=None):
     return fig, axes
 
 
-def probe_explorer(
-    axes,
-    phases,
-    difference,
-    phase,
-    at_phase,
-    separations,
-    repetitions,
-    *,
-    separation,
-    delta,
-    label,
-    L,
-):
-    """Draw the probe chapter's explorer: (a) one fringe with the chosen phase marked, (b) the
-    repetitions per phase against the separation, the chosen one marked when delta > 0.
+def probe_explorer(axes, view):
+    """Draw the probe chapter's explorer from a :class:`nqlib.probe.CentredPair`: (a) the
+    pair's fringe with the chosen phase marked, (b) the repetitions per phase against the
+    separation, the chosen one marked when delta != 0.
 
-    ``axes`` is a pair of matplotlib axes, or None for a new figure that is shown at once.
+    ``axes`` is a pair of matplotlib axes, or None for a new figure.
     """
-    show = axes is None
-    if show:
+    if axes is None:
         _, axes = plt.subplots(1, 2, figsize=figsize(2, 0.7))
-    axes[0].plot(phases, difference, label=label)
-    axes[0].plot([phase], [at_phase], "ko")
+    axes[0].plot(view.phases, view.fringe.difference, label=f"sites {view.i}–{view.j}")
+    axes[0].plot([view.phase], [view.difference], "ko")
     axes[0].set(
         xlabel=r"splitter phase $\phi$",
         ylabel=r"$I_L - I_R$",
-        title=rf"one state, $\delta = {delta}$",
+        title=rf"one state, $\delta = {view.delta}$",
     )
     axes[0].legend(fontsize=8)
-    axes[1].semilogy(separations, repetitions)
-    if delta > 0:
-        nearest = np.argmin(np.abs(separations - separation))
-        axes[1].semilogy([separation], [repetitions[nearest]], "ko")
+    axes[1].semilogy(view.separations, view.repetitions)
+    if view.delta != 0:
+        nearest = np.argmin(np.abs(view.separations - view.separation))
+        axes[1].semilogy([view.separation], [view.repetitions[nearest]], "ko")
     axes[1].set(
         xlabel="separation $j - i$ (sites)",
         ylabel="repetitions per phase ($s = 3$)",
-        title=rf"$L = {L}$, pair centred",
+        title=rf"$L = {view.L}$, pair centred",
     )
 
 

@@ -124,6 +124,8 @@ __all__ = [
     "estimate_coherence",
     "repetitions",
     "neas_repetitions",
+    "CentredPair",
+    "centred_pair",
 ]
 
 NORM_TOL = 1e-9
@@ -550,6 +552,70 @@ def neas_repetitions(L, delta, i, j, confidence=3.0):
     abs2 = -ssep.two_point_scaling((i + 1) / (L + 1), (j + 1) / (L + 1), delta) / L
     n_bar = np.diag(ssep.density(L, delta)).astype(complex)
     return np.array([repetitions(n_bar, a, b, w, confidence) for a, b, w in zip(i, j, abs2)])
+
+
+@dataclass(frozen=True)
+class CentredPair:
+    """One phase-II state seen through the probe (:func:`centred_pair`).
+
+    ``i``, ``j``: the pair; ``C_ij``: its coherence; ``phases``, ``fringe``: the scanned
+    phases and the :class:`Fringe` there; ``phase``, ``difference``: the chosen phase and
+    I_L - I_R at it; ``separations``, ``repetitions``: :func:`neas_repetitions` of centred
+    pairs; ``L``, ``delta``, ``separation``: the arguments.
+    """
+
+    i: int
+    j: int
+    C_ij: complex
+    phases: np.ndarray
+    fringe: Fringe
+    phase: float
+    difference: float
+    separations: np.ndarray
+    repetitions: np.ndarray
+    L: int
+    delta: float
+    separation: int
+
+
+def centred_pair(C, delta, separation, phase, phases):
+    """The probe chapter's explorer: one NEAS state, a pair centred in the chain.
+
+    The pair is ``i = L//2 - separation//2``, ``j = i + separation``; returns a
+    :class:`CentredPair` with its :func:`fringe` over ``phases``, I_L - I_R at ``phase``,
+    and the :func:`neas_repetitions` of every centred pair with even separation 2, 4, ...,
+    L - 2 at drive ``delta`` (the repetitions do not depend on ``C``: they are those of the
+    average state and typical coherence). Drawn by :func:`nqlib.plotting.probe_explorer`.
+
+    References
+    ----------
+    GH Sec. VII; chapter {doc}`probe`.
+    """
+    C = _check_matrix(C)
+    L = C.shape[0]
+    delta = _checks.drive(delta)
+    separation = _checks.integer("separation", separation, low=1, high=L - 1)
+    phase = _checks.real("phase", phase)
+    phases = _checks.array("phases", phases, ndim=1)
+    i = L // 2 - separation // 2
+    j = i + separation
+    seps = np.arange(2, L - 1, 2)
+    first = L // 2 - seps // 2
+    reps = neas_repetitions(L, delta, first, first + seps)
+    return CentredPair(
+        i=i,
+        j=j,
+        C_ij=complex(C[i, j]),
+        phases=phases,
+        fringe=fringe(C, i, j, phases),
+        phase=phase,
+        difference=float(fringe(C, i, j, [phase]).difference[0]),
+        separations=seps,
+        repetitions=reps,
+        L=L,
+        delta=delta,
+        separation=separation,
+    )
 
 
 # --------------------------------------------------------------------------- private helpers

@@ -52,6 +52,7 @@ EXCLUDED = {
     "probe.Fringe": "a namedtuple record returned by fringe (no methods, built only by nqlib)",
     "probe.DeviceRatio": "a frozen record returned by device_ratio (no methods, built by nqlib)",
     "probe.Counts": "a frozen record returned by sample_counts (no methods, built by nqlib)",
+    "probe.CentredPair": "a frozen record returned by centred_pair (no methods, built by nqlib)",
     "circuitscattering.InjectedModes": "a frozen record built by propagate; its method is audited",
     "cumulants.CutCumulants": "a frozen record returned by cut_cumulants (no methods)",
     "qssep.Amplitude": "a namedtuple record returned by the amplitude fits (no methods)",
@@ -1111,6 +1112,16 @@ REGISTRY = {
             i=("indices", 0, 3, False),
             j=("indices", 0, 3, False),
             confidence="positive",
+        ),
+    ),
+    "probe.centred_pair": Entry(
+        dict(C=_corr(4), delta=0.5, separation=2, phase=0.0, phases=[0.0, 1.0]),
+        dict(
+            C="hermitian",
+            delta="drive",
+            separation=("site", 1, 3),
+            phase="real",
+            phases="reals",
         ),
     ),
     # qssep

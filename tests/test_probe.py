@@ -300,6 +300,36 @@ def test_neas_repetitions_against_the_exact_two_point_function():
     assert np.all(probe.neas_repetitions(L, 0.0, i, j) == np.inf)
 
 
+def test_centred_pair_against_fringe_and_neas_repetitions():
+    L, delta = 16, 0.4
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(L, L)) + 1j * rng.normal(size=(L, L))
+    C = X @ X.conj().T
+    C /= 1.01 * np.linalg.eigvalsh(C).max()  # a valid correlation matrix
+    phases = np.linspace(0, 2 * np.pi, 9)
+    view = probe.centred_pair(C, delta, 6, 0.7, phases)
+    assert (view.i, view.j) == (5, 11) and view.C_ij == C[5, 11]
+    assert abs(view.difference - 2 * np.real(np.exp(0.7j) * C[5, 11])) < 1e-12
+    np.testing.assert_array_equal(view.fringe.difference, probe.fringe(C, 5, 11, phases).difference)
+    np.testing.assert_array_equal(view.separations, np.arange(2, 15, 2))
+    first = L // 2 - view.separations // 2
+    np.testing.assert_array_equal(
+        view.repetitions, probe.neas_repetitions(L, delta, first, first + view.separations)
+    )
+    odd = probe.centred_pair(C, delta, 1, 0.0, phases)
+    assert (odd.i, odd.j) == (8, 9)
+    for bad, match in [
+        (dict(separation=16), r"separation must be an integer in \[1, 15\]"),
+        (dict(delta=1.5), r"delta"),
+        (dict(phase=np.nan), r"phase"),
+        (dict(phases=np.ones((2, 2))), r"phases"),
+    ]:
+        args = dict(C=C, delta=delta, separation=6, phase=0.0, phases=phases)
+        args.update(bad)
+        with pytest.raises(ValueError, match=match):
+            probe.centred_pair(**args)
+
+
 # --------------------------------------------------------------------------- validation
 @pytest.mark.parametrize(
     "kwargs, match",
