@@ -70,7 +70,7 @@ from pathlib import Path
 import numpy as np
 
 import nqlib
-from nqlib import anderson, cumulants, ensemble, fits, qssep, stats
+from nqlib import anderson, ensemble, stats
 
 __all__ = ["DATASETS", "combine", "imbalances", "load", "realization_seed", "realization_function"]
 
@@ -97,11 +97,6 @@ class _Dataset:
 
 _HJ_T = (1.0, 0.4, 0.4)
 _CUT_YZ = ((0.78, 0.23), (0.23, 0.23))  # HJ's (y, z) cuts of g3, as in the QSSEP chapter
-
-
-def _anderson_cuts(N):
-    """Slice pairs (j_x, k_x) nearest to HJ's (y, z) cuts for x = (i_x + 1/2) / N."""
-    return [[int(np.clip(round(v * N - 0.5), 0, N - 1)) for v in cut] for cut in _CUT_YZ]
 
 
 def _hj_params(Nx, Ny, Nz, W, pairs, **extra):
@@ -132,35 +127,28 @@ def _anderson_scalars(out, N):
     return np.array([slope, g1.mean(), np.sum(out["pair"]), float(out["cube"])])
 
 
-def _anderson_summary(data, N):
-    """The QSSEP chapter's fits on stacked anderson.loop_statistics of an N^3 cube."""
-    pairs = _anderson_cuts(N)
-    M = N * N
-    cum = anderson.loop_cumulants(data, pairs)
-    x = (np.arange(N) + 0.5) / N
-    g2, e2 = N * cum["pair"][0] / M**2, N * cum["pair"][1] / M**2
-    g3, e3 = N**2 * cum["triple"][0] / M**3, N**2 * cum["triple"][1] / M**3
-    far = np.abs(np.subtract.outer(np.arange(N), np.arange(N))) >= 2
-    f2 = fits.amplitude(g2[far], e2[far], cumulants.cyclic_cumulant([x[:, None], x[None, :]])[far])
-    j, k = pairs[0]
-    keep = (np.abs(np.arange(N) - j) >= 2) & (np.abs(np.arange(N) - k) >= 2)
-    f3 = fits.amplitude(g3[0][keep], e3[0][keep], cumulants.cyclic_cumulant([x[keep], x[j], x[k]]))
-    A2 = np.array([f2.params[0], f2.errors[0], f2.chi2_dof])
-    A3 = np.array([f3.params[0], f3.errors[0], f3.chi2_dof])
-    return dict(
-        A2=A2,
-        A3=A3,
-        dn2=np.array(qssep.imbalance(A2, 2)),
-        dn3=np.array(qssep.imbalance(A3, 3)),
-        g1=cum["g1"][0] / M,
-        g1_err=cum["g1"][1] / M,
-        g2=g2,
-        g2_err=e2,
-        g3=g3,
-        g3_err=e3,
-        m2=np.array([cum["m2"][0], cum["m2"][1]]) / M**2,
-        m3=np.array([cum["m3"][0], cum["m3"][1]]) / M**3,
-    )
+def _imbalance_summary(length_power):
+    """anderson.imbalances of an N^3 cube (HJ's scaling, +1) or a quasi-1d bar (SM Eq. 14, -1)."""
+
+    def summary(data, N):
+        f = anderson.imbalances(data, anderson.cut_pairs(N, _CUT_YZ), length_power)
+        return dict(
+            dn1=np.array(f.dn1),
+            A2=np.array([f.A2.value, f.A2.error, f.A2.chi2_dof]),
+            A3=np.array([f.A3.value, f.A3.error, f.A3.chi2_dof]),
+            dn2=np.array(f.dn2),
+            dn3=np.array(f.dn3),
+            g1=f.g1,
+            g1_err=f.g1_err,
+            g2=f.g2,
+            g2_err=f.g2_err,
+            g3=f.g3,
+            g3_err=f.g3_err,
+            m2=np.array(f.m2),
+            m3=np.array(f.m3),
+        )
+
+    return summary
 
 
 # --- anderson-q1d-w2, -w4, -w5 -------------------------------------------------
@@ -175,26 +163,6 @@ def _quasi1d_params(W):
         return _hj_params(N, _Q1D_YZ, _Q1D_YZ, W, pairs, realizations=_Q1D_BLOCK)
 
     return params
-
-
-def _quasi1d_summary(data, N):
-    """anderson.imbalances in HJ's quasi-1d scaling g_n = N_x^(1-n) [...]_perp (SM Eq. 14)."""
-    f = anderson.imbalances(data, anderson.cut_pairs(N, _CUT_YZ), length_power=-1)
-    return dict(
-        dn1=np.array(f.dn1),
-        A2=np.array([f.A2.value, f.A2.error, f.A2.chi2_dof]),
-        A3=np.array([f.A3.value, f.A3.error, f.A3.chi2_dof]),
-        dn2=np.array(f.dn2),
-        dn3=np.array(f.dn3),
-        g1=f.g1,
-        g1_err=f.g1_err,
-        g2=f.g2,
-        g2_err=f.g2_err,
-        g3=f.g3,
-        g3_err=f.g3_err,
-        m2=np.array(f.m2),
-        m3=np.array(f.m3),
-    )
 
 
 def _quasi1d(W):
@@ -212,7 +180,7 @@ def _quasi1d(W):
         params=_quasi1d_params(W),
         scalar_names=("dn1", "density", "tr_G2", "tr_G3"),
         scalars=_anderson_scalars,
-        summary=_quasi1d_summary,
+        summary=_imbalance_summary(-1),
     )
 
 
@@ -226,10 +194,10 @@ def _cube(W, sizes, runs, seed, note=""):
         sizes=sizes,
         runs=runs,
         seed=seed,
-        params=lambda N: _hj_params(N, N, N, W, _anderson_cuts(N)),
+        params=lambda N: _hj_params(N, N, N, W, anderson.cut_pairs(N, _CUT_YZ)),
         scalar_names=("dn1", "density", "tr_G2", "tr_G3"),
         scalars=_anderson_scalars,
-        summary=_anderson_summary,
+        summary=_imbalance_summary(1),
     )
 
 

@@ -283,3 +283,22 @@ def test_imbalances_read_the_three_orders_of_cube_and_quasi1d_archives():
     assert np.array_equal(paper.imbalances(bar)[1][0], bar["dn1"][:, 0])
     with pytest.raises(ValueError, match="cube or quasi-1d archive"):
         paper.imbalances(paper.load("gh-fab-w8")[0])
+
+
+def test_cube_and_quasi1d_summaries_are_the_imbalances_of_the_anderson_module():
+    """One owner of the fits: the archives store anderson.imbalances in HJ's two scalings."""
+    from nqlib import anderson, ensemble
+
+    N = 8
+    params = paper.DATASETS[NAME].params(N)
+    data = ensemble.stack(
+        [anderson.loop_statistics(np.random.default_rng([5, i]), **params) for i in range(4)]
+    )
+    fit = anderson.imbalances(data, anderson.cut_pairs(N, paper._CUT_YZ))
+    cube = paper.DATASETS[NAME].summary(data, N)
+    assert np.array_equal(cube["A2"], [fit.A2.value, fit.A2.error, fit.A2.chi2_dof])
+    assert np.array_equal(cube["dn3"], fit.dn3) and np.array_equal(cube["dn1"], fit.dn1)
+    assert np.array_equal(cube["g3"], fit.g3) and np.array_equal(cube["m2"], fit.m2)
+    bar = paper.DATASETS["anderson-q1d-w5"].summary(data, N)  # N_x^(1-n) instead of N^(n-1)
+    assert np.allclose(bar["g2"], cube["g2"] / N**2, rtol=1e-14, atol=0)
+    assert np.allclose(bar["g3"], cube["g3"] / N**4, rtol=1e-14, atol=0)
