@@ -163,6 +163,7 @@ __all__ = [
     "mode_sum",
     "G",
     "correlation_matrix",
+    "bias_window",
     "DenseGreen",
     "dense_green",
     "diagonal_fluctuation",
@@ -506,6 +507,51 @@ def correlation_matrix(
         w * mode_sum(V, E, lead, t, edge_tol) for lead, E, w in zip(leads, energies, weights)
     )
     return G_sum.T / (2 * np.pi)
+
+
+def bias_window(mu_left, mu_right, n_nodes=24):
+    r"""Terms of the mode-sum integral over a finite bias window, by Gauss-Legendre quadrature.
+
+    At zero temperature with :math:`\mu_L > \mu_R` the left lead alone fills the states between
+    the two chemical potentials, so the non-equilibrium part of the state is
+    :math:`\int_{\mu_R}^{\mu_L} dE\,G^L(E)` (GH Eqs. 62-63 at finite bias). Returns the keyword
+    arguments ``leads``, ``energies``, ``weights`` of :func:`disorder_moments` and
+    :func:`correlation_matrix` for an ``n_nodes``-point Gauss-Legendre rule on that interval:
+    the weights sum to :math:`\mu_L - \mu_R`, so the window is the linear response
+    :math:`(\mu_L - \mu_R)\,G^L(ar\mu)` when it is narrow. Divide the result by the bias to
+    compare with the linear response per unit bias.
+
+    Parameters
+    ----------
+    mu_left, mu_right : float
+        Chemical potentials of the leads, finite, ``mu_left > mu_right``.
+    n_nodes : int, optional
+        Quadrature nodes, >= 1 (default 24).
+
+    Returns
+    -------
+    dict
+        ``leads`` (``"L" * n_nodes``), ``energies`` and ``weights`` (tuples of floats).
+
+    References
+    ----------
+    GH Eqs. 62-63; chapter {doc}`probe` (the bias window dephases coherences).
+    """
+    mu_left = _checks.real("mu_left", mu_left)
+    mu_right = _checks.real("mu_right", mu_right)
+    if mu_right >= mu_left:
+        raise ValueError(
+            f"mu_right must be below mu_left = {mu_left:g} (the left lead fills the window), "
+            f"got mu_right={mu_right!r}"
+        )
+    n_nodes = _checks.integer("n_nodes", n_nodes, low=1, high=10_000)
+    nodes, weights = np.polynomial.legendre.leggauss(n_nodes)
+    half, centre = (mu_left - mu_right) / 2, (mu_left + mu_right) / 2
+    return dict(
+        leads="L" * n_nodes,
+        energies=tuple(float(e) for e in centre + half * nodes),
+        weights=tuple(float(w) for w in half * weights),
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -1531,8 +1577,7 @@ def imbalances(data, pairs, length_power=1):
     s = float(Nx) ** length_power
     g2, e2 = s * cum["pair"][0] / M**2, s * cum["pair"][1] / M**2
     g3, e3 = s**2 * cum["triple"][0] / M**3, s**2 * cum["triple"][1] / M**3
-    far = np.abs(np.subtract.outer(np.arange(Nx), np.arange(Nx))) >= 2
-    A2 = qssep.amplitude(g2[far], e2[far], cumulants.cyclic_cumulant([x[:, None], x[None, :]])[far])
+    A2 = qssep.g2_amplitude(g2, e2, x, min_separation=2)
     j, k = _check_pairs(pairs, Nx)[0]
     keep = (np.abs(np.arange(Nx) - j) >= 2) & (np.abs(np.arange(Nx) - k) >= 2)
     # cubes below N = 8 leave no slice far from both cut slices

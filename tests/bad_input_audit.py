@@ -563,6 +563,10 @@ REGISTRY = {
         dict(E=0.0, Ny=4, Nz=4, t=T3, shift=1e-7, edge_tol=1e-9),
         dict(E="real", Ny="size", Nz="size", t="hoppings", shift="real", edge_tol="nonneg"),
     ),
+    "anderson.bias_window": Entry(
+        dict(mu_left=0.5, mu_right=-0.5, n_nodes=4),
+        dict(mu_left="real", mu_right="real", n_nodes="size"),
+    ),
     "anderson.correlation_matrix": Entry(
         dict(
             V=np.full((3, 2, 2), 0.1),
@@ -1192,6 +1196,15 @@ REGISTRY = {
     "qssep.amplitude": Entry(
         dict(y=Y4, sigma=SIGMA4, shape=X4 + 1),
         dict(y="points", sigma="positive_points", shape="points"),
+    ),
+    "qssep.g2_amplitude": Entry(
+        dict(
+            g2=np.full((4, 4), 0.1),
+            g2_err=np.full((4, 4), 0.01),
+            x=[0.2, 0.4, 0.6, 0.8],
+            min_separation=1,
+        ),
+        dict(g2="matrix", g2_err="matrix", x="occupations", min_separation=("site", 1, 3)),
     ),
     "qssep.g3_amplitude": Entry(
         dict(cut=Fresh(_cut), loops=Fresh(_cut_loops), x=[0.2, 0.4, 0.6, 0.8]),

@@ -678,6 +678,31 @@ def test_correlation_matrix_filled_band_of_the_clean_chain_is_the_identity():
     np.testing.assert_allclose(C, np.eye(5), atol=1e-12)
 
 
+def test_bias_window_fills_the_clean_chain_between_the_two_chemical_potentials():
+    """Clean chain, left lead filled between mu_R and mu_L: with E = -2 cos k the window holds
+    int dk / 2pi = (k(mu_L) - k(mu_R)) / 2pi particles per site; a narrow window is the linear
+    response (mu_L - mu_R) G^L(mid)^T / 2pi; the rule is Gauss-Legendre on the interval."""
+    chain, t = np.zeros((6, 1, 1)), (1.0, 0.0, 0.0)
+    window = an.bias_window(0.5, -0.7)
+    C = an.correlation_matrix(chain, t, **window)
+    exact = (np.arccos(-0.5 / 2) - np.arccos(0.7 / 2)) / (2 * np.pi)
+    np.testing.assert_allclose(np.diag(C).real, exact, rtol=1e-12)
+    assert window["leads"] == "L" * 24 and abs(sum(window["weights"]) - 1.2) < 1e-14
+    assert all(-0.7 < E < 0.5 for E in window["energies"])
+    V = an.potential(np.random.default_rng(3), 3, 2, 2, 4.0)
+    narrow = an.correlation_matrix(V, ANISO, **an.bias_window(0.3 + 1e-4, 0.3 - 1e-4, 4))
+    linear = an.correlation_matrix(V, ANISO, energies=(0.3,), weights=(2e-4,))
+    assert close(narrow / 2e-4, linear / 2e-4, 1e-7)  # O(width^2) apart
+    assert an.bias_window(1.0, 0.0, 1) == dict(leads="L", energies=(0.5,), weights=(1.0,))
+    for bad, match in [
+        ((0.0, 0.0), r"mu_right must be below mu_left = 0 .*got mu_right=0.0"),
+        ((np.nan, 0.0), "mu_left"),
+        ((1.0, 0.0, 0), "n_nodes"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            an.bias_window(*bad)
+
+
 def test_dense_routes_refuse_large_bars():
     big = np.zeros((17, 16, 16))
     for call in (
