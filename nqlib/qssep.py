@@ -84,6 +84,7 @@ __all__ = [
     "qssep_loop_moments",
     "Amplitude",
     "amplitude",
+    "g2_amplitude",
     "g3_amplitude",
     "Coinciding",
     "coinciding",
@@ -266,6 +267,44 @@ def amplitude(y, sigma, shape):
     """
     fit = fits.amplitude(y, sigma, shape)
     return Amplitude(fit.params[0], fit.errors[0], fit.chi2_dof)
+
+
+def g2_amplitude(g2, g2_err, x, min_separation=1):
+    r"""Amplitude of :math:`g_2(x, y) = x(1 - y)` (x <= y) fitted to a measured second cumulant.
+
+    Parameters
+    ----------
+    g2, g2_err : array_like, shape (N, N)
+        Measured (scaled) second cumulant between sites and its errors.
+    x : array_like, shape (N,)
+        Site coordinates in [0, 1].
+    min_separation : int, optional
+        Only pairs of sites at least this far apart enter (default 1: every pair of distinct
+        sites; at coinciding sites the cumulant is not :math:`g_2`).
+
+    Returns
+    -------
+    Amplitude
+        :math:`(\Delta n)^2` with its error and chi2/dof (:func:`amplitude`).
+
+    References
+    ----------
+    HJ Eqs. 4-5; chapter {doc}`qssep`.
+    """
+    x = _checks.array("x", x, 0.0, 1.0, ndim=1)
+    N = x.size
+    g2 = _checks.array("g2", g2, ndim=2)
+    g2_err = _checks.array("g2_err", g2_err, ndim=2)
+    if g2.shape != (N, N) or g2_err.shape != (N, N):
+        raise ValueError(
+            f"g2 and g2_err must have shape (N, N) = ({N}, {N}) for N = len(x), "
+            f"got {g2.shape} and {g2_err.shape}"
+        )
+    min_separation = _checks.integer("min_separation", min_separation, low=1, high=max(N - 1, 1))
+    sites = np.arange(N)
+    far = np.abs(np.subtract.outer(sites, sites)) >= min_separation
+    shape = cumulants.cyclic_cumulant([x[:, None], x[None, :]])
+    return amplitude(g2[far], g2_err[far], shape[far])
 
 
 def g3_amplitude(cut, loops, x):

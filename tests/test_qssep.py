@@ -53,6 +53,35 @@ def test_exact_second_cumulant_finite_size_closed_form_and_limit():
     np.testing.assert_allclose(r2["pair"], 0.25 * q.exact_second_moments(6)["pair"], atol=1e-13)
 
 
+def test_g2_amplitude_fits_the_shape_off_the_diagonal():
+    """Exact data A * x(1-y) off the diagonal (garbage on it) give A back with chi2 = 0; at
+    min_separation = 2 the first off-diagonal is left out too; errors scale as 1/sqrt(pairs)."""
+    N = 9
+    x = q.coordinate(N)
+    g2 = 1.7 * cu.cyclic_cumulant([x[:, None], x[None, :]])
+    err = np.full((N, N), 0.01)
+    g2[np.diag_indices(N)] = 99.0
+    fit = q.g2_amplitude(g2, err, x)
+    assert abs(fit.value - 1.7) < 1e-12 and fit.chi2_dof < 1e-20
+    g2[np.arange(N - 1), np.arange(1, N)] = -5.0  # spoil the first off-diagonal
+    assert abs(q.g2_amplitude(g2, err, x, min_separation=2).value - 1.7) < 1e-12
+    assert abs(q.g2_amplitude(g2, err, x).value - 1.7) > 0.1
+    shape = cu.cyclic_cumulant([x[:, None], x[None, :]])
+    far = np.abs(np.subtract.outer(np.arange(N), np.arange(N))) >= 2
+    expected = 0.01 / np.sqrt(np.sum(shape[far] ** 2))  # weighted least squares, one parameter
+    assert abs(q.g2_amplitude(g2, err, x, min_separation=2).error - expected) < 1e-15
+    for bad, match in [
+        (dict(g2=g2[:-1]), r"g2 and g2_err must have shape \(N, N\) = \(9, 9\)"),
+        (dict(x=np.linspace(0, 1.5, N)), "x"),
+        (dict(min_separation=0), "min_separation"),
+        (dict(min_separation=9), "min_separation"),
+    ]:
+        args = dict(g2=g2, g2_err=err, x=x)
+        args.update(bad)
+        with pytest.raises(ValueError, match=match):
+            q.g2_amplitude(**args)
+
+
 def test_simulation_stays_a_correlation_matrix():
     rng = np.random.default_rng(8)
     G = q.evolve(np.diag(np.linspace(0, 1, 10)).astype(complex), 30.0, 0.05, rng)
