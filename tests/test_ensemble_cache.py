@@ -6,6 +6,7 @@ Also: one BLAS thread per realization whatever the executor, and what an interru
 """
 
 import contextlib
+import functools
 import importlib
 import json
 import multiprocessing
@@ -605,18 +606,12 @@ def test_interrupt_keeps_finished_realizations_and_returns_promptly(
         "thread-2": lambda: ThreadPoolExecutor(2),
     }[kind]()
     sent, disarm = sigint_to_self(log, after_done=2)
+    cached_run = functools.partial(
+        run_ensemble, slow, n, seed=2, progress=False, cache=cache, log=str(log), duration=duration
+    )
     try:
         with pytest.raises(KeyboardInterrupt):
-            run_ensemble(
-                slow,
-                n,
-                seed=2,
-                executor=pool,
-                progress=False,
-                cache=cache,
-                log=str(log),
-                duration=duration,
-            )
+            cached_run(executor=pool)
     finally:
         disarm()
     returned = time.monotonic()
@@ -632,16 +627,7 @@ def test_interrupt_keeps_finished_realizations_and_returns_promptly(
     assert started == finished
     # a rerun computes the rest only, and equals an uninterrupted run
     with ThreadPoolExecutor(4) as fresh:
-        resumed = run_ensemble(
-            slow,
-            n,
-            seed=2,
-            executor=fresh,
-            progress=False,
-            cache=cache,
-            log=str(log),
-            duration=duration,
-        )
+        resumed = cached_run(executor=fresh)
         reference = run_ensemble(
             slow,
             n,
