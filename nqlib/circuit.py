@@ -20,7 +20,7 @@ Basis conventions are those of :mod:`nqlib.quantum` (site 0 most significant, 0 
 import numpy as np
 from numba import njit
 
-from nqlib import _checks, gaussian, quantum, ssep, trajectory
+from nqlib import _checks, gaussian, quantum, ssep, stats, trajectory
 from nqlib import gates as _gates
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "time_traces",
     "phase_one_entropy_deficit",
     "local_equilibrium_entropy",
+    "deficit_estimate",
 ]
 
 MAX_L = 12
@@ -226,6 +227,50 @@ def local_equilibrium_entropy(L, delta):
     """S(rho_LE) = sum_i h(rho_i) in nats, with rho_i the exact SSEP densities."""
     _checks.drive(delta)
     return float(np.sum(gaussian.binary_entropy(ssep.density(L, delta))))
+
+
+def deficit_estimate(samples, L, delta):
+    r"""Entropy deficit per site and mutual information of sampled NEAS states, with errors.
+
+    Parameters
+    ----------
+    samples : dict
+        Stacked outputs (:func:`nqlib.stats.stack`) of :func:`neas_samples` or
+        :func:`nqlib.freecircuit.neas_samples`, one row per independent circuit (>= 2): ``S``
+        of shape (runs, n_samples) and ``I`` of shape (runs, n_samples) or (runs, n_samples,
+        n_cuts).
+    L : int
+        Number of sites.
+    delta : float
+        Drive in [-1, 1].
+
+    Returns
+    -------
+    value, error : ndarray
+        ``value[0]`` is :math:`\Delta S/L = (S_{\rm LE} - \overline{S})/L` with
+        :func:`local_equilibrium_entropy`, ``value[1:]`` the mean mutual information (one entry
+        per cut); ``error`` the jackknife errors over circuits (:func:`nqlib.stats.jackknife`).
+
+    References
+    ----------
+    GH Eqs. 27-29 and Fig. 3; chapter {doc}`circuit_phases`.
+    """
+    L = _checks.integer("L", L, low=1)
+    S_LE = local_equilibrium_entropy(L, delta)
+    if not isinstance(samples, dict) or not {"S", "I"} <= set(samples):
+        raise ValueError("samples must be a dict of stacked neas_samples with entries 'S' and 'I'")
+    S = _checks.array("samples['S']", samples["S"], ndim=2)
+    I = _checks.array("samples['I']", samples["I"])
+    if I.ndim not in (2, 3) or I.shape[:2] != S.shape or len(S) < 2:
+        raise ValueError(
+            f"samples['S'] must have shape (runs >= 2, n_samples) and samples['I'] (runs, "
+            f"n_samples[, n_cuts]) with the same runs and samples, got {S.shape} and {I.shape}"
+        )
+
+    def estimate(d):
+        return np.concatenate([[(S_LE - d["S"].mean()) / L], np.ravel(d["I"].mean(axis=(0, 1)))])
+
+    return stats.jackknife(estimate, {"S": S, "I": I})
 
 
 def trace_distance(rho, sigma):

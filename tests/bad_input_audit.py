@@ -750,6 +750,10 @@ REGISTRY = {
     ),
     "circuit.phase_one_entropy_deficit": Entry(dict(L=3, delta=0.5), dict(L="size", delta="drive")),
     "circuit.local_equilibrium_entropy": Entry(dict(L=3, delta=0.5), dict(L="size", delta="drive")),
+    "circuit.deficit_estimate": Entry(
+        dict(samples={"S": np.ones((2, 3)), "I": np.zeros((2, 3))}, L=3, delta=0.5),
+        dict(samples="data", L="size", delta="drive"),
+    ),
     # circuitscattering
     "circuitscattering.InjectedModes.times": Entry({}, {}, obj=_modes),
     "circuitscattering.propagate": Entry(

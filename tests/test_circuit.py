@@ -602,3 +602,48 @@ def test_block_average_of_freecircuit_leaves_out_the_diagonal_and_matches_a_mask
     )
     with pytest.raises(ValueError, match="blocks"):
         freecircuit.block_average(M, 6)
+
+
+def test_deficit_estimate_is_the_jackknife_of_the_deficit_and_mutual_information():
+    """Phase I (p1 = 0): every sampled state gives Delta S = the exact phase-I deficit and I = 0,
+    with no spread; a generic point equals the jackknife written out; freecircuit's cuts come
+    out one entry each."""
+    runs = [
+        circuit.neas_samples(np.random.default_rng([4, r]), 4, 0.0, 0.5, 0.6, 5) for r in range(3)
+    ]
+    data = {k: np.array([r[k] for r in runs]) for k in ("S", "I")}
+    value, error = circuit.deficit_estimate(data, 4, 0.6)
+    assert abs(value[0] - circuit.phase_one_entropy_deficit(4, 0.6) / 4) < 1e-12
+    assert abs(value[1]) < 1e-12 and np.all(error < 1e-12)
+    runs = [
+        circuit.neas_samples(np.random.default_rng([5, r]), 4, 0.5, 0.3, 0.6, 5) for r in range(3)
+    ]
+    data = {k: np.array([r[k] for r in runs]) for k in ("S", "I")}
+    S_LE = circuit.local_equilibrium_entropy(4, 0.6)
+    loo = np.array(
+        [[(S_LE - data["S"][k].mean()) / 4, data["I"][k].mean()] for k in ([1, 2], [0, 2], [0, 1])]
+    )
+    value, error = circuit.deficit_estimate(data, 4, 0.6)
+    np.testing.assert_allclose(value, [(S_LE - data["S"].mean()) / 4, data["I"].mean()], rtol=1e-14)
+    np.testing.assert_allclose(
+        error, np.sqrt(2 / 3 * ((loo - loo.mean(0)) ** 2).sum(0)), rtol=1e-12
+    )
+    free = [
+        freecircuit.neas_samples(np.random.default_rng([6, r]), 8, 1.0, 0.4, 3, cuts=[2, 4, 6])
+        for r in range(2)
+    ]
+    stacked = {k: np.array([r[k] for r in free]) for k in ("S", "I")}
+    value, error = circuit.deficit_estimate(stacked, 8, 0.4)
+    assert value.shape == error.shape == (4,)
+    np.testing.assert_allclose(value[1:], stacked["I"].mean(axis=(0, 1)), rtol=1e-14)
+    for bad, match in [
+        (dict(samples={"S": data["S"]}), "entries 'S' and 'I'"),
+        (dict(samples={"S": data["S"][:1], "I": data["I"][:1]}), r"runs >= 2"),
+        (dict(samples={"S": data["S"], "I": data["I"][:, :2]}), "same runs and samples"),
+        (dict(L=0), "L must be an integer"),
+        (dict(delta=1.5), "delta"),
+    ]:
+        args = dict(samples=data, L=4, delta=0.6)
+        args.update(bad)
+        with pytest.raises(ValueError, match=match):
+            circuit.deficit_estimate(**args)
