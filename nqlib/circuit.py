@@ -142,8 +142,7 @@ def neas_samples(rng, L, p1, p2, delta, n_samples, sweeps_between=1.0, burn_in=N
     _check_L(L)
     _check_rng_and_gates(rng, p1, p2, delta)
     _checks.sample_count(n_samples)
-    sweeps_between = _checks.real("sweeps_between", sweeps_between, 0, open_low=True)
-    burn_in = trajectory.burn_in(L + 1) if burn_in is None else _checks.real("burn_in", burn_in, 0)
+    sweeps_between, burn_in = trajectory.chain_schedule(L, sweeps_between, burn_in)
     steps = max(1, round(sweeps_between * (L + 1)))
     _checks.memory(
         f"neas_samples with n_samples={n_samples} at L={L}", 8 * n_samples * (L * L + L + 3)

@@ -135,8 +135,7 @@ def neas_samples(
     cuts = (
         [L // 2] if cuts is None else _checks.indices("cuts", cuts, 1, L - 1, empty=True).tolist()
     )
-    sweeps_between = _checks.real("sweeps_between", sweeps_between, 0, open_low=True)
-    burn_in = trajectory.burn_in(L + 1) if burn_in is None else _checks.real("burn_in", burn_in, 0)
+    sweeps_between, burn_in = trajectory.chain_schedule(L, sweeps_between, burn_in)
     negativity = _checks.flag("negativity", negativity)
     steps = max(1, round(sweeps_between * (L + 1)))
     _checks.memory(
@@ -226,8 +225,7 @@ def loop_moments(rng, L, p1, delta, loops, n_samples, sweeps_between=1.0, burn_i
     L = _check_L(L)
     _checks.sample_count(n_samples)
     loops = _check_loops(loops, L)
-    burn_in = trajectory.burn_in(L + 1) if burn_in is None else _checks.real("burn_in", burn_in, 0)
-    sweeps_between = _checks.real("sweeps_between", sweeps_between, 0, open_low=True)
+    sweeps_between, burn_in = trajectory.chain_schedule(L, sweeps_between, burn_in)
     _checks.memory(f"loop_moments at L={L}", _sample_bytes(L, n_samples, loops))
     steps = max(1, round(sweeps_between * (L + 1)))
     _checks.work(

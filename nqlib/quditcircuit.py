@@ -251,8 +251,7 @@ def neas_samples(rng, L, q, p1, delta, n_samples, sweeps_between=1.0, burn_in=No
     p1 = _check_p1(p1)
     _checks.drive(delta)
     n_samples = _checks.sample_count(n_samples)
-    sweeps_between = _checks.real("sweeps_between", sweeps_between, 0, open_low=True)
-    burn_in = trajectory.burn_in(L + 1) if burn_in is None else _checks.real("burn_in", burn_in, 0)
+    sweeps_between, burn_in = trajectory.chain_schedule(L, sweeps_between, burn_in)
     steps = max(1, round(sweeps_between * (L + 1)))
     what = (
         f"neas_samples with burn_in={burn_in:g}, sweeps_between={sweeps_between:g}, "
@@ -361,8 +360,7 @@ def ladder_neas_samples(rng, L, p1, p2, delta, n_samples, sweeps_between=1.0, bu
     _gates._check_probabilities(p1, p2)
     _checks.drive(delta)
     n_samples = _checks.sample_count(n_samples)
-    sweeps_between = _checks.real("sweeps_between", sweeps_between, 0, open_low=True)
-    burn_in = trajectory.burn_in(L + 1) if burn_in is None else _checks.real("burn_in", burn_in, 0)
+    sweeps_between, burn_in = trajectory.chain_schedule(L, sweeps_between, burn_in)
     n_bonds = 3 * L + 2
     steps = max(1, round(sweeps_between * n_bonds))
     what = (

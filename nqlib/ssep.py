@@ -325,8 +325,7 @@ def sample(rng, L, delta, n_samples, *, sweeps_between=1.0, burn_in=None):
     L, delta = _check(L, delta)
     n_samples = _check_positive_int("n_samples", n_samples)
     _checks.generator(rng)
-    sweeps_between = _checks.real("sweeps_between", sweeps_between, 0, open_low=True)
-    burn_in = trajectory.burn_in(L + 1) if burn_in is None else _checks.real("burn_in", burn_in, 0)
+    sweeps_between, burn_in = trajectory.chain_schedule(L, sweeps_between, burn_in)
     steps_between = max(1, round(sweeps_between * (L + 1)))
     _checks.memory(f"sample with n_samples={n_samples} at L={L}", n_samples * L + 8 * L)
     _checks.work(

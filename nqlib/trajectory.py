@@ -54,7 +54,7 @@ import numpy as np
 
 from nqlib import _checks
 
-__all__ = ["BURN_IN_TAUS", "relaxation_time", "burn_in", "states", "sample"]
+__all__ = ["BURN_IN_TAUS", "relaxation_time", "burn_in", "chain_schedule", "states", "sample"]
 
 BURN_IN_TAUS = 2 * np.pi**2
 """Default burn-in in units of the slowest relaxation time :func:`relaxation_time` (module doc)."""
@@ -105,6 +105,37 @@ def burn_in(length, D=0.5):
     length = _checks.real("length", length, 0, open_low=True)
     D = _checks.real("D", D, 0, open_low=True)
     return 2 * length**2 / D  # = BURN_IN_TAUS * relaxation_time(length, D), exact in floats
+
+
+_default_burn_in = burn_in  # the rule, under a name that the argument burn_in cannot shadow
+
+
+def chain_schedule(L, sweeps_between, burn_in=None):
+    """The checked sampling schedule of a chain of L sites between two reservoirs.
+
+    Parameters
+    ----------
+    L : int
+        Number of sites, >= 1.
+    sweeps_between : float
+        Time units between samples, > 0.
+    burn_in : float or None
+        Time units discarded first, >= 0; None for the default rule, :func:`burn_in` of
+        length L + 1 (4 (L + 1)**2 with D = 1/2).
+
+    Returns
+    -------
+    (float, float)
+        ``sweeps_between`` and ``burn_in``.
+
+    References
+    ----------
+    Module doc (the one default rule of every "burn in, then sample" in the book).
+    """
+    L = _checks.integer("L", L, low=1)
+    sweeps_between = _checks.real("sweeps_between", sweeps_between, 0, open_low=True)
+    burn_in = _default_burn_in(L + 1) if burn_in is None else _checks.real("burn_in", burn_in, 0)
+    return sweeps_between, burn_in
 
 
 def states(state, step, burn_in, between, n_samples):

@@ -1579,6 +1579,10 @@ REGISTRY = {
         dict(length=7.0, D=0.5), dict(length="positive", D="positive")
     ),
     "trajectory.burn_in": Entry(dict(length=7.0, D=0.5), dict(length="positive", D="positive")),
+    "trajectory.chain_schedule": Entry(
+        dict(L=4, sweeps_between=1.0, burn_in=2.0),
+        dict(L="extent", sweeps_between="positive", burn_in="nonneg"),
+    ),
     "trajectory.states": Entry(
         dict(state=0.0, step=_advance, burn_in=2.0, between=1.0, n_samples=3),
         dict(step="callable", burn_in="nonneg", between="positive", n_samples="extent"),

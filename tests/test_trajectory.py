@@ -232,3 +232,17 @@ def test_mean_equation_left_after_the_old_and_the_new_default():
         for t in ((L + 1) ** 2, trajectory.burn_in(L + 1))
     ]
     assert 2e-3 < residual[0] < 2e-2 and residual[1] < 1e-8
+
+
+def test_chain_schedule_checks_and_applies_the_default_rule():
+    assert trajectory.chain_schedule(9, 0.5) == (0.5, 4 * 10**2)
+    assert trajectory.chain_schedule(9, 2, burn_in=0) == (2.0, 0.0)
+    assert trajectory.chain_schedule(3, 1.0, 7.5) == (1.0, 7.5)
+    for args, match in [
+        ((0, 1.0), "L must be an integer"),
+        ((4, 0.0), "sweeps_between"),
+        ((4, 1.0, -1.0), "burn_in"),
+        ((4, 1.0, np.nan), "burn_in"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            trajectory.chain_schedule(*args)
