@@ -313,8 +313,9 @@ def off_edge_energy(E, Ny, Nz, t=(1.0, 1.0, 1.0), shift=1e-7, edge_tol=EDGE_TOL)
     """``E``, or ``E + shift`` where ``E`` puts a channel of the Ny x Nz lead at its band edge.
 
     At a band edge (:func:`lead_modes` refuses it) a disordered bar's mode sums are continuous:
-    the barely open channel enters with amplitude ~ v^(1/2) (chapter {doc}`anderson`, "The band
-    edge"), so a small shift approximates the limit. The shifted energy is not checked again.
+    the barely open channel enters with amplitude ~ v^(1/2) (chapter
+    {doc}`anderson_mutual_information`, "The band edge"), so a small shift approximates the limit.
+    The shifted energy is not checked again.
 
     Parameters
     ----------
@@ -336,7 +337,7 @@ def off_edge_energy(E, Ny, Nz, t=(1.0, 1.0, 1.0), shift=1e-7, edge_tol=EDGE_TOL)
     References
     ----------
     GH Sec. V A (E = mu_R = 0 on L x L leads); module docstring ("Transverse channels");
-    chapter {doc}`anderson`.
+    chapter {doc}`anderson_mutual_information`.
     """
     E = _check_energy(E)
     _check_size("Ny", Ny)
@@ -497,7 +498,7 @@ def correlation_matrix(
     References
     ----------
     HJ Eq. 7 and SM Eqs. 28-30; GH Eqs. 62-63; module docstring; chapters {doc}`anderson`,
-    {doc}`probe`.
+    {doc}`anderson_mutual_information`, {doc}`probe`.
     """
     V = _check_potential(V)
     Nx, Ny, Nz = V.shape
@@ -903,7 +904,7 @@ def central_halves(L):
 
     References
     ----------
-    GH Sec. V A and Fig. 7; chapter {doc}`anderson` (Sec. 4).
+    GH Sec. V A and Fig. 7; chapter {doc}`anderson_mutual_information` (Sec. 1).
     """
     L = _checks.integer("L", L, 2)
     _checks.memory(f"central_halves at L={L}", 8 * L)
@@ -935,7 +936,8 @@ def f_ab(frobenius, L):
 
     References
     ----------
-    GH Eqs. 65, 69-73; chapter {doc}`anderson` (Sec. 4, the normalisation derived there).
+    GH Eqs. 65, 69-73; chapter {doc}`anderson_mutual_information`
+    (Sec. 1, the normalisation derived there).
     """
     L = _checks.integer("L", L, 2)
     frobenius = _checks.array("frobenius", frobenius)
@@ -973,7 +975,8 @@ def f_ab_at(V, E, t=(1.0, 1.0, 1.0)):
 
     References
     ----------
-    GH Eqs. 65, 72; chapter {doc}`anderson` (Sec. 4, band edge, ballistic bar, Exercise 1).
+    GH Eqs. 65, 72; chapter {doc}`anderson_mutual_information` (Sec. 1, band edge,
+    ballistic bar, Exercise 1).
     """
     shape = _check_potential(V).shape
     if shape[0] != shape[1] + 2 or shape[1] != shape[2] or shape[1] < 2:
@@ -1006,7 +1009,7 @@ def f_ab_clean(E, L, t=(1.0, 1.0, 1.0)):
 
     References
     ----------
-    GH Sec. V A (the ballistic contrast); chapter {doc}`anderson` (Sec. 6).
+    GH Sec. V A (the ballistic contrast); chapter {doc}`anderson_mutual_information` (Sec. 3).
     """
     L = _checks.integer("L", L, 2)
     if L % 2:
@@ -1045,7 +1048,8 @@ def delta_phi(psi, A, B, psi_shifted=None):
 
     References
     ----------
-    GH Eq. 65 (Eqs. 66-70 for Delta != 0); chapter {doc}`anderson` (Sec. 4, Exercise 2).
+    GH Eq. 65 (Eqs. 66-70 for Delta != 0); chapter {doc}`anderson_mutual_information`
+    (Sec. 1, Exercise 2).
     """
     psi = _check_states(psi)
     other = psi if psi_shifted is None else _check_states(psi_shifted, "psi_shifted")
@@ -1134,7 +1138,7 @@ def i_ab(cross_sums, eps, fit_max=8.0):
 
     References
     ----------
-    GH Eqs. 66-70 and Fig. 8c; chapter {doc}`anderson` (Sec. 5).
+    GH Eqs. 66-70 and Fig. 8c; chapter {doc}`anderson_mutual_information` (Sec. 2).
     """
     eps = _checks.array("eps", eps, ndim=1)
     if eps.size < 2 or eps[0] != 0 or np.unique(eps).size != eps.size:

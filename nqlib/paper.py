@@ -206,7 +206,7 @@ def _cube(W, sizes, runs, seed, note=""):
 _GH_T = (1.0, 1.0, 1.0)
 _GH_W = 8.0
 GH_EPS = (0.0, 2.0, 4.0, 6.0, 8.0, 10.0, 13.0, 16.0, 20.0, 25.0, 30.0, 40.0, 50.0, 65.0, 80.0, -6.0)
-"""Scaled energies eps = Delta L_x^2 / t of ``gh-iab-w8`` (those of the Anderson chapter)."""
+"""Scaled energies eps = Delta L_x^2 / t of ``gh-iab-w8`` (those of anderson_mutual_information)."""
 
 
 def _gh_params(eps):

@@ -122,7 +122,8 @@ def mean_error(samples, ddof=1):
     References
     ----------
     Standard error of a mean of independent realizations; chapters {doc}`anderson` (U(1) maps,
-    mirror test, f_AB) and {doc}`operator_spreading` (OTOC against the exact average).
+    mirror test), {doc}`anderson_mutual_information` (f_AB) and {doc}`operator_spreading` (OTOC
+    against the exact average).
     """
     samples = _checks.array("samples", samples, dtype=None)
     if samples.ndim == 0 or len(samples) < 2:
@@ -157,7 +158,8 @@ def z_scores(a, a_err, b=0.0, b_err=0.0):
 
     References
     ----------
-    Chapters {doc}`anderson` (archive vs own run, collapse of i_AB, U(1) maps) and
+    Chapters {doc}`anderson` (U(1) maps), {doc}`anderson_mutual_information` (archive vs own run,
+    collapse of i_AB) and
     {doc}`operator_spreading` (OTOC against the exact average).
     """
     a = _checks.array("a", a, dtype=None)
