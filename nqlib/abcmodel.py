@@ -137,22 +137,20 @@ def steady_state(L, p1, p2, delta, full=False):
     return X
 
 
-def average_purity(L, p1, p2, delta, sites=None, full=False):
-    """E[tr rho_A^2] over the late-time states, A = ``sites`` (distinct integers in [0, L - 1],
-    checked before the solve; default: the whole chain)."""
+def average_purity(L, p1, p2, delta, A=None, full=False, *, sites=None):
+    """E[tr rho_A^2] over the late-time states; ``A``: distinct site indices in [0, L - 1],
+    checked before the solve (default: the whole chain). ``sites=`` is the deprecated name of
+    ``A`` (kept for one release)."""
+    A = _checks.renamed("abcmodel.average_purity", "sites", sites, "A", A)
     full = _checks.flag("full", full)
     _check_size_and_drive(L, delta, max_L=MAX_L if full else MAX_REDUCED_L)
-    A = (
-        set(range(L))
-        if sites is None
-        else set(_checks.indices("sites", sites, 0, L - 1, empty=True).tolist())
-    )
+    A = set(range(L)) if A is None else set(_checks.indices("A", A, 0, L - 1, empty=True).tolist())
     X = steady_state(L, p1, p2, delta, full=full)
     swap, trace = (_SWAP, _TRACE) if full else (_SWAP[_SPECIES_SLOTS], _TRACE[_SPECIES_SLOTS])
     return float(np.real(_product([swap if k in A else trace for k in range(L)]) @ X))
 
 
-def fixed_point_purity_excess(L, p1, p2, sites=None, h=0.01):
+def fixed_point_purity_excess(L, p1, p2, A=None, h=0.01, *, sites=None):
     """delta^2 coefficient of 2^|A| E[tr rho_A^2] from the exact fixed point (L <= 8).
 
     The reference route for :meth:`SecondOrder.purity_excess`: finite differences
@@ -165,10 +163,12 @@ def fixed_point_purity_excess(L, p1, p2, sites=None, h=0.01):
         Chain length in [2, 8].
     p1, p2 : float
         Gate probabilities, p1 + p2 <= 1.
-    sites : sequence of int, optional
-        The subsystem A (default the whole chain).
+    A : sequence of int, optional
+        The subsystem: distinct site indices in [0, L - 1] (default the whole chain).
     h : float
         Step in delta, in (0, 0.5].
+    sites : sequence of int, optional
+        Deprecated name of ``A`` (kept for one release).
 
     Returns
     -------
@@ -178,12 +178,13 @@ def fixed_point_purity_excess(L, p1, p2, sites=None, h=0.01):
     ----------
     GH App. E (the fixed point) and Eq. 37; chapter {doc}`abc_model`.
     """
+    A = _checks.renamed("abcmodel.fixed_point_purity_excess", "sites", sites, "A", A)
     L = _checks.integer("L", L, 2, MAX_REDUCED_L)
     h = _checks.real("h", h, 0, 0.5, open_low=True)
-    size = L if sites is None else len(_checks.indices("sites", sites, 0, L - 1, empty=True))
+    size = L if A is None else len(_checks.indices("A", A, 0, L - 1, empty=True))
 
     def slope(d):
-        return (2**size * average_purity(L, p1, p2, d, sites=sites) - 1) / d**2
+        return (2**size * average_purity(L, p1, p2, d, A) - 1) / d**2
 
     return float((4 * slope(h) - slope(2 * h)) / 3)
 
@@ -485,17 +486,20 @@ class SecondOrder:
     _sector: _Sector
     _X2: np.ndarray
 
-    def purity_excess(self, sites=None):
-        """delta^2 coefficient of 2^|A| E[tr rho_A^2] (A = ``sites``, default the whole chain)."""
-        return float(self._purity_weights(self._subset(sites)) @ self._X2)
+    def purity_excess(self, A=None, *, sites=None):
+        """delta^2 coefficient of 2^|A| E[tr rho_A^2]; ``A``: distinct site indices (default the
+        whole chain). ``sites=`` is the deprecated name of ``A`` (kept for one release)."""
+        A = _checks.renamed("SecondOrder.purity_excess", "sites", sites, "A", A)
+        return float(self._purity_weights(self._subset(A)) @ self._X2)
 
-    def entropy_deficit(self, sites=None):
+    def entropy_deficit(self, A=None, *, sites=None):
         r"""delta^2 coefficient of Delta S_A = S(rho_LE,A) - E S(rho_A), in nats (GH Eq. 37).
 
         To this order Delta S_A = (2^|A| / 2)(E tr rho_A^2 - tr rhobar_A^2), and the single-copy
         average rhobar has 2^|A| tr rhobar_A^2 = 1 + delta^2 sum_{i in A} m_i^2 + O(delta^4).
+        ``A``: distinct site indices (default the whole chain); ``sites=`` is its deprecated name.
         """
-        A = self._subset(sites)
+        A = self._subset(_checks.renamed("SecondOrder.entropy_deficit", "sites", sites, "A", A))
         return 0.5 * (
             self.purity_excess(sorted(A)) - float(np.sum(self.magnetization[sorted(A)] ** 2))
         )
@@ -514,11 +518,11 @@ class SecondOrder:
         both = np.concatenate([A, B])
         return self.entropy_deficit(both) - self.entropy_deficit(A) - self.entropy_deficit(B)
 
-    def _subset(self, sites):
+    def _subset(self, A):
         return (
             set(range(self.L))
-            if sites is None
-            else set(_checks.indices("sites", sites, 0, self.L - 1).tolist())
+            if A is None
+            else set(_checks.indices("A", A, 0, self.L - 1).tolist())
         )
 
     def _purity_weights(self, A):

@@ -202,12 +202,14 @@ def pair_function(modes, A, B):
     return 2 * (OA * OB.conj()).real
 
 
-def pair_statistics(rng, L, p1, window=3.0, n_bins=30, cut=None):
+def pair_statistics(rng, L, p1, window=3.0, n_bins=30, A=None, B=None, *, cut=None):
     r"""One realization: the left modes injected during the last ``window`` (L+1)^2 time units.
 
     Draws a circuit of ``round(window (L+1)^3)`` gates (p2 = 0, :func:`nqlib.gates.sample_sequence`
-    in chunks of 65536, as :func:`nqlib.freecircuit.evolve`), propagates the left modes and, with
-    A = sites [0, cut) and B = [cut, L) (default cut = L // 2), returns a dict with
+    in chunks of 65536, as :func:`nqlib.freecircuit.evolve`), propagates the left modes and, for
+    the disjoint site sets ``A`` and ``B`` (default: the left half ``range(L // 2)`` and the rest;
+    ``B`` defaults to the complement of ``A``; the integer ``cut=`` meaning A = [0, cut) is
+    deprecated), returns a dict with
 
     - ``total``: :math:`\sum_{kk'}\Delta\Phi^{kk'}_{AB} = 2\sum_{A,B}|G^L_{xy}|^2`;
     - ``diag``: the naive part, :math:`\sum_k\Delta\Phi^{kk}_{AB}`;
@@ -224,7 +226,9 @@ def pair_statistics(rng, L, p1, window=3.0, n_bins=30, cut=None):
     _gates._check_probabilities(p1, 0.0)
     window = _checks.real("window", window, 0, 50, open_low=True)
     n_bins = _checks.integer("n_bins", n_bins, 1, 10_000)
-    cut = L // 2 if cut is None else _checks.integer("cut", cut, 1, L - 1)
+    if A is None and cut is None:
+        A = range(L // 2)
+    A, B = _checks.subsystems("circuitscattering.pair_statistics", L, A, B, cut=cut)
     steps = max(1, round(window * (L + 1) ** 3))
     K = 2 * steps // (L + 1) + 16  # twice the expected number of left modes
     _checks.memory(
@@ -238,7 +242,6 @@ def pair_statistics(rng, L, p1, window=3.0, n_bins=30, cut=None):
     modes = propagate(np.concatenate(bonds), np.concatenate(us), L, sides="L", initial=False)
     P = modes.psi
     t = modes.times() / (L + 1) ** 2
-    A, B = np.arange(cut), np.arange(cut, L)
     q = np.abs(P) ** 2
     naive = q.T @ q
     G = P.conj().T @ P

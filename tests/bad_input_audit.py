@@ -486,12 +486,12 @@ REGISTRY = {
         dict(L=2, p1=0.3, p2=0.2, delta=0.5, full=False), dict(L="size", full="flag", **PD)
     ),
     "abcmodel.average_purity": Entry(
-        dict(L=2, p1=0.3, p2=0.2, delta=0.5, sites=[0], full=False),
-        dict(L="size", sites=("indices", 0, 1, True), full="flag", **PD),
+        dict(L=2, p1=0.3, p2=0.2, delta=0.5, A=[0], full=False),
+        dict(L="size", A=("indices", 0, 1, True), full="flag", **PD),
     ),
     "abcmodel.fixed_point_purity_excess": Entry(
-        dict(L=2, p1=0.3, p2=0.2, sites=[0], h=0.01),
-        dict(L="size", sites=("indices", 0, 1, True), h="prob", **P),
+        dict(L=2, p1=0.3, p2=0.2, A=[0], h=0.01),
+        dict(L="size", A=("indices", 0, 1, True), h="prob", **P),
     ),
     "abcmodel.reduced_gate": Entry(dict(p1=0.3, p2=0.2), P),
     "abcmodel.reduced_boundary": Entry(
@@ -506,10 +506,10 @@ REGISTRY = {
         dict(L="size", max_excitations="size", dephased="flag", **P),
     ),
     "abcmodel.SecondOrder.purity_excess": Entry(
-        dict(sites=[0, 1]), dict(sites=("indices", 0, 2, True)), obj=_second_order
+        dict(A=[0, 1]), dict(A=("indices", 0, 2, True)), obj=_second_order
     ),
     "abcmodel.SecondOrder.entropy_deficit": Entry(
-        dict(sites=[1]), dict(sites=("indices", 0, 2, True)), obj=_second_order
+        dict(A=[1]), dict(A=("indices", 0, 2, True)), obj=_second_order
     ),
     "abcmodel.SecondOrder.mutual_information": Entry(
         dict(A=[0], B=[2]),
@@ -776,14 +776,15 @@ REGISTRY = {
         dict(modes="record", A=("indices", 0, 2, True), B=("indices", 0, 2, True)),
     ),
     "circuitscattering.pair_statistics": Entry(
-        dict(rng=_rng(), L=4, p1=0.5, window=0.5, n_bins=5, cut=2),
+        dict(rng=_rng(), L=4, p1=0.5, window=0.5, n_bins=5, A=[0, 1], B=[3]),
         dict(
             rng="rng",
             L="size",
             p1="prob",
             window="positive",
             n_bins="size",
-            cut=("site", 1, 3),
+            A=("indices", 0, 3, True),
+            B=("indices", 0, 3, True),
         ),
     ),
     "circuitscattering.lag_function": Entry(

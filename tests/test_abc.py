@@ -129,7 +129,7 @@ def test_purity_matches_the_dense_circuit_time_average():
 def test_without_drive_every_state_is_fully_mixed(sites):
     L = 3
     size = L if sites is None else len(sites)
-    assert abcmodel.average_purity(L, 0.4, 0.3, 0.0, sites=sites) == pytest.approx(
+    assert abcmodel.average_purity(L, 0.4, 0.3, 0.0, A=sites) == pytest.approx(
         2.0**-size, abs=1e-12
     )
 
@@ -144,8 +144,8 @@ def test_without_drive_every_state_is_fully_mixed(sites):
             "delta must be a finite real number in \\[-1, 1\\]",
         ),
         (
-            lambda: abcmodel.average_purity(3, 0.5, 0.5, 0.5, sites=[3]),
-            "sites must be distinct integers in \\[0, 2\\]",
+            lambda: abcmodel.average_purity(3, 0.5, 0.5, 0.5, A=[3]),
+            "A must be distinct integers in \\[0, 2\\]",
         ),
     ],
 )
@@ -186,8 +186,8 @@ def test_reduced_process_reproduces_the_full_two_copy_fixed_point(L, p1, p2):
     embedded[index] = reduced
     np.testing.assert_allclose(embedded, full, atol=1e-12)
     for sites in (None, [0], [0, L - 1]):
-        assert abcmodel.average_purity(L, p1, p2, delta, sites=sites) == pytest.approx(
-            abcmodel.average_purity(L, p1, p2, delta, sites=sites, full=True), abs=1e-12
+        assert abcmodel.average_purity(L, p1, p2, delta, A=sites) == pytest.approx(
+            abcmodel.average_purity(L, p1, p2, delta, A=sites, full=True), abs=1e-12
         )
 
 
@@ -306,3 +306,26 @@ def test_deprecated_abc_alias_warns_and_gives_the_same_functions():
     for name in abcmodel.__all__:
         assert getattr(old, name) is getattr(abcmodel, name)
     assert old.average_purity(3, 0.3, 0.4, 0.2) == abcmodel.average_purity(3, 0.3, 0.4, 0.2)
+
+
+def test_deprecated_sites_keyword_warns_and_agrees():
+    """sites= (renamed A, the house name of a subsystem, issue 17) works for one release."""
+    second = abcmodel.second_order(4, 0.3, 0.4, max_excitations=2)
+    new_old = [
+        (
+            lambda: abcmodel.average_purity(3, 0.3, 0.4, 0.2, A=[0, 2]),
+            lambda: abcmodel.average_purity(3, 0.3, 0.4, 0.2, sites=[0, 2]),
+        ),
+        (
+            lambda: abcmodel.fixed_point_purity_excess(3, 0.3, 0.4, A=[1]),
+            lambda: abcmodel.fixed_point_purity_excess(3, 0.3, 0.4, sites=[1]),
+        ),
+        (lambda: second.purity_excess(A=[1, 2]), lambda: second.purity_excess(sites=[1, 2])),
+        (lambda: second.entropy_deficit(A=[0]), lambda: second.entropy_deficit(sites=[0])),
+    ]
+    for new, old in new_old:
+        with pytest.warns(DeprecationWarning, match="sites=.*deprecated.*A="):
+            assert old() == new()
+    assert second.purity_excess([1, 2]) != second.purity_excess()  # A really restricts
+    with pytest.raises(TypeError, match="both A= and its deprecated name sites="):
+        abcmodel.average_purity(3, 0.3, 0.4, 0.2, A=[0], sites=[0])

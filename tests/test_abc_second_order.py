@@ -11,9 +11,7 @@ def test_fixed_point_purity_excess_is_L_in_phase_one():
     """p1 = 0: 2^L E tr rho^2 = (1 + delta^2)^L exactly, delta^2 coefficient L (and 1 per site)."""
     for L in (3, 5):
         assert abcmodel.fixed_point_purity_excess(L, 0.0, 0.6) == pytest.approx(L, abs=1e-6)
-        assert abcmodel.fixed_point_purity_excess(L, 0.0, 0.6, sites=[0]) == pytest.approx(
-            1, abs=1e-6
-        )
+        assert abcmodel.fixed_point_purity_excess(L, 0.0, 0.6, A=[0]) == pytest.approx(1, abs=1e-6)
     with pytest.raises(ValueError, match="h must be"):
         abcmodel.fixed_point_purity_excess(3, 0.3, 0.3, h=0.0)
 
@@ -151,8 +149,8 @@ def test_mutual_information_of_site_sets():
         (lambda: abcmodel.second_order(6, 0.3, 0.3, max_excitations=7), "max_excitations"),
         (lambda: abcmodel.second_order(200, 0.3, 0.3, max_excitations=4), "too large"),
         (lambda: abcmodel.second_order(6, 0.8, 0.3), "p1 \\+ p2"),
-        (lambda: abcmodel.second_order(6, 0.3, 0.3).entropy_deficit([6]), "sites"),
-        (lambda: abcmodel.second_order(6, 0.3, 0.3).entropy_deficit([]), "sites"),
+        (lambda: abcmodel.second_order(6, 0.3, 0.3).entropy_deficit([6]), "A must be"),
+        (lambda: abcmodel.second_order(6, 0.3, 0.3).entropy_deficit([]), "A must be"),
         (lambda: abcmodel.second_order(6, 0.3, 0.3).mutual_information(6), "cut"),
     ],
 )

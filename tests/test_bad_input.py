@@ -179,9 +179,9 @@ CASES = {
         lambda: anderson.loop_statistics(_rng(), 4, 2, 2, 1.0, pairs=[(1.5, 2)]),
         r"pairs.*1\.5",
     ),
-    "abc sites repeat": (
-        lambda: abcmodel.average_purity(3, 0.3, 0.3, 0.2, sites=[1, 1]),
-        r"sites.*\[1, 1\]",
+    "abc A repeat": (
+        lambda: abcmodel.average_purity(3, 0.3, 0.3, 0.2, A=[1, 1]),
+        r"A.*\[1, 1\]",
     ),
     # 5. density matrices: finite, Hermitian, unit trace, positive
     "entropy negative eigenvalue": (

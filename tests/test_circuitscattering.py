@@ -90,6 +90,18 @@ def test_pair_statistics_bookkeeping():
     assert abs(out["diag"] - 2 * out["naive"][:3, 3:].sum()) < 1e-12
     again = cs.pair_statistics(np.random.default_rng(2), 6, 1.0, window=1.5, n_bins=7)
     assert np.array_equal(out["lag"], again["lag"])
+    # A and B need not cover the chain (sites in neither are traced out)
+    A, B = [0, 1], [4]
+    gap = cs.pair_statistics(np.random.default_rng(2), 6, 1.0, 1.5, 7, A, B)
+    assert np.array_equal(gap["abs2"], out["abs2"])  # the same circuit
+    assert abs(gap["total"] - gap["diag"] - gap["lag"].sum()) < 1e-12 * gap["total"]
+    assert abs(gap["total"] - 2 * out["abs2"][np.ix_(A, B)].sum()) < 1e-14
+    assert abs(gap["diag"] - 2 * out["naive"][np.ix_(A, B)].sum()) < 1e-12
+    assert gap["total"] < out["total"]
+    # the integer cut= (deprecated, issue 17) is A = range(cut)
+    with pytest.warns(DeprecationWarning, match="range\\(3\\)"):
+        old = cs.pair_statistics(np.random.default_rng(2), 6, 1.0, 1.5, 7, cut=3)
+    assert old["total"] == out["total"] and np.array_equal(old["lag"], out["lag"])
 
 
 def test_lag_function_bookkeeping_and_jackknife():

@@ -241,7 +241,7 @@ def test_qubit_chain_two_copy_average_limits_and_an_independent_solver():
     # phase II against the full 16-dimensional two-copy solver (no species reduction)
     r = qc.chain_two_copy_average(L, 1.0, 0.0, delta)
     full = [
-        abcmodel.average_purity(L, 1.0, 0.0, delta, sites=s, full=True) for s in (None, [0], [1, 2])
+        abcmodel.average_purity(L, 1.0, 0.0, delta, A=s, full=True) for s in (None, [0], [1, 2])
     ]
     assert np.allclose([r.purity, r.purity_left, r.purity_right], full, rtol=1e-10, atol=0)
     assert abs(r.renyi2_mutual_information - np.log(full[0] / (full[1] * full[2]))) < 1e-9
