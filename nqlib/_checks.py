@@ -280,6 +280,21 @@ def array(name, value, low=-np.inf, high=np.inf, *, dtype=float, ndim=None):
     return arr
 
 
+def conserving_unitaries(name, U, charge, law, hint):
+    """Return ``U`` (a (D, D) matrix or a stack of them, shape checked by the caller) as a complex
+    array after checking that it conserves a charge and is unitary.
+
+    ``charge`` (length D) is the conserved quantity of each basis state: an entry of ``U`` between
+    states of different charge above 1e-12 raises "``name`` must conserve ``law``: ``hint``".
+    The gate checks of ``gates``, ``circuit`` and ``quditcircuit`` (S^z, the number of up spins).
+    """
+    U = array(name, U, dtype=complex)
+    charge = np.asarray(charge)
+    if U.size and np.any(np.abs(U[..., charge[:, None] != charge[None, :]]) > 1e-12):
+        raise ValueError(f"{name} must conserve {law}: {hint}")
+    return unitary(name, U) if U.size else U
+
+
 def unitary(name, U, atol=1e-10):
     """Return ``U`` as a complex array after checking it is a unitary (n, n) matrix or a stack.
 

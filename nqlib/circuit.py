@@ -86,15 +86,7 @@ def apply_gates(rho, bonds, gates, delta):
         raise ValueError(
             f"gates must have shape ({len(bonds)}, 4, 4) to match bonds, got {gates.shape}"
         )
-    outside = np.ones((4, 4), dtype=bool)
-    outside[0, 0] = outside[3, 3] = False
-    outside[1:3, 1:3] = False
-    if gates.size and np.abs(gates[:, outside]).max() > 1e-12:
-        raise ValueError(
-            "gates must conserve S^z: only U[0,0], U[3,3] and the central block may be nonzero"
-        )
-    if gates.size:
-        _checks.unitary("gates", gates)
+    gates = _checks.conserving_unitaries("gates", gates, _gates._SZ_CHARGE, *_gates._SZ_LAW)
     return _apply(rho, L, bonds, gates, delta)
 
 

@@ -53,6 +53,9 @@ __all__ = [
 ISWAP = np.array([[1, 0, 0, 0], [0, 0, 1j, 0], [0, 1j, 0, 0], [0, 0, 0, 1]], dtype=complex)
 IDENTITY = np.eye(4, dtype=complex)
 
+# S^z of the two-site basis |00>, |01>, |10>, |11>: a gate may only mix |01> and |10> (GH Eq. 11)
+_SZ_CHARGE = np.array([0, 1, 1, 2])
+_SZ_LAW = ("S^z", "only U[0,0], U[3,3] and the central block may be nonzero")
 SEQUENCE_BYTES = 400
 """Peak bytes per gate of :func:`sample_sequence` (the (4, 4) gate, its bond, random numbers)."""
 
@@ -222,15 +225,7 @@ def _check_gate(U):
     U = np.asarray(U)
     if U.shape != (4, 4):
         raise ValueError(f"U must be a (4, 4) two-site gate, got shape {U.shape}")
-    U = _checks.array("U", U, dtype=complex)
-    outside = np.ones((4, 4), dtype=bool)
-    outside[0, 0] = outside[3, 3] = False
-    outside[1:3, 1:3] = False
-    if np.abs(U[outside]).max() > 1e-12:
-        raise ValueError(
-            "U must conserve S^z: only U[0,0], U[3,3] and the central block may be nonzero"
-        )
-    return _checks.unitary("U", U)
+    return _checks.conserving_unitaries("U", U, _SZ_CHARGE, *_SZ_LAW)
 
 
 @functools.cache

@@ -1045,11 +1045,6 @@ def _check_gates(gates, n, q):
         raise ValueError(f"gates must have shape ({n}, {D}, {D}) to match bonds, got {gates.shape}")
     s1, _, s2, _ = np.unravel_index(np.arange(D), (2, q, 2, q))
     charge = 2 - s1 - s2
-    outside = charge[:, None] != charge[None, :]
-    if gates.size and np.abs(gates[:, outside]).max() > 1e-12:
-        raise ValueError(
-            "gates must conserve the number of up spins: entries between sectors must vanish"
-        )
-    if gates.size:
-        _checks.unitary("gates", gates)
-    return gates
+    return _checks.conserving_unitaries(
+        "gates", gates, charge, "the number of up spins", "entries between sectors must vanish"
+    )

@@ -361,3 +361,26 @@ def test_the_old_quadrature_name_still_works_with_a_warning():
     with pytest.warns(DeprecationWarning, match="gates.quadrature"):
         weights, U = spreading.gate_quadrature(1)
     np.testing.assert_array_equal(U, gates.quadrature(1)[1])
+
+
+def test_conserving_unitaries_is_the_one_gate_check():
+    """_checks.conserving_unitaries (the S^z check of gates and circuit, the up-spin check of
+    quditcircuit): refuses any entry between charge sectors, then non-unitary blocks; passes
+    conserving unitaries and an empty stack unchanged."""
+    from nqlib import _checks
+
+    law = (gates._SZ_CHARGE, *gates._SZ_LAW)
+    assert np.array_equal(_checks.conserving_unitaries("U", gates.ISWAP, *law), gates.ISWAP)
+    stack = np.stack([gates.ISWAP, gates.IDENTITY])
+    assert np.array_equal(_checks.conserving_unitaries("gates", stack, *law), stack)
+    empty = np.zeros((0, 4, 4))
+    assert _checks.conserving_unitaries("gates", empty, *law).shape == (0, 4, 4)
+    leaky = gates.IDENTITY.copy()
+    leaky[0, 1] = 1e-9  # |00> <-> |01>: changes S^z
+    with pytest.raises(ValueError, match=r"gates must conserve S\^z: only U\[0,0\]"):
+        _checks.conserving_unitaries("gates", np.stack([gates.ISWAP, leaky]), *law)
+    with pytest.raises(ValueError, match=r"U must be unitary.*\(matrix \(1,\)\)"):
+        _checks.conserving_unitaries("U", np.stack([gates.ISWAP, 2 * gates.IDENTITY]), *law)
+    # a charge vector of the caller's: sectors {0, 1} and {2}
+    with pytest.raises(ValueError, match="must conserve q: no mixing"):
+        _checks.conserving_unitaries("V", np.ones((3, 3)) / 3**0.5, [0, 0, 1], "q", "no mixing")
