@@ -594,8 +594,8 @@ def chain_two_copy_average(L, p1, p2, delta):
     _gates._check_probabilities(p1, p2)
     _checks.drive(delta)
     values = [
-        abcmodel.average_purity(L, p1, p2, delta, sites=sites)
-        for sites in (None, range(L // 2), range(L // 2, L))
+        abcmodel.average_purity(L, p1, p2, delta, A)
+        for A in (None, range(L // 2), range(L // 2, L))
     ]
     return _two_copy_result(L, values, renyi2_local_equilibrium(L, 1, delta))
 
