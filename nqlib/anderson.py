@@ -536,7 +536,7 @@ def bias_window(mu_left, mu_right, n_nodes=24):
 
     References
     ----------
-    GH Eqs. 62-63; chapter {doc}`probe` (the bias window dephases coherences).
+    GH Eqs. 62-63; chapter {doc}`probe_statistics` (the bias window dephases coherences).
     """
     mu_left = _checks.real("mu_left", mu_left)
     mu_right = _checks.real("mu_right", mu_right)
@@ -1271,7 +1271,7 @@ def loop_statistics(
 
     References
     ----------
-    HJ Eqs. 7, 9-10; chapter {doc}`qssep`.
+    HJ Eqs. 7, 9-10; chapters {doc}`qssep_anderson`, {doc}`anderson`.
     """
     energies, weights = _check_terms(Nx, Ny, Nz, t, leads, energies, weights, edge_tol)
     pairs = _check_pairs(pairs, Nx)
@@ -1365,7 +1365,7 @@ def loop_cumulants(data, pairs=()):
 
     References
     ----------
-    HJ Eqs. 4, 9-10; chapter {doc}`qssep`.
+    HJ Eqs. 4, 9-10; chapter {doc}`qssep_anderson`.
     """
     need = (
         "mean",
@@ -1482,7 +1482,7 @@ def cut_pairs(Nx, cuts):
 
     References
     ----------
-    HJ Fig. 3e, f; chapter {doc}`qssep`.
+    HJ Fig. 3e, f; chapter {doc}`qssep_anderson`.
     """
     _check_size("Nx", Nx)
     Nx = int(Nx)
@@ -1569,7 +1569,7 @@ def imbalances(data, pairs, length_power=1):
 
     References
     ----------
-    HJ Eqs. 4-10, Figs. 3-4 and SM Figs. 5-7; chapter {doc}`qssep`.
+    HJ Eqs. 4-10, Figs. 3-4 and SM Figs. 5-7; chapter {doc}`qssep_anderson`.
     """
     if length_power not in (1, -1) or isinstance(length_power, bool):
         raise ValueError(f"length_power must be 1 or -1, got length_power={length_power!r}")

@@ -166,7 +166,7 @@ def fermi_sea(h, mu=0.0):
 
     References
     ----------
-    HJ Sec. II (the equilibrium control); chapter {doc}`probe`.
+    HJ Sec. II (the equilibrium control); chapter {doc}`probe_statistics`.
     """
     h = _checks.array("h", h, dtype=None)
     _checks.hermitian("h", h, _TOL)

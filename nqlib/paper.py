@@ -418,7 +418,7 @@ def realization_function(provenance):
 
     References
     ----------
-    Seeding contract of :mod:`nqlib.ensemble`; chapter {doc}`qssep`.
+    Seeding contract of :mod:`nqlib.ensemble`; chapter {doc}`qssep_anderson`.
     """
     name = provenance.get("function") if isinstance(provenance, dict) else None
     if not isinstance(name, str) or not name.startswith("nqlib.") or "." not in name[6:]:

@@ -400,7 +400,8 @@ def extrapolate_amplitude(sizes, amplitudes, powers=(1,)):
 
     References
     ----------
-    HJ Fig. 4 (finite-size extrapolation); chapters {doc}`qssep` and {doc}`anderson`.
+    HJ Fig. 4 (finite-size extrapolation); chapters {doc}`qssep`, {doc}`qssep_anderson` and
+    {doc}`anderson`.
     """
     try:
         table = np.array([tuple(a)[:2] for a in amplitudes], dtype=float)
