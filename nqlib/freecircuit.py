@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from nqlib import _checks, gaussian, quantum, ssep, trajectory
+from nqlib import _checks, gaussian, quantum, ssep, stats, trajectory
 from nqlib import gates as _gates
 from nqlib.cumulants import _check_loops, _sample_bytes, _sample_moments
 
@@ -49,6 +49,7 @@ __all__ = [
     "Negativities",
     "dense_negativities",
     "block_average",
+    "coherence_collapse",
 ]
 
 _CHUNK = 1 << 16
@@ -203,6 +204,53 @@ def block_average(matrix, blocks=8):
             block = matrix[edges[a] : edges[a + 1], edges[b] : edges[b + 1]]
             out[a, b] = (block[~np.eye(len(block), dtype=bool)] if a == b else block).mean()
     return out
+
+
+def coherence_collapse(abs2, delta, blocks=8):
+    r"""GH's scaling collapse of the coherences: block averages of :math:`L\,|C_{ij}|^2/\delta^2`.
+
+    Averages the per-circuit time averages of :math:`|C_{ij}|^2` over circuits, coarse-grains
+    them with :func:`block_average` and scales them by :math:`L/\delta^2`; in phase II all sizes
+    fall on :math:`x(1-y)`, :math:`x < y` (GH Eq. 34), returned block-averaged the same way with
+    :math:`x = (i+1)/(L+1)`.
+
+    Parameters
+    ----------
+    abs2 : array_like (runs, L, L)
+        ``neas_samples(...)["abs2"]`` of at least two independent circuits, stacked
+        (:func:`nqlib.stats.stack`); finite and non-negative.
+    delta : float
+        The drive of the circuits, nonzero, in [-1, 1].
+    blocks : int, optional
+        Blocks per side, as in :func:`block_average` (default 8).
+
+    Returns
+    -------
+    value, error, theory : numpy.ndarray (blocks, blocks)
+        The circuit average, its :func:`nqlib.stats.jackknife` error over circuits, and the
+        block-averaged :math:`x(1-y)`.
+
+    References
+    ----------
+    GH Eq. 34; chapter {doc}`circuit_phases` (the coherences).
+    """
+    abs2 = _checks.array("abs2", abs2, low=0.0, ndim=3)
+    runs, L, width = abs2.shape
+    if L != width or runs < 2:
+        raise ValueError(
+            f"abs2 must hold (L, L) matrices of at least two circuits, got shape {abs2.shape}"
+        )
+    delta = _checks.drive(delta)
+    if delta == 0:
+        raise ValueError("delta must be nonzero (the coherences scale as delta**2), got delta=0")
+    blocks = _checks.integer("blocks", blocks, low=1, high=max(1, L // 2))
+    value, error = stats.jackknife(
+        lambda d: block_average(d.mean(axis=0), blocks) * L / delta**2, abs2
+    )
+    x = np.arange(1, L + 1) / (L + 1)
+    X, Y = np.meshgrid(x, x, indexing="ij")
+    theory = block_average(np.minimum(X, Y) * (1 - np.maximum(X, Y)), blocks)
+    return value, error, theory
 
 
 def loop_moments(rng, L, p1, delta, loops, n_samples, sweeps_between=1.0, burn_in=None):

@@ -100,6 +100,7 @@ __all__ = [
     "linear_front_speed",
     "solve_front_equations",
     "tau_in",
+    "tau_in_map",
 ]
 
 LOCAL_BASIS = ("1", "Z", "+", "-")  # 1, Z = 2n - 1, sqrt2 c^dagger, sqrt2 c
@@ -681,6 +682,30 @@ def tau_in(p1, p2):
     D, r1, r2 = chain_rates(p1, p2)
     v = linear_front_speed(r1, r2, D)
     return float(D / v**2) if v > 0 else np.inf
+
+
+def tau_in_map(p1, p2):
+    """:func:`tau_in` on arrays of gate parameters, broadcast; NaN where p1 + p2 > 1.
+
+    For maps over the (p1, p2) plane: a point outside the triangle p1 + p2 <= 1 is no gate
+    ensemble and gets NaN instead of an error. Every entry must be a probability in [0, 1].
+
+    References
+    ----------
+    GH Sec. VI; chapter {doc}`operator_spreading` (the local scrambling time).
+    """
+    p1 = _checks.array("p1", p1, low=0.0, high=1.0)
+    p2 = _checks.array("p2", p2, low=0.0, high=1.0)
+    try:
+        p1, p2 = np.broadcast_arrays(p1, p2)
+    except ValueError:
+        raise ValueError(
+            f"p1 and p2 must broadcast together, got shapes p1 {p1.shape} and p2 {p2.shape}"
+        ) from None
+    out = np.full(p1.shape, np.nan)
+    inside = p1 + p2 <= 1
+    out[inside] = [tau_in(a, b) for a, b in zip(p1[inside], p2[inside])]
+    return out
 
 
 # --------------------------------------------------------------------------- private helpers

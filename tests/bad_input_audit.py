@@ -922,6 +922,10 @@ REGISTRY = {
     "freecircuit.block_average": Entry(
         dict(matrix=np.arange(36.0).reshape(6, 6), blocks=3), dict(matrix="matrix", blocks="size")
     ),
+    "freecircuit.coherence_collapse": Entry(
+        dict(abs2=np.ones((2, 6, 6)), delta=0.5, blocks=3),
+        dict(abs2="nonneg_reals", delta="drive", blocks="size"),
+    ),
     "freecircuit.gaussian_model": Entry(
         dict(
             rng=_rng(),
@@ -1455,6 +1459,10 @@ REGISTRY = {
         f"spreading.{name}": Entry(dict(p1=0.3, p2=0.2), P)
         for name in ("two_copy_map", "pair_map", "weight_chain", "chain_rates", "tau_in")
     },
+    "spreading.tau_in_map": Entry(
+        dict(p1=np.array([0.2, 0.6]), p2=np.array([0.3, 0.7])),
+        dict(p1="occupations", p2="occupations"),
+    ),
     "spreading.averaged_otoc": Entry(
         dict(L=3, p1=0.3, p2=0.2, n_gates=2, site=1, coherent=True),
         dict(L="size", n_gates="count", site=("site", 0, 2), coherent="flag", **P),

@@ -647,3 +647,43 @@ def test_deficit_estimate_is_the_jackknife_of_the_deficit_and_mutual_information
         args.update(bad)
         with pytest.raises(ValueError, match=match):
             circuit.deficit_estimate(**args)
+
+
+def test_coherence_collapse_averages_blocks_with_a_jackknife_and_gives_gh_shape():
+    """Independent routes: an input that is GH's delta^2 x(1-y)/L in every circuit collapses
+    onto the returned theory with zero error; on random input the value is the block average of
+    the circuit mean and the error the leave-one-out formula written out here."""
+    L, delta = 12, 0.4
+    x = np.arange(1, L + 1) / (L + 1)
+    g2 = np.minimum.outer(x, x) * (1 - np.maximum.outer(x, x))
+    value, error, theory = freecircuit.coherence_collapse(
+        np.stack([delta**2 * g2 / L] * 3), delta, blocks=4
+    )
+    np.testing.assert_allclose(value, theory, rtol=1e-13)
+    np.testing.assert_allclose(error, 0, atol=1e-15)
+    np.testing.assert_allclose(theory, freecircuit.block_average(g2, 4), rtol=1e-15)
+
+    abs2 = np.random.default_rng(3).random((5, L, L))
+    value, error, _ = freecircuit.coherence_collapse(abs2, -0.5, blocks=3)
+    blocks = np.array([freecircuit.block_average(a, 3) for a in abs2]) * L / 0.25
+    np.testing.assert_allclose(value, blocks.mean(axis=0), rtol=1e-13)
+    leave_one_out = np.array([np.delete(blocks, i, axis=0).mean(axis=0) for i in range(5)])
+    spread = leave_one_out - leave_one_out.mean(axis=0)
+    np.testing.assert_allclose(error, np.sqrt(4 / 5 * (spread**2).sum(axis=0)), rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(abs2=np.ones((1, 6, 6)), delta=0.5), "at least two circuits"),
+        (dict(abs2=np.ones((2, 6, 5)), delta=0.5), "abs2"),
+        (dict(abs2=np.ones((6, 6)), delta=0.5), "abs2"),
+        (dict(abs2=-np.ones((2, 6, 6)), delta=0.5), "abs2"),
+        (dict(abs2=np.ones((2, 6, 6)), delta=0.0), "delta must be nonzero"),
+        (dict(abs2=np.ones((2, 6, 6)), delta=1.5), "delta"),
+        (dict(abs2=np.ones((2, 6, 6)), delta=0.5, blocks=4), "blocks"),
+    ],
+)
+def test_coherence_collapse_refuses_bad_input(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        freecircuit.coherence_collapse(**kwargs)

@@ -299,3 +299,22 @@ def test_velocity_scan_recovers_exact_power_laws_and_the_linear_theory_exponents
         spreading.velocity_scan(p, fake[:3])
     with pytest.raises(ValueError, match=r"velocities\[0\] must be a butterfly_velocity result"):
         spreading.velocity_scan(p, [{}] * 4)
+
+
+def test_tau_in_map_is_tau_in_inside_the_triangle_and_nan_outside():
+    p1 = np.array([0.1, 0.5, 0.9, 0.0])
+    p2 = np.array([[0.2], [0.6]])
+    out = spreading.tau_in_map(p1, p2)
+    assert out.shape == (2, 4)
+    for i, b in enumerate(p2[:, 0]):
+        for j, a in enumerate(p1):
+            if a + b <= 1:
+                assert out[i, j] == spreading.tau_in(a, b)  # same call, same number
+            else:
+                assert np.isnan(out[i, j])
+    assert out[0, 3] == np.inf  # p1 = 0: no spreading, as tau_in says
+    for kwargs, name in ((dict(p1=[0.2, np.nan], p2=0.3), "p1"), (dict(p1=0.2, p2=[1.5]), "p2")):
+        with pytest.raises(ValueError, match=name):
+            spreading.tau_in_map(**kwargs)
+    with pytest.raises(ValueError, match="broadcast"):
+        spreading.tau_in_map([0.1, 0.2], [0.1, 0.2, 0.3])
