@@ -32,7 +32,7 @@ from numba import njit
 
 from nqlib import _checks, gaussian, quantum, ssep, stats, trajectory
 from nqlib import gates as _gates
-from nqlib.cumulants import _check_loops, _sample_bytes, _sample_moments
+from nqlib.cumulants import _check_loops, _sample_bytes, _sample_moments, cyclic_cumulant
 
 __all__ = [
     "local_equilibrium",
@@ -212,7 +212,7 @@ def coherence_collapse(abs2, delta, blocks=8):
     Averages the per-circuit time averages of :math:`|C_{ij}|^2` over circuits, coarse-grains
     them with :func:`block_average` and scales them by :math:`L/\delta^2`; in phase II all sizes
     fall on :math:`x(1-y)`, :math:`x < y` (GH Eq. 34), returned block-averaged the same way with
-    :math:`x = (i+1)/(L+1)`.
+    :math:`x = (i+1)/(L+1)` (QSSEP's :math:`g_2`, :func:`nqlib.cumulants.cyclic_cumulant`).
 
     Parameters
     ----------
@@ -248,8 +248,7 @@ def coherence_collapse(abs2, delta, blocks=8):
         lambda d: block_average(d.mean(axis=0), blocks) * L / delta**2, abs2
     )
     x = np.arange(1, L + 1) / (L + 1)
-    X, Y = np.meshgrid(x, x, indexing="ij")
-    theory = block_average(np.minimum(X, Y) * (1 - np.maximum(X, Y)), blocks)
+    theory = block_average(cyclic_cumulant([x[:, None], x[None, :]]), blocks)  # x(1 - y)
     return value, error, theory
 
 
