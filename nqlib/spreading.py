@@ -76,6 +76,8 @@ from nqlib import gates as _gates
 __all__ = [
     "LOCAL_BASIS",
     "PAIR_STATES",
+    "PAIR_LABELS",
+    "WEIGHT_LABELS",
     "MAX_EXACT_L",
     "MAX_DENSE_L",
     "MAX_CHAIN_GATES",
@@ -86,6 +88,7 @@ __all__ = [
     "sampled_two_copy_map",
     "pair_map",
     "weight_chain",
+    "outcomes",
     "averaged_otoc",
     "poisson_clock",
     "dense_otoc",
@@ -105,6 +108,10 @@ __all__ = [
 
 LOCAL_BASIS = ("1", "Z", "+", "-")  # 1, Z = 2n - 1, sqrt2 c^dagger, sqrt2 c
 PAIR_STATES = ("11", "ZZ", "1Z", "Z1", "++", "--")  # (copy 1, copy 2) on one site
+# two-site labels, (site 1, site 2): PAIR_LABELS[6 i + j] index pair_map, WEIGHT_LABELS[4 a + b]
+# index weight_chain ("ZZ11" is the weight of Z on site 1; "+1" is sqrt2 c^dagger on site 1)
+PAIR_LABELS = tuple(a + b for a in PAIR_STATES for b in PAIR_STATES)
+WEIGHT_LABELS = tuple(a + b for a in LOCAL_BASIS for b in LOCAL_BASIS)
 MAX_EXACT_L = 8
 MAX_DENSE_L = 10
 MAX_CHAIN_GATES = 10**11
@@ -224,6 +231,32 @@ def weight_chain(p1, p2):
     P = pair_map(p1, p2)
     keep = [6 * i + j for i in _DIAGONAL for j in _DIAGONAL]
     return P[np.ix_(keep, keep)]
+
+
+def outcomes(M, source, tol=1e-12):
+    """Where one gate of a two-site map sends ``source``: ``{label: M[label, source]}``.
+
+    ``M`` is a :func:`pair_map` (36 x 36, labels :data:`PAIR_LABELS`) or a :func:`weight_chain`
+    (16 x 16, labels :data:`WEIGHT_LABELS`); ``source`` is one of its labels, e.g. ``"ZZ11"`` or
+    ``"+1"``. Returns the entries of the source's column with ``|entry| > tol``, as floats, in
+    label order (a weight chain's column is the distribution of outcomes; a pair map's entries
+    can be negative: coherences feed back with both signs).
+
+    References
+    ----------
+    GH Eqs. 24-25; chapter {doc}`operator_spreading` (the rules of the averaged gates).
+    """
+    M = _checks.array("M", M, ndim=2)
+    labels = {(36, 36): PAIR_LABELS, (16, 16): WEIGHT_LABELS}.get(M.shape)
+    if labels is None:
+        raise ValueError(
+            f"M must be a pair_map (36, 36) or a weight_chain (16, 16), got shape {M.shape}"
+        )
+    if not isinstance(source, str) or source not in labels:
+        raise ValueError(f"source must be one of the {len(labels)} labels {labels}, got {source!r}")
+    tol = _checks.real("tol", tol, 0)
+    column = M[:, labels.index(source)]
+    return {labels[i]: float(column[i]) for i in np.flatnonzero(np.abs(column) > tol)}
 
 
 def averaged_otoc(L, p1, p2, n_gates, site=None, coherent=True):

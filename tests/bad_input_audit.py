@@ -65,6 +65,7 @@ EXCLUDED = {
     "abcmodel.SizeExponents": "a frozen record returned by size_exponents (no methods)",
     "freecircuit.NegativityPerSite": "a frozen record returned by negativity_per_site (no methods)",
     "freecircuit.Negativities": "a frozen record returned by dense_negativities (no methods)",
+    "circuit.Occupations": "a frozen record returned by occupation_estimate (no methods)",
     "spreading.SampledMap": "a frozen record returned by sampled_two_copy_map (no methods)",
     "spreading.ChainBatches": "a frozen record built by sample_chain_batches; its method is audited",
     "spreading.VelocityScan": "a frozen record returned by velocity_scan (no methods)",
@@ -753,6 +754,10 @@ REGISTRY = {
     "circuit.deficit_estimate": Entry(
         dict(samples={"S": np.ones((2, 3)), "I": np.zeros((2, 3))}, L=3, delta=0.5),
         dict(samples="data", L="size", delta="drive"),
+    ),
+    "circuit.occupation_estimate": Entry(
+        dict(samples={"n": np.full((2, 3, 2), 0.5), "nn": np.full((2, 3, 2, 2), 0.25)}),
+        dict(samples="data"),
     ),
     # circuitscattering
     "circuitscattering.InjectedModes.times": Entry({}, {}, obj=_modes),
@@ -1462,6 +1467,10 @@ REGISTRY = {
     "spreading.tau_in_map": Entry(
         dict(p1=np.array([0.2, 0.6]), p2=np.array([0.3, 0.7])),
         dict(p1="occupations", p2="occupations"),
+    ),
+    "spreading.outcomes": Entry(
+        dict(M=np.eye(16), source="+1", tol=1e-12),
+        dict(M="matrix", source="choice", tol="nonneg"),
     ),
     "spreading.averaged_otoc": Entry(
         dict(L=3, p1=0.3, p2=0.2, n_gates=2, site=1, coherent=True),

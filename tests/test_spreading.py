@@ -53,8 +53,7 @@ def test_heisenberg_matrix_is_unitary_and_iswap_moves_fermions_without_strings()
 
 def test_weights_do_not_close_but_six_pair_states_do():
     P = spreading.pair_map(0.3, 0.3)  # raises if the 36-dim space leaked
-    names = [a + b for a in spreading.PAIR_STATES for b in spreading.PAIR_STATES]
-    i = names.index
+    i = spreading.PAIR_LABELS.index
     assert abs(P[i("1ZZ1"), i("ZZ11")] - 0.3 / 6) < 1e-14  # a weight makes a coherence (p1 / 6)
     assert abs(P[i("++--"), i("1ZZ1")] + 0.3 / 6) < 1e-14  # which feeds back with a minus sign
     # total weight (sum over weights, coherences count zero) is conserved by every column
@@ -66,6 +65,41 @@ def test_weights_do_not_close_but_six_pair_states_do():
     assert np.allclose(P @ v, v, atol=1e-14)
     W = spreading.weight_chain(0.3, 0.3)
     assert W.min() >= 0 and np.allclose(W.sum(axis=0), 1, atol=1e-14)
+
+
+def test_labels_follow_the_documented_index_order():
+    assert spreading.PAIR_LABELS[6 * 2 + 3] == "1ZZ1" and len(set(spreading.PAIR_LABELS)) == 36
+    assert spreading.WEIGHT_LABELS[4 * 2 + 0] == "+1" and len(set(spreading.WEIGHT_LABELS)) == 16
+
+
+def test_outcomes_read_one_column_of_either_map():
+    P1 = spreading.pair_map(1.0, 0.0)
+    out = spreading.outcomes(P1, "1ZZ1")
+    i = spreading.PAIR_LABELS.index
+    column = P1[:, i("1ZZ1")]
+    assert set(out) == {spreading.PAIR_LABELS[k] for k in np.flatnonzero(np.abs(column) > 1e-12)}
+    assert all(out[label] == column[i(label)] for label in out)
+    assert abs(out["++--"] + 1 / 6) < 1e-13  # negative entries are kept
+    W = spreading.weight_chain(0.0, 1.0)
+    moves = spreading.outcomes(W, "+1")  # mu_2: c moves, or stays and dresses its neighbour
+    assert abs(sum(moves.values()) - 1) < 1e-13 and min(moves.values()) > 0
+    assert list(moves) == sorted(moves, key=spreading.WEIGHT_LABELS.index)
+    assert spreading.outcomes(W, "+1", tol=1.0) == {}
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ((np.eye(4), "11"), "M must be a pair_map"),
+        ((np.eye(16), "ZZ11"), "source must be one of the 16 labels"),
+        ((np.eye(36), 3), "source must be one of the 36 labels"),
+        ((np.full((16, 16), np.nan), "+1"), "M must"),
+        ((np.eye(16), "+1", -1.0), "tol must"),
+    ],
+)
+def test_outcomes_refuse_bad_input(args, message):
+    with pytest.raises(ValueError, match=message):
+        spreading.outcomes(*args)
 
 
 def test_one_gate_average_equals_dense_evolution_over_the_quadrature():
