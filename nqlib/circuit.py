@@ -17,6 +17,8 @@ memory is one density matrix, :math:`4^L` complex numbers (16 MiB at L = 10, 256
 Basis conventions are those of :mod:`nqlib.quantum` (site 0 most significant, 0 = up = occupied).
 """
 
+from dataclasses import dataclass
+
 import numpy as np
 from numba import njit
 
@@ -35,6 +37,8 @@ __all__ = [
     "phase_one_entropy_deficit",
     "local_equilibrium_entropy",
     "deficit_estimate",
+    "Occupations",
+    "occupation_estimate",
 ]
 
 MAX_L = 12
@@ -262,6 +266,69 @@ def deficit_estimate(samples, L, delta):
         return np.concatenate([[(S_LE - d["S"].mean()) / L], np.ravel(d["I"].mean(axis=(0, 1)))])
 
     return stats.jackknife(estimate, {"S": S, "I": I})
+
+
+@dataclass(frozen=True)
+class Occupations:
+    r"""Averaged occupations of sampled NEAS states and their jackknife errors.
+
+    Attributes
+    ----------
+    n, n_err : ndarray (L,)
+        :math:`\overline{\langle n_i\rangle}`, averaged over the samples of every circuit.
+    connected, connected_err : ndarray (L, L)
+        :math:`\overline{\langle n_i n_j\rangle} - \overline{\langle n_i\rangle}\,
+        \overline{\langle n_j\rangle}`, symmetric; the diagonal holds
+        :math:`\bar n_i(1 - \bar n_i)`.
+    """
+
+    n: np.ndarray
+    n_err: np.ndarray
+    connected: np.ndarray
+    connected_err: np.ndarray
+
+
+def occupation_estimate(samples):
+    r"""Average density and connected pair correlations of sampled NEAS states, with errors.
+
+    Both averages run over the samples of all circuits (time averages of single runs sample the
+    NEAS distribution); the errors are the jackknife over circuits (:func:`nqlib.stats.jackknife`),
+    so they include the circuit-to-circuit fluctuations of the time averages.
+
+    Parameters
+    ----------
+    samples : dict
+        Stacked outputs (:func:`nqlib.stats.stack`) of :func:`neas_samples`, one row per
+        independent circuit (>= 2): ``n`` of shape (runs, n_samples, L) and ``nn`` of shape
+        (runs, n_samples, L, L).
+
+    Returns
+    -------
+    Occupations
+
+    References
+    ----------
+    GH Sec. III and Eqs. C9-C10 (the SSEP values they approach,
+    :func:`nqlib.ssep.density`, :func:`nqlib.ssep.connected_two_point`); chapter
+    {doc}`circuit_phases`.
+    """
+    if not isinstance(samples, dict) or not {"n", "nn"} <= set(samples):
+        raise ValueError("samples must be a dict of stacked neas_samples with entries 'n' and 'nn'")
+    # occupations of density matrices: in [0, 1] up to rounding
+    n = _checks.array("samples['n']", samples["n"], -1e-9, 1 + 1e-9, ndim=3)
+    nn = _checks.array("samples['nn']", samples["nn"], -1e-9, 1 + 1e-9, ndim=4)
+    if nn.shape != n.shape + n.shape[-1:] or len(n) < 2:
+        raise ValueError(
+            f"samples['n'] must have shape (runs >= 2, n_samples, L) and samples['nn'] (runs, "
+            f"n_samples, L, L), got {n.shape} and {nn.shape}"
+        )
+
+    def estimate(d):
+        mean = d["n"].mean(axis=(0, 1))
+        return np.vstack([mean, d["nn"].mean(axis=(0, 1)) - np.outer(mean, mean)])
+
+    value, error = stats.jackknife(estimate, {"n": n, "nn": nn})
+    return Occupations(value[0], error[0], value[1:], error[1:])
 
 
 def trace_distance(rho, sigma):

@@ -649,6 +649,46 @@ def test_deficit_estimate_is_the_jackknife_of_the_deficit_and_mutual_information
             circuit.deficit_estimate(**args)
 
 
+def test_occupation_estimate_is_the_pooled_covariance_with_circuit_errors():
+    """Binary configurations s (runs, samples, L) with n = s and nn = s_i s_j: the estimate is the
+    pooled mean and the population covariance of all samples (np.cov, an independent route); the
+    density error is the standard error of the circuit means (the jackknife of a mean)."""
+    rng = np.random.default_rng(11)
+    s = (rng.random((5, 40, 4)) < [0.8, 0.6, 0.4, 0.2]).astype(float)
+    data = {"n": s, "nn": s[..., :, None] * s[..., None, :]}
+    est = circuit.occupation_estimate(data)
+    flat = s.reshape(-1, 4)
+    np.testing.assert_allclose(est.n, flat.mean(0), rtol=1e-14)
+    np.testing.assert_allclose(est.connected, np.cov(flat.T, bias=True), atol=1e-14)
+    np.testing.assert_allclose(np.diag(est.connected), est.n * (1 - est.n), atol=1e-14)
+    run_means = s.mean(axis=1)
+    np.testing.assert_allclose(est.n_err, run_means.std(0, ddof=1) / np.sqrt(5), rtol=1e-12)
+    assert est.connected_err.shape == (4, 4) and np.all(est.connected_err > 0)
+    np.testing.assert_allclose(est.connected_err, est.connected_err.T, rtol=1e-14)
+    # a real phase-I run at delta = 1: every state is a product of pure reservoir spins, so each
+    # sample has nn = n n^T with n in {0, 1}, and the estimate is np.cov of the pooled samples
+    runs = [
+        circuit.neas_samples(np.random.default_rng([7, r]), 3, 0.0, 0.5, 1.0, 20) for r in range(3)
+    ]
+    real = {k: np.array([r[k] for r in runs]) for k in ("n", "nn")}
+    np.testing.assert_allclose(
+        real["nn"], real["n"][..., :, None] * real["n"][..., None, :], atol=1e-12
+    )
+    pooled = real["n"].reshape(-1, 3)
+    np.testing.assert_allclose(
+        circuit.occupation_estimate(real).connected, np.cov(pooled.T, bias=True), atol=1e-12
+    )
+    for bad, match in [
+        ({"n": s}, "entries 'n' and 'nn'"),
+        ({"n": s[:1], "nn": data["nn"][:1]}, "runs >= 2"),
+        ({"n": s, "nn": data["nn"][..., :3]}, r"\(runs, n_samples, L, L\)"),
+        ({"n": s + 1, "nn": data["nn"]}, r"samples\['n'\] must hold numbers"),
+        ({"n": s, "nn": data["nn"] * np.nan}, r"samples\['nn'\]"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            circuit.occupation_estimate(bad)
+
+
 def test_coherence_collapse_averages_blocks_with_a_jackknife_and_gives_gh_shape():
     """Independent routes: an input that is GH's delta^2 x(1-y)/L in every circuit collapses
     onto the returned theory with zero error; on random input the value is the block average of
